@@ -1,0 +1,79 @@
+"""The errors of the domain. One root, `ProvisioningError`; adapters map them to replies.
+
+Each error carries what an adapter needs to answer without guessing: an HTTP-like `status`, a
+short `title`, and structured fields. Errors that wrap a platform error keep its status and are
+raised `from` it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with one field of an input, e.g. `students[3].github`."""
+
+    path: str
+    message: str
+
+
+class ProvisioningError(Exception):
+    """Root of every error the product raises on purpose."""
+
+    status: int = 500
+    title: str = "Provisioning error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class CourseValidationError(ProvisioningError):
+    """A course description (or roster) is invalid; `problems` lists every problem at once."""
+
+    status = 422
+    title = "Invalid course description"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        count = len(problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the course description")
+        self.problems = problems
+
+
+class CourseConflictError(ProvisioningError):
+    """A course with the same code and term exists already."""
+
+    status = 409
+    title = "Course already exists"
+
+    def __init__(self, course_id: str, code: str, term: str) -> None:
+        super().__init__(
+            f"course {code} for term {term} exists already (id {course_id}); "
+            "change it instead of creating it again"
+        )
+        self.course_id = course_id
+
+
+class CourseNotFoundError(ProvisioningError):
+    """No course has this id."""
+
+    status = 404
+    title = "Course not found"
+
+    def __init__(self, course_id: str) -> None:
+        super().__init__(f"no course has the id {course_id!r}")
+        self.course_id = course_id
+
+
+class NothingToRetryError(ProvisioningError):
+    """A retry was asked for a course with no failed, blocked or waiting step."""
+
+    status = 409
+    title = "Nothing to retry"
+
+    def __init__(self, course_id: str) -> None:
+        super().__init__(
+            f"course {course_id} has no failed, blocked or waiting step; nothing to retry"
+        )
+        self.course_id = course_id

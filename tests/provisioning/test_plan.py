@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provisioning.course import CourseSpec, parse_course
+from provisioning.plan import plan_course, plan_digest, plan_json
+from tests.provisioning.examples import lab_course, lecture_course
+
+
+def keys(spec: CourseSpec) -> list[str]:
+    return [step.key for step in plan_course(spec)]
+
+
+def test_lecture_plan_table() -> None:
+    """A lecture course plans exactly these steps, in this order."""
+    assert keys(parse_course(lecture_course())) == [
+        "github.team:instructors",
+        "github.team:tas",
+        "github.team:students",
+        "github.invite:instructors:ada",
+        "github.invite:tas:grace",
+        "github.invite:students:bob-b",
+        "github.invite:students:carol-c",
+        "github.invite:students:dave-d",
+        "github.repo:lecture",
+        "github.seed:lecture",
+        "github.protection:lecture",
+        "github.access:lecture:instructors",
+        "github.access:lecture:tas",
+        "github.access:lecture:students",
+        "discord.server",
+        "discord.settings",
+        "discord.role:instructor",
+        "discord.role:ta",
+        "discord.role:student",
+        "discord.role-order",
+        "discord.category:course",
+        "discord.channel:announcements",
+        "discord.channel:general",
+        "discord.channel:lectures",
+        "discord.channel:qa-help",
+        "discord.invite:students",
+        "discord.member-role:80351110224678912",
+    ]
+
+
+def test_lab_plan_table() -> None:
+    """A laboratory course with 3 groups adds a team, repo, role, channel and invite each."""
+    plan = {s.key: s for s in plan_course(parse_course(lab_course(groups=3)))}
+    for group in ("lab-01", "lab-02", "lab-03"):
+        for prefix in (
+            "github.team",
+            "github.repo",
+            "github.seed",
+            "github.protection",
+            "discord.role",
+            "discord.channel",
+            "discord.invite",
+        ):
+            assert f"{prefix}:{group}" in plan
+        assert plan[f"github.access:{group}:{group}"].params["permission"] == "push"
+        assert plan[f"github.team:{group}"].params["parent"] == "github.team:students"
+    assert plan["github.repo:lab-02"].params["name"] == "cs201-2027-fall-lab-02"
+    assert plan["discord.channel:lab-02"].params["parent"] == "discord.category:labs-1"
+    assert plan["discord.invite:lab-02"].params["roles"] == [
+        "discord.role:student",
+        "discord.role:lab-02",
+    ]
+    assert plan["discord.settings"].params["name"] == "CS201 · Systems Lab · 2027-fall"
+    # 6 teams, 8 memberships, 4 repos x (repo, seed, protection, 3 accesses) = 38 on GitHub;
+    # server, settings, 6 roles, order, 2 categories, 7 channels, 4 invites, 1 staff role.
+    assert len(plan) == 38 + 23
+
+
+def test_lab_channels_are_private() -> None:
+    """A lab channel denies @everyone and allows its group, the staff and the bot."""
+    plan = {s.key: s for s in plan_course(parse_course(lab_course()))}
+    targets = {o["target"]: o for o in plan["discord.channel:lab-01"].params["overwrites"]}
+    assert targets["@everyone"]["deny"] == 1024
+    assert targets["discord.role:lab-01"]["allow"] == 117760
+    assert targets["discord.role:instructor"]["allow"] == 125952
+    assert targets["@bot"]["allow"] == 68624
+    assert "discord.role:student" not in targets
+
+
+def test_many_groups_use_several_lab_categories() -> None:
+    """Discord allows 50 channels per category, so group 51 opens a second one."""
+    plan = {s.key: s for s in plan_course(parse_course(lab_course(groups=51)))}
+    assert plan["discord.channel:lab-50"].params["parent"] == "discord.category:labs-1"
+    assert plan["discord.channel:lab-51"].params["parent"] == "discord.category:labs-2"
+
+
+def test_dependencies_come_first_and_keys_are_unique() -> None:
+    """Every dependency is an earlier step of the same plan."""
+    seen: set[str] = set()
+    for step in plan_course(parse_course(lab_course())):
+        assert step.key not in seen
+        assert set(step.depends_on) <= seen
+        seen.add(step.key)
+
+
+logins = st.from_regex(r"\A[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,10}\Z")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(st.from_regex(r"\Alab-[0-9]{2}\Z"), min_size=1, max_size=6, unique=True),
+    student_logins=st.lists(logins, max_size=12, unique=True),
+    data=st.data(),
+)
+def test_plan_is_a_pure_function(
+    groups: list[str], student_logins: list[str], data: st.DataObject
+) -> None:
+    """The same description, parsed twice, gives a byte-identical plan and digest."""
+    course = lab_course(groups=0)
+    course["groups"] = groups
+    course["students"] = [
+        {"name": f"S {login}", "github": f"x{login}", "group": data.draw(st.sampled_from(groups))}
+        for login in student_logins
+    ]
+    first, second = parse_course(course), parse_course(course)
+    assert plan_json(plan_course(first)) == plan_json(plan_course(second))
+    assert plan_digest(plan_course(first)) == plan_digest(plan_course(second))
+    assert len({s.key for s in plan_course(first)}) == len(plan_course(first))
