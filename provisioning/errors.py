@@ -77,3 +77,60 @@ class NothingToRetryError(ProvisioningError):
             f"course {course_id} has no failed, blocked or waiting step; nothing to retry"
         )
         self.course_id = course_id
+
+
+class PlatformError(ProvisioningError):
+    """Discord or GitHub answered with an error. Gateways raise it `from` the client's error.
+
+    `status` is the platform's HTTP status (0 when no answer came: reset, timeout), `code` the
+    platform's error code when it has one (Discord's JSON `code`, e.g. 50013), `retry_after` the
+    wait the platform asked for (Retry-After, reset headers), in seconds.
+    """
+
+    title = "Platform error"
+
+    def __init__(
+        self,
+        platform: str,
+        status: int,
+        message: str,
+        *,
+        code: int | None = None,
+        retry_after: float | None = None,
+        rate_limited: bool = False,
+    ) -> None:
+        super().__init__(f"{platform} answered {status or 'nothing'}: {message}")
+        self.platform = platform
+        self.status = status
+        self.message = message
+        self.code = code
+        self.retry_after = retry_after
+        self.rate_limited = rate_limited
+
+    @property
+    def retryable(self) -> bool:
+        """No answer, 5xx, 408, 409 (still being created) and rate limits are worth another try."""
+        return self.rate_limited or self.status in (0, 408, 409, 429) or self.status >= 500
+
+
+class ActionRequiredError(ProvisioningError):
+    """A person must act before the step can go on (claim a server, upgrade a plan, …).
+
+    The step waits in `awaiting_action` with `message`, which says exactly what to do; the rest
+    of the plan goes on. `reason` is a stable machine-readable code, e.g. `github.plan`.
+    """
+
+    status = 409
+    title = "Action required"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class StepFailedError(ProvisioningError):
+    """A step cannot succeed as described, and retrying would not change that."""
+
+    status = 422
+    title = "Step failed"

@@ -1,0 +1,51 @@
+"""Who is calling, for the audit rows the transports write.
+
+The runner sets `current` around each step attempt; the HTTP transports (discord.py's trace
+hooks, PyGithub's connection class) read it, so no step has to pass it along by hand. PyGithub
+runs on a worker thread: its gateway copies the context into that thread.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    actor: str
+    course_id: int | None = None
+    step_key: str | None = None
+    attempt: int | None = None
+
+
+RUNNER = AuditContext(actor="runner")
+current: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
+
+
+def current_context() -> AuditContext:
+    """The caller of the HTTP request being made; the runner when nobody set one."""
+    return current.get() or RUNNER
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP request to a platform and what came back (or did not: status None)."""
+
+    platform: str
+    method: str
+    path: str
+    status: int | None
+    duration_ms: int
+    request_summary: dict[str, Any]
+    request_id: str | None = None
+    rate_limit: dict[str, str] | None = None
+    external_id: str | None = None
+    error: str | None = None
+
+
+class HttpAuditSink(Protocol):
+    """Where transports send exchanges; writes one audit row per call before returning."""
+
+    async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None: ...
