@@ -1,0 +1,1 @@
+"""GitHub: the gateway Protocol, its PyGithub implementation and the step executors."""
