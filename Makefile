@@ -5,10 +5,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test venv lock
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.lock
+	$(VENV)/bin/pip install --quiet -r requirements-dev.lock
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -21,9 +21,12 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/test
 
-# Re-pin every dependency after editing pyproject.toml.
+# Re-pin every dependency after editing pyproject.toml: the runtime set (the Docker image)
+# and the development set (tests, linters) are locked separately.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet -e '.[dev]'
-	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
-	rm -rf .lock-venv
+	.lock-venv/bin/pip install --quiet .
+	.lock-venv/bin/pip freeze | grep -v -e '^pip==' -e '^course-provisioning-bot' > requirements.lock
+	.lock-venv/bin/pip install --quiet '.[dev]'
+	.lock-venv/bin/pip freeze | grep -v -e '^pip==' -e '^course-provisioning-bot' > requirements-dev.lock
+	rm -rf .lock-venv build *.egg-info
