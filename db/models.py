@@ -1,0 +1,194 @@
+"""ORM models: courses, their members and planned steps, the audit log, API tokens, idempotency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base, UTCDateTime
+
+STEP_STATES = ("pending", "running", "succeeded", "failed", "awaiting_action", "blocked")
+MEMBER_ROLES = ("instructor", "ta", "student")
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Course(Base):
+    """One course offering; ``spec`` is the full validated course description it was made from."""
+
+    __tablename__ = "courses"
+    __table_args__ = (
+        UniqueConstraint("code", "term"),
+        CheckConstraint(_in("kind", ("lecture", "laboratory")), name="kind"),
+        # Keyset pagination walks courses in creation order.
+        Index("ix_courses_created_at_id", "created_at", "id"),
+    )
+
+    # Public, opaque id (a UUID): not guessable, and never overflows anyone's integer type.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String())
+    term: Mapped[str] = mapped_column(String())
+    title: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String(16))
+    github_org: Mapped[str] = mapped_column(String())
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plan_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    members: Mapped[list[Member]] = relationship(
+        back_populates="course", cascade="all, delete-orphan", passive_deletes=True
+    )
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="course", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Member(Base):
+    """A person of a course: instructor, TA or student."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint(_in("role", MEMBER_ROLES), name="role"),
+        Index("ix_members_course_id_github_lower", "course_id", "github_lower"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String())
+    email: Mapped[str | None] = mapped_column(String())
+    github: Mapped[str] = mapped_column(String())
+    # GitHub logins are case-insensitive; lookups go through the lowered copy.
+    github_lower: Mapped[str] = mapped_column(String())
+    discord_id: Mapped[str | None] = mapped_column(String())
+    group: Mapped[str | None] = mapped_column("group_name", String())
+
+    course: Mapped[Course] = relationship(back_populates="members")
+
+
+class LabGroup(Base):
+    """A lab group of a laboratory course (own role, channel, team and repository)."""
+
+    __tablename__ = "lab_groups"
+    __table_args__ = (UniqueConstraint("course_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String())
+
+
+class Step(Base):
+    """One planned step of a course and its execution state."""
+
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("course_id", "key"),
+        CheckConstraint(_in("state", STEP_STATES), name="state"),
+        # The runner looks for due work by state and time.
+        Index("ix_steps_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String())
+    depends_on: Mapped[list[str]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    external_id: Mapped[str | None] = mapped_column(String())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_code: Mapped[str | None] = mapped_column(String())
+    action_hint: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    course: Mapped[Course] = relationship(back_populates="steps")
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained audit row: one HTTP call to a platform, or one domain event.
+
+    Rows are written only through ``provisioning.audit_chain``. ``prev_hash`` is unique so the
+    chain can never fork, even if a writer forgot the lock.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("prev_hash"),
+        CheckConstraint(_in("kind", ("http", "event")), name="kind"),
+        Index("ix_audit_events_course_id_id", "course_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # No foreign key: the log must outlive (and never block deletion of) what it describes.
+    course_id: Mapped[str | None] = mapped_column(String(36))
+    step_key: Mapped[str | None] = mapped_column(String())
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String(8))
+    event: Mapped[str | None] = mapped_column(String())
+    method: Mapped[str | None] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(Text)
+    request_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[int | None] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String())
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String())
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ApiToken(Base):
+    """A REST API bearer token; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    read_only: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdempotencyKey(Base):
+    """The first answer given to a mutating request carrying an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_keys"
+
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    course_id: Mapped[str | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

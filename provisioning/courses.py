@@ -1,0 +1,305 @@
+"""The course service: store a validated course with its plan, list, inspect status, retry."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.base import utc_now
+from db.models import STEP_STATES, Course, LabGroup, Member, Step
+from provisioning import audit_chain
+from provisioning.course import CourseSpec
+from provisioning.course_views import (
+    CoursePage,
+    CourseRecord,
+    CourseState,
+    CourseStatus,
+    RetryOutcome,
+    StepStatus,
+    derive_state,
+)
+from provisioning.errors import (
+    CourseConflictError,
+    CourseNotFoundError,
+    NothingToRetryError,
+    ProvisioningError,
+)
+from provisioning.plan import PlannedStep, plan_course, plan_digest
+
+__all__ = [
+    "CoursePage",
+    "CourseRecord",
+    "CourseService",
+    "CourseState",
+    "CourseStatus",
+    "InvalidCursorError",
+    "RetryOutcome",
+    "StepStatus",
+    "derive_state",
+]
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
+# Keep audit rows small: a retry of thousands of invites records the first keys and the count.
+_AUDIT_KEYS_MAX = 50
+
+
+class InvalidCursorError(ProvisioningError):
+    """A pagination cursor was not one this service handed out."""
+
+    status = 400
+    title = "Invalid cursor"
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not valid; start again from the first page")
+
+
+def _encode_cursor(created_at: datetime, course_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), course_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, course_id = json.loads(raw)
+        parsed = datetime.fromisoformat(at)
+        if not isinstance(course_id, str) or parsed.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursorError from exc
+    return parsed, course_id
+
+
+def _record(row: Course) -> CourseRecord:
+    return CourseRecord(
+        id=row.id,
+        code=row.code,
+        term=row.term,
+        title=row.title,
+        kind=row.kind,
+        github_org=row.github_org,
+        spec=CourseSpec.model_validate(row.spec),
+        plan_digest=row.plan_digest,
+        created_at=row.created_at,
+    )
+
+
+def _members(course_id: str, spec: CourseSpec) -> list[Member]:
+    rows = [
+        Member(
+            course_id=course_id,
+            role=m.role,
+            name=m.name,
+            email=None,
+            github=m.github,
+            github_lower=m.github.lower(),
+            discord_id=m.discord_id,
+            group=None,
+        )
+        for m in spec.staff
+    ]
+    rows += [
+        Member(
+            course_id=course_id,
+            role="student",
+            name=s.name,
+            email=s.email,
+            github=s.github,
+            github_lower=s.github.lower(),
+            discord_id=s.discord_id,
+            group=s.group,
+        )
+        for s in spec.students
+    ]
+    return rows
+
+
+class CourseService:
+    """Courses and their planned steps. Every public method is one unit of work."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime] = utc_now,
+        planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._planner = planner
+
+    async def create(self, spec: CourseSpec, actor: str) -> CourseRecord:
+        """Store the course, its members, groups and pending steps in one transaction."""
+        steps = self._planner(spec)
+        now = self._clock()
+        row = Course(
+            id=str(uuid.uuid4()),
+            code=spec.code,
+            term=spec.term,
+            title=spec.title,
+            kind=spec.kind,
+            github_org=spec.github_org,
+            spec=spec.model_dump(mode="json"),
+            plan_digest=plan_digest(steps),
+            created_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                await self._raise_if_exists(session, spec)
+                session.add(row)
+                await session.flush()
+                session.add_all(_members(row.id, spec))
+                session.add_all(LabGroup(course_id=row.id, name=g) for g in spec.groups)
+                session.add_all(
+                    Step(
+                        course_id=row.id,
+                        position=position,
+                        key=step.key,
+                        kind=step.kind,
+                        depends_on=list(step.depends_on),
+                        params=step.params,
+                        state="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        updated_at=now,
+                    )
+                    for position, step in enumerate(steps)
+                )
+                await session.flush()
+                await audit_chain.append(
+                    session,
+                    audit_chain.AuditEntry(
+                        at=now,
+                        actor=actor,
+                        kind="event",
+                        event="course.created",
+                        course_id=row.id,
+                        request_summary={
+                            "code": spec.code,
+                            "term": spec.term,
+                            "steps": len(steps),
+                            "plan_digest": row.plan_digest,
+                        },
+                    ),
+                )
+        except IntegrityError:
+            # Lost a race with a concurrent create of the same course: the constraint decided.
+            async with self._sessions() as session:
+                await self._raise_if_exists(session, spec)
+            raise
+        log.info("course created", extra={"course_id": row.id, "actor": actor})
+        return _record(row)
+
+    async def _raise_if_exists(self, session: AsyncSession, spec: CourseSpec) -> None:
+        existing = await session.scalar(
+            select(Course.id).where(Course.code == spec.code, Course.term == spec.term)
+        )
+        if existing is not None:
+            raise CourseConflictError(existing, spec.code, spec.term)
+
+    async def list(self, limit: int = 50, cursor: str | None = None) -> CoursePage:
+        """Courses in creation order, ``limit`` at a time (1-100)."""
+        if not 1 <= limit <= 100:
+            raise ValueError("limit must be between 1 and 100")
+        query = select(Course).order_by(Course.created_at, Course.id).limit(limit + 1)
+        if cursor is not None:
+            after = _decode_cursor(cursor)
+            query = query.where(tuple_(Course.created_at, Course.id) > tuple_(*after))
+        async with self._sessions() as session:
+            rows = list((await session.scalars(query)).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+        return CoursePage(items=[_record(r) for r in rows], next_cursor=next_cursor)
+
+    async def get(self, course_id: str) -> CourseRecord:
+        """The course with this id, or CourseNotFoundError."""
+        async with self._sessions() as session:
+            row = await session.get(Course, course_id)
+        if row is None:
+            raise CourseNotFoundError(course_id)
+        return _record(row)
+
+    async def status(self, course_id: str) -> CourseStatus:
+        """The course state derived from its steps, plus every step in plan order."""
+        async with self._sessions() as session:
+            return await self._status(session, course_id)
+
+    async def _status(self, session: AsyncSession, course_id: str) -> CourseStatus:
+        exists = await session.scalar(select(func.count()).where(Course.id == course_id))
+        if not exists:
+            raise CourseNotFoundError(course_id)
+        rows = (
+            await session.scalars(
+                select(Step).where(Step.course_id == course_id).order_by(Step.position)
+            )
+        ).all()
+        counts = dict.fromkeys(STEP_STATES, 0)
+        for row in rows:
+            counts[row.state] += 1
+        steps = [
+            StepStatus(
+                key=r.key,
+                kind=r.kind,
+                state=r.state,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                last_error_code=r.last_error_code,
+                action_hint=r.action_hint,
+                external_id=r.external_id,
+                next_attempt_at=r.next_attempt_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+        state = derive_state([r.state for r in rows])
+        return CourseStatus(course_id=course_id, state=state, counts=counts, steps=steps)
+
+    async def retry(self, course_id: str, actor: str) -> RetryOutcome:
+        """Send failed, blocked and waiting steps back to pending, due now."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            if await session.get(Course, course_id) is None:
+                raise CourseNotFoundError(course_id)
+            # One UPDATE: a step the runner holds ("running") is never touched.
+            result = await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.state.in_(RETRYABLE_STATES))
+                .values(
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+                .returning(Step.key)
+                .execution_options(synchronize_session=False)
+            )
+            retried = sorted(result.scalars().all())
+            if not retried:
+                raise NothingToRetryError(course_id)
+            await audit_chain.append(
+                session,
+                audit_chain.AuditEntry(
+                    at=now,
+                    actor=actor,
+                    kind="event",
+                    event="course.retry_requested",
+                    course_id=course_id,
+                    request_summary={"count": len(retried), "steps": retried[:_AUDIT_KEYS_MAX]},
+                ),
+            )
+            status = await self._status(session, course_id)
+        log.info("course retry", extra={"course_id": course_id, "steps": len(retried)})
+        return RetryOutcome(retried=retried, status=status)
