@@ -120,6 +120,9 @@ class Step(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     external_id: Mapped[str | None] = mapped_column(String())
+    # Small facts a step produced besides its id (a seed's head sha, a team's slug), which
+    # later steps and the next verification read.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_code: Mapped[str | None] = mapped_column(String())
     action_hint: Mapped[str | None] = mapped_column(Text)

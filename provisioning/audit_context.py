@@ -15,7 +15,7 @@ from typing import Any, Protocol
 @dataclass(frozen=True)
 class AuditContext:
     actor: str
-    course_id: int | None = None
+    course_id: str | None = None
     step_key: str | None = None
     attempt: int | None = None
 
@@ -43,6 +43,8 @@ class HttpExchange:
     rate_limit: dict[str, str] | None = None
     external_id: str | None = None
     error: str | None = None
+    # The platform said "slow down" (a 429, or GitHub's rate-limit 403): counted in metrics.
+    rate_limited: bool = False
 
 
 class HttpAuditSink(Protocol):

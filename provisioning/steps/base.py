@@ -36,7 +36,7 @@ class StepResult:
 class StepContext:
     """Everything an executor may use; nothing else reaches it."""
 
-    course_id: int
+    course_id: str
     spec: CourseSpec
     step: PlannedStep
     attempt: int

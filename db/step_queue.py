@@ -1,0 +1,216 @@
+"""The step queue: claiming due steps under a lease, and recording what became of them.
+
+PostgreSQL hands out steps with `FOR UPDATE SKIP LOCKED`, so runner processes never claim the
+same step; SQLite has one writer, and one runner process per SQLite file. A claim is a lease:
+a runner that dies leaves a `running` step whose lease expires, and the next claim takes it.
+Every state change of a step writes an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Step
+from provisioning import audit_chain
+
+
+@dataclass(frozen=True)
+class ClaimedStep:
+    """A step this runner holds a lease on, with what its executor needs from the database."""
+
+    id: int
+    course_id: str
+    key: str
+    kind: str
+    depends_on: tuple[str, ...]
+    params: dict[str, Any]
+    attempt: int
+    external_id: str | None
+    facts: dict[str, Any]
+
+
+async def claim(
+    session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedStep]:
+    """Lease up to `limit` steps that are due and whose dependencies all succeeded."""
+    due = or_(
+        and_(
+            Step.state == "pending",
+            or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now),
+        ),
+        and_(Step.state == "running", Step.lease_expires_at < now),
+    )
+    candidates = (
+        await session.scalars(
+            select(Step)
+            .where(due)
+            .order_by(Step.next_attempt_at, Step.position)
+            .limit(limit * 4)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not candidates:
+        return []
+    done = await _succeeded_keys(session, {c.course_id for c in candidates})
+    claimed: list[ClaimedStep] = []
+    for step in candidates:
+        if len(claimed) >= limit:
+            break
+        if not set(step.depends_on) <= done.get(step.course_id, set()):
+            continue
+        previous = step.state
+        step.state = "running"
+        step.attempts += 1
+        step.lease_owner = owner
+        step.lease_expires_at = now + lease
+        step.updated_at = now
+        await _event(session, step, now, owner, "step.started", {"from": previous})
+        claimed.append(
+            ClaimedStep(
+                step.id,
+                step.course_id,
+                step.key,
+                step.kind,
+                tuple(step.depends_on),
+                dict(step.params),
+                step.attempts,
+                step.external_id,
+                dict(step.facts or {}),
+            )
+        )
+    return claimed
+
+
+async def _succeeded_keys(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, set[str]]:
+    rows = await session.execute(
+        select(Step.course_id, Step.key).where(
+            Step.course_id.in_(list(course_ids)), Step.state == "succeeded"
+        )
+    )
+    done: dict[str, set[str]] = {}
+    for course_id, key in rows:
+        done.setdefault(course_id, set()).add(key)
+    return done
+
+
+async def renew(session: AsyncSession, step_id: int, owner: str, until: datetime) -> bool:
+    """Extend our lease; False when it is no longer ours (expired and taken by another)."""
+    result = await session.execute(
+        update(Step)
+        .where(Step.id == step_id, Step.lease_owner == owner, Step.state == "running")
+        .values(lease_expires_at=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _owned(session: AsyncSession, step_id: int, owner: str) -> Step | None:
+    step = await session.get(Step, step_id, with_for_update=True)
+    if step is None or step.lease_owner != owner or step.state != "running":
+        return None  # our lease expired and another runner took over: its word counts
+    return step
+
+
+async def succeed(
+    session: AsyncSession,
+    step_id: int,
+    owner: str,
+    now: datetime,
+    external_id: str,
+    facts: dict[str, Any],
+) -> bool:
+    """Mark the step done and store what it produced, in the caller's transaction."""
+    step = await _owned(session, step_id, owner)
+    if step is None:
+        return False
+    step.state = "succeeded"
+    step.external_id = external_id
+    step.facts = facts
+    step.last_error = step.last_error_code = step.action_hint = None
+    _release(step, now)
+    await _event(session, step, now, owner, "step.succeeded", {"external_id": external_id})
+    return True
+
+
+async def settle_error(
+    session: AsyncSession,
+    step_id: int,
+    owner: str,
+    now: datetime,
+    *,
+    state: str,
+    message: str,
+    code: str,
+    hint: str | None,
+    next_attempt_at: datetime | None,
+) -> bool:
+    """Record a failed attempt: back to pending, waiting for a person, or failed for good."""
+    step = await _owned(session, step_id, owner)
+    if step is None:
+        return False
+    step.state = state
+    step.last_error = message[:2000]
+    step.last_error_code = code
+    step.action_hint = hint
+    step.next_attempt_at = next_attempt_at
+    _release(step, now)
+    await _event(session, step, now, owner, f"step.{state}", {"code": code})
+    if state == "failed":
+        await _block_dependants(session, step, now, owner)
+    return True
+
+
+def _release(step: Step, now: datetime) -> None:
+    step.lease_owner = None
+    step.lease_expires_at = None
+    step.updated_at = now
+
+
+async def _block_dependants(session: AsyncSession, failed: Step, now: datetime, owner: str) -> None:
+    steps = (await session.scalars(select(Step).where(Step.course_id == failed.course_id))).all()
+    blocked = {failed.key}
+    changed = True
+    while changed:  # the transitive closure: a plan is small and acyclic
+        changed = False
+        for step in steps:
+            if step.key not in blocked and blocked & set(step.depends_on):
+                blocked.add(step.key)
+                changed = True
+                if step.state in ("pending", "awaiting_action"):
+                    step.state = "blocked"
+                    step.last_error = f"waits for {failed.key}, which failed"
+                    step.updated_at = now
+                    await _event(session, step, now, owner, "step.blocked", {"by": failed.key})
+
+
+async def _event(
+    session: AsyncSession,
+    step: Step,
+    now: datetime,
+    actor: str,
+    event: str,
+    summary: dict[str, Any],
+) -> None:
+    await audit_chain.append(
+        session,
+        audit_chain.AuditEntry(
+            at=now,
+            actor=actor,
+            kind="event",
+            event=event,
+            course_id=step.course_id,
+            step_key=step.key,
+            attempt=step.attempts,
+            request_summary=summary,
+        ),
+    )
+
+
+def keys_of(steps: Sequence[ClaimedStep]) -> list[str]:
+    """Step keys, for logs."""
+    return [s.key for s in steps]

@@ -1,0 +1,112 @@
+"""The audit log service: HTTP exchanges from the transports, and reading and verifying the log.
+
+Rows are appended through `audit_chain`, each in its own short transaction, before the HTTP
+call returns to the step: a step that crashes right after a call still leaves the call's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import AuditEvent
+from provisioning import audit_chain
+from provisioning.audit_context import AuditContext, HttpExchange
+from provisioning.clock import Clock
+from provisioning.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """Rows of one course's log, oldest first, and the cursor of the next page."""
+
+    rows: list[dict[str, Any]]
+    next_after: int | None
+
+
+class AuditLog:
+    """Implements `HttpAuditSink`; one instance per process, shared by both gateways."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, metrics: Metrics
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._metrics = metrics
+
+    async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None:
+        summary = dict(exchange.request_summary)
+        summary["platform"] = exchange.platform
+        if exchange.error:
+            summary["error"] = exchange.error[:500]
+        async with self._sessions.begin() as session:
+            await audit_chain.append(
+                session,
+                audit_chain.AuditEntry(
+                    at=self._clock.now(),
+                    actor=context.actor,
+                    kind="http",
+                    course_id=context.course_id,
+                    step_key=context.step_key,
+                    attempt=context.attempt,
+                    method=exchange.method,
+                    path=exchange.path,
+                    request_summary=summary,
+                    status=exchange.status,
+                    external_id=exchange.external_id,
+                    duration_ms=exchange.duration_ms,
+                    request_id=exchange.request_id,
+                    rate_limit=exchange.rate_limit,
+                ),
+            )
+        self._metrics.http_requests.labels(exchange.platform, exchange.method).inc()
+        if exchange.rate_limited or exchange.status == 429:
+            self._metrics.http_429.labels(exchange.platform).inc()
+
+    async def verify(self) -> audit_chain.ChainVerification:
+        """Walk the chain; the first broken link, if any."""
+        async with self._sessions() as session:
+            return await audit_chain.verify(session)
+
+    async def page(self, course_id: str, *, after: int = 0, limit: int = 100) -> AuditPage:
+        """One page of a course's rows, oldest first; `after` is the previous page's cursor."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.course_id == course_id, AuditEvent.id > after)
+                    .order_by(AuditEvent.id)
+                    .limit(limit + 1)
+                )
+            ).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return AuditPage(
+            rows=[_public(row) for row in rows],
+            next_after=rows[-1].id if more and rows else None,
+        )
+
+
+def _public(row: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "kind": row.kind,
+        "event": row.event,
+        "step_key": row.step_key,
+        "attempt": row.attempt,
+        "method": row.method,
+        "path": row.path,
+        "status": row.status,
+        "request_summary": row.request_summary,
+        "external_id": row.external_id,
+        "duration_ms": row.duration_ms,
+        "request_id": row.request_id,
+        "rate_limit": row.rate_limit,
+        "hash": row.hash,
+        "prev_hash": row.prev_hash,
+    }

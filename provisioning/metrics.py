@@ -1,0 +1,83 @@
+"""Prometheus metrics: steps by state, step durations, retries, 429s met, governor waits.
+
+A registry of our own (not the process-global one), built in `main()` and passed down: tests
+get fresh counters and nothing is registered at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import STEP_STATES, Step
+from provisioning.governor import RateGovernor
+
+
+class Metrics:
+    """Counters the runner and gateways update, and the text `/metrics` serves."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.step_seconds = Histogram(
+            "provisioning_step_duration_seconds",
+            "Time one step attempt took.",
+            ["kind", "outcome"],
+            registry=self.registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
+        self.retries = Counter(
+            "provisioning_step_retries_total",
+            "Step attempts that will be retried.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.http_429 = Counter(
+            "provisioning_http_429_total",
+            "Rate-limit answers met (429, or GitHub's 403).",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.http_requests = Counter(
+            "provisioning_http_requests_total",
+            "HTTP requests made to the platforms.",
+            ["platform", "method"],
+            registry=self.registry,
+        )
+        self._steps = Gauge(
+            "provisioning_steps",
+            "Steps by state, all courses.",
+            ["state"],
+            registry=self.registry,
+        )
+        self._governor_waits = Gauge(
+            "provisioning_governor_waits",
+            "Calls the rate governor delayed.",
+            ["governor"],
+            registry=self.registry,
+        )
+        self._governor_seconds = Gauge(
+            "provisioning_governor_wait_seconds",
+            "Time the rate governor made calls wait.",
+            ["governor"],
+            registry=self.registry,
+        )
+
+    async def render(
+        self, sessions: async_sessionmaker[AsyncSession], governors: Sequence[RateGovernor]
+    ) -> bytes:
+        """Refresh the gauges that are read, not counted, and render the exposition text."""
+        async with sessions() as session:
+            counts = dict(
+                (await session.execute(select(Step.state, func.count()).group_by(Step.state)))
+                .tuples()
+                .all()
+            )
+        for state in STEP_STATES:
+            self._steps.labels(state).set(counts.get(state, 0))
+        for governor in governors:
+            self._governor_waits.labels(governor.name).set(governor.waits)
+            self._governor_seconds.labels(governor.name).set(governor.wait_seconds)
+        return generate_latest(self.registry)

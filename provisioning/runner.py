@@ -1,0 +1,233 @@
+"""The step runner: claims due steps, runs their executors, records the outcome.
+
+Woken by APScheduler ticks and on every enqueue (`wake`). Several steps run at once (GitHub
+calls are serialised by its gateway and governor; Discord calls by theirs). Each running step
+keeps its lease alive; if this process dies, the lease expires and any runner takes the step
+over, whose executor then verifies or adopts what the dead one may have created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import step_queue
+from db.models import Course, Step
+from provisioning import audit_context
+from provisioning.clock import Clock
+from provisioning.course import CourseSpec
+from provisioning.discord_gateway import DiscordGateway
+from provisioning.github.gateway import GitHubGateway
+from provisioning.metrics import Metrics
+from provisioning.plan import PlannedStep
+from provisioning.retry import RetryPolicy
+from provisioning.steps.base import Executor, StepContext, StepResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """How much a runner takes on at once and how long its leases last."""
+
+    lease_s: float = 60.0
+    concurrency: int = 8
+    batch: int = 16
+    idle_poll_s: float = 5.0
+
+
+class StepRunner:
+    """Runs steps of every course in this database until stopped."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        executors: Mapping[str, Executor],
+        github: GitHubGateway,
+        discord: DiscordGateway,
+        policy: RetryPolicy,
+        clock: Clock,
+        metrics: Metrics,
+        config: RunnerConfig | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._executors = executors
+        self._github = github
+        self._discord = discord
+        self._policy = policy
+        self._clock = clock
+        self._metrics = metrics
+        self._config = config or RunnerConfig()
+        self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+        self.steps_run = 0
+
+    def wake(self) -> None:
+        """Ask for a claim round now (a course was created, retried or claimed)."""
+        self._wake.set()
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Claim and run steps until `stop` is set; sleep until woken when there is nothing."""
+        while not stop.is_set():
+            ran = await self.run_once()
+            if ran:
+                continue
+            self._wake.clear()
+            waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+            _, pending = await asyncio.wait(
+                waiters, timeout=self._config.idle_poll_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                waiter.cancel()
+
+    async def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Run rounds until none claims anything (tests, the CLI); returns steps run."""
+        total = 0
+        for _ in range(max_rounds):
+            ran = await self.run_once()
+            if not ran:
+                return total
+            total += ran
+        return total
+
+    async def run_once(self) -> int:
+        """One claim round: lease a batch of ready steps and run them, at most N at once."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            claimed = await step_queue.claim(
+                session,
+                owner=self.owner,
+                now=now,
+                lease=timedelta(seconds=self._config.lease_s),
+                limit=self._config.batch,
+            )
+        if not claimed:
+            return 0
+        log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
+        limit = asyncio.Semaphore(self._config.concurrency)
+
+        async def bounded(step: step_queue.ClaimedStep) -> None:
+            async with limit:
+                await self._run(step)
+
+        await asyncio.gather(*(bounded(step) for step in claimed))
+        return len(claimed)
+
+    async def _run(self, step: step_queue.ClaimedStep) -> None:
+        renewer = asyncio.create_task(self._keep_lease(step.id))
+        token = audit_context.current.set(
+            audit_context.AuditContext("runner", step.course_id, step.key, step.attempt)
+        )
+        started = self._clock.monotonic()
+        try:
+            result = await self._execute(step)
+        except Exception as error:  # every error is classified by the retry policy
+            outcome = await self._settle_error(step, error)
+        else:
+            await self._settle_success(step, result)
+            outcome = "succeeded"
+        finally:
+            audit_context.current.reset(token)
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        self._metrics.step_seconds.labels(step.kind, outcome).observe(
+            self._clock.monotonic() - started
+        )
+        self.steps_run += 1
+
+    async def _execute(self, step: step_queue.ClaimedStep) -> StepResult:
+        executor = self._executors.get(step.kind)
+        if executor is None:
+            raise LookupError(f"no executor for step kind {step.kind!r}")
+        context = StepContext(
+            course_id=step.course_id,
+            spec=await self._spec(step.course_id),
+            step=PlannedStep(step.key, step.kind, step.depends_on, step.params),
+            attempt=step.attempt,
+            external_id=step.external_id,
+            facts=step.facts,
+            dependencies=await self._dependencies(step),
+            github=self._github,
+            discord=self._discord,
+        )
+        return await executor(context)
+
+    async def _spec(self, course_id: str) -> CourseSpec:
+        # Read each time, not cached: a roster change must reach the next step at once.
+        async with self._sessions() as session:
+            data = await session.scalar(select(Course.spec).where(Course.id == course_id))
+        return CourseSpec.model_validate(data)
+
+    async def _dependencies(self, step: step_queue.ClaimedStep) -> dict[str, StepResult]:
+        if not step.depends_on:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Step.key, Step.external_id, Step.facts).where(
+                    Step.course_id == step.course_id, Step.key.in_(step.depends_on)
+                )
+            )
+            return {
+                key: StepResult(external_id or "", facts or {}) for key, external_id, facts in rows
+            }
+
+    async def _settle_success(self, step: step_queue.ClaimedStep, result: StepResult) -> None:
+        facts: dict[str, Any] = dict(result.facts)
+        async with self._sessions.begin() as session:
+            kept = await step_queue.succeed(
+                session, step.id, self.owner, self._clock.now(), result.external_id, facts
+            )
+        log.info(
+            "step succeeded", extra={"step": step.key, "course_id": step.course_id, "kept": kept}
+        )
+
+    async def _settle_error(self, step: step_queue.ClaimedStep, error: Exception) -> str:
+        decision = self._policy.decide(error, step.attempt)
+        now = self._clock.now()
+        next_at = now + timedelta(seconds=decision.delay_s) if decision.state == "pending" else None
+        async with self._sessions.begin() as session:
+            await step_queue.settle_error(
+                session,
+                step.id,
+                self.owner,
+                now,
+                state=decision.state,
+                message=decision.message,
+                code=decision.code,
+                hint=decision.hint,
+                next_attempt_at=next_at,
+            )
+        level = logging.ERROR if decision.code == "internal" else logging.INFO
+        log.log(
+            level,
+            "step %s: %s",
+            decision.state,
+            decision.message,
+            exc_info=decision.code == "internal",
+            extra={"step": step.key, "course_id": step.course_id},
+        )
+        if decision.state == "pending":
+            self._metrics.retries.labels(step.kind).inc()
+        return decision.state
+
+    async def _keep_lease(self, step_id: int) -> None:
+        period = self._config.lease_s / 3
+        while True:
+            await self._clock.sleep(period)
+            until = self._clock.now() + timedelta(seconds=self._config.lease_s)
+            async with self._sessions.begin() as session:
+                if not await step_queue.renew(session, step_id, self.owner, until):
+                    log.warning("lease lost", extra={"step_id": step_id, "owner": self.owner})
+                    return
