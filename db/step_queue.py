@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Step
@@ -39,6 +39,11 @@ async def claim(
     session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[ClaimedStep]:
     """Lease up to `limit` steps that are due and whose dependencies all succeeded."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
+        # could read the same candidates. A no-op write takes the database's write lock first:
+        # claimers, in this process or another, then take turns.
+        await session.execute(text("UPDATE steps SET id = id WHERE 1 = 0"))
     due = or_(
         and_(
             Step.state == "pending",

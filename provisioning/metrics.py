@@ -70,11 +70,8 @@ class Metrics:
     ) -> bytes:
         """Refresh the gauges that are read, not counted, and render the exposition text."""
         async with sessions() as session:
-            counts = dict(
-                (await session.execute(select(Step.state, func.count()).group_by(Step.state)))
-                .tuples()
-                .all()
-            )
+            rows = await session.execute(select(Step.state, func.count()).group_by(Step.state))
+            counts: dict[str, int] = dict(rows.tuples())
         for state in STEP_STATES:
             self._steps.labels(state).set(counts.get(state, 0))
         for governor in governors:

@@ -125,23 +125,27 @@ class StepRunner:
         return len(claimed)
 
     async def _run(self, step: step_queue.ClaimedStep) -> None:
-        renewer = asyncio.create_task(self._keep_lease(step.id))
+        started = self._clock.monotonic()
         token = audit_context.current.set(
             audit_context.AuditContext("runner", step.course_id, step.key, step.attempt)
         )
-        started = self._clock.monotonic()
+        renewer = asyncio.create_task(self._keep_lease(step.id))
+        error: Exception | None = None
         try:
             result = await self._execute(step)
-        except Exception as error:  # every error is classified by the retry policy
-            outcome = await self._settle_error(step, error)
-        else:
-            await self._settle_success(step, result)
-            outcome = "succeeded"
+        except Exception as exc:  # every error is classified by the retry policy
+            error = exc
         finally:
             audit_context.current.reset(token)
+            # Stop renewing before settling, so settling is never mistaken for a lost lease.
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+        if error is None:
+            await self._settle_success(step, result)
+            outcome = "succeeded"
+        else:
+            outcome = await self._settle_error(step, error)
         self._metrics.step_seconds.labels(step.kind, outcome).observe(
             self._clock.monotonic() - started
         )

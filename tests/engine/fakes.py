@@ -1,0 +1,89 @@
+"""Test doubles for the runner's collaborators: a hand-moved clock and scripted executors.
+
+The executors here stand in for the platform steps so the runner's own rules (order, leases,
+retries, blocking) can be tested without a platform; the platform steps are tested against the
+sandbox elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from provisioning.discord_gateway import DiscordGateway
+from provisioning.github.gateway import GitHubGateway
+from provisioning.metrics import Metrics
+from provisioning.retry import RetryPolicy
+from provisioning.runner import RunnerConfig, StepRunner
+from provisioning.steps.base import Executor, StepContext, StepResult
+
+
+class ManualClock:
+    """Moves only when told to (`advance`); `sleep` waits until cancelled.
+
+    Only the runner's lease keeper sleeps in these tests, and it must not move time by itself.
+    """
+
+    def __init__(self) -> None:
+        self.wall = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+        self.mono = 1000.0
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+class Script:
+    """Executors for every step kind that record calls and raise what a test scripted."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.runs: Counter[str] = Counter()
+        self.runs_by_course: Counter[tuple[str, str]] = Counter()
+        self.errors: dict[str, list[Exception]] = {}
+
+    def fail(self, key: str, *errors: Exception) -> None:
+        self.errors.setdefault(key, []).extend(errors)
+
+    async def execute(self, ctx: StepContext) -> StepResult:
+        self.calls.append(ctx.step.key)
+        self.runs[ctx.step.key] += 1
+        self.runs_by_course[(ctx.course_id, ctx.step.key)] += 1
+        queued = self.errors.get(ctx.step.key)
+        if queued:
+            raise queued.pop(0)
+        for dependency in ctx.step.depends_on:
+            assert ctx.resolve(dependency) == f"id-{dependency}"
+        return StepResult(f"id-{ctx.step.key}", {"attempt": ctx.attempt})
+
+    def executors(self, kinds: list[str]) -> dict[str, Executor]:
+        return dict.fromkeys(kinds, self.execute)
+
+
+def make_runner(
+    sessions: Any, script: Script, clock: ManualClock, kinds: list[str], **config: Any
+) -> StepRunner:
+    """A runner with zero backoff whose gateways are never reached (the script replaces them)."""
+    unused: Callable[[], None] = lambda: None  # noqa: E731 - a placeholder no step calls
+    return StepRunner(
+        sessions=sessions,
+        executors=script.executors(kinds),
+        github=cast(GitHubGateway, unused),
+        discord=cast(DiscordGateway, unused),
+        policy=RetryPolicy(base_s=0, max_attempts=3),
+        clock=clock,
+        metrics=Metrics(),
+        config=RunnerConfig(**config),
+    )
