@@ -1,0 +1,215 @@
+"""Control routes under `/_sandbox/discord/`: act on the sandbox as a person would (JSON in/out)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import people
+from .errors import DiscordError
+from .gateway import Gateway, gateway_guild
+from .interactions import ControlError, run_command
+from .ratelimit import RateLimiter
+from .serialize import member_json, message_json, role_json, sorted_roles, user_json
+from .state import DiscordState
+
+PREFIX = "/_sandbox/discord"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(payload: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, body=json.dumps(payload).encode(), content_type="application/json"
+    )
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ControlError as exc:
+            return _json({"error": exc.message}, exc.status)
+        except DiscordError as exc:
+            return _json({"error": exc.message, "code": exc.code}, exc.status)
+
+    return wrapped
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json() if request.can_read_body else {}
+    except json.JSONDecodeError as exc:
+        raise ControlError(400, "body must be JSON") from exc
+    if not isinstance(data, dict):
+        raise ControlError(400, "body must be a JSON object")
+    return data
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ControlError(400, f"{name} must be an integer") from exc
+
+
+class ControlRoutes:
+    def __init__(self, state: DiscordState, gateway: Gateway, limiter: RateLimiter) -> None:
+        self.state = state
+        self.gateway = gateway
+        self.limiter = limiter
+
+    def register(self, app: web.Application) -> None:
+        routes: list[tuple[str, str, Handler]] = [
+            ("GET", "/users", self.list_users),
+            ("POST", "/users", self.create_user),
+            ("GET", "/guilds", self.list_guilds),
+            ("POST", "/guilds", self.create_guild),
+            ("GET", "/guilds/{guild_id}", self.get_guild),
+            ("POST", "/guilds/{guild_id}/bot", self.add_bot),
+            ("POST", "/guilds/{guild_id}/bot-role", self.move_bot_role),
+            ("POST", "/guilds/{guild_id}/members", self.add_member),
+            ("POST", "/invites/{code}/accept", self.accept_invite),
+            ("POST", "/interactions", self.run_command),
+            ("GET", "/interactions/{interaction_id}", self.get_interaction),
+            ("GET", "/invalid-requests", self.invalid_requests),
+            ("GET", "/attachments/{attachment_id}", self.attachment),
+            ("GET", "/gateway", self.gateway_info),
+            ("POST", "/gateway/reconnect", self.reconnect),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, PREFIX + path, _guarded(handler))
+
+    async def list_users(self, request: web.Request) -> web.Response:
+        return _json([user_json(u) for u in self.state.world.users.values()])
+
+    async def create_user(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        name = data.get("username")
+        if not isinstance(name, str) or not name:
+            raise ControlError(400, "username is required")
+        user = people.create_user(self.state, name, data.get("global_name"))
+        return _json(user_json(user), 201)
+
+    def _summary(self, guild_id: int) -> dict[str, Any]:
+        guild = people.existing_guild(self.state, guild_id)
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "owner_id": str(guild.owner_id),
+            "bot_member": self.state.bot_id in guild.members,
+            "roles": [role_json(r) for r in sorted_roles(guild)],
+            "channels": [
+                {"id": str(c.id), "name": c.name, "type": c.type} for c in guild.channels.values()
+            ],
+            "member_count": len(guild.members),
+        }
+
+    async def list_guilds(self, request: web.Request) -> web.Response:
+        return _json([self._summary(g) for g in self.state.world.guilds])
+
+    async def create_guild(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        name = data.get("name")
+        if not isinstance(name, str) or not 2 <= len(name) <= 100:
+            raise ControlError(400, "name (2-100 characters) is required")
+        owner = data.get("owner_id") or data.get("owner")
+        owner_id = people.resolve_user(
+            self.state, {"user_id": owner} if "owner_id" in data else {"user": owner}
+        )
+        guild = people.create_guild(self.state, name, owner_id)
+        return _json(self._summary(guild.id), 201)
+
+    async def get_guild(self, request: web.Request) -> web.Response:
+        guild = people.existing_guild(self.state, _int(request.match_info["guild_id"], "guild_id"))
+        out = gateway_guild(self.state, guild)
+        out["audit_log"] = [e.model_dump(mode="json") for e in guild.audit_log]
+        return _json(out)
+
+    async def add_bot(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        guild_id = _int(request.match_info["guild_id"], "guild_id")
+        role = people.add_bot(self.state, guild_id, _int(data.get("permissions", 0), "permissions"))
+        return _json({"guild_id": str(guild_id), "role": role_json(role)}, 201)
+
+    async def move_bot_role(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        guild_id = _int(request.match_info["guild_id"], "guild_id")
+        people.move_bot_role(self.state, guild_id, _int(data.get("position"), "position"))
+        guild = people.existing_guild(self.state, guild_id)
+        return _json([role_json(r) for r in sorted_roles(guild)])
+
+    async def add_member(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        guild = people.existing_guild(self.state, _int(request.match_info["guild_id"], "guild_id"))
+        uid = people.resolve_user(self.state, data)
+        if uid in guild.members:
+            raise ControlError(409, "already a member")
+        member = people.add_member(self.state, guild, uid, [])
+        return _json(member_json(member, self.state.world.users[uid]), 201)
+
+    async def accept_invite(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        uid = people.resolve_user(self.state, data)
+        return _json(people.accept_invite(self.state, request.match_info["code"], uid))
+
+    async def run_command(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ControlError(400, "name (the command) is required")
+        channel = data.get("channel_id")
+        interaction = run_command(
+            self.state,
+            guild_id=_int(data.get("guild_id"), "guild_id"),
+            channel_id=None if channel is None else _int(channel, "channel_id"),
+            user_id=people.resolve_user(self.state, data),
+            name=name,
+            options=data.get("options", []),
+            base_url=f"{request.scheme}://{request.host}",
+        )
+        return _json({"id": str(interaction.id), "token": interaction.token}, 201)
+
+    async def get_interaction(self, request: web.Request) -> web.Response:
+        iid = _int(request.match_info["interaction_id"], "interaction_id")
+        interaction = self.state.world.interactions.get(iid)
+        if interaction is None:
+            raise ControlError(404, "unknown interaction")
+        bot, app_id = self.state.bot, self.state.world.application_id
+        original = interaction.original
+        return _json(
+            {
+                "id": str(interaction.id),
+                "name": interaction.name,
+                "acknowledged": interaction.callback is not None,
+                "callback": interaction.callback,
+                "original": None if original is None else message_json(original, bot, app_id),
+                "followups": [message_json(m, bot, app_id) for m in interaction.followups],
+            }
+        )
+
+    async def invalid_requests(self, request: web.Request) -> web.Response:
+        return _json(
+            {"count": self.limiter.invalid_count(), "window_seconds": self.limiter.invalid_window}
+        )
+
+    async def attachment(self, request: web.Request) -> web.Response:
+        att = self.state.world.attachments.get(
+            _int(request.match_info["attachment_id"], "attachment_id")
+        )
+        if att is None:
+            raise ControlError(404, "unknown attachment")
+        return web.Response(
+            body=base64.b64decode(att.data_b64), headers={"Content-Type": att.content_type}
+        )
+
+    async def gateway_info(self, request: web.Request) -> web.Response:
+        return _json(
+            {"connected": self.gateway.connected(), "sessions": len(self.gateway.sessions)}
+        )
+
+    async def reconnect(self, request: web.Request) -> web.Response:
+        return _json({"reconnected": self.gateway.reconnect_all()})

@@ -1,0 +1,194 @@
+"""Fixtures: a DiscordSandbox on a real 127.0.0.1 server, a fake clock, a person-made guild."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+import yarl
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from sandbox.discord import DiscordConfig, DiscordSandbox
+
+from .discordpy import DiscordWebSocket, Route, app_commands, discord
+
+TOKEN = "sandbox-discord-token"
+# CREATE_INSTANT_INVITE, MANAGE_CHANNELS, MANAGE_GUILD, VIEW_AUDIT_LOG, VIEW_CHANNEL, SEND_MESSAGES,
+# EMBED_LINKS, READ_MESSAGE_HISTORY, MANAGE_ROLES: the install link's set (PLATFORM.md §1.2).
+BOT_PERMISSIONS = 268520625
+
+
+class FakeClock:
+    """A clock that moves only when the test says so."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:
+        self.now = start
+        self.mono = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.mono += seconds
+
+
+@dataclass
+class Running:
+    """A running sandbox server and a client session to talk to it."""
+
+    sandbox: DiscordSandbox
+    clock: Any
+    base: str
+    http: aiohttp.ClientSession
+
+    async def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = TOKEN,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[int, Any, CIMultiDictProxy[str]]:
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bot {token}"
+        async with self.http.request(
+            method, f"{self.base}/api/v10{path}", headers=hdrs, **kwargs
+        ) as r:
+            body = await r.json() if r.content_type == "application/json" else await r.text()
+            return r.status, body, r.headers
+
+    async def control(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self.http.request(method, f"{self.base}/_sandbox/discord{path}", **kwargs) as r:
+            return r.status, await r.json()
+
+
+async def start(sandbox: DiscordSandbox, clock: Any) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    sandbox.add_routes(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def config() -> DiscordConfig:
+    return DiscordConfig()
+
+
+@pytest.fixture
+async def running(fake_clock: FakeClock, config: DiscordConfig) -> AsyncIterator[Running]:
+    sandbox = DiscordSandbox(fake_clock, config=config)
+    runner, base = await start(sandbox, fake_clock)
+    async with aiohttp.ClientSession() as http:
+        yield Running(sandbox, fake_clock, base, http)
+    await runner.cleanup()
+
+
+@dataclass
+class World:
+    guild_id: str
+    everyone_id: str
+    bot_role_id: str
+    general_id: str
+    owner_id: str
+    users: dict[str, str] = field(default_factory=dict)
+
+
+async def make_world(running: Running, permissions: int = BOT_PERMISSIONS) -> World:
+    """Ada creates a server and adds the bot, as the install link does."""
+    status, users = await running.control("GET", "/users")
+    assert status == 200
+    ids = {u["username"]: u["id"] for u in users}
+    status, guild = await running.control("POST", "/guilds", json={"name": "CS101", "owner": "ada"})
+    assert status == 201
+    status, added = await running.control(
+        "POST", f"/guilds/{guild['id']}/bot", json={"permissions": permissions}
+    )
+    assert status == 201
+    general = next(c for c in guild["channels"] if c["name"] == "general")
+    return World(guild["id"], guild["id"], added["role"]["id"], general["id"], ids["ada"], ids)
+
+
+@pytest.fixture
+async def world(running: Running) -> World:
+    return await make_world(running)
+
+
+@pytest.fixture
+def discord_redirect(running: Running) -> Iterator[None]:
+    """Point discord.py at the sandbox (process-wide class attributes) and restore them after."""
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE = f"{running.base}/api/v10"
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(running.base.replace("http", "ws", 1) + "/gateway")
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+class Bot(discord.Client):
+    """A stock discord.py client with a command tree, recording events for the tests."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        self.tree = app_commands.CommandTree(self)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.ready = asyncio.Event()
+
+    async def on_ready(self) -> None:
+        self.ready.set()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.events.put_nowait(("guild_join", guild))
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        self.events.put_nowait(("member_join", member))
+
+    async def on_guild_role_create(self, role: discord.Role) -> None:
+        self.events.put_nowait(("role_create", role))
+
+    async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
+        self.events.put_nowait(("channel_create", channel))
+
+
+async def next_event(bot: Bot, name: str) -> Any:
+    """The next event called `name` (others are skipped); bounded so a bug can't hang the run."""
+    async with asyncio.timeout(5):
+        while True:
+            event, value = await bot.events.get()
+            if event == name:
+                return value
+
+
+@pytest.fixture
+async def bot(running: Running, discord_redirect: None) -> AsyncIterator[Bot]:
+    """A logged-in, connected and ready discord.py client."""
+    client = Bot()
+    await client.login(TOKEN)
+    task = asyncio.create_task(client.connect(reconnect=True))
+    try:
+        async with asyncio.timeout(5):
+            await client.ready.wait()
+        yield client
+    finally:
+        await client.close()
+        await asyncio.wait([task], timeout=5)
