@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Port of the embedded sandbox in development; 0 picks a free one.
     sandbox_port: int = Field(default=8081, ge=0, le=65535)
     log_level: str = "INFO"
+    # Derives the Discord claim codes. Development keeps a generated one in ./data/.
+    secret_key: SecretStr | None = None
 
     @property
     def uses_sqlite(self) -> bool:
@@ -90,6 +92,8 @@ def deployment_problems(settings: Settings) -> list[str]:
         problems.append(
             "DATABASE_URL: SQLite is for development; use postgresql+asyncpg://USER@HOST/DB"
         )
+    if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 32:
+        problems.append("SECRET_KEY: required, at least 32 random characters")
     if settings.discord_token is None:
         problems.append("DISCORD_TOKEN: required (the bot token from the developer portal)")
     if not settings.has_github_credentials:

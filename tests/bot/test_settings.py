@@ -18,7 +18,7 @@ def test_production_lists_every_problem_in_one_message() -> None:
     with pytest.raises(SettingsError) as info:
         load_settings({"APP_ENV": "production"})
     message = str(info.value)
-    for name in ("DATABASE_URL", "DISCORD_TOKEN", "GITHUB_TOKEN"):
+    for name in ("DATABASE_URL", "DISCORD_TOKEN", "GITHUB_TOKEN", "SECRET_KEY"):
         assert name in message
 
 
@@ -36,8 +36,9 @@ def test_staging_accepts_a_complete_configuration() -> None:
         {
             "APP_ENV": "staging",
             "DATABASE_URL": "postgresql+asyncpg://app@db/app",
-            "DISCORD_TOKEN": "x",
-            "GITHUB_TOKEN": "y",
+            "DISCORD_TOKEN": "discord-secret-1",
+            "GITHUB_TOKEN": "github-secret-2",
+            "SECRET_KEY": "k" * 40,
         }
     )
     assert not settings.sandbox
