@@ -42,4 +42,5 @@ def test_staging_accepts_a_complete_configuration() -> None:
         }
     )
     assert not settings.sandbox
-    assert "secret" not in repr(settings)
+    assert "discord-secret-1" not in repr(settings)
+    assert "github-secret-2" not in repr(settings)
