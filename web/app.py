@@ -1,0 +1,27 @@
+"""The aiohttp application factory: routes, middlewares, typed keys; nothing at import time."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web.auth import auth_middleware
+from web.handlers import courses, docs, health
+from web.openapi import build_openapi
+from web.problems import problem_middleware
+from web.services import OPENAPI, SERVICES, Services
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> web.Application:
+    """The web application on top of ``services``; the caller runs it (AppRunner/TCPSite)."""
+    # The problem middleware is outermost so errors raised by auth are rendered too.
+    app = web.Application(
+        middlewares=[problem_middleware, auth_middleware], client_max_size=client_max_size
+    )
+    app[SERVICES] = services
+    app[OPENAPI] = build_openapi()
+    health.add_routes(app)
+    docs.add_routes(app)
+    courses.add_routes(app)
+    return app

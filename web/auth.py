@@ -1,0 +1,50 @@
+"""Bearer-token authentication for everything under /courses."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from web.problems import problem_response
+from web.services import API_TOKEN, SERVICES
+
+log = logging.getLogger(__name__)
+
+PROTECTED_PREFIX = "/courses"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _protected(path: str) -> bool:
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+
+
+def _unauthorized(request: web.Request, detail: str, error: str | None) -> web.Response:
+    challenge = 'Bearer realm="courses"'
+    if error is not None:
+        challenge += f', error="{error}"'
+    return problem_response(
+        request, 401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge}
+    )
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """401 without a valid token, 403 for a read-only token on a mutation."""
+    if not _protected(request.path):
+        return await handler(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return _unauthorized(request, "send an API token: Authorization: Bearer <token>", None)
+    info = await request.app[SERVICES].tokens.authenticate(token)
+    if info is None:
+        log.info("rejected API token", extra={"path": request.path})
+        return _unauthorized(request, "the API token is unknown or revoked", "invalid_token")
+    if request.method not in SAFE_METHODS and info.read_only:
+        return problem_response(
+            request, 403, "Forbidden", f"the API token {info.name!r} is read-only"
+        )
+    request[API_TOKEN] = info
+    return await handler(request)

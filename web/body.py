@@ -1,0 +1,82 @@
+"""Reading a JSON request body strictly: size, media type, UTF-8, JSON syntax, clean text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import NoReturn
+
+from aiohttp import web
+
+from provisioning.errors import CourseValidationError, FieldProblem
+
+
+@dataclass(frozen=True)
+class JsonBody:
+    """The decoded document and the exact bytes it came from (for idempotency hashes)."""
+
+    data: object
+    raw: bytes
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _text_problem(value: str, path: str) -> FieldProblem | None:
+    if "\x00" in value:
+        return FieldProblem(path or "(body)", "text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return FieldProblem(path or "(body)", "text contains an unpaired surrogate")
+    return None
+
+
+def _bad_text(document: object) -> list[FieldProblem]:
+    """Strings the databases cannot store: NUL (PostgreSQL) and lone surrogates (any UTF-8).
+
+    Iterative, so a deeply nested document cannot exhaust the stack.
+    """
+    problems: list[FieldProblem] = []
+    stack: list[tuple[object, str]] = [(document, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            problem = _text_problem(value, path)
+            if problem is not None:
+                problems.append(problem)
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                stack.extend([(key, child), (item, child)])
+    return sorted(problems, key=lambda p: p.path)
+
+
+async def read_json(request: web.Request) -> JsonBody:
+    """The request's JSON document, or an HTTP error (413, 415, 400) / validation error (422)."""
+    limit = request.client_max_size
+    # Refuse early on a declared size, without reading a byte of the body.
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    if request.content_type != "application/json" and not request.content_type.endswith("+json"):
+        raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise web.HTTPBadRequest(text=f"the body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(
+            text=f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except (ValueError, RecursionError) as exc:
+        raise web.HTTPBadRequest(text=f"the body is not valid JSON: {exc}") from exc
+    problems = _bad_text(data)
+    if problems:
+        raise CourseValidationError(problems)
+    return JsonBody(data=data, raw=raw)

@@ -1,0 +1,169 @@
+"""The OpenAPI 3.1 document, generated from the same pydantic models the handlers use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from provisioning.course import CourseSpec
+from web.schemas import CourseOut, CoursePage, CourseStatusOut, Health, Problem, RetryOut
+
+REF = "#/components/schemas/{model}"
+_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (CourseSpec, "validation"),
+    (CourseOut, "serialization"),
+    (CoursePage, "serialization"),
+    (CourseStatusOut, "serialization"),
+    (RetryOut, "serialization"),
+    (Problem, "serialization"),
+    (Health, "serialization"),
+]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    texts = {
+        400: "Malformed request (body not UTF-8 or not JSON, bad query parameter)",
+        401: "No valid API token",
+        403: "The API token is read-only",
+        404: "No such course",
+        409: "Conflict",
+        413: "Body larger than 1 MiB",
+        415: "Body is not application/json",
+        422: "Invalid input; `errors` lists every invalid field",
+        503: "Not ready",
+    }
+    return {
+        str(s): {
+            "description": texts[s],
+            "content": {"application/problem+json": {"schema": _ref(Problem)}},
+        }
+        for s in statuses
+    }
+
+
+COURSE_ID: dict[str, Any] = {
+    "name": "course_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The course id returned on creation",
+}
+SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/courses": {
+            "post": {
+                "summary": "Create a course and plan its provisioning",
+                "operationId": "createCourse",
+                **SECURED,
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "description": "Same key and body again: the first answer is replayed",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(CourseSpec)}},
+                },
+                "responses": {
+                    "201": {
+                        **_json(CourseOut, "Created"),
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    **_problems(400, 401, 403, 409, 413, 415, 422),
+                },
+            },
+            "get": {
+                "summary": "List courses, oldest first",
+                "operationId": "listCourses",
+                **SECURED,
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                    },
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": _json(CoursePage, "One page"), **_problems(400, 401)},
+            },
+        },
+        "/courses/{course_id}": {
+            "get": {
+                "summary": "One course",
+                "operationId": "getCourse",
+                **SECURED,
+                "parameters": [COURSE_ID],
+                "responses": {"200": _json(CourseOut, "The course"), **_problems(401, 404)},
+            }
+        },
+        "/courses/{course_id}/status": {
+            "get": {
+                "summary": "Provisioning status, step by step",
+                "operationId": "getCourseStatus",
+                **SECURED,
+                "parameters": [COURSE_ID],
+                "responses": {"200": _json(CourseStatusOut, "Status"), **_problems(401, 404)},
+            }
+        },
+        "/courses/{course_id}/retry": {
+            "post": {
+                "summary": "Retry failed, blocked and waiting steps",
+                "operationId": "retryCourse",
+                **SECURED,
+                "parameters": [COURSE_ID],
+                "responses": {
+                    "202": _json(RetryOut, "Steps sent back to pending"),
+                    **_problems(401, 403, 404, 409),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Liveness",
+                "operationId": "healthz",
+                "responses": {"200": _json(Health, "Alive")},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: the database answers",
+                "operationId": "readyz",
+                "responses": {"200": _json(Health, "Ready"), **_problems(503)},
+            }
+        },
+    }
+
+
+def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
+    """The whole document; request and response schemas come from the pydantic models."""
+    _, definitions = models_json_schema(_MODELS, ref_template=REF)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Course provisioning bot",
+            "version": version,
+            "description": "Create courses, follow their provisioning, retry what failed.",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
