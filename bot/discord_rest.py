@@ -1,0 +1,531 @@
+"""`DiscordGateway` over discord.py's HTTP client, and the audit hook on its transport.
+
+Build it like this (REST only is enough; the bot process may also connect the gateway):
+
+    client = discord.Client(
+        intents=discord.Intents.none(),
+        http_trace=make_audit_trace(sink),   # one audit row per HTTP attempt, retries included
+        max_ratelimit_timeout=30.0,          # a day-long role bucket raises instead of sleeping
+    )
+    await client.login(token)
+    gateway = DiscordRestGateway(client, RateGovernor("discord", GovernorLimits.discord(), clock))
+
+Raw `client.http.request(Route(...))` calls are used throughout because discord.py's helpers
+lack invite `role_ids` and hide the answers' fields we compare (PLATFORM.md §1.12).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord.http import Route
+
+from provisioning.audit_context import HttpAuditSink, HttpExchange, current_context
+from provisioning.clock import Clock, SystemClock
+from provisioning.discord_gateway import (
+    AuditEntry,
+    BotStanding,
+    Channel,
+    Created,
+    Guild,
+    Invite,
+    Member,
+    Overwrite,
+    Role,
+    channel_from_api,
+    guild_from_api,
+    invite_from_api,
+    opt_id,
+    overwrite_to_api,
+    role_from_api,
+)
+from provisioning.errors import PlatformError
+from provisioning.governor import RateGovernor
+from provisioning.permissions import ADMINISTRATOR
+
+log = logging.getLogger(__name__)
+
+ALL_PERMISSIONS = (1 << 53) - 1
+_MAJOR = ("guild_id", "channel_id", "webhook_id")
+
+
+# -- audit at the transport ------------------------------------------------------------------
+
+
+@dataclass
+class Attempts:
+    """What the trace saw of one gateway call: discord.py may send it more than once."""
+
+    count: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# Set by `DiscordRestGateway._call` around one call; the trace hooks run in the same task.
+ATTEMPTS: ContextVar[Attempts | None] = ContextVar("discord_attempts", default=None)
+_API_PREFIX = re.compile(r"^/api/v\d+(?=/)")
+# Path segments that are credentials: interaction and webhook tokens, invite codes.
+_SECRET_SEGMENTS = (
+    re.compile(r"^(/interactions/\d+/)[^/]+"),
+    re.compile(r"^(/webhooks/\d+/)[^/]+"),
+    re.compile(r"^(/invites/)[^/?]+"),
+)
+_SECRET_KEYS = frozenset({"code", "token", "password", "secret"})
+_BODY_MAX = 8192
+
+
+def redact_path(path: str) -> str:
+    """The API path without its version prefix and with tokens and invite codes masked."""
+    path = _API_PREFIX.sub("", path)
+    for pattern in _SECRET_SEGMENTS:
+        path = pattern.sub(r"\1<redacted>", path)
+    return path
+
+
+def _summary_value(key: str, value: Any) -> Any:
+    if key in _SECRET_KEYS:
+        return "<redacted>"
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= 100 else f"<{len(value)} chars>"
+    if isinstance(value, list) and len(value) <= 20:
+        if all(isinstance(v, str | int) for v in value):
+            return value
+        return f"<list of {len(value)}>"
+    return f"<{type(value).__name__}>"
+
+
+def summarize_body(path: str, body: bytes) -> Any:
+    """Keys and small values of a JSON body; messages sent to users only by their keys."""
+    if not body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"<{len(body)} bytes, not JSON>"
+    keys_only = path.startswith(("/interactions/", "/webhooks/"))
+    if isinstance(data, dict):
+        if keys_only:
+            return sorted(data)
+        return {k: _summary_value(k, v) for k, v in sorted(data.items())}
+    if isinstance(data, list):
+        return f"<list of {len(data)}>"
+    return "<scalar>"
+
+
+def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp.TraceConfig:
+    """A trace config that writes one `HttpExchange` per API request, answered or not.
+
+    It sees every attempt (discord.py's own 5xx and 429 retries, interaction callbacks and
+    follow-ups). Requests outside `/api/` (the gateway WebSocket, CDN downloads) are not API
+    calls and are skipped. It also tells the gateway how many attempts a call took and the
+    rate-limit headers of the last answer.
+    """
+    timer = clock or SystemClock()
+    trace = aiohttp.TraceConfig()
+
+    async def on_start(
+        session: aiohttp.ClientSession,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        ctx.started = timer.monotonic()
+        ctx.body = b""
+        ctx.done = False
+
+    async def on_chunk(
+        session: aiohttp.ClientSession,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestChunkSentParams,
+    ) -> None:
+        if len(ctx.body) < _BODY_MAX:
+            ctx.body += params.chunk
+
+    async def finish(
+        ctx: SimpleNamespace,
+        method: str,
+        url: yarl.URL,
+        status: int | None,
+        headers: Mapping[str, str],
+        error: BaseException | None,
+    ) -> None:
+        if ctx.done or not _API_PREFIX.match(url.raw_path):
+            return
+        ctx.done = True  # a failing sink must not make aiohttp report the request twice
+        path = redact_path(url.raw_path)
+        if url.raw_query_string:
+            path += "?" + url.raw_query_string
+        limits = {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit")}
+        if "Retry-After" in headers:
+            limits["retry-after"] = headers["Retry-After"]
+        attempts = ATTEMPTS.get()
+        if attempts is not None:
+            attempts.count += 1
+            attempts.headers = dict(headers)
+        exchange = HttpExchange(
+            platform="discord",
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=round((timer.monotonic() - ctx.started) * 1000),
+            request_summary={
+                "method": method,
+                "path": path,
+                "body": summarize_body(path, ctx.body),
+            },
+            request_id=None,
+            rate_limit=limits or None,
+            error=None if error is None else f"{type(error).__name__}: {error}"[:300],
+            rate_limited=status == 429,
+        )
+        await sink.record_http(exchange, current_context())
+
+    async def on_end(
+        session: aiohttp.ClientSession, ctx: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        response = params.response
+        await finish(ctx, params.method, params.url, response.status, response.headers, None)
+
+    async def on_exception(
+        session: aiohttp.ClientSession,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestExceptionParams,
+    ) -> None:
+        await finish(ctx, params.method, params.url, None, {}, params.exception)
+
+    trace.on_request_start.append(on_start)
+    trace.on_request_chunk_sent.append(on_chunk)
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_exception)
+    return trace
+
+
+class DiscordRestGateway:
+    """The gateway the runner uses; one per bot token, sharing the client's session."""
+
+    def __init__(self, client: discord.Client, governor: RateGovernor) -> None:
+        if client.http.max_ratelimit_timeout is None:
+            log.warning("discord client has no max_ratelimit_timeout: long buckets will sleep")
+        self._client = client
+        self._governor = governor
+
+    # -- transport -----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        reason: str | None = None,
+        query: dict[str, str] | None = None,
+        **params: str,
+    ) -> tuple[Any, int]:
+        """One API call: governed, mapped to `PlatformError`; returns (data, attempts seen)."""
+        route = Route(method, path, **params)
+        major = ":".join(params.get(k, "") for k in _MAJOR)
+        bucket = f"{method} {path}:{major}"
+        await self._governor.acquire(bucket, write=method != "GET")
+        attempts = Attempts()
+        token = ATTEMPTS.set(attempts)
+        kwargs: dict[str, Any] = {}
+        if json is not None:
+            kwargs["json"] = json
+        if reason is not None:
+            kwargs["reason"] = reason
+        if query:
+            kwargs["params"] = query
+        try:
+            data = await self._client.http.request(route, **kwargs)
+        except discord.RateLimited as exc:
+            raise PlatformError(
+                "discord",
+                429,
+                f"rate limited for {exc.retry_after:.0f} s",
+                retry_after=exc.retry_after,
+                rate_limited=True,
+            ) from exc
+        except discord.HTTPException as exc:
+            raise _platform_error(exc) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PlatformError("discord", 0, f"no answer ({type(exc).__name__})") from exc
+        finally:
+            ATTEMPTS.reset(token)
+            if attempts.headers:
+                self._governor.observe(bucket, attempts.headers)
+        return data, attempts.count
+
+    async def _get(self, path: str, **params: str) -> Any:
+        return (await self._call("GET", path, query=None, **params))[0]
+
+    # -- identity ------------------------------------------------------------------------------
+
+    async def bot_user_id(self) -> str:
+        user = self._client.user
+        if user is None:
+            data = await self._get("/users/@me")
+            return str(data["id"])
+        return str(user.id)
+
+    async def application_id(self) -> str:
+        if self._client.application_id is not None:
+            return str(self._client.application_id)
+        return str((await self._get("/oauth2/applications/@me"))["id"])
+
+    # -- guild ---------------------------------------------------------------------------------
+
+    async def get_guild(self, guild_id: str) -> Guild:
+        return guild_from_api(await self._get("/guilds/{guild_id}", guild_id=guild_id))
+
+    async def bot_standing(self, guild_id: str) -> BotStanding:
+        guild = await self.get_guild(guild_id)
+        bot_id = await self.bot_user_id()
+        member = await self.get_member(guild_id, bot_id)
+        roles = {r.id: r for r in guild.roles}
+        mine = [roles[r] for r in member.role_ids if r in roles]
+        everyone = roles.get(guild_id)
+        permissions = everyone.permissions if everyone else 0
+        for role in mine:
+            permissions |= role.permissions
+        is_owner = guild.owner_id == bot_id
+        if is_owner or permissions & ADMINISTRATOR:
+            permissions = ALL_PERMISSIONS
+        top = max((r.position for r in mine), default=0)
+        return BotStanding(guild, bot_id, top, permissions, is_owner)
+
+    async def modify_guild(self, guild_id: str, *, name: str, reason: str) -> Guild:
+        data, _ = await self._call(
+            "PATCH", "/guilds/{guild_id}", json={"name": name}, reason=reason, guild_id=guild_id
+        )
+        return guild_from_api(data)
+
+    async def audit_log(
+        self, guild_id: str, *, action_type: int, user_id: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        query = {"action_type": str(action_type), "limit": str(limit)}
+        if user_id is not None:
+            query["user_id"] = user_id
+        data, _ = await self._call(
+            "GET", "/guilds/{guild_id}/audit-logs", query=query, guild_id=guild_id
+        )
+        return [
+            AuditEntry(
+                id=str(e["id"]),
+                action_type=int(e["action_type"]),
+                user_id=opt_id(e.get("user_id")),
+                target_id=opt_id(e.get("target_id")),
+                reason=e.get("reason"),
+            )
+            for e in data.get("audit_log_entries", [])
+        ]
+
+    # -- roles ---------------------------------------------------------------------------------
+
+    async def list_roles(self, guild_id: str) -> list[Role]:
+        return [
+            role_from_api(r) for r in await self._get("/guilds/{guild_id}/roles", guild_id=guild_id)
+        ]
+
+    async def create_role(
+        self,
+        guild_id: str,
+        *,
+        name: str,
+        permissions: int,
+        hoist: bool,
+        mentionable: bool,
+        reason: str,
+    ) -> Created[Role]:
+        body = {
+            "name": name,
+            "permissions": str(permissions),
+            "hoist": hoist,
+            "mentionable": mentionable,
+        }
+        data, attempts = await self._call(
+            "POST", "/guilds/{guild_id}/roles", json=body, reason=reason, guild_id=guild_id
+        )
+        return Created(role_from_api(data), resent=attempts != 1)
+
+    async def modify_role(
+        self,
+        guild_id: str,
+        role_id: str,
+        *,
+        name: str | None = None,
+        permissions: int | None = None,
+        hoist: bool | None = None,
+        mentionable: bool | None = None,
+        reason: str,
+    ) -> Role:
+        body: dict[str, Any] = {"name": name, "hoist": hoist, "mentionable": mentionable}
+        body["permissions"] = None if permissions is None else str(permissions)
+        data, _ = await self._call(
+            "PATCH",
+            "/guilds/{guild_id}/roles/{role_id}",
+            json={k: v for k, v in body.items() if v is not None},
+            reason=reason,
+            guild_id=guild_id,
+            role_id=role_id,
+        )
+        return role_from_api(data)
+
+    async def delete_role(self, guild_id: str, role_id: str, *, reason: str) -> None:
+        await self._call(
+            "DELETE",
+            "/guilds/{guild_id}/roles/{role_id}",
+            reason=reason,
+            guild_id=guild_id,
+            role_id=role_id,
+        )
+
+    async def modify_role_positions(
+        self, guild_id: str, positions: Sequence[tuple[str, int]], *, reason: str
+    ) -> list[Role]:
+        body = [{"id": role_id, "position": position} for role_id, position in positions]
+        data, _ = await self._call(
+            "PATCH", "/guilds/{guild_id}/roles", json=body, reason=reason, guild_id=guild_id
+        )
+        return [role_from_api(r) for r in data]
+
+    # -- channels ------------------------------------------------------------------------------
+
+    async def list_channels(self, guild_id: str) -> list[Channel]:
+        data = await self._get("/guilds/{guild_id}/channels", guild_id=guild_id)
+        return [channel_from_api(c) for c in data]
+
+    async def create_channel(
+        self,
+        guild_id: str,
+        *,
+        name: str,
+        type: int,
+        parent_id: str | None,
+        position: int | None,
+        topic: str | None,
+        overwrites: Sequence[Overwrite],
+        reason: str,
+    ) -> Created[Channel]:
+        body: dict[str, Any] = {
+            "name": name,
+            "type": type,
+            "permission_overwrites": [overwrite_to_api(o) for o in overwrites],
+        }
+        for key, value in (("parent_id", parent_id), ("position", position), ("topic", topic)):
+            if value is not None:
+                body[key] = value
+        data, attempts = await self._call(
+            "POST", "/guilds/{guild_id}/channels", json=body, reason=reason, guild_id=guild_id
+        )
+        return Created(channel_from_api(data), resent=attempts != 1)
+
+    async def modify_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        topic: str | None = None,
+        parent_id: str | None = None,
+        overwrites: Sequence[Overwrite] | None = None,
+        reason: str,
+    ) -> Channel:
+        body: dict[str, Any] = {"name": name, "topic": topic, "parent_id": parent_id}
+        body = {k: v for k, v in body.items() if v is not None}
+        if overwrites is not None:
+            body["permission_overwrites"] = [overwrite_to_api(o) for o in overwrites]
+        data, _ = await self._call(
+            "PATCH", "/channels/{channel_id}", json=body, reason=reason, channel_id=channel_id
+        )
+        return channel_from_api(data)
+
+    async def delete_channel(self, channel_id: str, *, reason: str) -> None:
+        await self._call("DELETE", "/channels/{channel_id}", reason=reason, channel_id=channel_id)
+
+    # -- invites -------------------------------------------------------------------------------
+
+    async def list_invites(self, guild_id: str) -> list[Invite]:
+        return [
+            invite_from_api(i)
+            for i in await self._get("/guilds/{guild_id}/invites", guild_id=guild_id)
+        ]
+
+    async def create_invite(
+        self,
+        channel_id: str,
+        *,
+        max_age: int,
+        max_uses: int,
+        unique: bool,
+        role_ids: Sequence[str],
+        reason: str,
+    ) -> Created[Invite]:
+        body: dict[str, Any] = {"max_age": max_age, "max_uses": max_uses, "unique": unique}
+        if role_ids:
+            body["role_ids"] = list(role_ids)
+        data, attempts = await self._call(
+            "POST",
+            "/channels/{channel_id}/invites",
+            json=body,
+            reason=reason,
+            channel_id=channel_id,
+        )
+        return Created(invite_from_api(data), resent=attempts != 1)
+
+    async def delete_invite(self, code: str, *, reason: str) -> None:
+        await self._call("DELETE", "/invites/{code}", reason=reason, code=code)
+
+    # -- members -------------------------------------------------------------------------------
+
+    async def get_member(self, guild_id: str, user_id: str) -> Member:
+        data = await self._get(
+            "/guilds/{guild_id}/members/{user_id}", guild_id=guild_id, user_id=user_id
+        )
+        user = data.get("user") or {}
+        return Member(
+            user_id=str(user.get("id", user_id)),
+            role_ids=frozenset(str(r) for r in data.get("roles", [])),
+            name=data.get("nick") or user.get("global_name") or user.get("username"),
+        )
+
+    async def add_member_role(
+        self, guild_id: str, user_id: str, role_id: str, *, reason: str
+    ) -> None:
+        await self._call(
+            "PUT",
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            reason=reason,
+            guild_id=guild_id,
+            user_id=user_id,
+            role_id=role_id,
+        )
+
+
+# -- JSON to dataclasses ---------------------------------------------------------------------
+
+
+def _platform_error(exc: discord.HTTPException) -> PlatformError:
+    status = exc.status
+    retry_after: float | None = None
+    if status == 429:
+        # discord.py raises a plain HTTPException for a 429 it takes for a Cloudflare ban.
+        header = exc.response.headers.get("Retry-After") if exc.response is not None else None
+        retry_after = float(header) if header else 60.0
+    message = exc.text or getattr(exc.response, "reason", "") or "error"
+    return PlatformError(
+        "discord",
+        status,
+        str(message).splitlines()[0][:300],
+        code=exc.code or None,
+        retry_after=retry_after,
+        rate_limited=status == 429,
+    )

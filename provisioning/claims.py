@@ -1,0 +1,100 @@
+"""Claim codes, and the services the `/course` slash commands call.
+
+A course has no Discord server until a person claims one (PLATFORM.md §1.1-1.2): they create a
+server, add the bot and run `/course claim <code>` in it. The code is derived, not stored: an
+HMAC of the course id under a server-side secret, so nothing new has to be kept secret in the
+database and any process holding the secret can show or check it.
+
+Lookup: the code does not contain the course id (ids are UUIDs, too long to type). The claim
+service passes the ids of the courses still waiting for a server as `candidates`; checking a
+code costs one HMAC per candidate, which is nothing next to the database read that found them.
+Fifty bits of tag make guessing hopeless, and a claim also needs Manage Server in the guild.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from provisioning.course_views import CourseStatus, RetryOutcome
+from provisioning.errors import ProvisioningError
+
+CODE_CHARS = 10
+_GROUP = 4
+# Crockford-like: base32 without the letters people misread; O/I/L typed by mistake still work.
+_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+class InvalidClaimCodeError(ProvisioningError):
+    """The code is not one this deployment handed out for a course waiting for a server."""
+
+    status = 404
+    title = "Unknown claim code"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this claim code belongs to no course waiting for a server; copy it again from "
+            "the course status"
+        )
+
+
+def claim_code(secret: bytes, course_id: str) -> str:
+    """The claim code of a course, e.g. `ABCD-EFGH-JK`: same inputs, same code."""
+    digest = hmac.new(secret, b"discord-claim:" + course_id.encode(), hashlib.sha256).digest()
+    tag = base64.b32encode(digest).decode().translate(_CONFUSABLE)[:CODE_CHARS]
+    return "-".join(tag[i : i + _GROUP] for i in range(0, CODE_CHARS, _GROUP))
+
+
+def normalize_code(code: str) -> str:
+    """What a person typed, without separators, spaces or case; `O`/`I`/`L` read as digits."""
+    kept = "".join(ch for ch in code.upper() if ch.isalnum())
+    return kept.translate(_CONFUSABLE)
+
+
+def course_id_from_code(secret: bytes, code: str, candidates: Iterable[str]) -> str:
+    """The candidate course whose code this is, or `InvalidClaimCodeError`."""
+    typed = normalize_code(code)
+    if len(typed) != CODE_CHARS:
+        raise InvalidClaimCodeError
+    found: str | None = None
+    for course_id in candidates:
+        expected = normalize_code(claim_code(secret, course_id))
+        # Constant time, and no early exit: timing says nothing about which course matched.
+        if hmac.compare_digest(expected, typed):
+            found = course_id
+    if found is None:
+        raise InvalidClaimCodeError
+    return found
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A server bound to a course: what the reply to `/course claim` shows."""
+
+    course_id: str
+    course_name: str
+    # True when this guild was already the course's server (a repeated claim changes nothing).
+    already_claimed: bool = False
+
+
+class ClaimService(Protocol):
+    """Binds a Discord server to the course a claim code names.
+
+    The implementation checks the code (`course_id_from_code`), refuses a course already bound to
+    another server, stores `guild_id` as the external id of the course's `discord.server` step
+    and sends that step back to pending, and records a `claim made` audit event by `user_id`.
+    """
+
+    async def claim(self, code: str, guild_id: str, user_id: str) -> ClaimResult: ...
+
+
+class CourseStatusService(Protocol):
+    """Status and retry by course id, as `provisioning.courses.CourseService` offers them."""
+
+    async def status(self, course_id: str) -> CourseStatus: ...
+
+    async def retry(self, course_id: str, actor: str) -> RetryOutcome: ...
