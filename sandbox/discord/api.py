@@ -21,6 +21,8 @@ API_PREFIX = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _MAJOR_PARAMS = ("guild_id", "channel_id", "webhook_id")
 _INVALID_STATUSES = frozenset({401, 403, 429})
+# The body stream can be read once; handlers that need files after payload_json share this.
+_MULTIPART = web.RequestKey("discord_multipart", dict[str, str | bytes])
 
 
 def audit_reason(request: web.Request) -> str | None:
@@ -48,8 +50,8 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
 
 async def read_multipart(request: web.Request) -> dict[str, str | bytes]:
     """Multipart fields by name; `payload_json` as text, files as bytes. Cached on the request."""
-    cached = request.get("_discord_multipart")
-    if isinstance(cached, dict):
+    cached: dict[str, str | bytes] | None = request.get(_MULTIPART)
+    if cached is not None:
         return cached
     fields: dict[str, str | bytes] = {}
     reader = await request.multipart()
@@ -61,7 +63,7 @@ async def read_multipart(request: web.Request) -> dict[str, str | bytes]:
             continue
         data = await part.read()
         fields[part.name] = data.decode() if part.filename is None else bytes(data)
-    request["_discord_multipart"] = fields
+    request[_MULTIPART] = fields
     return fields
 
 

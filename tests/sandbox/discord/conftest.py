@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,21 @@ async def start(sandbox: DiscordSandbox, clock: Any) -> tuple[web.AppRunner, str
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    config: DiscordConfig | None = None, rate_scale: float = 1.0, clock: Any = None
+) -> AsyncIterator[Running]:
+    """A sandbox with its own config on its own server (for limits and rates)."""
+    clock = clock or FakeClock()
+    sandbox = DiscordSandbox(clock, rate_scale=rate_scale, config=config)
+    runner, base = await start(sandbox, clock)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Running(sandbox, clock, base, http)
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
