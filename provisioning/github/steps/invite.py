@@ -1,0 +1,40 @@
+"""`github.invite`: a person's membership of a course team.
+
+The membership PUT is an idempotent upsert, but still a write; so we read first and write only
+when the membership is missing or has another role, and a re-run of a finished course writes
+nothing. For someone outside the organization the PUT sends an org invitation and the state
+stays `pending` until they accept; a re-run refreshes the state in the facts.
+"""
+
+from __future__ import annotations
+
+from provisioning.errors import ActionRequiredError
+from provisioning.github.steps.common import team_slug
+from provisioning.steps.base import StepContext, StepResult
+
+UNKNOWN_LOGIN = "github.unknown_login"
+
+
+def _who(ctx: StepContext, login: str) -> str:
+    wanted = login.lower()
+    people = [(p.github, p.name) for p in ctx.spec.staff]
+    people += [(p.github, p.name) for p in ctx.spec.students]
+    return next((name for github, name in people if github.lower() == wanted), login)
+
+
+async def ensure(ctx: StepContext) -> StepResult:
+    org, login, role = ctx.params["org"], ctx.params["login"], ctx.params["role"]
+    slug = team_slug(ctx, ctx.params["team"])
+    membership = await ctx.github.get_team_membership(org, slug, login)
+    if membership is None or membership.role != role:
+        if membership is None and await ctx.github.get_user(login) is None:
+            raise ActionRequiredError(
+                UNKNOWN_LOGIN,
+                f"GitHub has no user {login!r} (listed for {_who(ctx, login)}): fix the "
+                "GitHub login in the course roster, then retry the course",
+            )
+        membership = await ctx.github.put_team_membership(org, slug, login, role=role)
+    return StepResult(
+        external_id=login.lower(),
+        facts={"team": slug, "state": membership.state, "role": membership.role},
+    )
