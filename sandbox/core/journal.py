@@ -1,0 +1,163 @@
+"""The request journal: one entry per request to `/api/*`, for matching against audit logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from sandbox.core.emulator import Clock
+from sandbox.core.platforms import split_api_path
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = web.RequestKey("sandbox_request_id", str)
+"""Set by the journal before any handler runs; emulators echo it (e.g. `x-github-request-id`)."""
+FAULT_NOTE = web.RequestKey("sandbox_fault_note", str)
+"""Set by the fault middleware when it interfered, so the journal records what happened."""
+
+_MAX_STRING = 120
+_MAX_BODY = 2000
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class JournalEntry:
+    """One request as the sandbox saw it."""
+
+    seq: int
+    time: float
+    platform: str
+    method: str
+    path: str
+    query: str
+    status: int | None
+    outcome: str
+    request_id: str
+    body: Any
+    duration_ms: float
+
+
+def _shorten(value: Any) -> Any:
+    # Seed files and base64 content would swamp the log; keep a recognisable prefix.
+    if isinstance(value, str) and len(value) > _MAX_STRING:
+        return value[:_MAX_STRING] + f"…(+{len(value) - _MAX_STRING})"
+    if isinstance(value, dict):
+        return {k: _shorten(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten(v) for v in value]
+    return value
+
+
+def summarize_body(raw: bytes) -> Any:
+    """A compact, JSON-serialisable summary of a request body."""
+    if not raw:
+        return None
+    try:
+        return _shorten(json.loads(raw))
+    except ValueError:
+        text = raw[:_MAX_BODY].decode("utf-8", "replace")
+        return _shorten(text)
+
+
+class Journal:
+    """An in-memory, append-only list of requests with a monotonically increasing cursor."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._entries: list[JournalEntry] = []
+        self._seq = 0
+
+    def clear(self) -> None:
+        """Forget every entry; the cursor keeps counting so old `since` values stay valid."""
+        self._entries.clear()
+
+    def record(self, entry: JournalEntry) -> None:
+        self._entries.append(entry)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def query(
+        self,
+        since: int = 0,
+        method: str | None = None,
+        path_contains: str | None = None,
+        platform: str | None = None,
+        status: int | None = None,
+        limit: int = 1000,
+    ) -> list[JournalEntry]:
+        """Entries after cursor `since` matching every given filter, oldest first."""
+        out = []
+        for e in self._entries:
+            if e.seq <= since:
+                continue
+            if method and e.method != method.upper():
+                continue
+            if path_contains and path_contains not in e.path:
+                continue
+            if platform and e.platform != platform:
+                continue
+            if status is not None and e.status != status:
+                continue
+            out.append(e)
+            if len(out) >= limit:
+                break
+        return out
+
+    def middleware(self) -> Middleware:
+        """An aiohttp middleware recording every `/api/*` request, whatever its fate."""
+
+        @web.middleware
+        async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+            split = split_api_path(request.path)
+            request[REQUEST_ID] = uuid.uuid4().hex[:20].upper()
+            if split is None:
+                return await handler(request)
+            seq = self.next_seq()
+            start = self._clock.monotonic()
+            wall = self._clock.time()
+            body = summarize_body(await request.read()) if request.body_exists else None
+            status: int | None = None
+            outcome = "answered"
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            except BaseException:
+                outcome = "dropped"
+                raise
+            finally:
+                outcome = request.get(FAULT_NOTE, outcome)
+                self.record(
+                    JournalEntry(
+                        seq=seq,
+                        time=wall,
+                        platform=split[0],
+                        method=request.method,
+                        path=request.path,
+                        query=request.query_string,
+                        status=status,
+                        outcome=outcome,
+                        request_id=request[REQUEST_ID],
+                        body=body,
+                        duration_ms=round((self._clock.monotonic() - start) * 1000, 3),
+                    )
+                )
+
+        return journal_middleware
+
+
+def entry_json(entry: JournalEntry) -> dict[str, Any]:
+    return asdict(entry)

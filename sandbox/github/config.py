@@ -1,0 +1,66 @@
+"""The GitHub emulator's starting world and limits; tests pass their own `GitHubWorld`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Plan = Literal["free", "team"]
+
+
+class OrgSpec(BaseModel):
+    login: str
+    plan: Plan = "team"
+    owners: list[str] = Field(default_factory=list)
+    members: list[str] = Field(default_factory=list)
+
+
+class AppSpec(BaseModel):
+    """A GitHub App: JWTs whose `iss` is `app_id` may mint tokens for these installations."""
+
+    app_id: int
+    slug: str = "course-bot"
+    installations: dict[int, str] = Field(default_factory=dict)
+    """installation id → org login."""
+
+
+class Limits(BaseModel):
+    """Limits as GitHub documents them today (PLATFORM.md §2.5, §2.8), before rate_scale."""
+
+    primary_per_hour: int = 5000
+    content_per_minute: int = 80
+    content_per_hour: int = 500
+    concurrent_requests: int = 100
+    repo_invitations_per_day: int = 50
+    org_invitations_per_day_free: int = 50
+    org_invitations_per_day_paid: int = 500
+    installation_token_ttl: float = 3600.0
+
+
+class Consistency(BaseModel):
+    """Eventual consistency after creates: the new repo answers 404 for a while (0 = off)."""
+
+    hidden_seconds: float = 0.0
+    hidden_requests: int = 0
+
+
+class GitHubWorld(BaseModel):
+    """Everything the emulator starts from on start and on reset."""
+
+    users: list[str] = Field(
+        default_factory=lambda: ["demo-admin", "ada", "grace", "bob-b", "carol-c", "dave-d"]
+    )
+    orgs: list[OrgSpec] = Field(
+        default_factory=lambda: [
+            OrgSpec(login="demo-university", plan="team", owners=["demo-admin"]),
+            OrgSpec(login="demo-free", plan="free", owners=["demo-admin"]),
+        ]
+    )
+    tokens: dict[str, str] = Field(default_factory=lambda: {"sandbox-github-token": "demo-admin"})
+    """token → user login."""
+    apps: list[AppSpec] = Field(
+        default_factory=lambda: [AppSpec(app_id=1, installations={100: "demo-university"})]
+    )
+    limits: Limits = Field(default_factory=Limits)
+    consistency: Consistency = Field(default_factory=Consistency)

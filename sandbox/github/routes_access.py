@@ -1,0 +1,80 @@
+"""Org invitations and members' access, repository collaborators and their invitations."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sandbox.github.context import GitHubContext, body, no_content, ok, principal, urls
+from sandbox.github.errors import ApiError, validation_failed
+from sandbox.github.invitations import invite_to_org, invite_to_repo
+from sandbox.github.models import OrgInvitation, RepoInvitation
+from sandbox.github.pagination import paginate
+from sandbox.github.serialize_people import org_invitation_json, simple_user
+from sandbox.github.serialize_repo import repo_invitation_json, repo_json
+from sandbox.github.urls import Urls
+
+_REPO_PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
+
+
+def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
+    def _user_json(u: Urls, login: str) -> dict[str, object]:
+        user = ctx.user(login)
+        return simple_user(u, user.login, user.id)
+
+    def _org_inv(u: Urls, inv: OrgInvitation) -> dict[str, object]:
+        return org_invitation_json(u, inv, ctx.user(inv.login).id, _user_json(u, inv.inviter))
+
+    def _repo_inv(u: Urls, inv: RepoInvitation) -> dict[str, object]:
+        repo = ctx.state.repos[inv.repo]
+        return repo_invitation_json(
+            u,
+            inv,
+            repo_json(u, repo, ctx.owner_id(repo.owner)),
+            _user_json(u, inv.login),
+            _user_json(u, inv.inviter),
+        )
+
+    async def list_org_invitations(request: web.Request) -> web.Response:
+        org = ctx.org(request.match_info["org"])
+        u = urls(request)
+        invs = [i for i in ctx.state.org_invitations.values() if i.org.lower() == org.login.lower()]
+        return paginate(request, [_org_inv(u, i) for i in sorted(invs, key=lambda i: i.id)])
+
+    async def post_org_invitation(request: web.Request) -> web.Response:
+        org = ctx.org(request.match_info["org"])
+        data = await body(request)
+        invitee_id = data.get("invitee_id")
+        user = next((x for x in ctx.state.users.values() if x.id == invitee_id), None)
+        if user is None:
+            # Users cannot be found by email in the sandbox, as on GitHub for most emails.
+            raise validation_failed("OrganizationInvitation", "invitee_id", "invalid")
+        role = data.get("role", "direct_member")
+        team_ids = [int(t) for t in data.get("team_ids") or []]
+        inv = invite_to_org(ctx, org, user.login, principal(request).login, role, team_ids)
+        return ok(_org_inv(urls(request), inv), status=201)
+
+    async def put_collaborator(request: web.Request) -> web.Response:
+        repo = ctx.repo(request)
+        login = ctx.user(request.match_info["username"]).login
+        permission = (await body(request)).get("permission", "push")
+        if permission not in _REPO_PERMISSIONS:
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Repository", "field": "permission", "code": "invalid"}],
+            )
+        inv = invite_to_repo(ctx, repo, login, principal(request).login, permission)
+        if inv is None:
+            return no_content()
+        return ok(_repo_inv(urls(request), inv), status=201)
+
+    async def list_repo_invitations(request: web.Request) -> web.Response:
+        repo = ctx.repo(request)
+        u = urls(request)
+        invs = [i for i in ctx.state.repo_invitations.values() if i.repo == repo.key]
+        return paginate(request, [_repo_inv(u, i) for i in sorted(invs, key=lambda i: i.id)])
+
+    router.add_get("/orgs/{org}/invitations", list_org_invitations)
+    router.add_post("/orgs/{org}/invitations", post_org_invitation)
+    router.add_put("/repos/{owner}/{repo}/collaborators/{username}", put_collaborator)
+    router.add_get("/repos/{owner}/{repo}/invitations", list_repo_invitations)

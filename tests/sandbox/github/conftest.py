@@ -1,0 +1,88 @@
+"""Fixtures: a real sandbox server on 127.0.0.1 with the GitHub emulator and a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+from github import Auth, Github
+
+from sandbox.core.clock import ManualClock
+from sandbox.github import GitHubSandbox
+from sandbox.github.config import GitHubWorld
+from sandbox.server import SandboxServer
+from tests.sandbox.github.recorder import Recorder
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def world() -> GitHubWorld:
+    return GitHubWorld()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def github_sandbox(clock: ManualClock, world: GitHubWorld) -> GitHubSandbox:
+    return GitHubSandbox(clock, world=world)
+
+
+@pytest.fixture
+async def server(
+    clock: ManualClock, github_sandbox: GitHubSandbox, recorder: Recorder
+) -> AsyncIterator[SandboxServer]:
+    async with SandboxServer(
+        [github_sandbox], clock=clock, middlewares=[recorder.middleware], fault_seed=1
+    ) as srv:
+        yield srv
+
+
+TOKEN = "sandbox-github-token"
+
+
+def make_client(url: str, token: str = TOKEN, **kwargs: Any) -> Github:
+    return Github(
+        base_url=url,
+        auth=Auth.Token(token),
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        retry=None,
+        api_version="2022-11-28",
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def gh(server: SandboxServer) -> Iterator[Github]:
+    client = make_client(server.github_api_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def run() -> Callable[..., Any]:
+    """Run a blocking PyGithub call on a worker thread while the server runs on this loop."""
+
+    def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        return asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+
+    return _run
+
+
+@pytest.fixture
+async def http(server: SandboxServer) -> AsyncIterator[aiohttp.ClientSession]:
+    headers = {"Authorization": "token sandbox-github-token"}
+    async with aiohttp.ClientSession(server.base_url, headers=headers) as session:
+        yield session
