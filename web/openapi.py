@@ -58,6 +58,15 @@ COURSE_ID: dict[str, Any] = {
     "schema": {"type": "string"},
     "description": "The course id returned on creation",
 }
+# Let clients (and API fuzzers) follow a created course to its other operations.
+_COURSE_LINKS = {
+    name: {"operationId": op, "parameters": {"course_id": "$response.body#/id"}}
+    for name, op in (
+        ("GetCourse", "getCourse"),
+        ("GetCourseStatus", "getCourseStatus"),
+        ("RetryCourse", "retryCourse"),
+    )
+}
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
 
 
@@ -85,6 +94,7 @@ def _paths() -> dict[str, Any]:
                     "201": {
                         **_json(CourseOut, "Created"),
                         "headers": {"Location": {"schema": {"type": "string"}}},
+                        "links": _COURSE_LINKS,
                     },
                     **_problems(400, 401, 403, 409, 413, 415, 422),
                 },
@@ -99,7 +109,7 @@ def _paths() -> dict[str, Any]:
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
                     },
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string", "minLength": 1}},
                 ],
                 "responses": {"200": _json(CoursePage, "One page"), **_problems(400, 401)},
             },
