@@ -22,7 +22,8 @@ StudentPermission = Literal["read", "triage", "push"]
 
 # GitHub: 1-39 characters, alphanumerics and single hyphens, not at either end.
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-_SNOWFLAKE = re.compile(r"^[0-9]{17,20}$")
+# 17-19 digits: ids of today are 18-19 digits; 20 digits would exceed 64 bits for decades.
+_SNOWFLAKE = re.compile(r"^[1-9][0-9]{16,18}$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 _TERM = re.compile(r"^(20[0-9]{2})-(spring|summer|fall|winter)$")
 _GROUP = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$")
@@ -41,9 +42,9 @@ def _github_login(value: str) -> str:
 def _snowflake(value: str | None) -> str | None:
     if value is None:
         return None
-    if not _SNOWFLAKE.match(value) or int(value) >= 2**64 or int(value) < 2**22:
+    if not _SNOWFLAKE.match(value):
         raise ValueError(
-            f"{value!r} is not a Discord user id: copy the 17-20 digit id from Discord "
+            f"{value!r} is not a Discord user id: copy the 17-19 digit id from Discord "
             "(User Settings > Advanced > Developer Mode, then right-click the user > Copy User ID)"
         )
     return value
@@ -82,11 +83,19 @@ def _email(value: str | None) -> str | None:
     return value
 
 
-GitHubLogin = Annotated[str, AfterValidator(_github_login)]
-DiscordId = Annotated[str | None, AfterValidator(_snowflake)]
+def _pattern(regex: re.Pattern[str]) -> Any:
+    # The rule is shown in the JSON schema, but checked by our validators, whose messages say
+    # how to fix the value (pydantic's own pattern error only repeats the regex).
+    return Field(json_schema_extra={"pattern": regex.pattern})
+
+
+GitHubLogin = Annotated[str, AfterValidator(_github_login), _pattern(_GITHUB_LOGIN)]
+DiscordId = Annotated[
+    str | None, AfterValidator(_snowflake), Field(json_schema_extra={"pattern": _SNOWFLAKE.pattern})
+]
 PersonName = Annotated[str, Field(min_length=1, max_length=100)]
 Email = Annotated[str | None, Field(default=None, max_length=254), AfterValidator(_email)]
-GroupName = Annotated[str, AfterValidator(_group)]
+GroupName = Annotated[str, AfterValidator(_group), _pattern(_GROUP)]
 
 
 class _Strict(BaseModel):
@@ -115,9 +124,9 @@ class Student(_Strict):
 class CourseSpec(_Strict):
     """Everything the product needs to provision one course for one term."""
 
-    code: Annotated[str, AfterValidator(_code)] = Field(examples=["CS101"])
+    code: Annotated[str, AfterValidator(_code), _pattern(_CODE)] = Field(examples=["CS101"])
     title: Annotated[str, Field(min_length=1, max_length=limits.TITLE_MAX)]
-    term: Annotated[str, AfterValidator(_term)] = Field(examples=["2027-spring"])
+    term: Annotated[str, AfterValidator(_term), _pattern(_TERM)] = Field(examples=["2027-spring"])
     kind: CourseKind
     github_org: GitHubLogin
     staff: Annotated[list[StaffMember], Field(min_length=1, max_length=limits.STAFF_MAX)]
