@@ -1,36 +1,18 @@
-"""`GitHubGateway` on PyGithub 2.10, run on one worker thread, governed and audited.
+"""`GitHubGateway` on PyGithub 2.10: the REST calls of PLATFORM.md §2.1, one per method.
 
-Every attempt is ours: PyGithub's retries and sleeps are off (`retry=None`, no spacing), the
-governor spaces calls before they go out and learns from every answer's headers, and the audited
-transport writes one row per HTTP request. PyGithub is synchronous and not thread-safe, so all
-of its calls run on one dedicated thread, in a copy of the caller's contextvars (the audit
-context travels with them).
-
-We call the REST paths of PLATFORM.md §2.1 through PyGithub's `Requester` rather than its object
-model: objects complete lazily and follow server-sent `url`s, and each hidden GET would be a
-call no step planned. Here one gateway method is one request, visible in the code.
+We call those paths through PyGithub's `Requester` rather than its object model: objects
+complete lazily and follow server-sent `url`s, and each hidden GET would be a call no step
+planned. Threading, governing, auditing and error mapping live in `worker.py`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import logging
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
-import requests
-from github import Auth, Github
-from github.GithubException import GithubException
-
-from provisioning.audit_context import AuditContext, HttpAuditSink, HttpExchange
-from provisioning.errors import PlatformError
-from provisioning.github import parse, transport
-from provisioning.github.errors import from_github_exception, from_transport_error
+from provisioning.audit_context import HttpAuditSink
+from provisioning.github import parse
 from provisioning.github.gateway import (
     BranchInfo,
     BranchProtection,
@@ -46,39 +28,16 @@ from provisioning.github.gateway import (
     TreeEntry,
     UserInfo,
 )
+from provisioning.github.worker import (
+    PAGE_SIZE,
+    AppCredentials,
+    Credentials,
+    PyGithubWorker,
+    TokenCredentials,
+)
 from provisioning.governor import RateGovernor
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-API_VERSION = "2022-11-28"
-# Every REST call draws on the `core` resource; the governor keys its reset by this bucket.
-BUCKET = "core"
-_PAGE = 100
-_REPO_MEDIA = {"Accept": "application/vnd.github.v3.repository+json"}
-
-
-@dataclass(frozen=True)
-class TokenCredentials:
-    token: str
-
-    def __repr__(self) -> str:
-        return "TokenCredentials(token=[redacted])"
-
-
-@dataclass(frozen=True)
-class AppCredentials:
-    """A GitHub App installation; PyGithub fetches and refreshes its 1-hour tokens."""
-
-    app_id: int | str
-    private_key: str
-    installation_id: int
-
-    def __repr__(self) -> str:
-        return f"AppCredentials(app_id={self.app_id}, installation_id={self.installation_id})"
-
-
-Credentials = TokenCredentials | AppCredentials
+__all__ = ["AppCredentials", "PyGithubGateway", "TokenCredentials"]
 
 
 def _q(value: str) -> str:
@@ -97,88 +56,18 @@ class PyGithubGateway:
         sink: HttpAuditSink,
         timeout_s: int = 15,
     ) -> None:
-        transport.install()
-        if isinstance(credentials, TokenCredentials):
-            auth: Auth.Auth = Auth.Token(credentials.token)
-        else:
-            auth = Auth.AppAuth(credentials.app_id, credentials.private_key).get_installation_auth(
-                credentials.installation_id
-            )
-        self._github = Github(
+        self._worker = PyGithubWorker(
             base_url=base_url,
-            auth=auth,
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            api_version=API_VERSION,
-            timeout=timeout_s,
-            per_page=_PAGE,
+            credentials=credentials,
+            governor=governor,
+            sink=sink,
+            timeout_s=timeout_s,
         )
-        self._requester = self._github.requester
-        self._prefix = base_url.split("://", 1)[-1].partition("/")[2].rstrip("/")
-        self._prefix = f"/{self._prefix}" if self._prefix else ""
-        self._governor = governor
-        self._sink = sink
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pygithub")
+        self._json = self._worker.json
+        self._maybe = self._worker.maybe
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._github.close)
-        self._executor.shutdown(wait=True)
-
-    # --- plumbing ---------------------------------------------------------------------------
-    async def _on_exchange(
-        self, exchange: HttpExchange, context: AuditContext, headers: Mapping[str, str]
-    ) -> None:
-        self._governor.observe(BUCKET, headers)
-        await self._sink.record_http(exchange, context)
-
-    async def _call(self, write: bool, fn: Callable[[], T]) -> T:
-        await self._governor.acquire(BUCKET, write=write)
-        loop = asyncio.get_running_loop()
-        bound = transport.TransportBinding(
-            loop=loop,
-            loop_thread=threading.get_ident(),
-            on_exchange=self._on_exchange,
-            prefix=self._prefix,
-        )
-
-        def run() -> T:
-            transport.binding.set(bound)
-            return fn()
-
-        context = contextvars.copy_context()
-        try:
-            return await loop.run_in_executor(self._executor, context.run, run)
-        except GithubException as exc:
-            raise from_github_exception(exc) from exc
-        except (requests.RequestException, OSError) as exc:
-            raise from_transport_error(exc) from exc
-
-    async def _json(
-        self,
-        verb: str,
-        path: str,
-        body: Mapping[str, Any] | None = None,
-        *,
-        parameters: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        def send() -> Any:
-            _, data = self._requester.requestJsonAndCheck(
-                verb, path, parameters=parameters, headers=headers, input=body
-            )
-            return data
-
-        return await self._call(verb != "GET", send)
-
-    async def _maybe(self, path: str, **kwargs: Any) -> Any | None:
-        try:
-            return await self._json("GET", path, **kwargs)
-        except PlatformError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        await self._worker.aclose()
 
     # --- organizations and users ------------------------------------------------------------
     async def get_org(self, org: str) -> OrgInfo:
@@ -193,10 +82,12 @@ class PyGithubGateway:
         page = 1
         while True:
             data = await self._json(
-                "GET", f"/orgs/{_q(org)}/invitations", parameters={"per_page": _PAGE, "page": page}
+                "GET",
+                f"/orgs/{_q(org)}/invitations",
+                parameters={"per_page": PAGE_SIZE, "page": page},
             )
             found += [parse.invitation(d) for d in data]
-            if len(data) < _PAGE:
+            if len(data) < PAGE_SIZE:
                 return found
             page += 1
 
@@ -326,10 +217,23 @@ class PyGithubGateway:
     async def get_team_repo_permission(
         self, org: str, team_slug: str, owner: str, repo: str
     ) -> TeamPermission | None:
-        path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/repos/{_q(owner)}/{_q(repo)}"
-        # The repository media type answers 200 with the permissions; the default answers 204.
-        data = await self._maybe(path, headers=dict(_REPO_MEDIA))
-        return None if not isinstance(data, Mapping) else parse.team_repo_permission(data)
+        # The team's repository list (each with `role_name`/`permissions`), not the single
+        # "check team permissions" GET: the list is answered the same by every GitHub we
+        # drive, and a course team has a handful of repositories, so it is one page.
+        wanted = f"{owner}/{repo}".lower()
+        page = 1
+        while True:
+            data = await self._json(
+                "GET",
+                f"/orgs/{_q(org)}/teams/{_q(team_slug)}/repos",
+                parameters={"per_page": PAGE_SIZE, "page": page},
+            )
+            for item in data:
+                if str(item.get("full_name", "")).lower() == wanted:
+                    return parse.team_repo_permission(item)
+            if len(data) < PAGE_SIZE:
+                return None
+            page += 1
 
     async def put_team_repo_permission(
         self, org: str, team_slug: str, owner: str, repo: str, permission: TeamPermission
