@@ -90,7 +90,9 @@ def rate_limited(
     }
     if is_global:
         headers["X-RateLimit-Global"] = "true"
+    # `code` 0 because the official RatelimitedResponse schema requires a code.
     body = {
+        "code": 0,
         "message": "You are being rate limited.",
         "retry_after": round(retry_after, 3),
         "global": is_global,

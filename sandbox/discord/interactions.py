@@ -228,7 +228,8 @@ class InteractionRoutes:
                 response_message_loading=ctype == 5,
                 response_message_ephemeral=bool(flags & EPHEMERAL),
             )
-            out["resource"] = {"type": ctype, "message": self._msg(message)}
+            if ctype == 4:  # the schema has resources for messages sent, not for defers
+                out["resource"] = {"type": ctype, "message": self._msg(message)}
         return discord_json(out)
 
     def _msg(self, message: Message) -> dict[str, Any]:

@@ -125,7 +125,7 @@ class ChannelRoutes:
         ]
         self.state.audit(guild, AUDIT_CHANNEL_CREATE, channel.id, audit_reason(request), changes)
         self._emit("CHANNEL_CREATE", channel)
-        return discord_json(channel_json(channel))
+        return discord_json(channel_json(channel), 201)
 
     async def modify_channel(self, request: web.Request) -> web.Response:
         guild, channel = self._channel(request)

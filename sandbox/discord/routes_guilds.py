@@ -9,7 +9,7 @@ from aiohttp import web
 from .api import Api, audit_reason, read_json
 from .errors import DiscordError, bots_cannot, discord_json, missing_permissions, unknown
 from .fields import Body, require_snowflake
-from .models import Guild, Member
+from .models import AuditEntry, Guild, Member
 from .permissions import KICK_MEMBERS, MANAGE_GUILD, MANAGE_ROLES, VIEW_AUDIT_LOG, top_role
 from .rules import require, require_below
 from .serialize import guild_json, member_json, user_json
@@ -109,17 +109,7 @@ class GuildRoutes:
         users = {e.user_id for e in entries}
         return discord_json(
             {
-                "audit_log_entries": [
-                    {
-                        "id": str(e.id),
-                        "action_type": e.action_type,
-                        "user_id": str(e.user_id),
-                        "target_id": e.target_id,
-                        "changes": e.changes,
-                        "reason": e.reason,
-                    }
-                    for e in entries
-                ],
+                "audit_log_entries": [self._entry(e) for e in entries],
                 "users": [
                     user_json(self.state.world.users[u])
                     for u in users
@@ -133,6 +123,19 @@ class GuildRoutes:
                 "auto_moderation_rules": [],
             }
         )
+
+    @staticmethod
+    def _entry(entry: AuditEntry) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(entry.id),
+            "action_type": entry.action_type,
+            "user_id": str(entry.user_id),
+            "target_id": entry.target_id,
+            "changes": entry.changes,
+        }
+        if entry.reason is not None:  # the schema has no null reason: omit it
+            out["reason"] = entry.reason
+        return out
 
     async def list_members(self, request: web.Request) -> web.Response:
         guild = self._guild(request)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,7 @@ class Running:
     clock: Any
     base: str
     http: aiohttp.ClientSession
+    requests: Recorded = field(default_factory=list)
 
     async def api(
         self,
@@ -74,8 +76,32 @@ class Running:
             return r.status, await r.json()
 
 
-async def start(sandbox: DiscordSandbox, clock: Any) -> tuple[web.AppRunner, str]:
-    app = web.Application()
+Recorded = list[tuple[str, str, Any]]
+NextHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def recorder(calls: Recorded) -> Any:
+    """A middleware noting (method, route template, JSON body) of every API request."""
+
+    @web.middleware
+    async def record(request: web.Request, handler: NextHandler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        if resource is not None and request.path.startswith("/api/v10"):
+            # Only JSON is read here: a multipart stream read twice would break the handler.
+            is_json = request.content_type == "application/json" and request.can_read_body
+            raw = await request.read() if is_json else b""
+            if raw:
+                template = resource.canonical.removeprefix("/api/v10")
+                calls.append((request.method, template, json.loads(raw)))
+        return await handler(request)
+
+    return record
+
+
+async def start(
+    sandbox: DiscordSandbox, clock: Any, calls: Recorded | None = None
+) -> tuple[web.AppRunner, str]:
+    app = web.Application(middlewares=[recorder(calls if calls is not None else [])])
     sandbox.add_routes(app)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -113,9 +139,10 @@ def config() -> DiscordConfig:
 @pytest.fixture
 async def running(fake_clock: FakeClock, config: DiscordConfig) -> AsyncIterator[Running]:
     sandbox = DiscordSandbox(fake_clock, config=config)
-    runner, base = await start(sandbox, fake_clock)
+    calls: Recorded = []
+    runner, base = await start(sandbox, fake_clock, calls)
     async with aiohttp.ClientSession() as http:
-        yield Running(sandbox, fake_clock, base, http)
+        yield Running(sandbox, fake_clock, base, http, calls)
     await runner.cleanup()
 
 

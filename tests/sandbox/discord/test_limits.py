@@ -26,8 +26,8 @@ async def test_channel_limit_is_30013() -> None:
             status, body, _ = await running.api(
                 "POST", f"/guilds/{world.guild_id}/channels", json={"name": f"c{i}", "type": 4}
             )
-            codes.append(status if status == 200 else (status, body["code"]))
-        assert codes == [200, 200, (400, 30013)]
+            codes.append(status if status == 201 else (status, body["code"]))
+        assert codes == [201, 201, (400, 30013)]
 
 
 async def test_channels_per_category_limit() -> None:
@@ -42,7 +42,7 @@ async def test_channels_per_category_limit() -> None:
             status, _, _ = await running.api(
                 "POST", f"/guilds/{g}/channels", json={"name": name, "parent_id": cat["id"]}
             )
-            assert status == 200
+            assert status == 201
         status, err, _ = await running.api(
             "POST", f"/guilds/{g}/channels", json={"name": "c", "parent_id": cat["id"]}
         )

@@ -31,6 +31,7 @@ async def test_bucket_headers_and_429_with_via() -> None:
         status, body, h3 = await running.api("GET", path)
         assert status == 429
         assert body == {
+            "code": 0,
             "message": "You are being rate limited.",
             "retry_after": 10.0,
             "global": False,

@@ -76,7 +76,7 @@ async def test_overwrites_only_with_permissions_the_bot_has(running: Running, wo
     status, ch, _ = await running.api(
         "POST", f"/guilds/{g}/channels", json={"name": "private", "permission_overwrites": ow}
     )
-    assert status == 200
+    assert status == 201
     assert ch["permission_overwrites"][0]["deny"] == "1024"
 
 
