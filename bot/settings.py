@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
     # Port of the embedded sandbox in development; 0 picks a free one.
     sandbox_port: int = Field(default=8081, ge=0, le=65535)
+    # A sandbox already running (e.g. `python -m sandbox`), shared by several processes;
+    # development only. Unset: the bot starts its own.
+    sandbox_url: str | None = None
+    # Divides the rate governors' spacing; set it to the sandbox's --rate-scale.
+    rate_scale: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
     # Derives the Discord claim codes. Development keeps a generated one in ./data/.
     secret_key: SecretStr | None = None
@@ -86,6 +91,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def deployment_problems(settings: Settings) -> list[str]:
     """What staging and production need that development does without."""
     if settings.app_env == "development":
+        if bool(settings.discord_token) != settings.has_github_credentials:
+            return [
+                "DISCORD_TOKEN and GitHub credentials: give both (real platforms) or neither "
+                "(the sandbox); the two cannot be mixed"
+            ]
         return []
     problems = []
     if settings.uses_sqlite:
@@ -103,4 +113,8 @@ def deployment_problems(settings: Settings) -> list[str]:
         )
     if "127.0.0.1" in settings.github_api_url or "localhost" in settings.github_api_url:
         problems.append("GITHUB_API_URL: the sandbox is refused outside development")
+    if settings.sandbox_url is not None:
+        problems.append("SANDBOX_URL: the sandbox is refused outside development; unset it")
+    if settings.rate_scale != 1.0:
+        problems.append("RATE_SCALE: only the sandbox runs faster than the real platforms")
     return problems

@@ -44,3 +44,9 @@ def test_staging_accepts_a_complete_configuration() -> None:
     assert not settings.sandbox
     assert "discord-secret-1" not in repr(settings)
     assert "github-secret-2" not in repr(settings)
+
+
+def test_development_refuses_half_real_credentials() -> None:
+    """A Discord token without GitHub credentials would mix real and emulated platforms."""
+    with pytest.raises(SettingsError, match="give both"):
+        load_settings({"DISCORD_TOKEN": "discord-secret-1"})
