@@ -60,7 +60,8 @@ def render(ctx: GitHubContext) -> str:
         members = ", ".join(f"{escape(m)} ({v.role}, {v.state})" for m, v in team.members.items())
         repos = ", ".join(f"{escape(k)} ({escape(p)})" for k, p in team.repos.items())
         out.append(
-            f"<tr><td>{escape(team.org)}/{escape(team.slug)}</td><td>{members}</td>"
+            f"<tr><td>{escape(team.org)}/{escape(team.slug)} ({escape(team.name)})</td>"
+            f"<td>{members}</td>"
             f"<td>{repos}</td></tr>"
         )
     out.append("</table><h3>Invitations</h3><ul>")

@@ -1,0 +1,140 @@
+"""Journal, reset, save/load (including `--state` at start and stop) and the HTML overview."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+
+from sandbox.core.clock import ManualClock
+from sandbox.github import GitHubSandbox
+from sandbox.server import SandboxServer
+from tests.sandbox.core.conftest import PingPlatform
+
+CREATE = "/api/v3/orgs/demo-university/repos"
+
+
+async def test_journal_records_each_api_request(http: aiohttp.ClientSession) -> None:
+    """Every /api request is journaled with status, body summary and the echoed request id."""
+    async with http.post(CREATE, json={"name": "lab", "description": "x" * 500}) as resp:
+        request_id = resp.headers["x-github-request-id"]
+    async with http.get("/api/v10/nowhere") as resp:
+        assert resp.status == 404
+    async with http.get("/_sandbox/requests") as resp:
+        data = await resp.json()
+    first, second = data["requests"]
+    assert (first["method"], first["path"], first["status"]) == ("POST", CREATE, 201)
+    assert first["platform"] == "github"
+    assert first["request_id"] == request_id
+    assert first["body"]["name"] == "lab"
+    assert len(first["body"]["description"]) < 200
+    assert (second["platform"], second["status"]) == ("discord", 404)
+    assert data["cursor"] == second["seq"]
+
+
+async def test_journal_filters_and_since_cursor(http: aiohttp.ClientSession) -> None:
+    """`since` returns only newer entries; method/path/status filters narrow the list."""
+    async with http.get("/api/v3/orgs/demo-university"):
+        pass
+    async with http.get("/_sandbox/requests") as resp:
+        cursor = (await resp.json())["cursor"]
+    async with http.post(CREATE, json={"name": "a"}):
+        pass
+    async with http.get("/api/v3/orgs/demo-free"):
+        pass
+    async with http.get("/_sandbox/requests", params={"since": cursor}) as resp:
+        assert len((await resp.json())["requests"]) == 2
+    query = {"since": cursor, "method": "post", "path": "/repos", "status": "201"}
+    async with http.get("/_sandbox/requests", params=query) as resp:
+        assert [e["path"] for e in (await resp.json())["requests"]] == [CREATE]
+
+
+async def test_reset_restores_the_starting_world(http: aiohttp.ClientSession) -> None:
+    """POST /_sandbox/reset forgets created repos and clears faults."""
+    async with http.post(CREATE, json={"name": "lab"}) as resp:
+        assert resp.status == 201
+    async with http.post("/_sandbox/faults", json={"kind": "status", "path": "/nothing"}):
+        pass
+    async with http.post("/_sandbox/reset") as resp:
+        assert resp.status == 200
+    async with http.get("/api/v3/repos/demo-university/lab") as resp:
+        assert resp.status == 404
+    async with http.get("/_sandbox/faults") as resp:
+        assert await resp.json() == []
+
+
+async def test_save_and_load_round_trip(http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    """A saved state comes back after a reset, git objects and pings included."""
+    target = tmp_path / "saved.json"
+    async with http.post(CREATE, json={"name": "lab", "auto_init": True}):
+        pass
+    async with http.post("/api/v10/ping"):
+        pass
+    async with http.post("/_sandbox/save", json={"path": str(target)}) as resp:
+        assert resp.status == 200
+    async with http.post("/_sandbox/reset"):
+        pass
+    async with http.post("/_sandbox/load", json={"path": str(target)}) as resp:
+        assert resp.status == 200
+    async with http.get("/api/v3/repos/demo-university/lab/git/ref/heads/main") as resp:
+        assert resp.status == 200
+    async with http.post("/api/v10/ping") as resp:
+        assert (await resp.json())["pings"] == 2
+
+
+async def test_state_file_saved_on_stop_and_loaded_on_start(tmp_path: Path) -> None:
+    """With a state path, stopping saves and the next start loads the same world."""
+    state = tmp_path / "state.json"
+    clock = ManualClock()
+    headers = {"Authorization": "token sandbox-github-token"}
+    async with SandboxServer([GitHubSandbox(clock)], clock=clock, state_path=state) as srv:
+        session = aiohttp.ClientSession(srv.base_url, headers=headers)
+        async with session, session.post(CREATE, json={"name": "kept"}) as resp:
+            assert resp.status == 201
+    assert "kept" in json.dumps(json.loads(state.read_text()))
+    async with SandboxServer([GitHubSandbox(clock)], clock=clock, state_path=state) as srv:
+        session = aiohttp.ClientSession(srv.base_url, headers=headers)
+        async with session, session.get("/api/v3/repos/demo-university/kept") as resp:
+            assert resp.status == 200
+
+
+async def test_html_overview_shows_the_world(http: aiohttp.ClientSession) -> None:
+    """GET /_sandbox/ renders orgs with plans, repos with files, teams, invitations, escaped."""
+    async with http.post(CREATE, json={"name": "lab", "auto_init": True}):
+        pass
+    async with http.post("/api/v3/orgs/demo-university/teams", json={"name": "<b>x</b>"}):
+        pass
+    path = "/api/v3/orgs/demo-university/teams/b-x-b/memberships/ada"
+    async with http.put(path, json={"role": "member"}) as resp:
+        assert resp.status == 200
+    async with http.get("/_sandbox/") as resp:
+        page = await resp.text()
+    for text in (
+        "demo-university",
+        "team",
+        "demo-free",
+        "free",
+        "README.md",
+        "pending",
+        "pings: 0",
+        "&lt;b&gt;",
+    ):
+        assert text in page
+    assert "<b>x</b>" not in page
+
+
+def test_ping_platform_satisfies_the_protocol() -> None:
+    """The core test stand-in implements the same contract as the real emulators."""
+    from sandbox.core.emulator import PlatformEmulator
+
+    emulator: PlatformEmulator = PingPlatform()
+    assert emulator.name == "discord"
+
+
+async def test_urls_of_the_server(server: SandboxServer) -> None:
+    """The server exposes its base, API and gateway URLs on the chosen port."""
+    assert server.port > 0
+    assert server.github_api_url == f"http://127.0.0.1:{server.port}/api/v3"
+    assert server.discord_api_url.endswith("/api/v10")
+    assert server.gateway_url == f"ws://127.0.0.1:{server.port}/gateway"
