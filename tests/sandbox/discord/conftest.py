@@ -200,6 +200,9 @@ class Bot(discord.Client):
     async def on_ready(self) -> None:
         self.ready.set()
 
+    async def on_resumed(self) -> None:
+        self.events.put_nowait(("resumed", None))
+
     async def on_guild_join(self, guild: discord.Guild) -> None:
         self.events.put_nowait(("guild_join", guild))
 
