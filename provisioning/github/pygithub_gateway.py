@@ -37,7 +37,7 @@ from provisioning.github.worker import (
 )
 from provisioning.governor import RateGovernor
 
-__all__ = ["AppCredentials", "PyGithubGateway", "TokenCredentials"]
+__all__ = ["AppCredentials", "Credentials", "PyGithubGateway", "TokenCredentials"]
 
 
 def _q(value: str) -> str:

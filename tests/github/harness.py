@@ -43,7 +43,7 @@ def context(
 ) -> StepContext:
     own = results.get(step.key)
     return StepContext(
-        course_id=1,
+        course_id="course-1",
         spec=spec,
         step=step,
         attempt=attempt,
@@ -63,7 +63,7 @@ async def run_step(
     attempt: int = 1,
 ) -> StepResult:
     """Run one step as the runner would: with the audit context set around it."""
-    token = current.set(AuditContext("runner", 1, step.key, attempt))
+    token = current.set(AuditContext("runner", "course-1", step.key, attempt))
     try:
         result = await executors()[step.kind](context(gateway, spec, step, results, attempt))
     finally:
