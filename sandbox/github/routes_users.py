@@ -69,7 +69,14 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
             "reset": status.reset_epoch,
             "resource": "core",
         }
-        return ok({"resources": {"core": core}, "rate": core})
+        search = {
+            "limit": 30,
+            "remaining": 30,
+            "used": 0,
+            "reset": status.reset_epoch,
+            "resource": "search",
+        }
+        return ok({"resources": {"core": core, "search": search}, "rate": core})
 
     async def installation_token(request: web.Request) -> web.Response:
         who = principal(request)

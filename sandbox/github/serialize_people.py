@@ -56,6 +56,7 @@ def user_json(u: Urls, user: User, private: bool = False) -> dict[str, Any]:
     if private:
         out.update(
             {
+                "user_view_type": "private",
                 "private_gists": 0,
                 "total_private_repos": 0,
                 "owned_private_repos": 0,

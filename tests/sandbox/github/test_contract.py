@@ -1,0 +1,126 @@
+"""Contract: every emulator answer (and what PyGithub sends) validates against GitHub's schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from github import Github, InputGitAuthor, InputGitTreeElement
+
+from tests.sandbox.github.contract import operation, request_errors, response_errors
+from tests.sandbox.github.recorder import Recorder
+
+AUTHOR = InputGitAuthor("Bot", "bot@example.edu", "2026-09-01T00:00:00Z")
+RULESET = {
+    "name": "course-default-branch",
+    "target": "branch",
+    "enforcement": "active",
+    "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+    "rules": [
+        {"type": "deletion"},
+        {"type": "non_fast_forward"},
+        {
+            "type": "pull_request",
+            "parameters": {
+                "required_approving_review_count": 1,
+                "dismiss_stale_reviews_on_push": True,
+                "require_code_owner_review": False,
+                "require_last_push_approval": False,
+                "required_review_thread_resolution": False,
+            },
+        },
+    ],
+}
+
+
+def pygithub_scenario(gh: Github) -> None:
+    """Touch every emulated endpoint the way the provisioning code does."""
+    gh.get_user().login  # noqa: B018 - forces the lazy GET /user
+    gh.get_user("ada")
+    org = gh.get_organization("demo-university")
+    repo = org.create_repo("lab", private=True, auto_init=True, description="Lab")
+    repo = gh.get_repo("demo-university/lab")
+    repo.edit(description="Lab 1")
+    repo.replace_topics(["course-bot"])
+    repo.get_topics()
+    ref = repo.get_git_ref("heads/main")
+    head = repo.get_git_commit(ref.object.sha)
+    tree = repo.get_git_tree(head.tree.sha, recursive=True)
+    blob = repo.create_git_blob("hello", "utf-8")
+    repo.get_git_blob(blob.sha)
+    elements = [
+        InputGitTreeElement("a/b.md", "100644", "blob", content="b"),
+        InputGitTreeElement("c.md", "100644", "blob", sha=blob.sha),
+        InputGitTreeElement("README.md", "100644", "blob", sha=None),
+    ]
+    new_tree = repo.create_git_tree(elements, base_tree=tree)
+    commit = repo.create_git_commit("seed", new_tree, [head], author=AUTHOR, committer=AUTHOR)
+    ref.edit(commit.sha, force=False)
+    repo.create_git_ref("refs/heads/dev", commit.sha)
+    repo.create_file("docs/x.md", "add", "x", branch="main")
+    repo.get_contents("docs/x.md")
+    branch = repo.get_branch("main")
+    branch.edit_protection(
+        enforce_admins=True, required_approving_review_count=1, allow_force_pushes=False
+    )
+    branch.get_protection()
+    team = org.create_team("Lab Team", privacy="closed")
+    org.get_team_by_slug("lab-team")
+    list(org.get_teams())
+    team.add_membership(gh.get_user("ada"), "member")
+    team.get_team_membership("ada")
+    team.update_team_repository(repo, "push")
+    list(team.get_repos())
+    list(org.invitations())
+    list(org.get_members())
+    repo.add_to_collaborators("grace", "push")
+    list(repo.get_pending_invitations())
+    team.remove_membership(gh.get_user("ada"))
+    branch.remove_protection()
+
+
+async def raw_scenario(http: aiohttp.ClientSession) -> None:
+    """Endpoints PyGithub has no method for (rulesets, rate limit)."""
+    base = "/api/v3/repos/demo-university/lab/rulesets"
+    async with http.post(base, json=RULESET) as resp:
+        ruleset_id = (await resp.json())["id"]
+    async with http.get(base):
+        pass
+    async with http.get(f"{base}/{ruleset_id}"):
+        pass
+    async with http.put(f"{base}/{ruleset_id}", json={"enforcement": "disabled"}):
+        pass
+    async with http.get("/api/v3/rate_limit"):
+        pass
+    async with http.get("/api/v3/users/demo-admin"):
+        pass
+    async with http.delete("/api/v3/repos/demo-university/lab"):
+        pass
+
+
+async def test_every_answer_matches_the_official_schemas(
+    gh: Github, run: Callable[..., Any], http: aiohttp.ClientSession, recorder: Recorder
+) -> None:
+    """All success answers and request bodies of the scenario validate against the spec."""
+    await run(pygithub_scenario, gh)
+    await raw_scenario(http)
+    problems = []
+    covered = set()
+    for ex in recorder.exchanges:
+        assert ex.status < 400, (ex.method, ex.path, ex.status, ex.response)
+        found = operation(ex.method, ex.path)
+        if found:
+            covered.add((ex.method.lower(), found[0]))
+        for error in request_errors(ex.method, ex.path, ex.request):
+            problems.append(f"request {ex.method} {ex.path}: {error}")
+        for error in response_errors(ex.method, ex.path, ex.status, ex.response):
+            problems.append(f"response {ex.method} {ex.path} {ex.status}: {error}")
+    assert not problems, "\n".join(problems)
+    from tests.sandbox.github.contract import spec
+
+    documented = {(m, p) for p, ops in spec()["paths"].items() for m in ops}
+    missing = (
+        documented - covered - {("post", "/app/installations/{installation_id}/access_tokens")}
+    )
+    assert missing == set()
