@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -57,6 +58,10 @@ log = logging.getLogger(__name__)
 
 ALL_PERMISSIONS = (1 << 53) - 1
 _MAJOR = ("guild_id", "channel_id", "webhook_id")
+# Waits longer than this fail the call (retried later by the runner) instead of sleeping.
+LONG_WAIT_S = 30.0
+# Routes whose buckets reset in hours (PLATFORM.md §1.4: role create, 250 per ~28 h per guild).
+_LONG_BUCKETS = frozenset({("POST", "/guilds/{guild_id}/roles")})
 
 
 # -- audit at the transport ------------------------------------------------------------------
@@ -213,11 +218,17 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
 class DiscordRestGateway:
     """The gateway the runner uses; one per bot token, sharing the client's session."""
 
-    def __init__(self, client: discord.Client, governor: RateGovernor) -> None:
+    def __init__(
+        self, client: discord.Client, governor: RateGovernor, clock: Clock | None = None
+    ) -> None:
         if client.http.max_ratelimit_timeout is None:
             log.warning("discord client has no max_ratelimit_timeout: long buckets will sleep")
         self._client = client
         self._governor = governor
+        self._clock = clock or SystemClock()
+        # Buckets the headers said are exhausted, until when (monotonic): a long wait is an
+        # error to retry later, never a sleep inside a step.
+        self._closed_until: dict[str, float] = {}
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -232,9 +243,23 @@ class DiscordRestGateway:
         **params: str,
     ) -> tuple[Any, int]:
         """One API call: governed, mapped to `PlatformError`; returns (data, attempts seen)."""
-        route = Route(method, path, **params)
         major = ":".join(params.get(k, "") for k in _MAJOR)
         bucket = f"{method} {path}:{major}"
+        wait = self._closed_until.get(bucket, 0.0) - self._clock.monotonic()
+        if wait > LONG_WAIT_S:
+            raise PlatformError(
+                "discord",
+                429,
+                f"{method} {path} is rate limited for {wait:.0f} s",
+                retry_after=wait,
+                rate_limited=True,
+            )
+        # discord.py 2.7.1 refuses (RateLimited) any request to a bucket whose reset is further
+        # away than max_ratelimit_timeout, even with requests remaining: after one role create
+        # (a ~28 h bucket) every other one. A bucket of its own per call avoids that; the limit
+        # itself is kept by `_closed_until` and the governor from the same headers.
+        metadata = uuid.uuid4().hex if (method, path) in _LONG_BUCKETS else None
+        route = Route(method, path, metadata=metadata, **params)
         await self._governor.acquire(bucket, write=method != "GET")
         attempts = Attempts()
         token = ATTEMPTS.set(attempts)
@@ -263,7 +288,22 @@ class DiscordRestGateway:
             ATTEMPTS.reset(token)
             if attempts.headers:
                 self._governor.observe(bucket, attempts.headers)
+                self._note(bucket, attempts.headers)
         return data, attempts.count
+
+    def _note(self, bucket: str, headers: Mapping[str, str]) -> None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        wait = lowered.get("retry-after")
+        if wait is None and lowered.get("x-ratelimit-remaining") == "0":
+            wait = lowered.get("x-ratelimit-reset-after")
+        try:
+            seconds = float(wait) if wait is not None else 0.0
+        except ValueError:
+            seconds = 0.0
+        if seconds > 0:
+            self._closed_until[bucket] = self._clock.monotonic() + seconds
+        else:
+            self._closed_until.pop(bucket, None)
 
     async def _get(self, path: str, **params: str) -> Any:
         return (await self._call("GET", path, query=None, **params))[0]

@@ -1,11 +1,154 @@
-"""Fixtures for the Discord side: discord.py imported quietly, the sandbox, a guild, a client."""
+"""Fixtures for the Discord side: the sandbox on 127.0.0.1, discord.py pointed at it, the REST
+gateway with an in-test audit sink, and a server a person created and added the bot to."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+import yarl
 
 # discord.py 2.7.1 imports the stdlib `audioop` (voice), deprecated in 3.11; warnings are errors
 # here, and that one is not ours to fix. Imported once, before any test module needs it.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
+    import discord
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+from bot.discord_rest import DiscordRestGateway, make_audit_trace
+from provisioning.audit_context import AuditContext, HttpExchange
+from provisioning.governor import GovernorLimits, RateGovernor
+from provisioning.permissions import BOT_INSTALL
+from sandbox.core.emulator import SystemClock as SandboxClock
+from sandbox.discord import DiscordSandbox
+from sandbox.server import SandboxServer
+
+TOKEN = "sandbox-discord-token"
+
+
+class InstantClock:
+    """The governor's clock: waits are counted, never slept (tests have no sleeps)."""
+
+    def __init__(self) -> None:
+        self.mono = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    async def sleep(self, seconds: float) -> None:
+        self.mono += seconds
+
+
+@dataclass
+class ListSink:
+    """An `HttpAuditSink` that keeps what it is given."""
+
+    rows: list[tuple[HttpExchange, AuditContext]] = field(default_factory=list)
+
+    async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None:
+        self.rows.append((exchange, context))
+
+
+@dataclass
+class Control:
+    """Acting on the sandbox as a person: `/_sandbox/discord/…`."""
+
+    server: SandboxServer
+    http: aiohttp.ClientSession
+
+    async def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = f"{self.server.base_url}/_sandbox/discord{path}"
+        async with self.http.request(method, url, **kwargs) as response:
+            body = await response.json()
+            assert response.status < 300, (response.status, body)
+            return body
+
+    async def faults(self, rule: dict[str, Any]) -> None:
+        url = f"{self.server.base_url}/_sandbox/faults"
+        async with self.http.post(url, json=rule) as response:
+            assert response.status == 201, await response.text()
+
+
+@dataclass(frozen=True)
+class World:
+    guild_id: str
+    users: dict[str, str]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SandboxServer]:
+    # rate_scale: the sandbox's windows run 100x faster, so no bucket makes discord.py wait.
+    clock = SandboxClock()
+    async with SandboxServer([DiscordSandbox(clock, rate_scale=100)], clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+def redirect(server: SandboxServer) -> Iterator[None]:
+    """discord.py's URLs are process-wide class attributes: point them here, restore after."""
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE = server.discord_api_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+@pytest.fixture
+async def control(server: SandboxServer) -> AsyncIterator[Control]:
+    async with aiohttp.ClientSession() as http:
+        yield Control(server, http)
+
+
+@pytest.fixture
+def sink() -> ListSink:
+    return ListSink()
+
+
+def make_client(sink: ListSink, **options: Any) -> discord.Client:
+    return discord.Client(
+        intents=discord.Intents.none(),
+        http_trace=make_audit_trace(sink),
+        max_ratelimit_timeout=30.0,
+        **options,
+    )
+
+
+@pytest.fixture
+async def client(redirect: None, sink: ListSink) -> AsyncIterator[discord.Client]:
+    """A REST-only discord.py client, logged in (no gateway connection)."""
+    bot = make_client(sink)
+    await bot.login(TOKEN)
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+@pytest.fixture
+def gateway(client: discord.Client) -> DiscordRestGateway:
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    return DiscordRestGateway(client, governor)
+
+
+async def make_world(control: Control, permissions: int = BOT_INSTALL) -> World:
+    """Ada creates a server and adds the bot with the install link's permissions."""
+    users = {u["username"]: u["id"] for u in await control("GET", "/users")}
+    guild = await control("POST", "/guilds", json={"name": "New server", "owner": "ada"})
+    await control("POST", f"/guilds/{guild['id']}/bot", json={"permissions": permissions})
+    return World(guild["id"], users)
+
+
+@pytest.fixture
+async def world(control: Control) -> World:
+    return await make_world(control)

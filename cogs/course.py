@@ -1,0 +1,145 @@
+"""`/course claim|status|retry`: thin adapters that defer, call one service and render.
+
+Install with `install(tree, CourseCommands(claims=..., courses=..., admin_role="Course Admin"))`.
+Permissions are checked at run time (PLATFORM.md §1.11: `default_member_permissions` is only a
+hint, and does nothing on subcommands): `claim` needs Manage Server in the server being
+claimed; `status` and `retry` need the configured admin role.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import discord
+from discord import app_commands
+
+from provisioning import audit_context
+from provisioning.claims import ClaimService, CourseStatusService
+from provisioning.course_views import CourseStatus
+from provisioning.errors import ProvisioningError
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[discord.Client]
+MESSAGE_MAX = 1900  # Discord allows 2000 characters; keep room for the header
+_SHOWN_STEPS = 15
+
+
+class NotAllowedError(ProvisioningError):
+    """The caller may not run this command here."""
+
+    status = 403
+    title = "Not allowed"
+
+
+@contextmanager
+def acting_as(interaction: Interaction) -> Iterator[None]:
+    """Audit rows written while handling the command name the person, not the runner."""
+    token = audit_context.current.set(
+        audit_context.AuditContext(actor=f"discord:{interaction.user.id}")
+    )
+    try:
+        yield
+    finally:
+        audit_context.current.reset(token)
+
+
+def render_status(status: CourseStatus) -> str:
+    """The course state, counts, and the steps that are not done with their error or hint."""
+    counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
+    lines = [f"Course {status.course_id}: **{status.state}** ({counts})"]
+    open_steps = [s for s in status.steps if s.state != "succeeded"]
+    for step in open_steps[:_SHOWN_STEPS]:
+        why = step.action_hint or step.last_error
+        lines.append(f"- `{step.key}` {step.state}" + (f": {why}" if why else ""))
+    if len(open_steps) > _SHOWN_STEPS:
+        lines.append(f"… and {len(open_steps) - _SHOWN_STEPS} more; see the status page")
+    text = "\n".join(lines)
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
+class CourseCommands(app_commands.Group):
+    """The `/course` group; more subcommands can be added with `add_command`."""
+
+    def __init__(
+        self, *, claims: ClaimService, courses: CourseStatusService, admin_role: str
+    ) -> None:
+        super().__init__(name="course", description="Course provisioning", guild_only=True)
+        self._claims = claims
+        self._courses = courses
+        self._admin_role = admin_role
+
+    def _require_admin(self, interaction: Interaction) -> None:
+        user = interaction.user
+        roles = user.roles if isinstance(user, discord.Member) else []
+        if not any(role.name == self._admin_role for role in roles):
+            raise NotAllowedError(f"this command needs the {self._admin_role!r} role")
+
+    @app_commands.command(name="claim", description="Make this server the course's server")
+    @app_commands.describe(code="The claim code from the course status, e.g. ABCD-EFGH-JK")
+    async def claim(self, interaction: Interaction, code: str) -> None:
+        if interaction.guild_id is None:
+            raise NotAllowedError("run /course claim inside the server you created")
+        if not interaction.permissions.manage_guild:
+            raise NotAllowedError("claiming a server needs Manage Server in it")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        with acting_as(interaction):
+            result = await self._claims.claim(
+                code, str(interaction.guild_id), str(interaction.user.id)
+            )
+            what = "already was" if result.already_claimed else "is now"
+            await interaction.followup.send(
+                f"This server {what} the server of {result.course_name}. Provisioning goes on "
+                f"in the background: `/course status {result.course_id}`.",
+                ephemeral=True,
+            )
+
+    @app_commands.command(name="status", description="Show a course's provisioning status")
+    @app_commands.describe(course="The course id")
+    async def status(self, interaction: Interaction, course: str) -> None:
+        self._require_admin(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        with acting_as(interaction):
+            status = await self._courses.status(course)
+            await interaction.followup.send(render_status(status), ephemeral=True)
+
+    @app_commands.command(name="retry", description="Retry a course's failed or waiting steps")
+    @app_commands.describe(course="The course id")
+    async def retry(self, interaction: Interaction, course: str) -> None:
+        self._require_admin(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        with acting_as(interaction):
+            outcome = await self._courses.retry(course, f"discord:{interaction.user.id}")
+            text = f"Retrying {len(outcome.retried)} step(s).\n" + render_status(outcome.status)
+            await interaction.followup.send(text[:MESSAGE_MAX], ephemeral=True)
+
+    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
+        await handle_error(interaction, error)
+
+
+async def handle_error(interaction: Interaction, error: app_commands.AppCommandError) -> None:
+    """The one error handler: known errors become short ephemeral replies, others are logged."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, ProvisioningError):
+        text = f"{original.title}: {original.detail}"
+    elif isinstance(original, app_commands.CheckFailure):
+        text = "You may not run this command here."
+    else:
+        log.exception("slash command failed", exc_info=original)
+        text = "Something went wrong; the operators can find the details in the log."
+    text = text[:MESSAGE_MAX]
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not send the error reply", exc_info=True)
+
+
+def install(tree: app_commands.CommandTree[discord.Client], group: CourseCommands) -> None:
+    """Add the group and make `handle_error` the tree's handler for every command."""
+    tree.add_command(group)
+    tree.on_error = handle_error  # type: ignore[method-assign]

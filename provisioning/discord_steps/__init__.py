@@ -1,0 +1,27 @@
+"""The Discord step executors, one module per step kind (see `provisioning.plan`).
+
+Every executor ensures: the stored id still exists → verify and repair; else find by name and
+adopt; else create, once. Each result's facts carry `guild_id`, so later steps find the server
+through any dependency. A finished course run again makes no write at all.
+"""
+
+from __future__ import annotations
+
+from provisioning.discord_steps import channel, invite, member_role, role, role_order, settings
+from provisioning.discord_steps.server import make_ensure
+from provisioning.steps.base import Executor
+
+
+def executors(claim_secret: bytes | None = None) -> dict[str, Executor]:
+    """Executors by step kind. `claim_secret` (settings' SECRET_KEY) puts the claim code in
+    the message the server step waits with; without it the message points to the status."""
+    return {
+        "discord.server": make_ensure(claim_secret),
+        "discord.settings": settings.ensure,
+        "discord.role": role.ensure,
+        "discord.role-order": role_order.ensure,
+        "discord.category": channel.ensure_category,
+        "discord.channel": channel.ensure_channel,
+        "discord.invite": invite.ensure,
+        "discord.member-role": member_role.ensure,
+    }
