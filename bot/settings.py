@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     sandbox_url: str | None = None
     # Divides the rate governors' spacing; set it to the sandbox's --rate-scale.
     rate_scale: float = Field(default=1.0, gt=0)
+    # How long a runner holds a step before another may take it over (renewed while working).
+    runner_lease_s: float = Field(default=60.0, gt=0)
+    runner_concurrency: int = Field(default=8, ge=1, le=64)
     log_level: str = "INFO"
     # Derives the Discord claim codes. Development keeps a generated one in ./data/.
     secret_key: SecretStr | None = None
