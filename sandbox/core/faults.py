@@ -19,7 +19,7 @@ from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sandbox.core.fault_responses import rate_limited, server_error
-from sandbox.core.journal import FAULT_NOTE
+from sandbox.core.journal import FAULT_NOTE, REQUEST_ID
 from sandbox.core.platforms import split_api_path
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,11 @@ class FaultInjector:
                 return await handler(request)
             request[FAULT_NOTE] = f"fault:{rule.kind.value}#{rule.id}"
             log.info("injecting fault", extra={"rule": rule.id, "kind": rule.kind.value})
-            return await self._apply(rule, split[0], request, handler)
+            response = await self._apply(rule, split[0], request, handler)
+            if split[0] == "github" and "x-github-request-id" not in response.headers:
+                # Clients log this id for audit; a proxy-made answer still carries one.
+                response.headers["x-github-request-id"] = request.get(REQUEST_ID, "SANDBOX")
+            return response
 
         return fault_middleware
 

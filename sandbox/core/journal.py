@@ -86,6 +86,10 @@ class Journal:
         self._seq += 1
         return self._seq
 
+    def cursor(self) -> int:
+        """The newest sequence number handed out; pass it as `since` to see only later entries."""
+        return self._seq
+
     def query(
         self,
         since: int = 0,

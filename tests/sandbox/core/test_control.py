@@ -138,3 +138,13 @@ async def test_urls_of_the_server(server: SandboxServer) -> None:
     assert server.github_api_url == f"http://127.0.0.1:{server.port}/api/v3"
     assert server.discord_api_url.endswith("/api/v10")
     assert server.gateway_url == f"ws://127.0.0.1:{server.port}/gateway"
+
+
+async def test_journal_cursor_does_not_consume_numbers(
+    http: aiohttp.ClientSession, server: SandboxServer
+) -> None:
+    """`cursor()` marks a point in the journal; later requests come after it."""
+    cursor = server.journal.cursor()
+    async with http.get("/api/v3/orgs/demo-university"):
+        pass
+    assert [e.seq for e in server.journal.query(since=cursor)] == [cursor + 1]

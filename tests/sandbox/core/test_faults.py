@@ -161,3 +161,13 @@ def run() -> Any:
         return asyncio.to_thread(fn, *args, **kwargs)
 
     return _run
+
+
+async def test_fault_answers_carry_the_journal_request_id(
+    http: aiohttp.ClientSession, server: SandboxServer
+) -> None:
+    """A GitHub fault answer echoes the request id the journal recorded."""
+    await add_fault(http, kind="status", status=503)
+    async with http.get("/api/v3/orgs/demo-university") as resp:
+        assert resp.status == 503
+        assert resp.headers["x-github-request-id"] == server.journal.query()[-1].request_id

@@ -48,7 +48,7 @@ def operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _validate(schema: dict[str, Any], instance: Any) -> list[str]:
+def validate(schema: dict[str, Any], instance: Any) -> list[str]:
     root = {**schema, "components": spec()["components"]}
     validator = OAS30Validator(root)
     return [
@@ -77,7 +77,7 @@ def response_errors(method: str, path: str, status: int, body: Any) -> list[str]
     content = response.get("content", {}).get("application/json")
     if content is None:
         return [] if body is None else [f"unexpected body for {status}"]
-    return _validate(content["schema"], body)
+    return validate(content["schema"], body)
 
 
 def request_errors(method: str, path: str, body: Any) -> list[str]:
@@ -92,7 +92,7 @@ def request_errors(method: str, path: str, body: Any) -> list[str]:
         # PyGithub sends omitted optional keys as null (edit_protection); GitHub accepts that.
         required = set(_resolve(schema).get("required", []))
         body = {k: v for k, v in body.items() if v is not None or k in required}
-    return _validate(schema, body)
+    return validate(schema, body)
 
 
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
