@@ -10,8 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.sandbox.github.contract import _validate as validate
-from tests.sandbox.github.contract import spec
+from tests.sandbox.github.contract import spec, validate
 
 REPOS = "/api/v3/orgs/demo-university/repos"
 
