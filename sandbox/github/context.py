@@ -65,8 +65,10 @@ class GitHubContext:
         return self.user(login).id
 
     def repo(self, request: web.Request) -> Repo:
-        key = f"{request.match_info['owner']}/{request.match_info['repo']}".lower()
-        repo = self.state.repos.get(key)
+        return self.repo_by_key(f"{request.match_info['owner']}/{request.match_info['repo']}")
+
+    def repo_by_key(self, full_name: str) -> Repo:
+        repo = self.state.repos.get(full_name.lower())
         if repo is None:
             raise not_found()
         # Eventual consistency: a just-created repo is not yet visible to reads.

@@ -5,15 +5,29 @@ from __future__ import annotations
 from aiohttp import web
 
 from sandbox.github.context import GitHubContext, body, no_content, ok, principal, urls
-from sandbox.github.errors import ApiError, validation_failed
-from sandbox.github.invitations import invite_to_org, invite_to_repo
+from sandbox.github.errors import ApiError, not_found, validation_failed
+from sandbox.github.invitations import invite_to_org, invite_to_repo, pending_org_invitation
 from sandbox.github.models import OrgInvitation, RepoInvitation
 from sandbox.github.pagination import paginate
-from sandbox.github.serialize_people import org_invitation_json, simple_user
+from sandbox.github.serialize_people import org_invitation_json, org_json, simple_user
 from sandbox.github.serialize_repo import repo_invitation_json, repo_json
 from sandbox.github.urls import Urls
 
 _REPO_PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
+_ORG_SIMPLE = (
+    "login",
+    "url",
+    "id",
+    "node_id",
+    "repos_url",
+    "events_url",
+    "hooks_url",
+    "issues_url",
+    "members_url",
+    "public_members_url",
+    "avatar_url",
+    "description",
+)
 
 
 def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
@@ -53,6 +67,45 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         inv = invite_to_org(ctx, org, user.login, principal(request).login, role, team_ids)
         return ok(_org_inv(urls(request), inv), status=201)
 
+    def _org_membership(request: web.Request, org_login: str, login: str) -> web.Response:
+        u = urls(request)
+        org = ctx.org(org_login)
+        user = ctx.user(login)
+        role = org.members.get(user.login.lower())
+        pending = pending_org_invitation(ctx, org, user.login)
+        if role is None and pending is None:
+            raise not_found()
+        state = "active" if role is not None else "pending"
+        shown_role = role or ("admin" if pending and pending.role == "admin" else "member")
+        org_simple = {k: v for k, v in org_json(u, org, 0).items() if k in _ORG_SIMPLE}
+        return ok(
+            {
+                "url": f"{u.org(org.login)}/memberships/{user.login}",
+                "state": state,
+                "role": shown_role,
+                "organization_url": u.org(org.login),
+                "organization": org_simple,
+                "user": simple_user(u, user.login, user.id),
+            }
+        )
+
+    async def get_org_membership(request: web.Request) -> web.Response:
+        return _org_membership(request, request.match_info["org"], request.match_info["username"])
+
+    async def put_org_membership(request: web.Request) -> web.Response:
+        org = ctx.org(request.match_info["org"])
+        user = ctx.user(request.match_info["username"])
+        role = (await body(request)).get("role", "member")
+        if role not in ("admin", "member"):
+            raise validation_failed("OrganizationMembership", "role", "invalid")
+        if ctx.is_member(org, user.login):
+            org.members[user.login.lower()] = role
+        else:
+            # Like GitHub: a non-member is invited and stays pending until they accept.
+            invite_role = "admin" if role == "admin" else "direct_member"
+            invite_to_org(ctx, org, user.login, principal(request).login, invite_role)
+        return _org_membership(request, org.login, user.login)
+
     async def put_collaborator(request: web.Request) -> web.Response:
         repo = ctx.repo(request)
         login = ctx.user(request.match_info["username"]).login
@@ -76,5 +129,7 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
 
     router.add_get("/orgs/{org}/invitations", list_org_invitations)
     router.add_post("/orgs/{org}/invitations", post_org_invitation)
+    router.add_get("/orgs/{org}/memberships/{username}", get_org_membership)
+    router.add_put("/orgs/{org}/memberships/{username}", put_org_membership)
     router.add_put("/repos/{owner}/{repo}/collaborators/{username}", put_collaborator)
     router.add_get("/repos/{owner}/{repo}/invitations", list_repo_invitations)

@@ -132,6 +132,14 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
     async def get_repo(request: web.Request) -> web.Response:
         return ok(full_repo(ctx, urls(request), ctx.repo(request)))
 
+    async def get_repo_by_id(request: web.Request) -> web.Response:
+        # Ids survive renames, which is why provisioning stores them.
+        wanted = int(request.match_info["repository_id"])
+        repo = next((r for r in ctx.state.repos.values() if r.id == wanted), None)
+        if repo is None:
+            raise not_found()
+        return ok(full_repo(ctx, urls(request), ctx.repo_by_key(repo.key)))
+
     async def patch_repo(request: web.Request) -> web.Response:
         repo = ctx.repo(request)
         data = await body(request)
@@ -244,6 +252,7 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
 
     router.add_post("/orgs/{org}/repos", post_repo)
     router.add_get("/repos/{owner}/{repo}", get_repo)
+    router.add_get(r"/repositories/{repository_id:\d+}", get_repo_by_id)
     router.add_patch("/repos/{owner}/{repo}", patch_repo)
     router.add_delete("/repos/{owner}/{repo}", delete_repo)
     router.add_get("/repos/{owner}/{repo}/topics", get_topics)

@@ -41,6 +41,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}": ("put",),
     "/orgs/{org}/invitations": ("get",),
     "/orgs/{org}/members": ("get",),
+    "/orgs/{org}/memberships/{username}": ("get", "put"),
     "/repos/{owner}/{repo}/collaborators/{username}": ("put",),
     "/repos/{owner}/{repo}/invitations": ("get",),
     "/app/installations/{installation_id}/access_tokens": ("post",),

@@ -95,6 +95,12 @@ async def raw_scenario(http: aiohttp.ClientSession) -> None:
         pass
     async with http.get("/api/v3/users/demo-admin"):
         pass
+    async with http.put(
+        "/api/v3/orgs/demo-university/memberships/carol-c", json={"role": "member"}
+    ):
+        pass
+    async with http.get("/api/v3/orgs/demo-university/memberships/demo-admin"):
+        pass
     async with http.delete("/api/v3/repos/demo-university/lab"):
         pass
 

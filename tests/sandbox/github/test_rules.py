@@ -187,3 +187,24 @@ async def test_org_invitation_limit_on_free_plan(gh: Github, run: Callable[..., 
     with pytest.raises(GithubException) as err:
         await run(team.add_membership, await run(gh.get_user, "grace"), "member")
     assert err.value.status == 422
+
+
+async def test_repo_by_id_survives_a_rename(gh: Github, run: Callable[..., Any]) -> None:
+    """GET /repositories/{id} finds a repo after it was renamed."""
+    org = await run(gh.get_organization, "demo-university")
+    repo = await run(org.create_repo, "old", auto_init=True)
+    await run(repo.edit, name="new")
+    assert (await run(gh.get_repo, repo.id)).full_name == "demo-university/new"
+
+
+async def test_org_membership_put_invites_non_members(
+    http: aiohttp.ClientSession,
+) -> None:
+    """PUT org membership for a non-member is pending; for a member it changes the role."""
+    path = "/api/v3/orgs/demo-university/memberships/"
+    async with http.put(path + "carol-c", json={"role": "member"}) as resp:
+        assert (await resp.json())["state"] == "pending"
+    async with http.get(path + "demo-admin") as resp:
+        assert (await resp.json())["role"] == "admin"
+    async with http.get(path + "dave-d") as resp:
+        assert resp.status == 404
