@@ -115,9 +115,6 @@ class CourseCommands(app_commands.Group):
             text = f"Retrying {len(outcome.retried)} step(s).\n" + render_status(outcome.status)
             await interaction.followup.send(text[:MESSAGE_MAX], ephemeral=True)
 
-    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
-        await handle_error(interaction, error)
-
 
 async def handle_error(interaction: Interaction, error: app_commands.AppCommandError) -> None:
     """The one error handler: known errors become short ephemeral replies, others are logged."""
@@ -140,6 +137,9 @@ async def handle_error(interaction: Interaction, error: app_commands.AppCommandE
 
 
 def install(tree: app_commands.CommandTree[discord.Client], group: CourseCommands) -> None:
-    """Add the group and make `handle_error` the tree's handler for every command."""
+    """Add the group and make `handle_error` the tree's handler for every command.
+
+    Only the tree's: discord.py calls a group's `on_error` *and* the tree's, which would answer
+    twice."""
     tree.add_command(group)
     tree.on_error = handle_error  # type: ignore[method-assign]

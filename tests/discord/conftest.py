@@ -3,8 +3,9 @@ gateway with an in-test audit sink, and a server a person created and added the 
 
 from __future__ import annotations
 
+import asyncio
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,12 +51,26 @@ class InstantClock:
 
 @dataclass
 class ListSink:
-    """An `HttpAuditSink` that keeps what it is given."""
+    """An `HttpAuditSink` that keeps what it is given, and lets a test wait for a row."""
 
     rows: list[tuple[HttpExchange, AuditContext]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None:
         self.rows.append((exchange, context))
+        self.changed.set()
+
+    async def wait_for(
+        self, predicate: Callable[[HttpExchange], bool], after: int = 0
+    ) -> tuple[HttpExchange, AuditContext]:
+        """The first row from index `after` matching `predicate`, waiting (at most 5 s)."""
+        async with asyncio.timeout(5):
+            while True:
+                for row in self.rows[after:]:
+                    if predicate(row[0]):
+                        return row
+                self.changed.clear()
+                await self.changed.wait()
 
 
 @dataclass

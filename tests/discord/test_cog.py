@@ -1,0 +1,174 @@
+"""`/course` slash commands, run by people through the sandbox, reach the services."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.discord_rest import DiscordRestGateway, make_audit_trace
+from cogs.course import CourseCommands, install
+from provisioning.claims import ClaimResult
+from provisioning.course_views import CourseStatus, RetryOutcome, StepStatus
+from provisioning.governor import GovernorLimits, RateGovernor
+
+from .conftest import TOKEN, Control, InstantClock, ListSink, World
+
+ADMIN = "Course Admin"
+
+
+@dataclass
+class FakeServices:
+    """ClaimService and CourseStatusService, recording their calls."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+
+    async def claim(self, code: str, guild_id: str, user_id: str) -> ClaimResult:
+        self.calls.append(("claim", code, guild_id, user_id))
+        return ClaimResult("c-1", "CS101 2027-spring")
+
+    async def status(self, course_id: str) -> CourseStatus:
+        self.calls.append(("status", course_id))
+        step = StepStatus(
+            key="discord.server",
+            kind="discord.server",
+            state="awaiting_action",
+            attempts=1,
+            last_error=None,
+            last_error_code="discord.claim",
+            action_hint="Create a server",
+            external_id=None,
+            next_attempt_at=None,
+            updated_at=datetime(2027, 1, 1, tzinfo=UTC),
+        )
+        counts = {"awaiting_action": 1, "succeeded": 3}
+        return CourseStatus(course_id, "awaiting_action", counts, [step])
+
+    async def retry(self, course_id: str, actor: str) -> RetryOutcome:
+        self.calls.append(("retry", course_id, actor))
+        return RetryOutcome(["discord.server"], await self.status(course_id))
+
+
+class Bot(discord.Client):
+    def __init__(self, sink: ListSink) -> None:
+        super().__init__(
+            intents=discord.Intents.default(),
+            guild_ready_timeout=0.05,
+            http_trace=make_audit_trace(sink),
+            max_ratelimit_timeout=30.0,
+        )
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
+        self.ready = asyncio.Event()
+
+    async def on_ready(self) -> None:
+        self.ready.set()
+
+
+@pytest.fixture
+def services() -> FakeServices:
+    return FakeServices()
+
+
+@pytest.fixture
+async def bot(
+    redirect: None, world: World, sink: ListSink, services: FakeServices
+) -> AsyncIterator[Bot]:
+    """A connected client with the /course group installed, in Ada's server."""
+    client = Bot(sink)
+    install(client.tree, CourseCommands(claims=services, courses=services, admin_role=ADMIN))
+    await client.login(TOKEN)
+    task = asyncio.create_task(client.connect(reconnect=False))
+    try:
+        async with asyncio.timeout(5):
+            await client.ready.wait()
+        yield client
+    finally:
+        await client.close()
+        await asyncio.wait([task], timeout=5)
+
+
+@dataclass(frozen=True)
+class Sent:
+    id: str
+    mark: int  # audit rows written before the command ran
+
+
+async def run(
+    control: Control, sink: ListSink, world: World, user: str, sub: str, **values: str
+) -> Sent:
+    """A person runs `/course <sub> …` in the world's server."""
+    mark = len(sink.rows)
+    options = [{"name": k, "type": 3, "value": v} for k, v in values.items()]
+    body = {
+        "guild_id": world.guild_id,
+        "user": user,
+        "name": "course",
+        "options": [{"name": sub, "type": 1, "options": options}],
+    }
+    created = await control("POST", "/interactions", json=body)
+    return Sent(str(created["id"]), mark)
+
+
+async def answer(control: Control, sink: ListSink, sent: Sent) -> str:
+    """The text the person saw in the follow-up after the defer."""
+    await sink.wait_for(lambda x: x.path.startswith("/webhooks/"), after=sent.mark)
+    seen = await control("GET", f"/interactions/{sent.id}")
+    assert seen["callback"]["data"]["flags"] & 64  # ephemeral
+    return str(seen["followups"][0]["content"])
+
+
+async def test_claim_in_the_new_server_reaches_the_claim_service(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """The owner runs /course claim: the service gets code, guild and user; the reply says so."""
+    sent = await run(control, sink, world, "ada", "claim", code="ABCD-EFGH-JK")
+    text = await answer(control, sink, sent)
+    assert services.calls == [("claim", "ABCD-EFGH-JK", world.guild_id, world.users["ada"])]
+    assert "CS101 2027-spring" in text
+    follow_up, context = next((x, c) for x, c in sink.rows if x.path.startswith("/webhooks/"))
+    assert context.actor == f"discord:{world.users['ada']}"
+    assert "ABCD" not in str(follow_up.request_summary)
+
+
+async def test_claim_without_manage_server_is_refused(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """A member without Manage Server gets a short ephemeral refusal; nothing is claimed."""
+    await control("POST", f"/guilds/{world.guild_id}/members", json={"user": "bob"})
+    sent = await run(control, sink, world, "bob", "claim", code="ABCD-EFGH-JK")
+    await sink.wait_for(lambda x: x.path.startswith("/interactions/"), after=sent.mark)
+    seen = await control("GET", f"/interactions/{sent.id}")
+    assert seen["callback"]["type"] == 4
+    assert seen["callback"]["data"]["flags"] & 64
+    assert "Manage Server" in seen["callback"]["data"]["content"]
+    assert services.calls == []
+
+
+async def test_status_and_retry_need_the_admin_role(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """Without the admin role: refused. With it: status renders the waiting step's hint."""
+    refused = await run(control, sink, world, "ada", "status", course="c-1")
+    await sink.wait_for(lambda x: x.path.startswith("/interactions/"), after=refused.mark)
+    seen = await control("GET", f"/interactions/{refused.id}")
+    assert ADMIN in seen["callback"]["data"]["content"]
+
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    gateway = DiscordRestGateway(bot, governor)
+    role = await gateway.create_role(
+        world.guild_id, name=ADMIN, permissions=0, hoist=False, mentionable=False, reason="t"
+    )
+    ada = world.users["ada"]
+    await gateway.add_member_role(world.guild_id, ada, role.value.id, reason="t")
+
+    sent = await run(control, sink, world, "ada", "retry", course="c-1")
+    text = await answer(control, sink, sent)
+    assert services.calls == [("retry", "c-1", f"discord:{ada}"), ("status", "c-1")]
+    assert "Retrying 1 step(s)" in text
+    assert "`discord.server` awaiting_action: Create a server" in text
