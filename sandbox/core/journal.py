@@ -129,7 +129,12 @@ class Journal:
             seq = self.next_seq()
             start = self._clock.monotonic()
             wall = self._clock.time()
-            body = summarize_body(await request.read()) if request.body_exists else None
+            body: Any = None
+            if request.content_type.startswith("multipart/"):
+                # Reading a multipart body here would leave the handler's reader empty.
+                body = f"<multipart, {request.content_length} bytes>"
+            elif request.body_exists:
+                body = summarize_body(await request.read())
             status: int | None = None
             outcome = "answered"
             try:

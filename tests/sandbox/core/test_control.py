@@ -148,3 +148,14 @@ async def test_journal_cursor_does_not_consume_numbers(
     async with http.get("/api/v3/orgs/demo-university"):
         pass
     assert [e.seq for e in server.journal.query(since=cursor)] == [cursor + 1]
+
+
+async def test_journal_leaves_multipart_bodies_to_the_handler(
+    http: aiohttp.ClientSession, server: SandboxServer
+) -> None:
+    """Multipart requests are summarised without consuming the body the emulator reads."""
+    form = aiohttp.FormData()
+    form.add_field("file", b"abc", filename="a.csv")
+    async with http.post("/api/v10/ping", data=form) as resp:
+        assert resp.status == 200
+    assert str(server.journal.query()[-1].body).startswith("<multipart")

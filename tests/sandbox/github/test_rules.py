@@ -208,3 +208,25 @@ async def test_org_membership_put_invites_non_members(
         assert (await resp.json())["role"] == "admin"
     async with http.get(path + "dave-d") as resp:
         assert resp.status == 404
+
+
+async def test_unknown_api_path_is_github_404(http: aiohttp.ClientSession) -> None:
+    """A path the emulator does not serve answers GitHub's JSON 404 with rate headers."""
+    async with http.get("/api/v3/no/such/endpoint") as resp:
+        assert resp.status == 404
+        assert (await resp.json())["message"] == "Not Found"
+        assert "x-ratelimit-remaining" in resp.headers
+
+
+async def test_accepting_a_repo_invitation_makes_a_collaborator(
+    gh: Github, run: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    """After the invitee accepts, a repeated collaborator PUT is a 204 with nothing pending."""
+    org = await run(gh.get_organization, "demo-university")
+    repo = await run(org.create_repo, "collab", auto_init=True)
+    assert (await run(repo.add_to_collaborators, "ada", "push")) is not None
+    url = "/_sandbox/github/repos/demo-university/collab/invitations/ada/accept"
+    async with http.post(url) as resp:
+        assert resp.status == 200
+    assert (await run(repo.add_to_collaborators, "ada", "push")) is None
+    assert await run(lambda: list(repo.get_pending_invitations())) == []
