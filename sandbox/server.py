@@ -1,4 +1,17 @@
-"""The sandbox HTTP server: one aiohttp app serving every emulator plus the common control API."""
+"""The sandbox HTTP server: one aiohttp app serving every emulator plus the common control API.
+
+Common control routes (JSON unless noted):
+- `GET /_sandbox/requests?since=&method=&path=&platform=&status=&limit=` →
+  `{"requests": [{seq, time, platform, method, path, query, status, outcome, request_id, body,
+  duration_ms}], "cursor": N}`; pass `cursor` back as `since` to see only newer requests.
+- `POST /_sandbox/faults` with a `FaultRule` (`kind`: status | rate_limit | reset | timeout |
+  latency | apply_then_fail; `platform`, `method`, `path` glob or `path_regex` on the path inside
+  the API, `count`, `probability`, `status`, `delay`, `retry_after`) → 201 rule with `id`;
+  `GET /_sandbox/faults`; `DELETE /_sandbox/faults[/{id}]` → 204.
+- `POST /_sandbox/reset[?journal=1]`, `POST /_sandbox/save` / `POST /_sandbox/load` with an
+  optional `{"path": ...}` (default: the `--state` file); `GET /_sandbox/` is the HTML overview.
+Each emulator adds its own routes under `/_sandbox/<name>/` (see `sandbox/github/control.py`).
+"""
 
 from __future__ import annotations
 
