@@ -27,7 +27,7 @@ from provisioning.audit_context import AuditContext, HttpExchange
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.permissions import BOT_INSTALL
 from sandbox.core.emulator import SystemClock as SandboxClock
-from sandbox.discord import DiscordSandbox
+from sandbox.discord import DiscordConfig, DiscordSandbox
 from sandbox.server import SandboxServer
 
 TOKEN = "sandbox-discord-token"
@@ -100,10 +100,17 @@ class World:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[SandboxServer]:
+def discord_config() -> DiscordConfig:
+    """The emulator's world and rates; a test module overrides it to change them."""
+    return DiscordConfig()
+
+
+@pytest.fixture
+async def server(discord_config: DiscordConfig) -> AsyncIterator[SandboxServer]:
     # rate_scale: the sandbox's windows run 100x faster, so no bucket makes discord.py wait.
     clock = SandboxClock()
-    async with SandboxServer([DiscordSandbox(clock, rate_scale=100)], clock=clock) as running:
+    emulator = DiscordSandbox(clock, rate_scale=100, config=discord_config)
+    async with SandboxServer([emulator], clock=clock) as running:
         yield running
 
 

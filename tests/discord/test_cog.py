@@ -14,7 +14,7 @@ from discord import app_commands
 
 from bot.discord_rest import DiscordRestGateway, make_audit_trace
 from cogs.course import CourseCommands, install
-from provisioning.claims import ClaimResult
+from provisioning.claims import ClaimResult, InvalidClaimCodeError
 from provisioning.course_views import CourseStatus, RetryOutcome, StepStatus
 from provisioning.governor import GovernorLimits, RateGovernor
 
@@ -31,6 +31,8 @@ class FakeServices:
 
     async def claim(self, code: str, guild_id: str, user_id: str) -> ClaimResult:
         self.calls.append(("claim", code, guild_id, user_id))
+        if code == "BAD":
+            raise InvalidClaimCodeError
         return ClaimResult("c-1", "CS101 2027-spring")
 
     async def status(self, course_id: str) -> CourseStatus:
@@ -172,3 +174,12 @@ async def test_status_and_retry_need_the_admin_role(
     assert services.calls == [("retry", "c-1", f"discord:{ada}"), ("status", "c-1")]
     assert "Retrying 1 step(s)" in text
     assert "`discord.server` awaiting_action: Create a server" in text
+
+
+async def test_a_service_error_becomes_a_short_ephemeral_reply(
+    control: Control, world: World, bot: Bot, sink: ListSink
+) -> None:
+    """An unknown claim code: the person reads the error's title and detail, nothing else."""
+    sent = await run(control, sink, world, "ada", "claim", code="BAD")
+    text = await answer(control, sink, sent)
+    assert text.startswith("Unknown claim code: this claim code belongs to no course")

@@ -105,6 +105,9 @@ async def test_audit_rows_match_the_sandbox_log_one_to_one(
     assert rows == seen
     assert all("Authorization" not in str(x.request_summary) for x, _ in sink.rows)
     assert any(x.rate_limit for x, _ in sink.rows)
+    bodies = [x.request_summary["body"] for x, _ in sink.rows if x.path.endswith("/roles")]
+    assert {"hoist": True, "mentionable": True, "name": "Instructor", "permissions": "0"} in bodies
+    assert all(x.status and 200 <= x.status < 300 for x, _ in sink.rows)
 
 
 async def test_unclaimed_server_waits_for_a_person_with_link_and_code(
