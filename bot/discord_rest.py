@@ -8,7 +8,11 @@ Build it like this (REST only is enough; the bot process may also connect the ga
         max_ratelimit_timeout=30.0,          # a day-long role bucket raises instead of sleeping
     )
     await client.login(token)
-    gateway = DiscordRestGateway(client, RateGovernor("discord", GovernorLimits.discord(), clock))
+    governor = RateGovernor("discord", GovernorLimits.discord(), clock)
+    gateway = DiscordRestGateway(client, governor, clock)
+
+Without the trace the gateway still works, but cannot see discord.py's re-sent POSTs (every
+create is then treated as possibly duplicated and re-listed) nor feed the governor's buckets.
 
 Raw `client.http.request(Route(...))` calls are used throughout because discord.py's helpers
 lack invite `role_ids` and hide the answers' fields we compare (PLATFORM.md §1.12).
