@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The scheduler logs every 5-second tick at INFO; only its problems are worth reading.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
     command = args.command or "serve"
     if command == "token":
         return asyncio.run(_token_create(settings, args.name, args.read_only))

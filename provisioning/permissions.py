@@ -17,7 +17,9 @@ MENTION_EVERYONE = 1 << 17
 MANAGE_ROLES = 1 << 28
 USE_APPLICATION_COMMANDS = 1 << 31
 
-# What the install link asks for: enough to build the course, not ADMINISTRATOR.
+# What the install link asks for: enough to build the course, not ADMINISTRATOR. A bot can only
+# allow or deny in overwrites what it has itself, so this includes everything the lab channels
+# give their group and the staff (ATTACH_FILES, MANAGE_MESSAGES).
 BOT_INSTALL = (
     CREATE_INSTANT_INVITE
     | MANAGE_CHANNELS
@@ -25,7 +27,9 @@ BOT_INSTALL = (
     | VIEW_AUDIT_LOG
     | VIEW_CHANNEL
     | SEND_MESSAGES
+    | MANAGE_MESSAGES
     | EMBED_LINKS
+    | ATTACH_FILES
     | READ_MESSAGE_HISTORY
     | MANAGE_ROLES
 )

@@ -8,21 +8,29 @@ from bot.discord_rest import DiscordRestGateway
 from provisioning.discord_gateway import invite_code_hash
 from provisioning.discord_steps.server import needed_permissions
 from provisioning.errors import ActionRequiredError
-from provisioning.permissions import BOT_CHANNEL, LAB_MEMBER, LAB_STAFF, VIEW_CHANNEL
+from provisioning.permissions import (
+    BOT_CHANNEL,
+    BOT_INSTALL,
+    LAB_MEMBER,
+    LAB_STAFF,
+    MANAGE_MESSAGES,
+    VIEW_CHANNEL,
+)
 from provisioning.steps.base import StepResult
 from sandbox.discord import DiscordSandbox
 from sandbox.discord.permissions import channel_permissions
 from sandbox.server import SandboxServer
 
-from .conftest import Control, World, make_world
+from .conftest import Control, make_world
 from .steps import course, run_all, run_step
 
 
-async def test_lab_course_needs_more_than_the_install_set(
-    control: Control, world: World, gateway: DiscordRestGateway
+async def test_lab_course_needs_manage_messages(
+    control: Control, gateway: DiscordRestGateway
 ) -> None:
-    """Lab overwrites allow Manage Messages to staff, which the bot must then have itself
-    (Attach Files, also not in the install set, comes with @everyone here)."""
+    """Lab overwrites allow Manage Messages to staff, which the bot must then have itself: a
+    bot added without it is told to be re-added with the full permission set."""
+    world = await make_world(control, permissions=BOT_INSTALL & ~MANAGE_MESSAGES)
     spec = course(world.users, kind="laboratory", groups=2)
     done = {"discord.server": StepResult(world.guild_id, {})}
     with pytest.raises(ActionRequiredError) as caught:

@@ -1,0 +1,199 @@
+"""The composition root: settings → engine → gateways → services → runner → web → bot.
+
+Everything long-lived is built here, once, and passed down through constructors; everything is
+closed here, in reverse order, when SIGINT or SIGTERM arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+
+import discord
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.discord_rest import DiscordRestGateway, make_audit_trace
+from bot.endpoints import Endpoints, load_secret_key, open_endpoints
+from bot.settings import Settings
+from cogs.course import CourseCommands, install
+from db.engine import create_engine, create_session_factory
+from provisioning.audit import AuditLog
+from provisioning.claim_service import DatabaseClaimService
+from provisioning.clock import SystemClock
+from provisioning.course_views import CourseStatus, RetryOutcome
+from provisioning.courses import CourseService
+from provisioning.discord_steps import executors as discord_executors
+from provisioning.github.pygithub_gateway import PyGithubGateway
+from provisioning.github.steps import executors as github_executors
+from provisioning.governor import GovernorLimits, RateGovernor
+from provisioning.metrics import Metrics
+from provisioning.retry import RetryPolicy
+from provisioning.runner import RunnerConfig, StepRunner
+from web.app import create_app
+from web.services import build_services
+
+log = logging.getLogger(__name__)
+RUNNER_TICK_S = 5.0
+# discord.py sleeps through rate limits unless told otherwise; a day-long role bucket must
+# surface as an error the runner can schedule around, not a hung step (PLATFORM.md §4.3).
+DISCORD_MAX_RATELIMIT_WAIT_S = 30.0
+
+
+class StartupError(Exception):
+    """The product cannot start as configured; the message says how to fix it."""
+
+
+async def serve(settings: Settings, *, runner_only: bool = False) -> None:
+    """Run until SIGINT/SIGTERM: the runner, and unless `runner_only` the web server and bot."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        await _check_schema(engine)
+        sessions = create_session_factory(engine)
+        clock = SystemClock()
+        endpoints = await open_endpoints(settings, stack)
+        metrics = Metrics()
+        audit = AuditLog(sessions, clock, metrics)
+        github_governor = RateGovernor("github", GovernorLimits.github(settings.rate_scale), clock)
+        discord_governor = RateGovernor(
+            "discord", GovernorLimits.discord(settings.rate_scale), clock
+        )
+        github = PyGithubGateway(
+            base_url=endpoints.github_api_url,
+            credentials=endpoints.github_credentials,
+            governor=github_governor,
+            sink=audit,
+        )
+        stack.push_async_callback(github.aclose)
+        client = await _discord_client(endpoints, audit, stack)
+        secret = load_secret_key(settings)
+        runner = StepRunner(
+            sessions=sessions,
+            executors={**github_executors(), **discord_executors(secret)},
+            github=github,
+            discord=DiscordRestGateway(client, discord_governor),
+            policy=RetryPolicy(),
+            clock=clock,
+            metrics=metrics,
+            config=RunnerConfig(
+                lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
+            ),
+        )
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(runner.wake, "interval", seconds=RUNNER_TICK_S, id="runner-tick")
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        runner_task = asyncio.create_task(runner.serve(stop), name="runner")
+        stack.push_async_callback(_wait, runner_task)
+        if not runner_only:
+            services = build_services(engine)
+            await _start_web(create_app(services), settings, stack)
+            courses = _WakingCourses(services.courses, runner.wake)
+            claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
+            tree = app_commands.CommandTree(client)
+            install(
+                tree,
+                CourseCommands(
+                    claims=claims, courses=courses, admin_role=settings.discord_admin_role
+                ),
+            )
+            # A bulk overwrite of the same commands creates nothing new, so the daily limit of
+            # 200 command creates (PLATFORM.md §1.11) is not spent by restarts.
+            await tree.sync()
+            gateway_task = asyncio.create_task(client.connect(reconnect=True), name="discord")
+            stack.push_async_callback(_cancel, gateway_task)
+        _announce(settings, endpoints, runner_only)
+        await stop.wait()
+        log.info("stopping")
+
+
+class _WakingCourses:
+    """Course status and retry for the slash commands; a retry wakes the runner at once."""
+
+    def __init__(self, courses: CourseService, wake: Callable[[], None]) -> None:
+        self._courses = courses
+        self._wake = wake
+
+    async def status(self, course_id: str) -> CourseStatus:
+        return await self._courses.status(course_id)
+
+    async def retry(self, course_id: str, actor: str) -> RetryOutcome:
+        outcome = await self._courses.retry(course_id, actor)
+        self._wake()
+        return outcome
+
+
+async def _check_schema(engine: AsyncEngine) -> None:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1 FROM alembic_version"))
+    except Exception as exc:
+        raise StartupError(
+            "the database is not migrated (or not reachable): run `alembic upgrade head` "
+            "with the same DATABASE_URL, then start again"
+        ) from exc
+
+
+async def _discord_client(
+    endpoints: Endpoints, audit: AuditLog, stack: AsyncExitStack
+) -> discord.Client:
+    client = discord.Client(
+        intents=discord.Intents.default(),
+        http_trace=make_audit_trace(audit),
+        max_ratelimit_timeout=DISCORD_MAX_RATELIMIT_WAIT_S,
+    )
+    try:
+        await client.login(endpoints.discord_token)
+    except discord.LoginFailure as exc:
+        await client.close()
+        raise StartupError("Discord refused the bot token: check DISCORD_TOKEN") from exc
+    stack.push_async_callback(client.close)
+    return client
+
+
+async def _start_web(app: web.Application, settings: Settings, stack: AsyncExitStack) -> None:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on {settings.web_host}:{settings.web_port} ({exc.strerror}): "
+            "set WEB_PORT to a free port"
+        ) from exc
+
+
+def _announce(settings: Settings, endpoints: Endpoints, runner_only: bool) -> None:
+    lines = []
+    if not runner_only:
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        lines += [f"REST API     {base}/courses", f"API docs     {base}/docs"]
+    if endpoints.sandbox_url:
+        lines += [f"Sandbox      {endpoints.sandbox_url}/_sandbox/  (local Discord and GitHub)"]
+    lines += ["Stop with Ctrl+C."]
+    print("\n".join(lines), flush=True)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _wait(task: asyncio.Task[None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,102 @@
+"""Where the platforms are: the real Discord and GitHub, or the embedded sandbox.
+
+In development without credentials the sandbox runs in this process and both clients are
+pointed at it: discord.py by its two class attributes (process-wide, PLATFORM.md §3.1), PyGithub
+by its base URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.settings import Settings
+from provisioning.github.pygithub_gateway import AppCredentials, Credentials, TokenCredentials
+
+log = logging.getLogger(__name__)
+
+SANDBOX_DISCORD_TOKEN = "sandbox-discord-token"  # noqa: S105 - the sandbox's published token
+SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's published token
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """What the clients connect to, and with which credentials."""
+
+    discord_token: str
+    github_api_url: str
+    github_credentials: Credentials
+    sandbox_url: str | None = None
+
+
+async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints:
+    """The real platforms, or a sandbox started now (and stopped when `stack` closes)."""
+    if not settings.sandbox:
+        assert settings.discord_token is not None  # load_settings() requires it outside dev
+        return Endpoints(
+            discord_token=settings.discord_token.get_secret_value(),
+            github_api_url=settings.github_api_url,
+            github_credentials=_github_credentials(settings),
+        )
+    base_url = settings.sandbox_url
+    if base_url is None:
+        from sandbox.server import SandboxServer  # development only: never in production
+
+        state = Path("data") / "sandbox.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        server = SandboxServer(
+            port=settings.sandbox_port, state_path=state, rate_scale=settings.rate_scale
+        )
+        await stack.enter_async_context(server)
+        base_url = server.base_url
+    base_url = base_url.rstrip("/")
+    point_discord_at(f"{base_url}/api/v10", base_url.replace("http", "ws", 1) + "/gateway")
+    log.warning(
+        "SANDBOX MODE: Discord and GitHub are local emulators at %s; nothing real is touched",
+        base_url,
+    )
+    return Endpoints(
+        discord_token=SANDBOX_DISCORD_TOKEN,
+        github_api_url=f"{base_url}/api/v3",
+        github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
+        sandbox_url=base_url,
+    )
+
+
+def point_discord_at(api_url: str, gateway_url: str) -> None:
+    """Send discord.py's REST calls and gateway connection to `api_url` / `gateway_url`."""
+    Route.BASE = api_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The key claim codes derive from; development keeps a generated one under ./data/."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = Path("data") / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def _github_credentials(settings: Settings) -> Credentials:
+    if settings.github_token is not None:
+        return TokenCredentials(settings.github_token.get_secret_value())
+    # load_settings() refused a deployment without a token or all three App settings.
+    assert settings.github_app_id is not None
+    assert settings.github_app_private_key is not None
+    assert settings.github_installation_id is not None
+    return AppCredentials(
+        settings.github_app_id,
+        settings.github_app_private_key.get_secret_value(),
+        settings.github_installation_id,
+    )
