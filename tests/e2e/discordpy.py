@@ -1,0 +1,27 @@
+"""discord.py, imported with its one import-time warning silenced (warnings are errors here).
+
+discord.py 2.7.1 imports the stdlib `audioop` for voice, deprecated in Python 3.11; that is not
+ours to fix, and nothing else is silenced. Import discord.py (and `bot.discord_rest`, which
+imports it) from here first.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import discord
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.discord_rest import DiscordRestGateway, make_audit_trace, redact_path
+
+__all__ = [
+    "DiscordRestGateway",
+    "DiscordWebSocket",
+    "Route",
+    "discord",
+    "make_audit_trace",
+    "redact_path",
+]

@@ -1,0 +1,403 @@
+"""The whole product, in process, against the sandbox: what the end-to-end tests drive.
+
+`open_product` builds what `bot.app.serve` builds (audit log, both real gateways with their
+governors, the step runner with every executor, the course and claim services) on one database
+and one sandbox. `Control` acts on the sandbox as a person would. The readers at the bottom
+turn the sandbox's own snapshots back into its models, so assertions look at the platforms'
+state, never at our database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import yarl
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.engine import create_engine, create_session_factory
+from db.models import AuditEvent, Step
+from provisioning.audit import AuditLog
+from provisioning.claim_service import DatabaseClaimService
+from provisioning.claims import claim_code
+from provisioning.clock import SystemClock
+from provisioning.course import CourseSpec, parse_course
+from provisioning.courses import CourseService
+from provisioning.discord_steps import executors as discord_executors
+from provisioning.discord_steps.server import needed_permissions
+from provisioning.github.pygithub_gateway import PyGithubGateway, TokenCredentials
+from provisioning.github.steps import executors as github_executors
+from provisioning.governor import GovernorLimits, RateGovernor
+from provisioning.metrics import Metrics
+from provisioning.retry import RetryPolicy
+from provisioning.runner import RunnerConfig, StepRunner
+from sandbox.discord.models import World
+from sandbox.github.models import GitHubState
+from sandbox.server import SandboxServer
+from tests.e2e.discordpy import (
+    DiscordRestGateway,
+    DiscordWebSocket,
+    Route,
+    discord,
+    make_audit_trace,
+    redact_path,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+SECRET = b"e2e-secret-key-" + b"x" * 32
+ORG = "demo-university"
+DISCORD_TOKEN = "sandbox-discord-token"
+GITHUB_TOKEN = "sandbox-github-token"
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The sandbox's limits, and our governors' spacing, shrink by these factors: no test waits.
+SANDBOX_RATE_SCALE = 1000.0
+GOVERNOR_SCALE = 1e9
+TERMINAL = frozenset({"succeeded", "failed", "awaiting_action", "blocked"})
+
+
+# --- courses ------------------------------------------------------------------------------------
+
+
+def lecture(ada: str, grace: str, **changes: Any) -> dict[str, Any]:
+    """CS101, a lecture: Ada instructs, Grace assists (both known on Discord), three students."""
+    data: dict[str, Any] = {
+        "code": "CS101",
+        "title": "Introduction to Programming",
+        "term": "2027-spring",
+        "kind": "lecture",
+        "github_org": ORG,
+        "staff": [
+            {"role": "instructor", "name": "Ada Lovelace", "github": "ada", "discord_id": ada},
+            {"role": "ta", "name": "Grace Hopper", "github": "grace", "discord_id": grace},
+        ],
+        "groups": [],
+        "students": [
+            {"name": "Bob", "github": "bob-b"},
+            {"name": "Carol", "github": "carol-c"},
+            {"name": "Dave", "github": "dave-d"},
+        ],
+    }
+    data.update(changes)
+    return data
+
+
+def laboratory(ada: str, grace: str, groups: int = 3, per_group: int = 2) -> dict[str, Any]:
+    """CS201, a laboratory with `groups` lab groups of `per_group` students each."""
+    names = [f"lab-{i:02d}" for i in range(1, groups + 1)]
+    return {
+        "code": "CS201",
+        "title": "Systems Lab",
+        "term": "2027-fall",
+        "kind": "laboratory",
+        "github_org": ORG,
+        "staff": [
+            {"role": "instructor", "name": "Ada Lovelace", "github": "ada", "discord_id": ada},
+            {"role": "ta", "name": "Grace Hopper", "github": "grace", "discord_id": grace},
+        ],
+        "groups": names,
+        "students": [
+            {"name": f"Student {g}-{n}", "github": f"s-{g}-{n}", "group": group}
+            for g, group in enumerate(names, start=1)
+            for n in range(1, per_group + 1)
+        ],
+    }
+
+
+def logins(spec: CourseSpec) -> list[str]:
+    return [p.github for p in (*spec.staff, *spec.students)]
+
+
+# --- acting on the sandbox as a person ------------------------------------------------------
+
+
+@dataclass
+class Control:
+    """The sandbox's control API (`/_sandbox/...`), JSON in and out."""
+
+    base_url: str
+    http: aiohttp.ClientSession
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self.http.request(method, f"{self.base_url}/_sandbox{path}", **kwargs) as r:
+            body = await r.json(content_type=None) if r.status != 204 else None
+            assert r.status < 300, (method, path, r.status, body)
+            return body
+
+    async def discord_users(self) -> dict[str, str]:
+        return {u["username"]: u["id"] for u in await self.call("GET", "/discord/users")}
+
+    async def github_users(self, names: Iterable[str]) -> None:
+        for login in names:
+            await self.call("POST", "/github/users", json={"login": login})
+
+    async def server_with_bot(self, spec: CourseSpec, owner: str = "ada") -> str:
+        """A person creates a server and adds the bot with the install link's permissions."""
+        guild = await self.call("POST", "/discord/guilds", json={"name": "New", "owner": owner})
+        body = {"permissions": needed_permissions(spec)}
+        await self.call("POST", f"/discord/guilds/{guild['id']}/bot", json=body)
+        return str(guild["id"])
+
+    async def join(self, guild_id: str, user: str) -> None:
+        await self.call("POST", f"/discord/guilds/{guild_id}/members", json={"user": user})
+
+    async def accept_invite(self, code: str, user: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(
+            "POST", f"/discord/invites/{code}/accept", json={"user": user}
+        )
+        return result
+
+    async def fault(self, **rule: Any) -> None:
+        await self.call("POST", "/faults", json=rule)
+
+    async def clear_faults(self) -> None:
+        await self.call("DELETE", "/faults")
+
+
+@contextlib.asynccontextmanager
+async def control_of(server: SandboxServer) -> AsyncIterator[Control]:
+    async with aiohttp.ClientSession() as http:
+        yield Control(server.base_url, http)
+
+
+@contextlib.contextmanager
+def discord_pointed_at(base_url: str) -> Any:
+    """discord.py's URLs are process-wide class attributes: point them here, restore after."""
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE = f"{base_url}/api/v10"
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base_url.replace("http", "ws", 1) + "/gateway")
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+# --- the product ------------------------------------------------------------------------------
+
+
+@dataclass
+class Product:
+    """The composition `bot.app.serve` makes, minus web server and Discord gateway."""
+
+    sessions: Sessions
+    runner: StepRunner
+    courses: CourseService
+    claims: DatabaseClaimService
+    audit: AuditLog
+
+    async def create(self, data: dict[str, Any]) -> str:
+        return (await self.courses.create(parse_course(data), actor="e2e")).id
+
+    async def claim(self, course_id: str, guild_id: str, user_id: str) -> None:
+        await self.claims.claim(claim_code(SECRET, course_id), guild_id, user_id)
+
+    async def run(self) -> int:
+        """Run until no step is due, then check nothing was left waiting for a backoff."""
+        ran = await self.runner.run_until_idle()
+        ready = await self.pending_ready()
+        assert not ready, f"steps due but not run: {ready}"
+        return ran
+
+    async def pending_ready(self) -> list[str]:
+        """Pending steps whose dependencies all succeeded (due work the runner left behind)."""
+        steps = await all_steps(self.sessions)
+        done = {(s.course_id, s.key) for s in steps if s.state == "succeeded"}
+        return [
+            s.key
+            for s in steps
+            if s.state in ("pending", "running")
+            and all((s.course_id, d) in done for d in s.depends_on)
+        ]
+
+    async def states(self, course_id: str) -> dict[str, str]:
+        return {s.key: s.state for s in await all_steps(self.sessions, course_id)}
+
+
+@contextlib.asynccontextmanager
+async def open_product(
+    database_url: str,
+    server: SandboxServer,
+    *,
+    policy: RetryPolicy | None = None,
+    github_timeout_s: int = 10,
+    lease_s: float = 60.0,
+) -> AsyncIterator[Product]:
+    """Everything built as `main()` builds it, pointed at `server`; closed in reverse order."""
+    async with contextlib.AsyncExitStack() as stack:
+        engine = create_engine(database_url)
+        stack.push_async_callback(engine.dispose)
+        sessions = create_session_factory(engine)
+        clock, metrics = SystemClock(), Metrics()
+        audit = AuditLog(sessions, clock, metrics)
+        github = PyGithubGateway(
+            base_url=server.github_api_url,
+            credentials=TokenCredentials(GITHUB_TOKEN),
+            governor=RateGovernor("github", GovernorLimits.github(GOVERNOR_SCALE), clock),
+            sink=audit,
+            timeout_s=github_timeout_s,
+        )
+        stack.push_async_callback(github.aclose)
+        stack.enter_context(discord_pointed_at(server.base_url))
+        client = discord.Client(
+            intents=discord.Intents.none(),
+            http_trace=make_audit_trace(audit),
+            max_ratelimit_timeout=30.0,
+        )
+        await client.login(DISCORD_TOKEN)
+        stack.push_async_callback(client.close)
+        governor = RateGovernor("discord", GovernorLimits.discord(GOVERNOR_SCALE), clock)
+        runner = StepRunner(
+            sessions=sessions,
+            executors={**github_executors(), **discord_executors(SECRET)},
+            github=github,
+            discord=DiscordRestGateway(client, governor),
+            policy=policy or RetryPolicy(base_s=0),
+            clock=clock,
+            metrics=metrics,
+            config=RunnerConfig(lease_s=lease_s),
+        )
+        yield Product(
+            sessions=sessions,
+            runner=runner,
+            courses=CourseService(sessions),
+            claims=DatabaseClaimService(sessions, SECRET, clock, on_change=runner.wake),
+            audit=audit,
+        )
+
+
+# --- our database (only for driving, and for the audit/step checks the issue asks for) -----
+
+
+async def all_steps(sessions: Sessions, course_id: str | None = None) -> list[Step]:
+    query = select(Step).order_by(Step.course_id, Step.position)
+    if course_id is not None:
+        query = query.where(Step.course_id == course_id)
+    async with sessions() as session:
+        return list((await session.scalars(query)).all())
+
+
+async def back_to_pending(sessions: Sessions) -> int:
+    """Every step pending again and due now, external ids and facts kept (a full re-run)."""
+    now = SystemClock().now() - timedelta(seconds=1)
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(Step).values(state="pending", attempts=0, next_attempt_at=now)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def audit_rows(sessions: Sessions, kind: str = "http") -> list[AuditEvent]:
+    async with sessions() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.id)
+                )
+            ).all()
+        )
+
+
+def http_audit(rows: Iterable[AuditEvent]) -> Counter[tuple[str, str, str, int | None]]:
+    """(platform, method, path, status) of every audited HTTP request, as a multiset."""
+    return Counter(
+        (
+            str((r.request_summary or {}).get("platform")),
+            str(r.method),
+            str(r.path),
+            r.status,
+        )
+        for r in rows
+    )
+
+
+def journal_requests(
+    server: SandboxServer, since: int = 0
+) -> Counter[tuple[str, str, str, int | None]]:
+    """The same tuples from the sandbox's request journal, paths written as we audit them."""
+    seen: Counter[tuple[str, str, str, int | None]] = Counter()
+    for e in server.journal.query(since=since, limit=1_000_000):
+        if e.platform == "github":
+            path = e.path.removeprefix("/api/v3")
+        else:
+            path = redact_path(e.path) + (f"?{e.query}" if e.query else "")
+        seen[(e.platform, e.method, path, e.status)] += 1
+    return seen
+
+
+def journal_cursor(server: SandboxServer) -> int:
+    entries = server.journal.query(limit=1_000_000)
+    return entries[-1].seq if entries else 0
+
+
+# --- the sandbox's state ------------------------------------------------------------------------
+
+
+def github_state(server: SandboxServer) -> GitHubState:
+    return GitHubState.model_validate(server.emulator("github").snapshot()["state"])
+
+
+def discord_world(server: SandboxServer) -> World:
+    return World.model_validate(server.emulator("discord").snapshot())
+
+
+async def until(predicate: Any, *, timeout_s: float, what: str, every_s: float = 0.05) -> None:
+    """Poll `predicate` (sync or async) until true; for waiting on real subprocesses only."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(every_s)
+
+
+# --- the scenario every end-to-end test starts from ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """Two courses provisioned end to end: their specs, ids and claimed servers."""
+
+    lecture: CourseSpec
+    lab: CourseSpec
+    lecture_id: str
+    lab_id: str
+    lecture_guild: str
+    lab_guild: str
+
+
+async def provision_both(product: Product, control: Control, people: dict[str, str]) -> Provisioned:
+    """Both courses: GitHub first while the server step waits, then a person's server, a claim
+    by Ada, and the rest. Asserts the states on the way (our database: it drives the story)."""
+    lecture_data = lecture(people["ada"], people["grace"])
+    lab_data = laboratory(people["ada"], people["grace"])
+    specs = parse_course(lecture_data), parse_course(lab_data)
+    await control.github_users(login for spec in specs for login in logins(spec))
+    ids = [await product.create(lecture_data), await product.create(lab_data)]
+    await product.run()
+    for course_id in ids:
+        states = await product.states(course_id)
+        assert states.pop("discord.server") == "awaiting_action"
+        assert {s for k, s in states.items() if k.startswith("github.")} == {"succeeded"}
+        assert {s for k, s in states.items() if k.startswith("discord.")} == {"pending"}
+    guilds = []
+    for spec, course_id in zip(specs, ids, strict=True):
+        guild = await control.server_with_bot(spec, owner="ada")
+        await control.join(guild, "grace")
+        await product.claim(course_id, guild, people["ada"])
+        guilds.append(guild)
+    await product.run()
+    for course_id in ids:
+        assert set((await product.states(course_id)).values()) == {"succeeded"}
+    return Provisioned(specs[0], specs[1], ids[0], ids[1], guilds[0], guilds[1])
