@@ -20,7 +20,8 @@ from discord import app_commands
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.discord_rest import DiscordRestGateway, make_audit_trace
+from bot.discord_audit import make_audit_trace
+from bot.discord_rest import DiscordRestGateway
 from bot.endpoints import Endpoints, load_secret_key, open_endpoints
 from bot.settings import Settings
 from cogs.course import CourseCommands, install

@@ -12,7 +12,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord_rest import DiscordRestGateway, make_audit_trace
+from bot.discord_audit import make_audit_trace
+from bot.discord_rest import DiscordRestGateway
 from cogs.course import CourseCommands, install
 from provisioning.claims import ClaimResult, InvalidClaimCodeError
 from provisioning.course_views import CourseStatus, RetryOutcome, StepStatus

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.discord_rest import DiscordRestGateway, redact_path
+from bot.discord_audit import redact_path
+from bot.discord_rest import DiscordRestGateway
 from provisioning.discord_gateway import invite_code_hash
 from provisioning.errors import ActionRequiredError
 from provisioning.permissions import SEND_MESSAGES
