@@ -36,6 +36,8 @@ class Limits(BaseModel):
     org_invitations_per_day_free: int = 50
     org_invitations_per_day_paid: int = 500
     installation_token_ttl: float = 3600.0
+    org_invitation_ttl: float = 7 * 24 * 3600.0
+    """"All invitations expire after 7 days" (PLATFORM.md §2.5)."""
 
 
 class Consistency(BaseModel):

@@ -9,7 +9,11 @@ from aiohttp import web
 from sandbox.github.config import Consistency
 from sandbox.github.context import GitHubContext
 from sandbox.github.errors import ApiError
-from sandbox.github.invitations import accept_org_invitation, accept_repo_invitation
+from sandbox.github.invitations import (
+    accept_org_invitation,
+    accept_repo_invitation,
+    sweep_expired,
+)
 from sandbox.github.models import Org, User
 
 PREFIX = "/_sandbox/github"
@@ -87,6 +91,7 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
         except ApiError as exc:
             return _error(exc)
         login = request.match_info["login"]
+        sweep_expired(ctx)  # a lapsed invitation can no longer be accepted
         if not accept_org_invitation(ctx, org, login):
             return web.json_response({"message": "no pending invitation"}, status=404)
         return web.json_response({"org": org.login, "login": login, "state": "active"})

@@ -15,11 +15,13 @@ from sandbox.github import (
     routes_git,
     routes_protection,
     routes_repos,
+    routes_team_repos,
     routes_teams,
     routes_users,
 )
 from sandbox.github.config import Consistency, GitHubWorld
 from sandbox.github.context import GitHubContext
+from sandbox.github.invitations import sweep_expired
 from sandbox.github.middleware import github_middleware
 from sandbox.github.models import GitHubState
 from sandbox.github.urls import API_PREFIX
@@ -50,6 +52,7 @@ class GitHubSandbox:
             routes_repos,
             routes_git,
             routes_teams,
+            routes_team_repos,
             routes_access,
         ):
             module.register(api.router, self.ctx)
@@ -57,6 +60,7 @@ class GitHubSandbox:
         control.add_control_routes(app, self.ctx)
 
     def render_html(self) -> str:
+        sweep_expired(self.ctx)  # show what the API would: lapsed invitations are gone
         return render.render(self.ctx)
 
     def snapshot(self) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Org and repository invitations, with GitHub's per-24 h limits, and accepting them."""
+"""Org and repository invitations, with GitHub's per-24 h limits, expiry and accepting them.
+
+Org invitations lapse `Limits.org_invitation_ttl` (7 days) after they were sent, on the injected
+clock. `sweep_expired` drops lapsed ones, and with them the pending team memberships they stood
+for, so a lapsed invitee reads as "not on the team" and a new membership PUT invites again.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +21,36 @@ def org_invitation_limit(ctx: GitHubContext, org: Org) -> int:
     )
 
 
+def expires_at(ctx: GitHubContext, inv: OrgInvitation) -> float:
+    return inv.created_at + ctx.world.limits.org_invitation_ttl
+
+
 def pending_org_invitation(ctx: GitHubContext, org: Org, login: str) -> OrgInvitation | None:
+    """The live (unexpired) invitation of `login` to `org`, if any."""
     for inv in ctx.state.org_invitations.values():
-        if inv.org.lower() == org.login.lower() and inv.login.lower() == login.lower():
+        if (
+            inv.org.lower() == org.login.lower()
+            and inv.login.lower() == login.lower()
+            and expires_at(ctx, inv) > ctx.now()
+        ):
             return inv
     return None
+
+
+def sweep_expired(ctx: GitHubContext) -> None:
+    """Forget lapsed org invitations and the pending team memberships waiting on them."""
+    now = ctx.now()
+    lapsed = [i for i in ctx.state.org_invitations.values() if expires_at(ctx, i) <= now]
+    for inv in lapsed:
+        del ctx.state.org_invitations[inv.id]
+    for inv in lapsed:
+        org = ctx.state.orgs.get(inv.org.lower())
+        if org is None or pending_org_invitation(ctx, org, inv.login) is not None:
+            continue
+        for team in ctx.state.teams.values():
+            member = team.members.get(inv.login.lower())
+            if team.org.lower() == org.login.lower() and member and member.state == "pending":
+                del team.members[inv.login.lower()]
 
 
 def invite_to_org(

@@ -13,6 +13,7 @@ from sandbox.core.journal import REQUEST_ID
 from sandbox.github.auth import authenticate
 from sandbox.github.context import PRINCIPAL, GitHubContext
 from sandbox.github.errors import ApiError
+from sandbox.github.invitations import sweep_expired
 from sandbox.github.ratelimit import PrimaryStatus
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def github_middleware(
                     raise _secondary(wait)
             if not ctx.limiter.enter(key):
                 raise _secondary(60.0)
+            sweep_expired(ctx)
             try:
                 response = await handler(request)
             finally:

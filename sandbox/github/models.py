@@ -48,7 +48,11 @@ class Team(BaseModel):
     slug: str
     description: str | None = None
     privacy: str = "secret"
+    notification_setting: str = "notifications_enabled"
+    parent_id: int | None = None
+    """The parent team (nested teams); members inherit the parent's repository access."""
     created_at: float
+    updated_at: float | None = None
     members: dict[str, TeamMember] = Field(default_factory=dict)
     repos: dict[str, str] = Field(default_factory=dict)
     """repo key (lowercase full name) → permission (pull, triage, push, maintain, admin)."""

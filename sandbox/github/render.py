@@ -6,7 +6,10 @@ from html import escape
 
 from sandbox.github import gitops
 from sandbox.github.context import GitHubContext
-from sandbox.github.models import Repo
+from sandbox.github.invitations import expires_at
+from sandbox.github.models import Repo, Team
+from sandbox.github.teams import lineage, member_grants, parent
+from sandbox.github.urls import iso
 
 
 def _files(repo: Repo) -> str:
@@ -37,6 +40,28 @@ def _protection(repo: Repo) -> str:
     return "<br>".join(parts) or "none"
 
 
+def _access(ctx: GitHubContext, repo: Repo) -> str:
+    """Who reaches the repository through a team (a child team's members through its parents)."""
+    grants = member_grants(ctx, repo.key)
+    return (
+        ", ".join(
+            f"{escape(login)} ({g.permission} via {escape(g.via.slug)})"
+            for login, g in sorted(grants.items())
+        )
+        or "none"
+    )
+
+
+def _team_repos(ctx: GitHubContext, team: Team) -> str:
+    parts = [f"{escape(k)} ({escape(p)})" for k, p in sorted(team.repos.items())]
+    for ancestor in lineage(ctx, team)[1:]:
+        parts += [
+            f"{escape(k)} ({escape(p)}, inherited from {escape(ancestor.slug)})"
+            for k, p in sorted(ancestor.repos.items())
+        ]
+    return ", ".join(parts)
+
+
 def render(ctx: GitHubContext) -> str:
     s = ctx.state
     out = ["<h3>Organizations</h3><table><tr><th>org</th><th>plan</th><th>members</th></tr>"]
@@ -47,26 +72,32 @@ def render(ctx: GitHubContext) -> str:
         )
     out.append(
         "</table><h3>Repositories</h3><table><tr><th>repo</th><th>private</th>"
-        "<th>files</th><th>protection</th><th>topics</th></tr>"
+        "<th>files</th><th>protection</th><th>topics</th><th>team access</th></tr>"
     )
     for repo in s.repos.values():
         out.append(
             f"<tr><td>{escape(repo.full_name)}</td><td>{repo.private}</td>"
             f"<td>{_files(repo)}</td><td>{_protection(repo)}</td>"
-            f"<td>{escape(', '.join(repo.topics))}</td></tr>"
+            f"<td>{escape(', '.join(repo.topics))}</td><td>{_access(ctx, repo)}</td></tr>"
         )
-    out.append("</table><h3>Teams</h3><table><tr><th>team</th><th>members</th><th>repos</th></tr>")
+    out.append(
+        "</table><h3>Teams</h3><table><tr><th>team</th><th>parent</th><th>members</th>"
+        "<th>repos</th></tr>"
+    )
     for team in s.teams.values():
         members = ", ".join(f"{escape(m)} ({v.role}, {v.state})" for m, v in team.members.items())
-        repos = ", ".join(f"{escape(k)} ({escape(p)})" for k, p in team.repos.items())
+        up = parent(ctx, team)
         out.append(
             f"<tr><td>{escape(team.org)}/{escape(team.slug)} ({escape(team.name)})</td>"
-            f"<td>{members}</td>"
-            f"<td>{repos}</td></tr>"
+            f"<td>{escape(up.slug) if up else ''}</td><td>{members}</td>"
+            f"<td>{_team_repos(ctx, team)}</td></tr>"
         )
     out.append("</table><h3>Invitations</h3><ul>")
     for oi in s.org_invitations.values():
-        out.append(f"<li>org {escape(oi.org)}: {escape(oi.login)} ({escape(oi.role)})</li>")
+        until = iso(expires_at(ctx, oi))
+        out.append(
+            f"<li>org {escape(oi.org)}: {escape(oi.login)} ({escape(oi.role)}, until {until})</li>"
+        )
     for ri in s.repo_invitations.values():
         out.append(f"<li>repo {escape(ri.repo)}: {escape(ri.login)} ({escape(ri.permission)})</li>")
     out.append("</ul>")

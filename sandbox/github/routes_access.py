@@ -6,7 +6,12 @@ from aiohttp import web
 
 from sandbox.github.context import GitHubContext, body, no_content, ok, principal, urls
 from sandbox.github.errors import ApiError, not_found, validation_failed
-from sandbox.github.invitations import invite_to_org, invite_to_repo, pending_org_invitation
+from sandbox.github.invitations import (
+    expires_at,
+    invite_to_org,
+    invite_to_repo,
+    pending_org_invitation,
+)
 from sandbox.github.models import OrgInvitation, RepoInvitation
 from sandbox.github.pagination import paginate
 from sandbox.github.serialize_people import org_invitation_json, org_json, simple_user
@@ -36,7 +41,8 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         return simple_user(u, user.login, user.id)
 
     def _org_inv(u: Urls, inv: OrgInvitation) -> dict[str, object]:
-        return org_invitation_json(u, inv, ctx.user(inv.login).id, _user_json(u, inv.inviter))
+        inviter = _user_json(u, inv.inviter)
+        return org_invitation_json(u, inv, ctx.user(inv.login).id, inviter, expires_at(ctx, inv))
 
     def _repo_inv(u: Urls, inv: RepoInvitation) -> dict[str, object]:
         repo = ctx.state.repos[inv.repo]

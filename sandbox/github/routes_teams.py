@@ -1,4 +1,4 @@
-"""Teams, team memberships (pending for non-members) and team repository access."""
+"""Teams (nested with `parent_team_id`) and team memberships (pending for non-members)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,36 @@ from sandbox.github.context import (
     slugify,
     urls,
 )
-from sandbox.github.errors import ApiError, missing_field, not_found, validation_failed
+from sandbox.github.errors import missing_field, not_found, validation_failed
 from sandbox.github.invitations import invite_to_org
-from sandbox.github.models import Team, TeamMember
+from sandbox.github.models import Org, Team, TeamMember
 from sandbox.github.pagination import paginate
 from sandbox.github.serialize_people import membership_json, team_json
-from sandbox.github.serialize_repo import repo_json
+from sandbox.github.teams import check_nesting, parent, resolve_parent
+from sandbox.github.urls import Urls
 
-PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
-_ORDER = {p: i for i, p in enumerate(PERMISSIONS)}
+_PRIVACY = ("secret", "closed")
+_NOTIFICATIONS = ("notifications_enabled", "notifications_disabled")
 
 
 def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
     def _team(request: web.Request) -> Team:
         return ctx.team(request.match_info["org"], request.match_info["team_slug"])
+
+    def _full(u: Urls, team: Team) -> dict[str, object]:
+        org = ctx.org(team.org)
+        return team_json(u, team, org, ctx.org_repo_count(org), parent(ctx, team))
+
+    def _name_taken(org: Org, name: str, slug: str, other_than: int | None = None) -> None:
+        for team in ctx.state.teams.values():
+            if (
+                team.id != other_than
+                and team.org.lower() == org.login.lower()
+                and (team.slug == slug or team.name.lower() == name.lower())
+            ):
+                raise validation_failed(
+                    "Team", "name", "custom", "Name must be unique for this org"
+                )
 
     async def post_team(request: web.Request) -> web.Response:
         org = ctx.org(request.match_info["org"])
@@ -35,16 +51,15 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         if not isinstance(name, str) or not name.strip():
             raise missing_field("Team", "name")
         slug = slugify(name)
-        for team in ctx.state.teams.values():
-            if team.org.lower() == org.login.lower() and (
-                team.slug == slug or team.name.lower() == name.lower()
-            ):
-                raise validation_failed(
-                    "Team", "name", "custom", "Name must be unique for this org"
-                )
-        privacy = data.get("privacy", "secret")
-        if privacy not in ("secret", "closed"):
+        _name_taken(org, name, slug)
+        new_parent = resolve_parent(ctx, org, data)
+        # "Default: secret … Default for child team: closed" (POST /orgs/{org}/teams).
+        privacy = data.get("privacy", "closed" if new_parent is not None else "secret")
+        if privacy not in _PRIVACY:
             raise validation_failed("Team", "privacy", "invalid")
+        notifications = data.get("notification_setting", "notifications_enabled")
+        if notifications not in _NOTIFICATIONS:
+            raise validation_failed("Team", "notification_setting", "invalid")
         team = Team(
             id=ctx.state.new_id(),
             org=org.login,
@@ -52,8 +67,11 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
             slug=slug,
             description=data.get("description"),
             privacy=privacy,
+            notification_setting=notifications,
+            parent_id=None if new_parent is None else new_parent.id,
             created_at=ctx.now(),
         )
+        check_nesting(ctx, team, new_parent, privacy)
         for full_name in data.get("repo_names") or []:
             key = str(full_name).lower()
             if "/" not in key:
@@ -61,18 +79,47 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
             if key in ctx.state.repos:
                 team.repos[key] = "pull"
         ctx.state.teams[team.id] = team
-        return ok(team_json(urls(request), team, org, ctx.org_repo_count(org)), status=201)
+        return ok(_full(urls(request), team), status=201)
 
     async def list_teams(request: web.Request) -> web.Response:
         org = ctx.org(request.match_info["org"])
         u = urls(request)
         teams = [t for t in ctx.state.teams.values() if t.org.lower() == org.login.lower()]
-        return paginate(request, [team_json(u, t) for t in sorted(teams, key=lambda t: t.slug)])
+        return paginate(
+            request,
+            [team_json(u, t, parent=parent(ctx, t)) for t in sorted(teams, key=lambda t: t.slug)],
+        )
 
     async def get_team(request: web.Request) -> web.Response:
+        return ok(_full(urls(request), _team(request)))
+
+    async def patch_team(request: web.Request) -> web.Response:
+        """Change name (and so slug), description, privacy, notifications or parent."""
         team = _team(request)
         org = ctx.org(team.org)
-        return ok(team_json(urls(request), team, org, ctx.org_repo_count(org)))
+        data = await body(request)
+        name = data.get("name", team.name)
+        if not isinstance(name, str) or not name.strip():
+            raise validation_failed("Team", "name", "invalid")
+        slug = slugify(name)
+        _name_taken(org, name, slug, other_than=team.id)
+        new_parent = parent(ctx, team)
+        if "parent_team_id" in data or "parent_team_slug" in data:
+            new_parent = resolve_parent(ctx, org, data)
+        privacy = data.get("privacy", team.privacy)
+        if privacy not in _PRIVACY:
+            raise validation_failed("Team", "privacy", "invalid")
+        notifications = data.get("notification_setting", team.notification_setting)
+        if notifications not in _NOTIFICATIONS:
+            raise validation_failed("Team", "notification_setting", "invalid")
+        check_nesting(ctx, team, new_parent, privacy)
+        if "description" in data:
+            team.description = data["description"]
+        team.name, team.slug, team.privacy = name, slug, privacy
+        team.notification_setting = notifications
+        team.parent_id = None if new_parent is None else new_parent.id
+        team.updated_at = ctx.now()
+        return ok(_full(urls(request), team))
 
     async def put_membership(request: web.Request) -> web.Response:
         team = _team(request)
@@ -106,50 +153,11 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
             raise not_found()
         return no_content()
 
-    async def put_team_repo(request: web.Request) -> web.Response:
-        team = _team(request)
-        repo = ctx.repo(request)
-        if repo.owner.lower() != team.org.lower():
-            raise ApiError(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "resource": "TeamRepository",
-                        "code": "custom",
-                        "field": "repository",
-                        "message": "The repository must be owned by the organization",
-                    }
-                ],
-            )
-        data = await body(request)
-        permission = data.get("permission", "push")
-        if permission not in PERMISSIONS:
-            raise validation_failed("TeamRepository", "permission", "invalid")
-        team.repos[repo.key] = permission
-        return no_content()
-
-    async def list_team_repos(request: web.Request) -> web.Response:
-        team = _team(request)
-        u = urls(request)
-        items = []
-        for key, permission in sorted(team.repos.items()):
-            repo = ctx.state.repos.get(key)
-            if repo is None:
-                continue
-            rank = _ORDER[permission]
-            perms = {p: rank >= _ORDER[p] for p in PERMISSIONS}
-            out = repo_json(u, repo, ctx.owner_id(repo.owner), permissions=perms)
-            out["role_name"] = permission
-            items.append(out)
-        return paginate(request, items)
-
     team_path = "/orgs/{org}/teams/{team_slug}"
     router.add_post("/orgs/{org}/teams", post_team)
     router.add_get("/orgs/{org}/teams", list_teams)
     router.add_get(team_path, get_team)
+    router.add_patch(team_path, patch_team)
     router.add_put(f"{team_path}/memberships/{{username}}", put_membership)
     router.add_get(f"{team_path}/memberships/{{username}}", get_membership)
     router.add_delete(f"{team_path}/memberships/{{username}}", delete_membership)
-    router.add_get(f"{team_path}/repos", list_team_repos)
-    router.add_put(f"{team_path}/repos/{{owner}}/{{repo}}", put_team_repo)

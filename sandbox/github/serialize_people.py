@@ -111,10 +111,10 @@ def org_json(u: Urls, org: Org, repo_count: int) -> dict[str, Any]:
     }
 
 
-def team_json(u: Urls, team: Team, org: Org | None = None, org_repos: int = 0) -> dict[str, Any]:
-    """team (in lists) or team-full (with `org`)."""
+def team_simple_json(u: Urls, team: Team) -> dict[str, Any]:
+    """team-simple (also a team's `parent`, nullable-team-simple)."""
     url = u.team(team.org, team.slug)
-    out: dict[str, Any] = {
+    return {
         "id": team.id,
         "node_id": node_id("T", team.id),
         "url": url,
@@ -123,21 +123,31 @@ def team_json(u: Urls, team: Team, org: Org | None = None, org_repos: int = 0) -
         "slug": team.slug,
         "description": team.description,
         "privacy": team.privacy,
-        "notification_setting": "notifications_enabled",
+        "notification_setting": team.notification_setting,
         "permission": "pull",
         "members_url": f"{url}/members{{/member}}",
         "repositories_url": f"{url}/repos",
-        "parent": None,
         "type": "organization",
     }
+
+
+def team_json(
+    u: Urls,
+    team: Team,
+    org: Org | None = None,
+    org_repos: int = 0,
+    parent: Team | None = None,
+) -> dict[str, Any]:
+    """team (in lists) or team-full (with `org`); `parent` is the parent team, as on GitHub."""
+    out = team_simple_json(u, team)
+    out["parent"] = None if parent is None else team_simple_json(u, parent)
     if org is not None:
-        del out["parent"]
         out.update(
             {
                 "members_count": sum(m.state == "active" for m in team.members.values()),
                 "repos_count": len(team.repos),
                 "created_at": iso(team.created_at),
-                "updated_at": iso(team.created_at),
+                "updated_at": iso(team.updated_at or team.created_at),
                 "organization": org_json(u, org, org_repos),
             }
         )
@@ -154,8 +164,9 @@ def membership_json(u: Urls, team: Team, login: str) -> dict[str, Any]:
 
 
 def org_invitation_json(
-    u: Urls, inv: OrgInvitation, invitee_id: int, inviter: dict[str, Any]
+    u: Urls, inv: OrgInvitation, invitee_id: int, inviter: dict[str, Any], expires_at: float
 ) -> dict[str, Any]:
+    """organization-invitation, plus `expires_at` (not in the schema, which allows extra keys)."""
     return {
         "id": inv.id,
         "node_id": node_id("OI", inv.id),
@@ -163,6 +174,7 @@ def org_invitation_json(
         "email": None,
         "role": inv.role,
         "created_at": iso(inv.created_at),
+        "expires_at": iso(expires_at),
         "failed_at": None,
         "failed_reason": None,
         "inviter": inviter,

@@ -101,7 +101,27 @@ async def raw_scenario(http: aiohttp.ClientSession) -> None:
         pass
     async with http.get("/api/v3/orgs/demo-university/memberships/demo-admin"):
         pass
+    await nested_team_scenario(http)
     async with http.delete("/api/v3/repos/demo-university/lab"):
+        pass
+
+
+async def nested_team_scenario(http: aiohttp.ClientSession) -> None:
+    """A child team, its PATCH, and the team-repository check and removal."""
+    teams = "/api/v3/orgs/demo-university/teams"
+    async with http.get(f"{teams}/lab-team") as resp:
+        parent_id = (await resp.json())["id"]
+    child = {"name": "Lab 01", "parent_team_id": parent_id, "description": "group"}
+    async with http.post(teams, json=child):
+        pass
+    async with http.patch(f"{teams}/lab-01", json={"name": "Lab One", "privacy": "closed"}):
+        pass
+    check = f"{teams}/lab-one/repos/demo-university/lab"
+    async with http.get(check):
+        pass
+    async with http.get(check, headers={"Accept": "application/vnd.github.v3.repository+json"}):
+        pass
+    async with http.delete(f"{teams}/lab-team/repos/demo-university/lab"):
         pass
 
 
