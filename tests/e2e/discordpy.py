@@ -15,7 +15,8 @@ with warnings.catch_warnings():
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.discord_rest import DiscordRestGateway, make_audit_trace, redact_path
+    from bot.discord_audit import make_audit_trace, redact_path
+    from bot.discord_rest import DiscordRestGateway
 
 __all__ = [
     "DiscordRestGateway",
