@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,6 +26,7 @@ import yarl
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.models import AuditEvent, Step
 from provisioning.audit import AuditLog
@@ -401,3 +406,82 @@ async def provision_both(product: Product, control: Control, people: dict[str, s
     for course_id in ids:
         assert set((await product.states(course_id)).values()) == {"succeeded"}
     return Provisioned(specs[0], specs[1], ids[0], ids[1], guilds[0], guilds[1])
+
+
+# --- the product's own processes --------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def product_env(database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `python -m bot …` process: ours, with no setting inherited."""
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(
+        PYTHONPATH=str(REPO_ROOT),
+        APP_ENV="development",
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET.decode(),
+    )
+    env.update({k.upper(): v for k, v in settings.items()})
+    return env
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def bot_cli(*args: str, env: dict[str, str], cwd: Path, timeout_s: float = 60) -> Finished:
+    """Run `python -m bot ARGS` to the end."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    assert process.returncode is not None
+    return Finished(process.returncode, out.decode(), err.decode())
+
+
+@dataclass
+class RunnerProcess:
+    """`python -m bot runner` in the background, its output in a log file."""
+
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @classmethod
+    async def start(cls, env: dict[str, str], cwd: Path, name: str) -> RunnerProcess:
+        log = cwd / f"{name}.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "runner", env=env, cwd=cwd, stdout=out, stderr=out
+            )
+        return cls(process, log)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no lease released, nothing flushed."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+
+    async def stop(self, timeout_s: float = 20) -> int:
+        """SIGTERM, as an operator would; its exit status."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout_s)
+        except TimeoutError:
+            self.kill()
+            await self.process.wait()
+            raise AssertionError(f"runner did not stop on SIGTERM:\n{self.output()}") from None
