@@ -28,6 +28,15 @@ class StoredResponse:
     course_id: str | None
 
 
+class IdempotencyKeyRacedError(Exception):
+    """Another request stored an answer under the same token and key first; replay that one."""
+
+    def __init__(self, token_id: int, key: str) -> None:
+        super().__init__(f"idempotency key already stored for token {token_id}")
+        self.token_id = token_id
+        self.key = key
+
+
 def _stored(row: IdempotencyKey) -> StoredResponse:
     return StoredResponse(
         request_hash=row.request_hash,
@@ -56,23 +65,38 @@ class IdempotencyStore:
             row = await session.get(IdempotencyKey, (token_id, key))
         return None if row is None else _stored(row)
 
+    def _row(self, token_id: int, key: str, response: StoredResponse) -> IdempotencyKey:
+        return IdempotencyKey(
+            token_id=token_id,
+            key=key,
+            method=response.method,
+            path=response.path,
+            request_hash=response.request_hash,
+            response_status=response.status,
+            response_body=response.body,
+            course_id=response.course_id,
+            created_at=self._clock(),
+        )
+
+    async def add(
+        self, session: AsyncSession, token_id: int, key: str, response: StoredResponse
+    ) -> None:
+        """Store ``response`` in the caller's transaction, so it commits with the work it describes.
+
+        Raises IdempotencyKeyRacedError if the key is taken; the caller's transaction is then
+        unusable and must be rolled back (leaving the arrival order to the database).
+        """
+        session.add(self._row(token_id, key, response))
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise IdempotencyKeyRacedError(token_id, key) from exc
+
     async def save(self, token_id: int, key: str, response: StoredResponse) -> StoredResponse:
         """Store ``response`` unless a concurrent request stored one first; return the winner."""
         try:
             async with self._sessions.begin() as session:
-                session.add(
-                    IdempotencyKey(
-                        token_id=token_id,
-                        key=key,
-                        method=response.method,
-                        path=response.path,
-                        request_hash=response.request_hash,
-                        response_status=response.status,
-                        response_body=response.body,
-                        course_id=response.course_id,
-                        created_at=self._clock(),
-                    )
-                )
+                session.add(self._row(token_id, key, response))
         except IntegrityError:
             existing = await self.lookup(token_id, key)
             if existing is None:

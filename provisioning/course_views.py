@@ -1,13 +1,17 @@
-"""What the course service returns: stored courses, pages, step and course status."""
+"""What the course service returns: courses, pages and their cursors, step and course status."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from provisioning.course import CourseSpec
+from provisioning.errors import ProvisioningError
 
 CourseState = Literal["pending", "in_progress", "awaiting_action", "failed", "succeeded"]
 
@@ -25,6 +29,35 @@ class CourseRecord:
     spec: CourseSpec
     plan_digest: str
     created_at: datetime
+
+
+class InvalidCursorError(ProvisioningError):
+    """A pagination cursor was not one this service handed out."""
+
+    status = 400
+    title = "Invalid cursor"
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not valid; start again from the first page")
+
+
+def encode_cursor(created_at: datetime, course_id: str) -> str:
+    """An opaque page cursor: the sort key (creation time, id) of a page's last course."""
+    raw = json.dumps([created_at.isoformat(), course_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The sort key inside a cursor from ``encode_cursor``, or InvalidCursorError."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, course_id = json.loads(raw)
+        parsed = datetime.fromisoformat(at)
+        if not isinstance(course_id, str) or parsed.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursorError from exc
+    return parsed, course_id
 
 
 @dataclass(frozen=True)
@@ -52,6 +85,19 @@ class StepStatus:
 
 
 @dataclass(frozen=True)
+class StepAction:
+    """Something a person must do before a step can go on (claim a server, fix a login, …)."""
+
+    step_key: str
+    hint: str
+
+
+# A step can be put in awaiting_action without a hint (an older runner, a hand edit); the person
+# still has to learn that it waits on them, so the list never silently drops it.
+_NO_HINT = "this step waits for a person; see its last error"
+
+
+@dataclass(frozen=True)
 class CourseStatus:
     """A course's state, derived from its steps, with per-state counts and every step."""
 
@@ -59,6 +105,15 @@ class CourseStatus:
     state: CourseState
     counts: dict[str, int]
     steps: list[StepStatus]
+
+    @property
+    def actions(self) -> list[StepAction]:
+        """What people must do, in plan order: one entry per step in ``awaiting_action``."""
+        return [
+            StepAction(step_key=s.key, hint=s.action_hint or s.last_error or _NO_HINT)
+            for s in self.steps
+            if s.state == "awaiting_action"
+        ]
 
 
 @dataclass(frozen=True)

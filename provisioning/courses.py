@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
@@ -23,15 +20,18 @@ from provisioning.course_views import (
     CourseRecord,
     CourseState,
     CourseStatus,
+    InvalidCursorError,
     RetryOutcome,
+    StepAction,
     StepStatus,
+    decode_cursor,
     derive_state,
+    encode_cursor,
 )
 from provisioning.errors import (
     CourseConflictError,
     CourseNotFoundError,
     NothingToRetryError,
-    ProvisioningError,
 )
 from provisioning.plan import PlannedStep, plan_course, plan_digest
 
@@ -41,44 +41,23 @@ __all__ = [
     "CourseService",
     "CourseState",
     "CourseStatus",
+    "InTransaction",
     "InvalidCursorError",
     "RetryOutcome",
+    "StepAction",
     "StepStatus",
     "derive_state",
 ]
 
 log = logging.getLogger(__name__)
 
+# Work a caller wants committed, or rolled back, together with a new course (e.g. the stored
+# answer of an idempotent request): it runs last inside the course's transaction.
+InTransaction = Callable[[AsyncSession, CourseRecord], Awaitable[None]]
+
 RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
 # Keep audit rows small: a retry of thousands of invites records the first keys and the count.
 _AUDIT_KEYS_MAX = 50
-
-
-class InvalidCursorError(ProvisioningError):
-    """A pagination cursor was not one this service handed out."""
-
-    status = 400
-    title = "Invalid cursor"
-
-    def __init__(self) -> None:
-        super().__init__("the cursor is not valid; start again from the first page")
-
-
-def _encode_cursor(created_at: datetime, course_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), course_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, course_id = json.loads(raw)
-        parsed = datetime.fromisoformat(at)
-        if not isinstance(course_id, str) or parsed.tzinfo is None:
-            raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursorError from exc
-    return parsed, course_id
 
 
 def _record(row: Course) -> CourseRecord:
@@ -138,8 +117,13 @@ class CourseService:
         self._clock = clock
         self._planner = planner
 
-    async def create(self, spec: CourseSpec, actor: str) -> CourseRecord:
-        """Store the course, its members, groups and pending steps in one transaction."""
+    async def create(
+        self, spec: CourseSpec, actor: str, *, within: InTransaction | None = None
+    ) -> CourseRecord:
+        """Store the course, its members, groups and pending steps in one transaction.
+
+        ``within`` runs at the end of that transaction: if it raises, nothing is stored.
+        """
         steps = self._planner(spec)
         now = self._clock()
         row = Course(
@@ -192,13 +176,16 @@ class CourseService:
                         },
                     ),
                 )
+                record = _record(row)
+                if within is not None:
+                    await within(session, record)
         except IntegrityError:
             # Lost a race with a concurrent create of the same course: the constraint decided.
             async with self._sessions() as session:
                 await self._raise_if_exists(session, spec)
             raise
         log.info("course created", extra={"course_id": row.id, "actor": actor})
-        return _record(row)
+        return record
 
     async def _raise_if_exists(self, session: AsyncSession, spec: CourseSpec) -> None:
         existing = await session.scalar(
@@ -213,13 +200,13 @@ class CourseService:
             raise ValueError("limit must be between 1 and 100")
         query = select(Course).order_by(Course.created_at, Course.id).limit(limit + 1)
         if cursor is not None:
-            after = _decode_cursor(cursor)
+            after = decode_cursor(cursor)
             query = query.where(tuple_(Course.created_at, Course.id) > tuple_(*after))
         async with self._sessions() as session:
             rows = list((await session.scalars(query)).all())
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
         return CoursePage(items=[_record(r) for r in rows], next_cursor=next_cursor)
 
     async def get(self, course_id: str) -> CourseRecord:

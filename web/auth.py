@@ -1,4 +1,4 @@
-"""Bearer-token authentication for everything under /courses."""
+"""Bearer-token authentication for course data and the audit trail (/courses, /audit)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from web.services import API_TOKEN, SERVICES
 
 log = logging.getLogger(__name__)
 
-PROTECTED_PREFIX = "/courses"
+# Everything else (/healthz, /readyz, /metrics, /openapi.json, /docs) holds no course data and
+# is read by probes, scrapers and browsers that carry no token.
+PROTECTED_PREFIXES = ("/courses", "/audit")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _protected(path: str) -> bool:
-    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+    return any(path == p or path.startswith(p + "/") for p in PROTECTED_PREFIXES)
 
 
 def _unauthorized(request: web.Request, detail: str, error: str | None) -> web.Response:

@@ -8,7 +8,17 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from provisioning.course import CourseSpec
-from web.schemas import CourseOut, CoursePage, CourseStatusOut, Health, Problem, RetryOut
+from web.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
+from web.schemas import (
+    AuditPageOut,
+    AuditVerifyOut,
+    CourseOut,
+    CoursePage,
+    CourseStatusOut,
+    Health,
+    Problem,
+    RetryOut,
+)
 
 REF = "#/components/schemas/{model}"
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -17,6 +27,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (CoursePage, "serialization"),
     (CourseStatusOut, "serialization"),
     (RetryOut, "serialization"),
+    (AuditPageOut, "serialization"),
+    (AuditVerifyOut, "serialization"),
     (Problem, "serialization"),
     (Health, "serialization"),
 ]
@@ -65,9 +77,72 @@ _COURSE_LINKS = {
         ("GetCourse", "getCourse"),
         ("GetCourseStatus", "getCourseStatus"),
         ("RetryCourse", "retryCourse"),
+        ("GetCourseAudit", "getCourseAudit"),
     )
 }
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+LIMIT: dict[str, Any] = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+}
+NEXT_LINK: dict[str, Any] = {
+    "Link": {
+        "description": 'The next page as `<url>; rel="next"`, while more remain',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _page(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {**_json(model, description), "headers": NEXT_LINK}
+
+
+def _audit_paths() -> dict[str, Any]:
+    return {
+        "/courses/{course_id}/audit": {
+            "get": {
+                "summary": "The course's audit rows, oldest first",
+                "description": "Every call made to Discord or GitHub for this course, and its "
+                "domain events. Page on with `next` (or the `Link` header).",
+                "operationId": "getCourseAudit",
+                **SECURED,
+                "parameters": [
+                    COURSE_ID,
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "The last `id` of the previous page; 0 for the first",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                    },
+                    LIMIT,
+                ],
+                "responses": {"200": _page(AuditPageOut, "One page"), **_problems(400, 401, 404)},
+            }
+        },
+        "/audit/verify": {
+            "get": {
+                "summary": "Verify the audit log's hash chain end to end",
+                "operationId": "verifyAudit",
+                **SECURED,
+                "responses": {"200": _json(AuditVerifyOut, "The result"), **_problems(401)},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text format 0.0.4)",
+                "description": "No token: scrapers carry none, and it holds only counts, "
+                "no course data.",
+                "operationId": "metrics",
+                "responses": {
+                    "200": {
+                        "description": "The exposition text",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    }
 
 
 def _paths() -> dict[str, Any]:
@@ -104,14 +179,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listCourses",
                 **SECURED,
                 "parameters": [
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-                    },
+                    LIMIT,
                     {"name": "cursor", "in": "query", "schema": {"type": "string", "minLength": 1}},
                 ],
-                "responses": {"200": _json(CoursePage, "One page"), **_problems(400, 401)},
+                "responses": {"200": _page(CoursePage, "One page"), **_problems(400, 401)},
             },
         },
         "/courses/{course_id}": {
@@ -158,6 +229,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(Health, "Ready"), **_problems(503)},
             }
         },
+        **_audit_paths(),
     }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from provisioning.audit import AuditPage
+from provisioning.audit_chain import ChainVerification
 from provisioning.course import CourseSpec
 from provisioning.course_views import CourseRecord, CourseStatus, RetryOutcome
 
@@ -62,10 +64,20 @@ class StepOut(_Out):
     attempts: int
     last_error: str | None
     last_error_code: str | None
-    action_hint: str | None = Field(description="What a person can do about it, if anything")
+    action_hint: str | None = Field(
+        description="What a person must do before the step can go on (state awaiting_action), "
+        "or can do about its error"
+    )
     external_id: str | None
     next_attempt_at: datetime | None
     updated_at: datetime
+
+
+class ActionOut(_Out):
+    """A step that waits for a person, and what that person must do."""
+
+    step_key: str
+    hint: str
 
 
 class CourseStatusOut(_Out):
@@ -73,6 +85,11 @@ class CourseStatusOut(_Out):
 
     course_id: str
     state: CourseStateOut
+    # Before the steps: what people must do is the first thing a reader of the status needs.
+    actions: list[ActionOut] = Field(
+        description="Steps waiting for a person (state awaiting_action), in plan order; "
+        "empty when nobody needs to act"
+    )
     counts: dict[str, int]
     steps: list[StepOut]
 
@@ -82,6 +99,7 @@ class CourseStatusOut(_Out):
             {
                 "course_id": status.course_id,
                 "state": status.state,
+                "actions": [vars(a) for a in status.actions],
                 "counts": status.counts,
                 "steps": [vars(s) for s in status.steps],
             }
@@ -97,6 +115,52 @@ class RetryOut(_Out):
     @classmethod
     def of(cls, outcome: RetryOutcome) -> RetryOut:
         return cls(retried=outcome.retried, status=CourseStatusOut.of(outcome.status))
+
+
+class AuditRowOut(_Out):
+    """One audit row: an HTTP call to Discord or GitHub (``kind`` http) or a domain event."""
+
+    id: int = Field(description="Increasing; pass the last one as `after` for the next page")
+    at: datetime
+    actor: str = Field(description="Discord user, `api:<token name>`, or the runner")
+    kind: Literal["http", "event"]
+    event: str | None = Field(description="e.g. course.created, step.failed (events only)")
+    step_key: str | None
+    attempt: int | None
+    method: str | None
+    path: str | None
+    status: int | None = Field(description="The platform's HTTP status; null if none came back")
+    request_summary: dict[str, Any] | None = Field(description="Redacted: no tokens, no codes")
+    external_id: str | None
+    duration_ms: int | None
+    request_id: str | None
+    rate_limit: dict[str, Any] | None
+    hash: str = Field(description="sha256 over this row and prev_hash")
+    prev_hash: str
+
+
+class AuditPageOut(_Out):
+    """One page of a course's audit rows, oldest first; follow ``next`` until it is null."""
+
+    course_id: str
+    items: list[AuditRowOut]
+    next: str | None
+
+    @classmethod
+    def of(cls, course_id: str, page: AuditPage, next_url: str | None) -> AuditPageOut:
+        return cls.model_validate({"course_id": course_id, "items": page.rows, "next": next_url})
+
+
+class AuditVerifyOut(_Out):
+    """The audit chain walked end to end; ``first_broken_id`` is the first row that fails."""
+
+    ok: bool
+    checked: int = Field(description="Rows checked, up to and including the first broken one")
+    first_broken_id: int | None
+
+    @classmethod
+    def of(cls, result: ChainVerification) -> AuditVerifyOut:
+        return cls(ok=result.ok, checked=result.checked, first_broken_id=result.first_broken_id)
 
 
 class FieldError(_Out):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -16,9 +17,24 @@ from web.services import Services, build_services
 Client = TestClient[web.Request, web.Application]
 
 
+class ChangeCounter:
+    """Stands in for the runner's wake(): counts the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+
+
 @pytest.fixture
-def services(engine: AsyncEngine, clock: FakeClock) -> Services:
-    return build_services(engine, clock=clock)
+def changes() -> ChangeCounter:
+    return ChangeCounter()
+
+
+@pytest.fixture
+def services(engine: AsyncEngine, clock: FakeClock, changes: ChangeCounter) -> Services:
+    return build_services(engine, clock=clock, on_change=changes)
 
 
 @pytest.fixture
@@ -41,3 +57,17 @@ async def ro_token(services: Services) -> str:
 def auth(token: str) -> dict[str, str]:
     """Headers of a read-write client."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def ro_auth(ro_token: str) -> dict[str, str]:
+    """Headers of a read-only client."""
+    return {"Authorization": f"Bearer {ro_token}"}
+
+
+async def create_course(client: Client, auth: dict[str, str], data: dict[str, Any]) -> str:
+    """POST a course that must be created; its id."""
+    response = await client.post("/courses", json=data, headers=auth)
+    assert response.status == 201, await response.text()
+    course_id: str = (await response.json())["id"]
+    return course_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,6 +25,25 @@ async def test_openapi_document_is_valid_31(client: Client) -> None:
     assert set(schema["properties"]) == set(CourseSpec.model_fields)
     body = document["paths"]["/courses"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/CourseSpec")
+
+
+async def test_openapi_lists_audit_and_metrics_routes(client: Client) -> None:
+    """The audit, verify and metrics routes are documented; only the audit ones need a token."""
+    document = await (await client.get("/openapi.json")).json()
+    validate(document)
+    paths = document["paths"]
+    audit = paths["/courses/{course_id}/audit"]["get"]
+    assert audit["security"] == [{"bearerAuth": []}]
+    assert {p["name"] for p in audit["parameters"]} == {"course_id", "after", "limit"}
+    page = audit["responses"]["200"]
+    assert page["content"]["application/json"]["schema"]["$ref"].endswith("/AuditPageOut")
+    assert "Link" in page["headers"]
+    assert paths["/audit/verify"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in paths["/metrics"]["get"]
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    schemas = document["components"]["schemas"]
+    assert {"AuditPageOut", "AuditRowOut", "AuditVerifyOut", "ActionOut"} <= set(schemas)
+    assert "actions" in schemas["CourseStatusOut"]["required"]
 
 
 async def test_docs_page_and_every_asset_load_locally(client: Client) -> None:
@@ -54,7 +74,7 @@ async def test_readyz_is_503_when_the_database_is_unreachable(services: Services
     async def down() -> bool:
         return False
 
-    broken = Services(services.courses, services.tokens, services.idempotency, readiness=down)
+    broken = dataclasses.replace(services, readiness=down)
     async with TestClient(TestServer(create_app(broken), host="127.0.0.1")) as client:
         response = await client.get("/readyz")
         assert response.status == 503

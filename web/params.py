@@ -1,0 +1,57 @@
+"""Path and query parameters shared by the routes; bad values are 4xx problems, never 500s."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from provisioning.errors import CourseNotFoundError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+# Audit ids are 64-bit; a larger `after` would overflow the database parameter, not just match
+# nothing, so it is refused here as a client error.
+MAX_ID = 2**63 - 1
+
+
+def course_id_param(request: web.Request) -> str:
+    """The path's course id; anything that is not a UUID cannot name a course (404)."""
+    raw = request.match_info["course_id"]
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise CourseNotFoundError(raw[:100]) from None
+
+
+def _whole_number(raw: str) -> int | None:
+    # str.isdigit() accepts other scripts' digits ("٣") that int() also takes; only ASCII counts.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
+
+
+def limit_param(request: web.Request) -> int:
+    """``limit``: 1 to 100, default 50."""
+    raw = request.query.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    value = _whole_number(raw)
+    if value is None or not 1 <= value <= MAX_LIMIT:
+        raise web.HTTPBadRequest(text=f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return value
+
+
+def after_param(request: web.Request) -> int:
+    """``after``: the last id of the previous page, 0 (the default) for the first page."""
+    raw = request.query.get("after")
+    if raw is None:
+        return 0
+    value = _whole_number(raw)
+    if value is None or value > MAX_ID:
+        raise web.HTTPBadRequest(text="after must be the last id of the previous page (0 or more)")
+    return value
+
+
+def next_link(request: web.Request, **query: str | int) -> tuple[str, dict[str, str]]:
+    """The relative URL of the next page and the ``Link`` header that announces it."""
+    url = str(request.rel_url.with_query(**query))
+    return url, {"Link": f'<{url}>; rel="next"'}
