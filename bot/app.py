@@ -39,7 +39,7 @@ from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from web.app import create_app
-from web.services import build_services
+from web.services import build_services, metrics_renderer
 
 log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0
@@ -99,7 +99,14 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         runner_task = asyncio.create_task(runner.serve(stop), name="runner")
         stack.push_async_callback(_wait, runner_task)
         if not runner_only:
-            services = build_services(engine)
+            services = build_services(
+                engine,
+                on_change=runner.wake,
+                audit=audit,
+                metrics_render=metrics_renderer(
+                    metrics, sessions, [github_governor, discord_governor]
+                ),
+            )
             await _start_web(create_app(services), settings, stack)
             courses = _WakingCourses(services.courses, runner.wake)
             claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)

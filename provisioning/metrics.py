@@ -71,7 +71,7 @@ class Metrics:
         """Refresh the gauges that are read, not counted, and render the exposition text."""
         async with sessions() as session:
             rows = await session.execute(select(Step.state, func.count()).group_by(Step.state))
-            counts: dict[str, int] = dict(rows.tuples())
+            counts = {str(state): int(count) for state, count in rows}
         for state in STEP_STATES:
             self._steps.labels(state).set(counts.get(state, 0))
         for governor in governors:

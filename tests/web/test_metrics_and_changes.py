@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
@@ -30,12 +29,6 @@ def _steps_gauge(text: str) -> dict[str, float]:
     }
 
 
-# Strict: this starts failing (XPASS) the day Metrics.render is fixed, so the mark goes then.
-@pytest.mark.xfail(
-    strict=True,
-    reason="provisioning/metrics.py (not web's) calls dict(rows.tuples()), a TypeError on "
-    "SQLAlchemy 2.1; `{state: count for state, count in rows}` fixes it",
-)
 async def test_metrics_counts_pending_steps_without_a_token(
     client: Client, auth: dict[str, str], course_data: Factory
 ) -> None:
