@@ -43,6 +43,7 @@ from web.services import build_services, metrics_renderer
 
 log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0
+BOOTSTRAP_TOKEN_NAME = "bootstrap"  # noqa: S105 - the token's name, shown in the audit log
 # discord.py sleeps through rate limits unless told otherwise; a day-long role bucket must
 # surface as an error the runner can schedule around, not a hung step (PLATFORM.md §4.3).
 DISCORD_MAX_RATELIMIT_WAIT_S = 30.0
@@ -107,6 +108,13 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                     metrics, sessions, [github_governor, discord_governor]
                 ),
             )
+            if settings.bootstrap_api_token is not None:
+                try:
+                    await services.tokens.register(
+                        BOOTSTRAP_TOKEN_NAME, settings.bootstrap_api_token.get_secret_value()
+                    )
+                except ValueError as exc:
+                    raise StartupError(f"BOOTSTRAP_API_TOKEN: {exc}") from exc
             await _start_web(create_app(services), settings, stack)
             courses = _WakingCourses(services.courses, runner.wake)
             claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)

@@ -69,6 +69,31 @@ class ApiTokenService:
         log.info("api token created", extra={"token_name": name, "read_only": read_only})
         return token
 
+    async def register(self, name: str, token: str, read_only: bool = False) -> None:
+        """Make `token` valid under `name` (the deployment's bootstrap token).
+
+        Idempotent: a restart with the same token changes nothing; a new token under the same
+        name replaces the old one, which stops working (rotation by redeploying).
+        """
+        if not token.startswith(TOKEN_PREFIX) or len(token) < len(TOKEN_PREFIX) + 32:
+            raise ValueError(
+                f"a bootstrap token must start with {TOKEN_PREFIX!r} and have at least 32 "
+                "random characters after it; create one with `python -m bot token create`"
+            )
+        digest = hash_token(token)
+        async with self._sessions.begin() as session:
+            row = await session.scalar(select(ApiToken).where(ApiToken.name == name))
+            if row is None:
+                session.add(
+                    ApiToken(
+                        name=name, token_hash=digest, read_only=read_only, created_at=self._clock()
+                    )
+                )
+            elif (row.token_hash, row.read_only, row.revoked_at) != (digest, read_only, None):
+                row.token_hash, row.read_only, row.revoked_at = digest, read_only, None
+                row.created_at = self._clock()
+        log.info("bootstrap api token registered", extra={"token_name": name})
+
     async def authenticate(self, token: str) -> ApiTokenInfo | None:
         """The token's owner, or None if the token is unknown, malformed or revoked."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:

@@ -75,3 +75,21 @@ async def test_token_names_are_unique(session_factory: async_sessionmaker[AsyncS
     await tokens.create("ops")
     with pytest.raises(TokenNameTakenError):
         await tokens.create("ops")
+
+
+async def test_bootstrap_token_registration_is_idempotent_and_rotates(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Registering the same token twice keeps one row; a new token replaces the old one."""
+    service = ApiTokenService(session_factory)
+    first, second = "cpb_" + "a" * 40, "cpb_" + "b" * 40
+    await service.register("bootstrap", first)
+    await service.register("bootstrap", first)
+    info = await service.authenticate(first)
+    assert info is not None
+    assert info.name == "bootstrap"
+    await service.register("bootstrap", second)
+    assert await service.authenticate(first) is None
+    assert await service.authenticate(second) is not None
+    with pytest.raises(ValueError, match="must start with"):
+        await service.register("bootstrap", "short")
