@@ -41,8 +41,8 @@ class RunnerConfig:
 
     lease_s: float = 60.0
     concurrency: int = 8
-    batch: int = 16
     idle_poll_s: float = 5.0
+    drain_s: float = 10.0
 
 
 class StepRunner:
@@ -78,18 +78,47 @@ class StepRunner:
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Claim and run steps until `stop` is set; sleep until woken when there is nothing."""
-        while not stop.is_set():
-            ran = await self.run_once()
-            if ran:
-                continue
-            self._wake.clear()
-            waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-            _, pending = await asyncio.wait(
-                waiters, timeout=self._config.idle_poll_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            for waiter in pending:
-                waiter.cancel()
+        """Keep up to `concurrency` steps running until `stop` is set.
+
+        A step is claimed only when a slot is free, so every claimed step is running and
+        renewing its lease: a claimed step waiting for a slot could outlive its lease and be
+        taken over while still due to run here. A finished step frees a slot and may make its
+        dependants ready, so finishing wakes the loop as an enqueue does.
+        """
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                free = self._config.concurrency - len(running)
+                claimed = await self._claim(free) if free > 0 else []
+                for step in claimed:
+                    running.add(asyncio.create_task(self._run(step), name=step.key))
+                if claimed and len(running) < self._config.concurrency:
+                    continue  # more may be ready
+                signals = {
+                    asyncio.ensure_future(self._wake.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                }
+                await asyncio.wait(
+                    running | signals,
+                    timeout=self._config.idle_poll_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for signal in signals:
+                    signal.cancel()
+                running = {task for task in running if not task.done()}
+        finally:
+            await self._drain(running)
+
+    async def _drain(self, running: set[asyncio.Task[None]]) -> None:
+        """On shutdown let running steps finish briefly; the rest keep their lease, which
+        expires, and another runner takes them over."""
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=self._config.drain_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Run rounds until none claims anything (tests, the CLI); returns steps run."""
@@ -102,27 +131,23 @@ class StepRunner:
         return total
 
     async def run_once(self) -> int:
-        """One claim round: lease a batch of ready steps and run them, at most N at once."""
-        now = self._clock.now()
+        """One round: claim as many ready steps as may run at once, run them, return the count."""
+        claimed = await self._claim(self._config.concurrency)
+        await asyncio.gather(*(self._run(step) for step in claimed))
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[step_queue.ClaimedStep]:
         async with self._sessions.begin() as session:
             claimed = await step_queue.claim(
                 session,
                 owner=self.owner,
-                now=now,
+                now=self._clock.now(),
                 lease=timedelta(seconds=self._config.lease_s),
-                limit=self._config.batch,
+                limit=limit,
             )
-        if not claimed:
-            return 0
-        log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
-        limit = asyncio.Semaphore(self._config.concurrency)
-
-        async def bounded(step: step_queue.ClaimedStep) -> None:
-            async with limit:
-                await self._run(step)
-
-        await asyncio.gather(*(bounded(step) for step in claimed))
-        return len(claimed)
+        if claimed:
+            log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
+        return claimed
 
     async def _run(self, step: step_queue.ClaimedStep) -> None:
         started = self._clock.monotonic()

@@ -53,11 +53,29 @@ class Script:
         self.runs: Counter[str] = Counter()
         self.runs_by_course: Counter[tuple[str, str]] = Counter()
         self.errors: dict[str, list[Exception]] = {}
+        self.done = asyncio.Event()
+        self._expected: int | None = None
+        self._in_flight = 0
+        self.max_in_flight = 0
+
+    def when_done(self, successes: int) -> None:
+        """Set `done` once this many steps have succeeded."""
+        self._expected = successes
 
     def fail(self, key: str, *errors: Exception) -> None:
         self.errors.setdefault(key, []).extend(errors)
 
     async def execute(self, ctx: StepContext) -> StepResult:
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            # Yield once, as a real step does on I/O, so steps can overlap.
+            await asyncio.sleep(0)
+            return self._outcome(ctx)
+        finally:
+            self._in_flight -= 1
+
+    def _outcome(self, ctx: StepContext) -> StepResult:
         self.calls.append(ctx.step.key)
         self.runs[ctx.step.key] += 1
         self.runs_by_course[(ctx.course_id, ctx.step.key)] += 1
@@ -66,6 +84,9 @@ class Script:
             raise queued.pop(0)
         for dependency in ctx.step.depends_on:
             assert ctx.resolve(dependency) == f"id-{dependency}"
+        if self._expected is not None and len(self.calls) >= self._expected:
+            # The settle of this last step happens after we return; `done` means "all ran".
+            self.done.set()
         return StepResult(f"id-{ctx.step.key}", {"attempt": ctx.attempt})
 
     def executors(self, kinds: list[str]) -> dict[str, Executor]:

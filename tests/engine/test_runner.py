@@ -131,10 +131,26 @@ async def test_two_runners_never_run_a_step_twice(session_factory: Sessions) -> 
         await create(session_factory, {**lab_course(), "code": f"CS{n}01"}) for n in range(1, 4)
     ]
     script, clock = Script(), ManualClock()
-    runners = [make_runner(session_factory, script, clock, KINDS, batch=4) for _ in range(2)]
+    runners = [make_runner(session_factory, script, clock, KINDS, concurrency=4) for _ in range(2)]
     await asyncio.gather(*(r.run_until_idle() for r in runners))
     await asyncio.gather(*(r.run_until_idle() for r in runners))
     for course_id in course_ids:
         assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
     assert max(script.runs_by_course.values()) == 1
     assert sum(script.runs_by_course.values()) == 3 * len(plan_course(parse_course(lab_course())))
+
+
+async def test_serve_runs_everything_then_stops_cleanly(session_factory: Sessions) -> None:
+    """The long-running loop keeps slots busy until the course is done, and stops on request."""
+    course_id = await create(session_factory, lab_course())
+    script, clock = Script(), ManualClock()
+    expected = len(plan_course(parse_course(lab_course())))
+    script.when_done(expected)
+    runner = make_runner(session_factory, script, clock, KINDS, concurrency=3)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(runner.serve(stop))
+    await asyncio.wait_for(script.done.wait(), timeout=30)
+    stop.set()
+    await asyncio.wait_for(serving, timeout=30)
+    assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
+    assert script.max_in_flight <= 3
