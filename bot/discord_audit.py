@@ -104,6 +104,20 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
         ctx.body = b""
         ctx.done = False
 
+    async def on_headers(
+        session: aiohttp.ClientSession,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestHeadersSentParams,
+    ) -> None:
+        if getattr(ctx, "sent", False):
+            # aiohttp re-sends an idempotent request (PUT, DELETE) once when a kept-alive
+            # connection drops (RFC 9112 §9.3.1), inside the same trace span: the first attempt
+            # reached the server, or may have, and got no answer. It is a request of its own.
+            await record(ctx, params.method, params.url, None, {}, "connection dropped; resent")
+            ctx.started = timer.monotonic()
+            ctx.body = b""
+        ctx.sent = True
+
     async def on_chunk(
         session: aiohttp.ClientSession,
         ctx: SimpleNamespace,
@@ -120,9 +134,22 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
         headers: Mapping[str, str],
         error: BaseException | None,
     ) -> None:
-        if ctx.done or not _API_PREFIX.match(url.raw_path):
+        if ctx.done:
             return
         ctx.done = True  # a failing sink must not make aiohttp report the request twice
+        error_text = None if error is None else f"{type(error).__name__}: {error}"[:300]
+        await record(ctx, method, url, status, headers, error_text)
+
+    async def record(
+        ctx: SimpleNamespace,
+        method: str,
+        url: yarl.URL,
+        status: int | None,
+        headers: Mapping[str, str],
+        error: str | None,
+    ) -> None:
+        if not _API_PREFIX.match(url.raw_path):
+            return
         path = redact_path(url.raw_path)
         if url.raw_query_string:
             path += "?" + url.raw_query_string
@@ -146,7 +173,7 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
             },
             request_id=None,
             rate_limit=limits or None,
-            error=None if error is None else f"{type(error).__name__}: {error}"[:300],
+            error=error,
             rate_limited=status == 429,
         )
         await sink.record_http(exchange, current_context())
@@ -165,6 +192,7 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
         await finish(ctx, params.method, params.url, None, {}, params.exception)
 
     trace.on_request_start.append(on_start)
+    trace.on_request_headers_sent.append(on_headers)
     trace.on_request_chunk_sent.append(on_chunk)
     trace.on_request_end.append(on_end)
     trace.on_request_exception.append(on_exception)

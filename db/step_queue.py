@@ -8,12 +8,12 @@ Every state change of a step writes an audit event in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import TextClause, and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Step
@@ -39,7 +39,8 @@ async def claim(
     session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[ClaimedStep]:
     """Lease up to `limit` steps that are due and whose dependencies all succeeded."""
-    if session.get_bind().dialect.name == "sqlite":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
         # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
         # could read the same candidates. A no-op write takes the database's write lock first:
         # claimers, in this process or another, then take turns.
@@ -51,24 +52,17 @@ async def claim(
         ),
         and_(Step.state == "running", Step.lease_expires_at < now),
     )
-    candidates = (
+    steps = (
         await session.scalars(
             select(Step)
-            .where(due)
+            .where(due, _dependencies_succeeded(dialect))
             .order_by(Step.next_attempt_at, Step.position)
-            .limit(limit * 4)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
-    if not candidates:
-        return []
-    done = await _succeeded_keys(session, {c.course_id for c in candidates})
     claimed: list[ClaimedStep] = []
-    for step in candidates:
-        if len(claimed) >= limit:
-            break
-        if not set(step.depends_on) <= done.get(step.course_id, set()):
-            continue
+    for step in steps:
         previous = step.state
         step.state = "running"
         step.attempts += 1
@@ -92,16 +86,26 @@ async def claim(
     return claimed
 
 
-async def _succeeded_keys(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, set[str]]:
-    rows = await session.execute(
-        select(Step.course_id, Step.key).where(
-            Step.course_id.in_(list(course_ids)), Step.state == "succeeded"
-        )
-    )
-    done: dict[str, set[str]] = {}
-    for course_id, key in rows:
-        done.setdefault(course_id, set()).add(key)
-    return done
+# "No dependency of the step is unfinished", per dialect (JSON array functions differ).
+_READY_SQL = {
+    "postgresql": (
+        "NOT EXISTS (SELECT 1 FROM json_array_elements_text(steps.depends_on) AS dep(key) "
+        "JOIN steps AS d ON d.course_id = steps.course_id AND d.key = dep.key "
+        "WHERE d.state <> 'succeeded')"
+    ),
+    "sqlite": (
+        "NOT EXISTS (SELECT 1 FROM json_each(steps.depends_on) AS dep "
+        "JOIN steps AS d ON d.course_id = steps.course_id AND d.key = dep.value "
+        "WHERE d.state <> 'succeeded')"
+    ),
+}
+
+
+def _dependencies_succeeded(dialect: str) -> TextClause:
+    """Readiness checked in SQL: filtering in Python after a LIMIT would let a crowd of
+    waiting steps hide the ready ones behind them. The unique index on (course_id, key) makes
+    each lookup an index probe."""
+    return text(_READY_SQL[dialect])
 
 
 async def renew(session: AsyncSession, step_id: int, owner: str, until: datetime) -> bool:

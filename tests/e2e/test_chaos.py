@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pytest
-
 from provisioning.retry import RetryPolicy
 from sandbox.server import SandboxServer
 from tests.e2e.expect import check_discord, check_github
@@ -102,24 +100,9 @@ async def test_faults_everywhere_still_converge_to_one_of_each(
     await sandbox.stop()
     audited, journal = http_audit(rows), journal_requests(sandbox)
     assert audited - journal == Counter(), "audited but never received"
-    # Discord PUT/DELETE are left to the next test: aiohttp re-sends them unaudited.
-    unaudited = Counter({k: n for k, n in (journal - audited).items() if not resent_by_aiohttp(k)})
-    assert unaudited == Counter(), "received but never audited"
+    assert journal - audited == Counter(), "received but never audited"
 
 
-def resent_by_aiohttp(request: tuple[str, str, str, int | None]) -> bool:
-    platform, method, _, _ = request
-    return platform == "discord" and method in ("PUT", "DELETE")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: aiohttp 3.14 silently re-sends an idempotent request (PUT, DELETE) once "
-        "after a dropped connection, inside one trace span, so bot.discord_rest's audit trace "
-        "writes one row for two requests"
-    ),
-)
 async def test_a_dropped_discord_put_is_audited_as_two_requests(
     database_url: str, sandbox: SandboxServer, control: Control, people: dict[str, str]
 ) -> None:
