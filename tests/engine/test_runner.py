@@ -154,3 +154,17 @@ async def test_serve_runs_everything_then_stops_cleanly(session_factory: Session
     await asyncio.wait_for(serving, timeout=30)
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
     assert script.max_in_flight <= 3
+
+
+async def test_ready_steps_are_not_hidden_behind_waiting_ones(session_factory: Sessions) -> None:
+    """A step made due late is claimed even when many older pending steps still wait on it."""
+    course_id = await create(session_factory, lab_course(groups=6))
+    script, clock = Script(), ManualClock()
+    script.fail("discord.server", ActionRequiredError("discord.claim", "claim the server"))
+    runner = make_runner(session_factory, script, clock, KINDS, concurrency=1)
+    await runner.run_until_idle()
+    assert (await states(session_factory, course_id))["discord.server"] == "awaiting_action"
+    clock.advance(60)
+    await CourseService(session_factory).retry(course_id, actor="test")
+    await runner.run_until_idle()
+    assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
