@@ -105,11 +105,11 @@ def check_github(state: GitHubState, spec: CourseSpec) -> None:
         for team_id in i.team_ids
     }
     for team_slug, people in members.items():
-        team = by_slug[team_slug]
-        assert {k: m.role for k, m in team.members.items()} == people, team_slug
+        found = by_slug[team_slug]
+        assert {k: m.role for k, m in found.members.items()} == people, team_slug
         # Nobody but the sandbox's admin is an org member: every membership is an invitation.
-        assert {m.state for m in team.members.values()} <= {"pending"}
-        assert all((login, team.id) in invited for login in people), team_slug
+        assert {m.state for m in found.members.values()} <= {"pending"}
+        assert all((login, found.id) in invited for login in people), team_slug
 
 
 # --- Discord ------------------------------------------------------------------------------------

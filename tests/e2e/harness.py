@@ -117,7 +117,7 @@ def laboratory(ada: str, grace: str, groups: int = 3, per_group: int = 2) -> dic
 
 
 def logins(spec: CourseSpec) -> list[str]:
-    return [p.github for p in (*spec.staff, *spec.students)]
+    return [p.github for p in spec.staff] + [p.github for p in spec.students]
 
 
 # --- acting on the sandbox as a person ------------------------------------------------------

@@ -1,0 +1,426 @@
+"""Benchmark: one laboratory course (10 groups x 30 students) provisioned end to end.
+
+Against an in-process sandbox whose documented rate limits run SCALE times faster; our rate
+governors are scaled by the same factor (as `RATE_SCALE` does in the product). A fresh SQLite
+file, the real gateways (PyGithub, discord.py) and the real runner. The person's part (create
+the server, add the bot, claim it) is done before the runner starts, so GitHub and Discord work
+can overlap.
+
+    .venv/bin/python bench/provision.py --scale 50
+
+Prints API calls by kind (method + templated path), calls per step kind against the minimum a
+fresh world needs, 429s met, wall time against the lower bound the rate limits imply, and peak
+RSS. The last line is one JSON object.
+
+Minimum calls (`MIN_CALLS`): per step kind, the calls a correct "ensure, not create" needs in a
+fresh world: the one lookup that makes a re-run write nothing, plus the writes that create the
+resource and its marker; plus the two login calls of the Discord client. Anything the product
+sends beyond that is reported as extra, by step kind.
+
+Lower bound: GitHub mutations are serial, one per second (GitHub's best practice; our governor's
+spacing), so `github_writes_min / scale`; Discord allows 50 requests per second per bot, so
+`discord_calls_min / (50 * scale)`. Both platforms can work at once: the bound is the larger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import aiohttp
+    import discord
+    import yarl
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.discord_audit import make_audit_trace
+    from bot.discord_rest import DiscordRestGateway
+
+from db.engine import create_engine, create_session_factory  # noqa: E402
+from db.models import AuditEvent, Step  # noqa: E402
+from provisioning.audit import AuditLog  # noqa: E402
+from provisioning.audit_context import AuditContext, HttpExchange  # noqa: E402
+from provisioning.claim_service import DatabaseClaimService  # noqa: E402
+from provisioning.claims import claim_code  # noqa: E402
+from provisioning.clock import SystemClock  # noqa: E402
+from provisioning.course import CourseSpec, parse_course  # noqa: E402
+from provisioning.courses import CourseService  # noqa: E402
+from provisioning.discord_steps import executors as discord_executors  # noqa: E402
+from provisioning.discord_steps.server import needed_permissions  # noqa: E402
+from provisioning.github.pygithub_gateway import PyGithubGateway, TokenCredentials  # noqa: E402
+from provisioning.github.steps import executors as github_executors  # noqa: E402
+from provisioning.governor import GovernorLimits, RateGovernor  # noqa: E402
+from provisioning.metrics import Metrics  # noqa: E402
+from provisioning.plan import PlannedStep, plan_course  # noqa: E402
+from provisioning.retry import RetryPolicy  # noqa: E402
+from provisioning.runner import RunnerConfig, StepRunner  # noqa: E402
+from sandbox.server import SandboxServer  # noqa: E402
+
+SECRET = b"bench-secret-" + b"k" * 32
+ORG = "demo-university"
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TERMINAL = frozenset({"succeeded", "failed", "awaiting_action", "blocked"})
+
+# Step kind → (reads, writes) a fresh world needs (see the module docstring).
+MIN_CALLS: dict[str, tuple[int, int]] = {
+    "github.team": (1, 1),  # GET team (404); POST team
+    "github.invite": (1, 1),  # GET membership (404); PUT membership
+    "github.repo": (1, 2),  # GET repo (404); POST repo, PUT topics (the marker)
+    "github.seed": (2, 3),  # GET branch, GET tree; POST tree, POST commit, PATCH ref
+    "github.protection": (1, 1),  # GET protection (404); PUT protection
+    "github.access": (1, 1),  # GET team repo (404); PUT team repo
+    "discord.server": (2, 0),  # GET guild, GET bot member (permissions of the claimed server)
+    "discord.settings": (1, 1),  # GET guild; PATCH guild (name)
+    "discord.role": (1, 1),  # GET roles; POST role
+    "discord.role-order": (1, 1),  # GET roles (the bot's role is among them); PATCH positions
+    "discord.category": (1, 1),  # GET channels; POST channel
+    "discord.channel": (1, 1),  # GET channels; POST channel
+    "discord.invite": (1, 1),  # GET invites; POST invite
+    "discord.member-role": (1, 1),  # GET member; PUT member role
+}
+DISCORD_LOGIN_CALLS = 2  # GET /users/@me, GET /oauth2/applications/@me
+DISCORD_PER_SECOND = 50.0
+GITHUB_WRITE_INTERVAL_S = 1.0
+
+
+class TimedAuditLog(AuditLog):
+    """The product's audit log, timing its row writes (GitHub calls wait for theirs)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.seconds: dict[str, float] = {}
+
+    async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None:
+        started = time.perf_counter()
+        await super().record_http(exchange, context)
+        spent = time.perf_counter() - started
+        self.seconds[exchange.platform] = self.seconds.get(exchange.platform, 0.0) + spent
+
+
+def course(groups: int, per_group: int, ada: str, grace: str) -> dict[str, Any]:
+    names = [f"lab-{i:02d}" for i in range(1, groups + 1)]
+    return {
+        "code": "CS301",
+        "title": "Operating Systems Lab",
+        "term": "2027-fall",
+        "kind": "laboratory",
+        "github_org": ORG,
+        "staff": [
+            {"role": "instructor", "name": "Ada Lovelace", "github": "ada", "discord_id": ada},
+            {"role": "ta", "name": "Grace Hopper", "github": "grace", "discord_id": grace},
+        ],
+        "groups": names,
+        "students": [
+            {"name": f"Student {g}-{n}", "github": f"st-{g:02d}-{n:02d}", "group": group}
+            for g, group in enumerate(names, start=1)
+            for n in range(1, per_group + 1)
+        ],
+    }
+
+
+def minimum(plan: Iterable[PlannedStep]) -> dict[str, dict[str, int]]:
+    """Per step kind: steps, minimum reads and writes."""
+    out: dict[str, dict[str, int]] = {}
+    for step in plan:
+        reads, writes = MIN_CALLS[step.kind]
+        row = out.setdefault(step.kind, {"steps": 0, "reads": 0, "writes": 0})
+        row["steps"] += 1
+        row["reads"] += reads
+        row["writes"] += writes
+    return out
+
+
+_GITHUB_TEMPLATES = [
+    (r"^/orgs/[^/]+/teams/[^/]+/memberships/[^/]+$", "/orgs/{org}/teams/{team}/memberships/{user}"),
+    (
+        r"^/orgs/[^/]+/teams/[^/]+/repos/[^/]+/[^/]+$",
+        "/orgs/{org}/teams/{team}/repos/{owner}/{repo}",
+    ),
+    (r"^/orgs/[^/]+/teams/[^/]+/repos$", "/orgs/{org}/teams/{team}/repos"),
+    (r"^/orgs/[^/]+/teams/[^/]+$", "/orgs/{org}/teams/{team}"),
+    (r"^/orgs/[^/]+/(\w+)$", r"/orgs/{org}/\1"),
+    (r"^/users/[^/]+$", "/users/{user}"),
+    (r"^/repositories/\d+$", "/repositories/{id}"),
+    (r"^/repos/[^/]+/[^/]+/branches/[^/]+/protection$", "/repos/{o}/{r}/branches/{b}/protection"),
+    (r"^/repos/[^/]+/[^/]+/branches/[^/]+$", "/repos/{o}/{r}/branches/{b}"),
+    (r"^/repos/[^/]+/[^/]+/git/trees/[0-9a-f]{40}$", "/repos/{o}/{r}/git/trees/{sha}"),
+    (r"^/repos/[^/]+/[^/]+/git/(refs?)/heads/[^/]+$", r"/repos/{o}/{r}/git/\1/heads/{b}"),
+    (r"^/repos/[^/]+/[^/]+/(.+)$", r"/repos/{o}/{r}/\1"),
+    (r"^/repos/[^/]+/[^/]+$", "/repos/{o}/{r}"),
+]
+
+
+def templated(platform: str, path: str) -> str:
+    """`POST /orgs/demo-university/teams` → `/orgs/{org}/teams`: calls counted by kind."""
+    if platform == "github":
+        path = path.removeprefix("/api/v3")
+        for pattern, template in _GITHUB_TEMPLATES:
+            if re.match(pattern, path):
+                return re.sub(pattern, template, path)
+        return path
+    path = re.sub(r"^/api/v\d+", "", path)
+    path = re.sub(r"/invites/[^/]+", "/invites/{code}", path)
+    return re.sub(r"/\d{6,}", "/{id}", path)
+
+
+def migrate(url: str) -> None:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.attributes["sqlalchemy.url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+async def control(http: aiohttp.ClientSession, base: str, method: str, path: str, **kw: Any) -> Any:
+    async with http.request(method, f"{base}/_sandbox{path}", **kw) as response:
+        body = await response.json(content_type=None)
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {body}")
+        return body
+
+
+async def provision(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
+    clock = SystemClock()
+    async with SandboxServer(rate_scale=args.scale) as server, aiohttp.ClientSession() as http:
+        base = server.base_url
+        people = {
+            u["username"]: u["id"] for u in await control(http, base, "GET", "/discord/users")
+        }
+        data = course(args.groups, args.per_group, people["ada"], people["grace"])
+        spec: CourseSpec = parse_course(data)
+        for login in [p.github for p in spec.staff] + [p.github for p in spec.students]:
+            await control(http, base, "POST", "/github/users", json={"login": login})
+
+        engine = create_engine(database_url)
+        sessions = create_session_factory(engine)
+        metrics = Metrics()
+        audit = TimedAuditLog(sessions, clock, metrics)
+        github_governor = RateGovernor("github", GovernorLimits.github(args.scale), clock)
+        discord_governor = RateGovernor("discord", GovernorLimits.discord(args.scale), clock)
+        github = PyGithubGateway(
+            base_url=server.github_api_url,
+            credentials=TokenCredentials("sandbox-github-token"),
+            governor=github_governor,
+            sink=audit,
+        )
+        Route.BASE = server.discord_api_url
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
+        client = discord.Client(
+            intents=discord.Intents.none(),
+            http_trace=make_audit_trace(audit),
+            max_ratelimit_timeout=30.0,
+        )
+        await client.login("sandbox-discord-token")
+        runner = StepRunner(
+            sessions=sessions,
+            executors={**github_executors(), **discord_executors(SECRET)},
+            github=github,
+            discord=DiscordRestGateway(client, discord_governor),
+            policy=RetryPolicy(base_s=2.0 / args.scale, cap_s=300.0 / args.scale),
+            clock=clock,
+            metrics=metrics,
+            config=RunnerConfig(idle_poll_s=0.05),
+        )
+        course_id = (await CourseService(sessions).create(spec, actor="bench")).id
+        guild = await control(
+            http, base, "POST", "/discord/guilds", json={"name": "New server", "owner": "ada"}
+        )
+        bot = {"permissions": needed_permissions(spec)}
+        await control(http, base, "POST", f"/discord/guilds/{guild['id']}/bot", json=bot)
+        await control(
+            http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
+        )
+        claims = DatabaseClaimService(sessions, SECRET, clock)
+        await claims.claim(claim_code(SECRET, course_id), guild["id"], people["ada"])
+
+        stop = asyncio.Event()
+        started = time.perf_counter()
+        task = asyncio.create_task(runner.serve(stop))
+        while True:
+            async with sessions() as session:
+                states = Counter((await session.scalars(select(Step.state))).all())
+            if set(states) <= TERMINAL:
+                break
+            await asyncio.sleep(0.02)
+        wall = time.perf_counter() - started
+        stop.set()
+        runner.wake()
+        await task
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    select(AuditEvent.step_key, AuditEvent.method).where(AuditEvent.kind == "http")
+                )
+            ).all()
+        await client.close()
+        await github.aclose()
+        await engine.dispose()
+        journal = server.journal.query(limit=10_000_000)
+
+    plan = plan_course(spec)
+    kinds = {s.key: s.kind for s in plan}
+    by_kind = Counter((e.platform, e.method, templated(e.platform, e.path)) for e in journal)
+    by_step_kind: Counter[str] = Counter()
+    writes_by_step_kind: Counter[str] = Counter()
+    for step_key, method in rows:
+        kind = kinds.get(step_key or "", "(no step: login)")
+        by_step_kind[kind] += 1
+        writes_by_step_kind[kind] += method in MUTATING
+    need = minimum(plan)
+    min_calls = sum(r["reads"] + r["writes"] for r in need.values()) + DISCORD_LOGIN_CALLS
+    github_writes_min = sum(r["writes"] for k, r in need.items() if k.startswith("github."))
+    discord_min = DISCORD_LOGIN_CALLS + sum(
+        r["reads"] + r["writes"] for k, r in need.items() if k.startswith("discord.")
+    )
+    lower_bound = max(
+        github_writes_min * GITHUB_WRITE_INTERVAL_S / args.scale,
+        discord_min / (DISCORD_PER_SECOND * args.scale),
+    )
+    http_429 = sum(1 for e in journal if e.status == 429)
+    github_403_limits = sum(
+        1 for e in journal if e.status == 403 and e.platform == "github" and e.method in MUTATING
+    )
+    return {
+        "spec": spec,
+        "states": dict(states),
+        "wall": wall,
+        "journal_calls": len(journal),
+        "audited_calls": len(rows),
+        "by_kind": by_kind,
+        "by_step_kind": by_step_kind,
+        "writes_by_step_kind": writes_by_step_kind,
+        "need": need,
+        "min_calls": min_calls,
+        "github_writes_min": github_writes_min,
+        "github_writes": sum(1 for e in journal if e.platform == "github" and e.method in MUTATING),
+        "discord_calls": sum(1 for e in journal if e.platform == "discord"),
+        "discord_min": discord_min,
+        "lower_bound": lower_bound,
+        "http_429": http_429,
+        "github_403": github_403_limits,
+        "metrics_429": {
+            p: metrics.registry.get_sample_value("provisioning_http_429_total", {"platform": p})
+            or 0.0
+            for p in ("github", "discord")
+        },
+        "audit_write_s": {k: round(v, 2) for k, v in audit.seconds.items()},
+        "sandbox_handler_s": {
+            p: round(sum(e.duration_ms for e in journal if e.platform == p) / 1000, 2)
+            for p in ("github", "discord")
+        },
+        "governor_wait_s": {
+            "github": round(github_governor.wait_seconds, 3),
+            "discord": round(discord_governor.wait_seconds, 3),
+        },
+    }
+
+
+def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
+    spec: CourseSpec = r["spec"]
+    print(
+        f"course: {spec.code}, {len(spec.groups)} groups x {args.per_group} students "
+        f"({len(spec.students)} students), {sum(v['steps'] for v in r['need'].values())} steps; "
+        f"scale {args.scale:g} (sandbox limits and governors)"
+    )
+    print(f"step states: {r['states']}")
+    print("\nAPI calls by kind (sandbox journal):")
+    for (platform, method, path), n in sorted(r["by_kind"].items()):
+        print(f"  {n:6d}  {platform:7s} {method:6s} {path}")
+    print("\ncalls per step kind (audit log) against the minimum of a fresh world:")
+    print(f"  {'kind':22s} {'steps':>5s} {'calls':>6s} {'min':>6s} {'extra':>6s}  writes/min")
+    for kind in sorted(set(r["by_step_kind"]) | set(r["need"])):
+        need = r["need"].get(kind, {"steps": 0, "reads": 0, "writes": 0})
+        least = need["reads"] + need["writes"]
+        if kind.startswith("(no step"):
+            least = DISCORD_LOGIN_CALLS
+        calls = r["by_step_kind"][kind]
+        writes = r["writes_by_step_kind"][kind]
+        print(
+            f"  {kind:22s} {need['steps']:5d} {calls:6d} {least:6d} {calls - least:6d}"
+            f"  {writes}/{need['writes']}"
+        )
+    calls = r["journal_calls"]
+    print(
+        f"\ncalls {calls} (audited {r['audited_calls']}), minimum {r['min_calls']}: "
+        f"{calls / r['min_calls']:.3f} x minimum (target <= 1.05)"
+    )
+    print(
+        f"429s met: {r['http_429']} (GitHub 403 on writes: {r['github_403']}; "
+        f"product metrics: {r['metrics_429']})"
+    )
+    print(
+        f"GitHub writes {r['github_writes']} (minimum {r['github_writes_min']}); "
+        f"Discord calls {r['discord_calls']} (minimum {r['discord_min']})"
+    )
+    print(f"governor waits (s): {r['governor_wait_s']}")
+    print(f"audit row writes (s, awaited by each call): {r['audit_write_s']}")
+    print(f"sandbox handler time (s): {r['sandbox_handler_s']}")
+    ratio = r["wall"] / r["lower_bound"]
+    print(
+        f"wall {r['wall']:.2f} s; lower bound {r['lower_bound']:.2f} s "
+        f"(GitHub {r['github_writes_min']} writes x {GITHUB_WRITE_INTERVAL_S:g} s"
+        f" / {args.scale:g}); "
+        f"{ratio:.2f} x lower bound (target <= 1.2)"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.1f} MB")
+    return {
+        "calls": calls,
+        "min_calls": r["min_calls"],
+        "calls_ratio": round(calls / r["min_calls"], 4),
+        "http_429": r["http_429"],
+        "wall_s": round(r["wall"], 3),
+        "lower_bound_s": round(r["lower_bound"], 3),
+        "wall_ratio": round(ratio, 3),
+        "peak_rss_mb": round(peak, 1),
+        "scale": args.scale,
+        "groups": args.groups,
+        "students": len(spec.students),
+        "steps": sum(v["steps"] for v in r["need"].values()),
+        "states": r["states"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=50.0, help="rate-limit speed-up factor")
+    parser.add_argument("--groups", type=int, default=10)
+    parser.add_argument("--per-group", type=int, default=30)
+    parser.add_argument("--database", type=Path, help="SQLite file (default: a fresh temp file)")
+    parser.add_argument(
+        "--database-url", help="instead, an EMPTY database to migrate and use (for comparison)"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.database or Path(tmp) / "bench.db"
+        if path.exists() and not args.database_url:
+            parser.error(f"{path} exists: the benchmark needs a fresh database")
+        url = args.database_url or f"sqlite+aiosqlite:///{path}"
+        migrate(url)
+        result = asyncio.run(provision(args, url))
+        summary = report(args, result)
+    print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
