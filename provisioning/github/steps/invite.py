@@ -8,7 +8,7 @@ stays `pending` until they accept; a re-run refreshes the state in the facts.
 
 from __future__ import annotations
 
-from provisioning.errors import ActionRequiredError
+from provisioning.errors import ActionRequiredError, PlatformError
 from provisioning.github.steps.common import team_slug
 from provisioning.steps.base import StepContext, StepResult
 
@@ -27,13 +27,18 @@ async def ensure(ctx: StepContext) -> StepResult:
     slug = team_slug(ctx, ctx.params["team"])
     membership = await ctx.github.get_team_membership(org, slug, login)
     if membership is None or membership.role != role:
-        if membership is None and await ctx.github.get_user(login) is None:
-            raise ActionRequiredError(
-                UNKNOWN_LOGIN,
-                f"GitHub has no user {login!r} (listed for {_who(ctx, login)}): fix the "
-                "GitHub login in the course roster, then retry the course",
-            )
-        membership = await ctx.github.put_team_membership(org, slug, login, role=role)
+        try:
+            membership = await ctx.github.put_team_membership(org, slug, login, role=role)
+        except PlatformError as exc:
+            # GitHub answers 404 for an unknown user; the user lookup is made only then, so a
+            # roster of real logins costs no call per person for it.
+            if exc.status == 404 and await ctx.github.get_user(login) is None:
+                raise ActionRequiredError(
+                    UNKNOWN_LOGIN,
+                    f"GitHub has no user {login!r} (listed for {_who(ctx, login)}): fix the "
+                    "GitHub login in the course roster, then retry the course",
+                ) from exc
+            raise
     return StepResult(
         external_id=login.lower(),
         facts={"team": slug, "state": membership.state, "role": membership.role},
