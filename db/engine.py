@@ -32,6 +32,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL lets readers proceed while the runner writes; in-memory databases ignore it.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Under WAL, NORMAL still survives a crash of the process (every commit is in the
+        # log); only a power loss may drop the last commits. It makes each commit an order
+        # of magnitude cheaper, and every platform call commits an audit row.
+        cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 

@@ -9,7 +9,6 @@ about each bucket (when `remaining` reaches 0, wait for the reset).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,7 +45,6 @@ class RateGovernor:
         self.name = name
         self._limits = limits
         self._clock = clock
-        self._lock = asyncio.Lock()
         self._next_any = 0.0
         self._next_write = 0.0
         self._bucket_free_at: dict[str, float] = {}
@@ -54,21 +52,24 @@ class RateGovernor:
         self.wait_seconds = 0.0
 
     async def acquire(self, bucket: str, *, write: bool) -> None:
-        """Wait until a call to `bucket` may go out without exceeding a limit."""
-        async with self._lock:
-            now = self._clock.monotonic()
-            ready = max(self._next_any, self._bucket_free_at.get(bucket, 0.0))
-            if write:
-                ready = max(ready, self._next_write)
-            delay = ready - now
-            if delay > 0:
-                self.waits += 1
-                self.wait_seconds += delay
-                await self._clock.sleep(delay)
-                now = self._clock.monotonic()
-            self._next_any = now + self._limits.min_interval_s / self._limits.scale
-            if write:
-                self._next_write = now + self._limits.write_interval_s / self._limits.scale
+        """Wait until a call to `bucket` may go out without exceeding a limit.
+
+        The slot is reserved before sleeping, so callers queue in order without holding a lock
+        while they wait, and reads are not held up behind a write waiting for its slot (a
+        GitHub read has no spacing of its own: only writes are serial).
+        """
+        now = self._clock.monotonic()
+        start = max(now, self._next_any, self._bucket_free_at.get(bucket, 0.0))
+        if write:
+            start = max(start, self._next_write)
+            self._next_write = start + self._limits.write_interval_s / self._limits.scale
+        if self._limits.min_interval_s > 0:
+            self._next_any = start + self._limits.min_interval_s / self._limits.scale
+        delay = start - now
+        if delay > 0:
+            self.waits += 1
+            self.wait_seconds += delay
+            await self._clock.sleep(delay)
 
     def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
         """Learn from rate-limit headers: an exhausted bucket is closed until its reset."""
