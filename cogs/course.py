@@ -1,9 +1,10 @@
-"""`/course claim|status|retry`: thin adapters that defer, call one service and render.
+"""`/course claim|status|retry|roster|list`: thin adapters that defer, call services, render.
 
-Install with `install(tree, CourseCommands(claims=..., courses=..., admin_role="Course Admin"))`.
+Install with `install(tree, CourseCommands(claims=..., courses=..., updates=...,
+admin_role="Course Admin"))`; without `updates`, `roster` and `list` are left out.
 Permissions are checked at run time (PLATFORM.md §1.11: `default_member_permissions` is only a
 hint, and does nothing on subcommands): `claim` needs Manage Server in the server being
-claimed; `status` and `retry` need the configured admin role.
+claimed; every other subcommand needs the configured admin role.
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ import discord
 from discord import app_commands
 
 from provisioning import audit_context
-from provisioning.claims import ClaimService, CourseStatusService
-from provisioning.course_views import CourseStatus
-from provisioning.errors import ProvisioningError
+from provisioning.claims import ClaimService, CourseStatusService, CourseUpdateService
+from provisioning.course_change import RosterChange, roster_change, with_roster
+from provisioning.course_views import CourseStatus, CourseSummary, CourseUpdate
+from provisioning.errors import CourseValidationError, ProvisioningError
 
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[discord.Client]
 MESSAGE_MAX = 1900  # Discord allows 2000 characters; keep room for the header
 _SHOWN_STEPS = 15
+_SHOWN_PROBLEMS = 15
+_LISTED_COURSES = 10
+# Far above any real roster (5,000 students is ~300 KB), and bounds what is read into memory.
+ROSTER_MAX_BYTES = 2 * 1024 * 1024
 
 
 class NotAllowedError(ProvisioningError):
@@ -32,6 +38,13 @@ class NotAllowedError(ProvisioningError):
 
     status = 403
     title = "Not allowed"
+
+
+class RosterFileError(ProvisioningError):
+    """The attached roster cannot be read as one."""
+
+    status = 413
+    title = "Roster file too large"
 
 
 @contextmanager
@@ -60,16 +73,57 @@ def render_status(status: CourseStatus) -> str:
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 
+def render_roster(name: str, change: RosterChange, outcome: CourseUpdate) -> str:
+    """What a roster upload changed: students, plan steps, and the course state after it."""
+    if not (outcome.added or outcome.changed or outcome.removed or outcome.unblocked):
+        return f"{name}: the roster is the same as before; nothing changed."
+    steps = (
+        f"Steps: {len(outcome.added)} added, {len(outcome.changed)} changed, "
+        f"{len(outcome.removed)} removed"
+    )
+    if outcome.unblocked:
+        steps += f", {len(outcome.unblocked)} unblocked"
+    return (
+        f"{name}: {change.total} students ({change.added} added, {change.removed} removed, "
+        f"{change.moved} moved to another group).\n{steps}.\n"
+        f"Course state: **{outcome.status.state}**."
+    )
+
+
+def render_courses(courses: list[CourseSummary]) -> str:
+    """One line per course, newest first, with the id the other subcommands take."""
+    if not courses:
+        return "No courses yet."
+    lines = ["Newest courses:"]
+    lines += [f"- **{c.code}** {c.term}: {c.state} (`{c.id}`)" for c in courses]
+    return "\n".join(lines)[:MESSAGE_MAX]
+
+
 class CourseCommands(app_commands.Group):
     """The `/course` group; more subcommands can be added with `add_command`."""
 
     def __init__(
-        self, *, claims: ClaimService, courses: CourseStatusService, admin_role: str
+        self,
+        *,
+        claims: ClaimService,
+        courses: CourseStatusService,
+        admin_role: str,
+        updates: CourseUpdateService | None = None,
     ) -> None:
         super().__init__(name="course", description="Course provisioning", guild_only=True)
         self._claims = claims
         self._courses = courses
         self._admin_role = admin_role
+        self._updates = updates
+        if updates is None:
+            # Without the service they could only fail: keep them off the command list.
+            self.remove_command("roster")
+            self.remove_command("list")
+
+    def _updates_service(self) -> CourseUpdateService:
+        if self._updates is None:  # removed in __init__; only a stale command list gets here
+            raise NotAllowedError("this bot is not set up to change courses")
+        return self._updates
 
     def _require_admin(self, interaction: Interaction) -> None:
         user = interaction.user
@@ -115,18 +169,62 @@ class CourseCommands(app_commands.Group):
             text = f"Retrying {len(outcome.retried)} step(s).\n" + render_status(outcome.status)
             await interaction.followup.send(text[:MESSAGE_MAX], ephemeral=True)
 
+    @app_commands.command(name="roster", description="Replace a course's students from a CSV")
+    @app_commands.describe(
+        course="The course id",
+        file="CSV with columns name, github and (laboratory) group; email, discord_id optional",
+    )
+    async def roster(self, interaction: Interaction, course: str, file: discord.Attachment) -> None:
+        self._require_admin(interaction)
+        updates = self._updates_service()
+        if file.size > ROSTER_MAX_BYTES:
+            raise RosterFileError(
+                f"{file.filename} is {file.size} bytes; a roster may have at most "
+                f"{ROSTER_MAX_BYTES // (1024 * 1024)} MiB"
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        with acting_as(interaction):
+            data = await file.read()
+            record = await updates.get(course)
+            spec = with_roster(record.spec, data)
+            outcome = await updates.update(course, spec, f"discord:{interaction.user.id}")
+            text = render_roster(
+                f"{record.code} {record.term}", roster_change(record.spec, spec), outcome
+            )
+            await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(name="list", description="The newest courses and their state")
+    async def list_courses(self, interaction: Interaction) -> None:
+        self._require_admin(interaction)
+        updates = self._updates_service()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        with acting_as(interaction):
+            courses = await updates.recent(_LISTED_COURSES)
+            await interaction.followup.send(render_courses(courses), ephemeral=True)
+
+
+def _problems(error: CourseValidationError) -> str:
+    """Every problem on its own line (a roster's name row and column), as many as fit."""
+    lines = [f"\n- {p.path}: {p.message}" for p in error.problems[:_SHOWN_PROBLEMS]]
+    more = len(error.problems) - _SHOWN_PROBLEMS
+    if more > 0:
+        lines.append(f"\n… and {more} more")
+    return "".join(lines)
+
 
 async def handle_error(interaction: Interaction, error: app_commands.AppCommandError) -> None:
     """The one error handler: known errors become short ephemeral replies, others are logged."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, ProvisioningError):
         text = f"{original.title}: {original.detail}"
+        if isinstance(original, CourseValidationError):
+            text += _problems(original)
     elif isinstance(original, app_commands.CheckFailure):
         text = "You may not run this command here."
     else:
         log.exception("slash command failed", exc_info=original)
         text = "Something went wrong; the operators can find the details in the log."
-    text = text[:MESSAGE_MAX]
+    text = text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)

@@ -20,7 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from provisioning.course_views import CourseStatus, RetryOutcome
+from provisioning.course import CourseSpec
+from provisioning.course_views import (
+    CourseRecord,
+    CourseStatus,
+    CourseSummary,
+    CourseUpdate,
+    RetryOutcome,
+)
 from provisioning.errors import ProvisioningError
 
 CODE_CHARS = 10
@@ -98,3 +105,15 @@ class CourseStatusService(Protocol):
     async def status(self, course_id: str) -> CourseStatus: ...
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome: ...
+
+
+class CourseUpdateService(Protocol):
+    """Reading and changing courses for `/course roster` and `/course list`, as
+    `provisioning.courses.CourseService` offers them. The implementation the bot passes must
+    also wake the runner after an update that made steps due."""
+
+    async def get(self, course_id: str) -> CourseRecord: ...
+
+    async def update(self, course_id: str, spec: CourseSpec, actor: str) -> CourseUpdate: ...
+
+    async def recent(self, limit: int = 10) -> list[CourseSummary]: ...

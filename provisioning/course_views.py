@@ -124,6 +124,34 @@ class RetryOutcome:
     status: CourseStatus
 
 
+@dataclass(frozen=True)
+class CourseUpdate:
+    """What an update did to a course's plan (step keys, in plan order) and the status after.
+
+    ``unblocked`` are steps sent back to pending only because the failed step they waited for
+    is gone or changed. All four lists are empty when the description was already the same.
+    """
+
+    course: CourseRecord
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unblocked: list[str]
+    status: CourseStatus
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    """A course in a short list: who it is and how its provisioning is going."""
+
+    id: str
+    code: str
+    term: str
+    title: str
+    state: CourseState
+    created_at: datetime
+
+
 def derive_state(states: Sequence[str]) -> CourseState:
     """The course state from its step states; problems a person must see come first."""
     present = set(states)

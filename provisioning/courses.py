@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -12,14 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utc_now
-from db.models import STEP_STATES, Course, LabGroup, Member, Step
+from db.models import STEP_STATES, Course, LabGroup, Step
 from provisioning import audit_chain
 from provisioning.course import CourseSpec
+from provisioning.course_update import apply_update, lock_course, member_rows, step_rows
 from provisioning.course_views import (
     CoursePage,
     CourseRecord,
     CourseState,
     CourseStatus,
+    CourseSummary,
+    CourseUpdate,
     InvalidCursorError,
     RetryOutcome,
     StepAction,
@@ -28,11 +33,7 @@ from provisioning.course_views import (
     derive_state,
     encode_cursor,
 )
-from provisioning.errors import (
-    CourseConflictError,
-    CourseNotFoundError,
-    NothingToRetryError,
-)
+from provisioning.errors import CourseConflictError, CourseNotFoundError, NothingToRetryError
 from provisioning.plan import PlannedStep, plan_course, plan_digest
 
 __all__ = [
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 # Work a caller wants committed, or rolled back, together with a new course (e.g. the stored
 # answer of an idempotent request): it runs last inside the course's transaction.
 InTransaction = Callable[[AsyncSession, CourseRecord], Awaitable[None]]
+UpdateInTransaction = Callable[[AsyncSession, CourseUpdate], Awaitable[None]]
 
 RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
 # Keep audit rows small: a retry of thousands of invites records the first keys and the count.
@@ -72,36 +74,6 @@ def _record(row: Course) -> CourseRecord:
         plan_digest=row.plan_digest,
         created_at=row.created_at,
     )
-
-
-def _members(course_id: str, spec: CourseSpec) -> list[Member]:
-    rows = [
-        Member(
-            course_id=course_id,
-            role=m.role,
-            name=m.name,
-            email=None,
-            github=m.github,
-            github_lower=m.github.lower(),
-            discord_id=m.discord_id,
-            group=None,
-        )
-        for m in spec.staff
-    ]
-    rows += [
-        Member(
-            course_id=course_id,
-            role="student",
-            name=s.name,
-            email=s.email,
-            github=s.github,
-            github_lower=s.github.lower(),
-            discord_id=s.discord_id,
-            group=s.group,
-        )
-        for s in spec.students
-    ]
-    return rows
 
 
 class CourseService:
@@ -142,23 +114,9 @@ class CourseService:
                 await self._raise_if_exists(session, spec)
                 session.add(row)
                 await session.flush()
-                session.add_all(_members(row.id, spec))
+                session.add_all(member_rows(row.id, spec))
                 session.add_all(LabGroup(course_id=row.id, name=g) for g in spec.groups)
-                session.add_all(
-                    Step(
-                        course_id=row.id,
-                        position=position,
-                        key=step.key,
-                        kind=step.kind,
-                        depends_on=list(step.depends_on),
-                        params=step.params,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        updated_at=now,
-                    )
-                    for position, step in enumerate(steps)
-                )
+                session.add_all(step_rows(row.id, steps, now))
                 await session.flush()
                 await audit_chain.append(
                     session,
@@ -209,6 +167,24 @@ class CourseService:
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
         return CoursePage(items=[_record(r) for r in rows], next_cursor=next_cursor)
 
+    async def recent(self, limit: int = 10) -> builtins.list[CourseSummary]:
+        """The newest ``limit`` courses, newest first, each with its derived state."""
+        query = select(Course).order_by(Course.created_at.desc(), Course.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+            pairs = await session.execute(
+                select(Step.course_id, Step.state)
+                .distinct()
+                .where(Step.course_id.in_([r.id for r in rows]))
+            )
+        states: defaultdict[str, builtins.list[str]] = defaultdict(list)
+        for course_id, state in pairs:
+            states[course_id].append(state)
+        return [
+            CourseSummary(r.id, r.code, r.term, r.title, derive_state(states[r.id]), r.created_at)
+            for r in rows
+        ]
+
     async def get(self, course_id: str) -> CourseRecord:
         """The course with this id, or CourseNotFoundError."""
         async with self._sessions() as session:
@@ -251,6 +227,31 @@ class CourseService:
         ]
         state = derive_state([r.state for r in rows])
         return CourseStatus(course_id=course_id, state=state, counts=counts, steps=steps)
+
+    async def update(
+        self,
+        course_id: str,
+        spec: CourseSpec,
+        actor: str,
+        *,
+        within: UpdateInTransaction | None = None,
+    ) -> CourseUpdate:
+        """Re-plan from ``spec`` and apply only the difference (``provisioning.course_update``)
+        in one transaction on the locked course, ending with ``within``; a refusal changes nothing.
+        """
+        steps = self._planner(spec)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            row = await lock_course(session, course_id)
+            done = await apply_update(session, row, spec, steps, actor=actor, now=now)
+            status = await self._status(session, course_id)
+            outcome = CourseUpdate(
+                _record(row), done.added, done.changed, done.removed, done.unblocked, status
+            )
+            if within is not None:
+                await within(session, outcome)
+        log.info("course updated", extra={"course_id": course_id, "actor": actor})
+        return outcome
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome:
         """Send failed, blocked and waiting steps back to pending, due now."""

@@ -15,6 +15,7 @@ from web.schemas import (
     CourseOut,
     CoursePage,
     CourseStatusOut,
+    CourseUpdateOut,
     Health,
     Problem,
     RetryOut,
@@ -27,6 +28,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (CoursePage, "serialization"),
     (CourseStatusOut, "serialization"),
     (RetryOut, "serialization"),
+    (CourseUpdateOut, "serialization"),
     (AuditPageOut, "serialization"),
     (AuditVerifyOut, "serialization"),
     (Problem, "serialization"),
@@ -48,7 +50,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         401: "No valid API token",
         403: "The API token is read-only",
         404: "No such course",
-        409: "Conflict",
+        409: "Conflict; `steps` names the steps in the way of a refused change",
         413: "Body larger than 1 MiB",
         415: "Body is not application/json",
         422: "Invalid input; `errors` lists every invalid field",
@@ -77,6 +79,7 @@ _COURSE_LINKS = {
         ("GetCourse", "getCourse"),
         ("GetCourseStatus", "getCourseStatus"),
         ("RetryCourse", "retryCourse"),
+        ("UpdateCourse", "updateCourse"),
         ("GetCourseAudit", "getCourseAudit"),
     )
 }
@@ -145,6 +148,41 @@ def _audit_paths() -> dict[str, Any]:
     }
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Same key and body again: the first answer is replayed",
+}
+_UPDATE_DESCRIPTION = (
+    "Send the full new description. The course is planned again and only the difference is "
+    "applied: new steps are added, changed ones are done again (finished ones verified), steps "
+    "no longer planned are dropped if they never produced anything. Code, term and GitHub "
+    "organization cannot change (422). A change that would need something that exists on "
+    "GitHub or Discord removed is refused as a whole with 409, listing those step keys in "
+    "`steps`; so is one that touches steps running at that moment (send it again shortly)."
+)
+
+
+def _update_operation() -> dict[str, Any]:
+    return {
+        "summary": "Change a course's description (roster, groups, staff, title)",
+        "description": _UPDATE_DESCRIPTION,
+        "operationId": "updateCourse",
+        **SECURED,
+        "parameters": [COURSE_ID, IDEMPOTENCY_KEY],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(CourseSpec)}},
+        },
+        "responses": {
+            "200": _json(CourseUpdateOut, "What changed, and the status after"),
+            **_problems(400, 401, 403, 404, 409, 413, 415, 422),
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     return {
         "/courses": {
@@ -152,15 +190,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Create a course and plan its provisioning",
                 "operationId": "createCourse",
                 **SECURED,
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                        "description": "Same key and body again: the first answer is replayed",
-                    }
-                ],
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref(CourseSpec)}},
@@ -192,7 +222,8 @@ def _paths() -> dict[str, Any]:
                 **SECURED,
                 "parameters": [COURSE_ID],
                 "responses": {"200": _json(CourseOut, "The course"), **_problems(401, 404)},
-            }
+            },
+            "put": _update_operation(),
         },
         "/courses/{course_id}/status": {
             "get": {

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from provisioning.audit import AuditPage
 from provisioning.audit_chain import ChainVerification
 from provisioning.course import CourseSpec
-from provisioning.course_views import CourseRecord, CourseStatus, RetryOutcome
+from provisioning.course_views import CourseRecord, CourseStatus, CourseUpdate, RetryOutcome
 
 StepState = Literal["pending", "running", "succeeded", "failed", "awaiting_action", "blocked"]
 CourseStateOut = Literal["pending", "in_progress", "awaiting_action", "failed", "succeeded"]
@@ -117,6 +117,36 @@ class RetryOut(_Out):
         return cls(retried=outcome.retried, status=CourseStatusOut.of(outcome.status))
 
 
+class CourseUpdateOut(_Out):
+    """What a changed description did to the course's plan (step keys, in plan order)."""
+
+    course: CourseOut
+    added: list[str] = Field(description="New steps, pending")
+    changed: list[str] = Field(
+        description="Steps whose parameters or dependencies changed; finished ones are "
+        "verified and repaired again, failed or waiting ones start afresh"
+    )
+    removed: list[str] = Field(
+        description="Steps no longer planned; only steps that never produced anything"
+    )
+    unblocked: list[str] = Field(
+        description="Blocked steps sent back to pending because the failed step they waited "
+        "for is gone or changed"
+    )
+    status: CourseStatusOut
+
+    @classmethod
+    def of(cls, outcome: CourseUpdate) -> CourseUpdateOut:
+        return cls(
+            course=CourseOut.of(outcome.course),
+            added=outcome.added,
+            changed=outcome.changed,
+            removed=outcome.removed,
+            unblocked=outcome.unblocked,
+            status=CourseStatusOut.of(outcome.status),
+        )
+
+
 class AuditRowOut(_Out):
     """One audit row: an HTTP call to Discord or GitHub (``kind`` http) or a domain event."""
 
@@ -180,6 +210,9 @@ class Problem(_Out):
     instance: str | None = None
     errors: list[FieldError] | None = Field(default=None, description="Every invalid field")
     course_id: str | None = Field(default=None, description="The course concerned (e.g. on 409)")
+    steps: list[str] | None = Field(
+        default=None, description="The step keys that stand in the way of a refused change (409)"
+    )
 
 
 class Health(_Out):

@@ -16,19 +16,38 @@ from bot.discord_audit import make_audit_trace
 from bot.discord_rest import DiscordRestGateway
 from cogs.course import CourseCommands, install
 from provisioning.claims import ClaimResult, InvalidClaimCodeError
-from provisioning.course_views import CourseStatus, RetryOutcome, StepStatus
+from provisioning.course import CourseSpec, parse_course
+from provisioning.course_change import CourseChangeNotSupportedError
+from provisioning.course_views import (
+    CourseRecord,
+    CourseStatus,
+    CourseSummary,
+    CourseUpdate,
+    RetryOutcome,
+    StepStatus,
+)
 from provisioning.governor import GovernorLimits, RateGovernor
+from tests.provisioning.examples import lecture_course
 
 from .conftest import TOKEN, Control, InstantClock, ListSink, World
 
 ADMIN = "Course Admin"
 
 
+def _record(course_id: str) -> CourseRecord:
+    spec = parse_course(lecture_course())
+    created = datetime(2027, 1, 1, tzinfo=UTC)
+    return CourseRecord(
+        course_id, spec.code, spec.term, spec.title, spec.kind, spec.github_org, spec, "d", created
+    )
+
+
 @dataclass
 class FakeServices:
-    """ClaimService and CourseStatusService, recording their calls."""
+    """ClaimService, CourseStatusService and CourseUpdateService, recording their calls."""
 
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+    refuse_update: bool = False
 
     async def claim(self, code: str, guild_id: str, user_id: str) -> ClaimResult:
         self.calls.append(("claim", code, guild_id, user_id))
@@ -57,6 +76,27 @@ class FakeServices:
         self.calls.append(("retry", course_id, actor))
         return RetryOutcome(["discord.server"], await self.status(course_id))
 
+    async def get(self, course_id: str) -> CourseRecord:
+        self.calls.append(("get", course_id))
+        return _record(course_id)
+
+    async def update(self, course_id: str, spec: CourseSpec, actor: str) -> CourseUpdate:
+        self.calls.append(("update", course_id, spec, actor))
+        if self.refuse_update:
+            raise CourseChangeNotSupportedError(course_id, ["github.invite:students:carol-c"])
+        added = ["github.invite:students:nora-n"]
+        removed = ["github.invite:students:carol-c", "github.invite:students:dave-d"]
+        status = CourseStatus(course_id, "in_progress", {"pending": 1}, [])
+        return CourseUpdate(_record(course_id), added, [], removed, [], status)
+
+    async def recent(self, limit: int = 10) -> list[CourseSummary]:
+        self.calls.append(("recent", limit))
+        at = datetime(2027, 1, 1, tzinfo=UTC)
+        return [
+            CourseSummary("c-2", "CS201", "2027-fall", "Systems Lab", "awaiting_action", at),
+            CourseSummary("c-1", "CS101", "2027-spring", "Intro", "succeeded", at),
+        ]
+
 
 class Bot(discord.Client):
     def __init__(self, sink: ListSink) -> None:
@@ -84,7 +124,8 @@ async def bot(
 ) -> AsyncIterator[Bot]:
     """A connected client with the /course group installed, in Ada's server."""
     client = Bot(sink)
-    install(client.tree, CourseCommands(claims=services, courses=services, admin_role=ADMIN))
+    commands = CourseCommands(claims=services, courses=services, updates=services, admin_role=ADMIN)
+    install(client.tree, commands)
     await client.login(TOKEN)
     task = asyncio.create_task(client.connect(reconnect=False))
     try:
@@ -116,6 +157,36 @@ async def run(
     }
     created = await control("POST", "/interactions", json=body)
     return Sent(str(created["id"]), mark)
+
+
+async def run_with_file(
+    control: Control, sink: ListSink, world: World, user: str, course: str, csv: str
+) -> Sent:
+    """A person runs `/course roster <course> <file>` with `csv` as the attached file."""
+    mark = len(sink.rows)
+    attachment = {"filename": "roster.csv", "text": csv, "content_type": "text/csv"}
+    options = [
+        {"name": "course", "type": 3, "value": course},
+        {"name": "file", "type": 11, "attachment": attachment},
+    ]
+    body = {
+        "guild_id": world.guild_id,
+        "user": user,
+        "name": "course",
+        "options": [{"name": "roster", "type": 1, "options": options}],
+    }
+    created = await control("POST", "/interactions", json=body)
+    return Sent(str(created["id"]), mark)
+
+
+async def make_admin(bot: Bot, world: World, user: str) -> None:
+    """The server owner gives `user` the admin role."""
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    gateway = DiscordRestGateway(bot, governor)
+    role = await gateway.create_role(
+        world.guild_id, name=ADMIN, permissions=0, hoist=False, mentionable=False, reason="t"
+    )
+    await gateway.add_member_role(world.guild_id, world.users[user], role.value.id, reason="t")
 
 
 async def answer(control: Control, sink: ListSink, sent: Sent) -> str:
@@ -184,3 +255,84 @@ async def test_a_service_error_becomes_a_short_ephemeral_reply(
     sent = await run(control, sink, world, "ada", "claim", code="BAD")
     text = await answer(control, sink, sent)
     assert text.startswith("Unknown claim code: this claim code belongs to no course")
+
+
+async def test_roster_upload_replaces_the_students_and_reports_counts(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """An admin attaches a roster CSV: the stored description gets exactly those students,
+    the update runs as that person, and the reply counts students and steps."""
+    await make_admin(bot, world, "ada")
+    csv = "name,github\nBob,bob-b\nNora New,nora-n\n"
+    sent = await run_with_file(control, sink, world, "ada", "c-1", csv)
+    text = await answer(control, sink, sent)
+    (_, course_id, spec, actor) = services.calls[-1]
+    assert (course_id, actor) == ("c-1", f"discord:{world.users['ada']}")
+    assert [s.github for s in spec.students] == ["bob-b", "nora-n"]
+    assert spec.staff == parse_course(lecture_course()).staff
+    assert "CS101 2027-spring: 2 students (1 added, 2 removed, 0 moved" in text
+    assert "Steps: 1 added, 0 changed, 2 removed." in text
+    assert "in_progress" in text
+
+
+async def test_roster_with_bad_rows_lists_each_row_and_column(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """A roster with a bad login and a missing name: the reply names each row and column, and
+    nothing is updated."""
+    await make_admin(bot, world, "ada")
+    csv = "name,github\nBob,bob-b\nEve,-eve-\n,nora-n\n"
+    sent = await run_with_file(control, sink, world, "ada", "c-1", csv)
+    text = await answer(control, sink, sent)
+    assert text.startswith("Invalid course description:")
+    assert "- row 3, column github:" in text
+    assert "- row 4, column name:" in text
+    assert not [c for c in services.calls if c[0] == "update"]
+
+
+async def test_roster_refused_removal_says_what_to_do(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """A roster that drops a provisioned student: the reply is the refusal, naming the step."""
+    await make_admin(bot, world, "ada")
+    services.refuse_update = True
+    sent = await run_with_file(control, sink, world, "ada", "c-1", "name,github\nBob,bob-b\n")
+    text = await answer(control, sink, sent)
+    assert text.startswith("Course change not supported:")
+    assert "github.invite:students:carol-c" in text
+    assert "by hand" in text
+
+
+async def test_roster_and_list_need_the_admin_role(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """Without the admin role both are refused before any service call."""
+    for sent in (
+        await run_with_file(control, sink, world, "ada", "c-1", "name,github\nBob,bob-b\n"),
+        await run(control, sink, world, "ada", "list"),
+    ):
+        await sink.wait_for(lambda x: x.path.startswith("/interactions/"), after=sent.mark)
+        seen = await control("GET", f"/interactions/{sent.id}")
+        assert ADMIN in seen["callback"]["data"]["content"]
+    assert services.calls == []
+
+
+async def test_list_shows_the_newest_courses_with_state_and_id(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """/course list asks for the newest 10 and shows code, term, state and id per line."""
+    await make_admin(bot, world, "ada")
+    sent = await run(control, sink, world, "ada", "list")
+    text = await answer(control, sink, sent)
+    assert services.calls == [("recent", 10)]
+    assert text.splitlines() == [
+        "Newest courses:",
+        "- **CS201** 2027-fall: awaiting_action (`c-2`)",
+        "- **CS101** 2027-spring: succeeded (`c-1`)",
+    ]
+
+
+def test_without_an_update_service_roster_and_list_are_left_out(services: FakeServices) -> None:
+    """A group built without `updates` offers only claim, status and retry."""
+    group = CourseCommands(claims=services, courses=services, admin_role=ADMIN)
+    assert sorted(c.name for c in group.commands) == ["claim", "retry", "status"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
 
-from db.models import Course, Step
 from provisioning.course import parse_course
 from sandbox.server import SandboxServer
 from tests.e2e.expect import check_discord, check_github
@@ -13,28 +12,18 @@ from tests.e2e.harness import Control, Product, discord_world, github_state, lec
 TYPO, LOGIN = "erin-typo", "erin-e"
 
 
-async def fix_login(product: Product, course_id: str, key: str) -> None:
-    """The roster fix an instructor makes: the course's spec and the waiting step's params."""
-    async with product.sessions.begin() as session:
-        course = await session.get(Course, course_id)
-        assert course is not None
-        spec = dict(course.spec)
-        spec["students"] = [
-            {**s, "github": LOGIN} if s["github"] == TYPO else s for s in spec["students"]
-        ]
-        course.spec = spec
-        step = await session.scalar(
-            select(Step).where(Step.course_id == course_id, Step.key == key)
-        )
-        assert step is not None
-        step.params = {**step.params, "login": LOGIN}
+def fixed_roster(data: dict[str, Any]) -> dict[str, Any]:
+    """The description with the mistyped login corrected, as an instructor would send it."""
+    students = [{**s, "github": LOGIN} if s["github"] == TYPO else s for s in data["students"]]
+    return {**data, "students": students}
 
 
 async def test_plan_login_and_role_hierarchy_wait_for_a_person_then_retry_completes(
     product: Product, sandbox: SandboxServer, control: Control, people: dict[str, str]
 ) -> None:
     """Free plan, unknown login, bot role too low: three waits with their reasons, the rest
-    done; once each cause is fixed, `CourseService.retry` completes the course."""
+    done; the login is fixed by updating the course's roster (the waiting invite is replaced),
+    the others outside the product, and `CourseService.retry` completes the course."""
     data = lecture(people["ada"], people["grace"], github_org="demo-free")
     data["students"].append({"name": "Erin Example", "github": TYPO})
     spec = parse_course(data)
@@ -80,20 +69,15 @@ async def test_plan_login_and_role_hierarchy_wait_for_a_person_then_retry_comple
         assert "drag the bot's role above" in (waiting[key].action_hint or ""), key
 
     await control.call("PUT", "/github/orgs/demo-free/plan", json={"plan": "team"})
-    await fix_login(product, course_id, invite_key)
+    fixed = parse_course(fixed_roster(data))
+    change = await product.courses.update(course_id, fixed, actor="e2e")
+    assert change.removed == [invite_key]
+    assert change.added == [f"github.invite:students:{LOGIN}"]
     await control.call("POST", f"/discord/guilds/{guild}/bot-role", json={"position": 99})
     outcome = await product.courses.retry(course_id, actor="e2e")
-    assert set(outcome.retried) == set(waiting)
+    assert set(outcome.retried) == set(waiting) - {invite_key}
     await product.run()
 
     assert set((await product.states(course_id)).values()) == {"succeeded"}
-    fixed = parse_course(
-        {
-            **data,
-            "students": [
-                {**s, "github": LOGIN} if s["github"] == TYPO else s for s in data["students"]
-            ],
-        }
-    )
     check_github(github_state(sandbox), fixed)
     check_discord(discord_world(sandbox), guild, fixed)

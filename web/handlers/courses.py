@@ -9,14 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.idempotency import IdempotencyKeyRacedError
 from provisioning.course import CourseSpec, parse_course
-from provisioning.courses import CourseRecord
+from provisioning.course_change import CourseChangeRefusedError
+from provisioning.course_views import CourseRecord, CourseUpdate
 from provisioning.errors import CourseConflictError
 from web.body import read_json
 from web.idempotent import IdempotentRequest, idempotency_key
 from web.params import course_id_param, limit_param, next_link
-from web.problems import domain_problem
+from web.problems import PROBLEM_JSON, domain_problem, problem_type
 from web.responses import json_response
-from web.schemas import CourseOut, CoursePage, CourseStatusOut, RetryOut
+from web.schemas import CourseOut, CoursePage, CourseStatusOut, CourseUpdateOut, Problem, RetryOut
 from web.services import API_TOKEN, SERVICES
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,65 @@ async def create_course(request: web.Request) -> web.Response:
     return _created(record)
 
 
+def _updated(outcome: CourseUpdate) -> web.Response:
+    return json_response(200, CourseUpdateOut.of(outcome).model_dump_json())
+
+
+def _refused(request: web.Request, error: CourseChangeRefusedError) -> web.Response:
+    """409 naming the steps in the way, so a client can act on each without parsing text."""
+    body = Problem(
+        type=problem_type(error),
+        title=error.title,
+        status=error.status,
+        detail=error.detail,
+        instance=request.path,
+        course_id=error.course_id,
+        steps=error.step_keys,
+    )
+    return web.Response(
+        status=error.status, text=body.model_dump_json(exclude_none=True), content_type=PROBLEM_JSON
+    )
+
+
+async def update_course(request: web.Request) -> web.Response:
+    """PUT /courses/{course_id}: the full new description; apply only the difference; 200."""
+    services = request.app[SERVICES]
+    course_id = course_id_param(request)
+    key = idempotency_key(request)
+    body = await read_json(request)
+    keyed = None
+    if key is not None:
+        keyed = IdempotentRequest.of(
+            request, services.idempotency, request[API_TOKEN].id, key, body.raw
+        )
+        stored = await keyed.lookup()
+        if stored is not None:
+            return keyed.replay(request, stored)
+    spec = parse_course(body.data)
+
+    async def remember(session: AsyncSession, outcome: CourseUpdate) -> None:
+        assert keyed is not None
+        answer = _updated(outcome)
+        assert answer.text is not None
+        await keyed.remember_within(session, answer.status, answer.text, course_id)
+
+    try:
+        outcome = await services.courses.update(
+            course_id, spec, _actor(request), within=None if keyed is None else remember
+        )
+    except CourseChangeRefusedError as exc:
+        return _refused(request, exc)
+    except IdempotencyKeyRacedError:
+        # A concurrent request with the same key committed first; ours was rolled back.
+        stored = await keyed.lookup() if keyed is not None else None
+        if keyed is None or stored is None:
+            raise
+        return keyed.replay(request, stored)
+    if outcome.added or outcome.changed or outcome.unblocked:
+        services.on_change()
+    return _updated(outcome)
+
+
 async def list_courses(request: web.Request) -> web.Response:
     """GET /courses: one page, oldest first, with a ``next`` link while more remain."""
     limit = limit_param(request)
@@ -117,5 +177,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/courses", create_course)
     app.router.add_get("/courses", list_courses)
     app.router.add_get("/courses/{course_id}", get_course)
+    app.router.add_put("/courses/{course_id}", update_course)
     app.router.add_get("/courses/{course_id}/status", course_status)
     app.router.add_post("/courses/{course_id}/retry", retry_course)
