@@ -296,6 +296,9 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
         discord_min / (DISCORD_PER_SECOND * args.scale),
     )
     http_429 = sum(1 for e in journal if e.status == 429)
+    for entry in journal:
+        if entry.status == 429:
+            print(f"429 on {entry.platform} {entry.method} {entry.path}", file=sys.stderr)
     github_403_limits = sum(
         1 for e in journal if e.status == 403 and e.platform == "github" and e.method in MUTATING
     )

@@ -29,7 +29,14 @@ from db.engine import create_engine, create_session_factory
 from provisioning.audit import AuditLog
 from provisioning.claim_service import DatabaseClaimService
 from provisioning.clock import SystemClock
-from provisioning.course_views import CourseStatus, RetryOutcome
+from provisioning.course import CourseSpec
+from provisioning.course_views import (
+    CourseRecord,
+    CourseStatus,
+    CourseSummary,
+    CourseUpdate,
+    RetryOutcome,
+)
 from provisioning.courses import CourseService
 from provisioning.discord_steps import executors as discord_executors
 from provisioning.github.pygithub_gateway import PyGithubGateway
@@ -122,7 +129,10 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
             install(
                 tree,
                 CourseCommands(
-                    claims=claims, courses=courses, admin_role=settings.discord_admin_role
+                    claims=claims,
+                    courses=courses,
+                    updates=courses,
+                    admin_role=settings.discord_admin_role,
                 ),
             )
             # A bulk overwrite of the same commands creates nothing new, so the daily limit of
@@ -136,7 +146,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
 
 
 class _WakingCourses:
-    """Course status and retry for the slash commands; a retry wakes the runner at once."""
+    """The course service as the slash commands use it: changes wake the runner at once."""
 
     def __init__(self, courses: CourseService, wake: Callable[[], None]) -> None:
         self._courses = courses
@@ -148,6 +158,18 @@ class _WakingCourses:
     async def retry(self, course_id: str, actor: str) -> RetryOutcome:
         outcome = await self._courses.retry(course_id, actor)
         self._wake()
+        return outcome
+
+    async def get(self, course_id: str) -> CourseRecord:
+        return await self._courses.get(course_id)
+
+    async def recent(self, limit: int = 10) -> list[CourseSummary]:
+        return await self._courses.recent(limit)
+
+    async def update(self, course_id: str, spec: CourseSpec, actor: str) -> CourseUpdate:
+        outcome = await self._courses.update(course_id, spec, actor)
+        if outcome.added or outcome.changed or outcome.unblocked:
+            self._wake()
         return outcome
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from provisioning.clock import Clock
 
 log = logging.getLogger(__name__)
+RESET_MARGIN_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class GovernorLimits:
     @classmethod
     def discord(cls, scale: float = 1.0) -> GovernorLimits:
         # 50 requests per second per bot, globally; per-route buckets come from the headers.
-        return cls(min_interval_s=1 / 50, write_interval_s=1 / 50, scale=scale)
+        # 40 leaves room for requests that leave in order but arrive bunched up.
+        return cls(min_interval_s=1 / 40, write_interval_s=1 / 40, scale=scale)
 
 
 class RateGovernor:
@@ -80,7 +82,9 @@ class RateGovernor:
             if wait is None:
                 wait = _until_epoch(lowered.get("x-ratelimit-reset"), self._clock)
         if wait is not None and wait > 0:
-            until = self._clock.monotonic() + wait
+            # A little past the reset: the platform's clock and rounding of `Reset-After` can
+            # put a request sent exactly at the reset a hair before the window opens.
+            until = self._clock.monotonic() + wait + RESET_MARGIN_S
             self._bucket_free_at[bucket] = max(self._bucket_free_at.get(bucket, 0.0), until)
             log.debug(
                 "bucket closed", extra={"governor": self.name, "bucket": bucket, "seconds": wait}
