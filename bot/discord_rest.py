@@ -133,8 +133,9 @@ class DiscordRestGateway:
             raise PlatformError("discord", 0, f"no answer ({type(exc).__name__})") from exc
         finally:
             ATTEMPTS.reset(token)
+            # Always: the governor counts this call as answered, headers or not.
+            self._governor.observe(bucket, attempts.headers)
             if attempts.headers:
-                self._governor.observe(bucket, attempts.headers)
                 self._note(bucket, attempts.headers)
         return data, attempts.count
 

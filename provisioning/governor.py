@@ -4,19 +4,24 @@ Bouncing off 429s costs time and, on Discord, counts towards a Cloudflare ban; s
 spaced before they are sent. The governor knows two things: a minimum spacing for all calls and
 a (longer) one for writes (GitHub asks for serial mutations at least a second apart, and 80
 content-creating requests a minute at most), and what the platform's rate-limit headers said
-about each bucket (when `remaining` reaches 0, wait for the reset).
+about each bucket: how many calls its window has left, when it resets, and any Retry-After.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from provisioning.clock import Clock
 
 log = logging.getLogger(__name__)
 RESET_MARGIN_S = 0.05
+# Two answers whose windows end this close together speak of the same window.
+SAME_WINDOW_S = 0.01
+# How long a second call to a bucket never seen waits for the first answer before going anyway.
+LEARN_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,21 @@ class GovernorLimits:
         return cls(min_interval_s=1 / 40, write_interval_s=1 / 40, scale=scale)
 
 
+@dataclass
+class _Bucket:
+    """What the platform's headers said about one bucket, and our calls still unanswered."""
+
+    limit: int | None = None
+    remaining: int | None = None  # calls left in the current window; None: not known yet
+    reset_at: float = 0.0  # monotonic time the current window ends
+    closed_until: float = 0.0  # Retry-After: nothing goes out before this
+    in_flight: int = 0
+    learned: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class RateGovernor:
-    """Awaited before each call (`acquire`), told about each answer (`observe`)."""
+    """Awaited before each call (`acquire`), told about each answer (`observe`, once per call,
+    with the answer's headers or none when no answer came)."""
 
     def __init__(self, name: str, limits: GovernorLimits, clock: Clock) -> None:
         self.name = name
@@ -49,51 +67,98 @@ class RateGovernor:
         self._clock = clock
         self._next_any = 0.0
         self._next_write = 0.0
-        self._bucket_free_at: dict[str, float] = {}
+        self._buckets: dict[str, _Bucket] = {}
         self.waits = 0
         self.wait_seconds = 0.0
 
     async def acquire(self, bucket: str, *, write: bool) -> None:
         """Wait until a call to `bucket` may go out without exceeding a limit.
 
-        The slot is reserved before sleeping, so callers queue in order without holding a lock
-        while they wait, and reads are not held up behind a write waiting for its slot (a
+        Bucket accounting first: no more calls than the window has left (counting the ones
+        still in flight), and a bucket never seen lets one call through to learn its limit.
+        Then spacing: the slot is reserved before sleeping, so callers queue in order without
+        holding a lock, and reads are not held up behind a write waiting for its slot (a
         GitHub read has no spacing of its own: only writes are serial).
         """
+        state = self._buckets.setdefault(bucket, _Bucket())
+        await self._wait_for_bucket(state)
+        if state.remaining is not None:
+            state.remaining -= 1
+        state.in_flight += 1
         now = self._clock.monotonic()
-        start = max(now, self._next_any, self._bucket_free_at.get(bucket, 0.0))
+        start = max(now, self._next_any)
         if write:
             start = max(start, self._next_write)
             self._next_write = start + self._limits.write_interval_s / self._limits.scale
         if self._limits.min_interval_s > 0:
             self._next_any = start + self._limits.min_interval_s / self._limits.scale
-        delay = start - now
+        await self._sleep(start - now)
+
+    async def _wait_for_bucket(self, state: _Bucket) -> None:
+        while True:
+            now = self._clock.monotonic()
+            if state.remaining is not None and now >= state.reset_at + RESET_MARGIN_S:
+                state.remaining = state.limit  # a new window: the whole limit again
+            until = state.closed_until
+            if state.remaining is not None and state.remaining <= 0:
+                # A little past the reset: the platform's clock and the rounding of
+                # `Reset-After` can put a call sent exactly at the reset before the window.
+                until = max(until, state.reset_at + RESET_MARGIN_S)
+            if until > now:
+                await self._sleep(until - now)
+                continue
+            if state.remaining is None and state.limit is None and state.in_flight > 0:
+                # Never seen: wait for the first answer to say what the limit is.
+                state.learned.clear()
+                try:
+                    await asyncio.wait_for(state.learned.wait(), LEARN_TIMEOUT_S)
+                except TimeoutError:
+                    return
+                continue
+            return
+
+    async def _sleep(self, delay: float) -> None:
         if delay > 0:
             self.waits += 1
             self.wait_seconds += delay
             await self._clock.sleep(delay)
 
     def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
-        """Learn from rate-limit headers: an exhausted bucket is closed until its reset."""
+        """Learn from an answer's rate-limit headers (or from no answer: `headers` empty)."""
+        state = self._buckets.setdefault(bucket, _Bucket())
+        state.in_flight = max(0, state.in_flight - 1)
         lowered = {k.lower(): v for k, v in headers.items()}
-        wait = _seconds(lowered.get("retry-after"))
-        if wait is None and lowered.get("x-ratelimit-remaining") == "0":
-            wait = _seconds(lowered.get("x-ratelimit-reset-after"))
-            if wait is None:
-                wait = _until_epoch(lowered.get("x-ratelimit-reset"), self._clock)
-        if wait is not None and wait > 0:
-            # A little past the reset: the platform's clock and rounding of `Reset-After` can
-            # put a request sent exactly at the reset a hair before the window opens.
-            until = self._clock.monotonic() + wait + RESET_MARGIN_S
-            self._bucket_free_at[bucket] = max(self._bucket_free_at.get(bucket, 0.0), until)
-            log.debug(
-                "bucket closed", extra={"governor": self.name, "bucket": bucket, "seconds": wait}
-            )
+        now = self._clock.monotonic()
+        retry_after = _seconds(lowered.get("retry-after"))
+        if retry_after is not None and retry_after > 0:
+            state.closed_until = max(state.closed_until, now + retry_after + RESET_MARGIN_S)
+            log.debug("bucket closed", extra={"governor": self.name, "bucket": bucket})
+        remaining = _int(lowered.get("x-ratelimit-remaining"))
+        reset_after = _seconds(lowered.get("x-ratelimit-reset-after"))
+        if reset_after is None:
+            reset_after = _until_epoch(lowered.get("x-ratelimit-reset"), self._clock)
+        if remaining is not None and reset_after is not None:
+            state.limit = _int(lowered.get("x-ratelimit-limit")) or state.limit or remaining + 1
+            reset_at = now + reset_after
+            # Answers can arrive out of order: within one window believe the smaller count;
+            # a later window starts afresh, less the calls already on their way.
+            later_window = state.remaining is None or reset_at > state.reset_at + SAME_WINDOW_S
+            left = remaining - state.in_flight
+            state.remaining = left if later_window else min(state.remaining or 0, left)
+            state.reset_at = max(state.reset_at, reset_at) if not later_window else reset_at
+        state.learned.set()
 
 
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
     except ValueError:
         return None
 

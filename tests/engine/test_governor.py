@@ -27,11 +27,27 @@ class SteppingClock:
         self.mono = max(self.mono, wake_at)
 
 
-async def call(governor: RateGovernor, clock: SteppingClock, bucket: str, write: bool) -> float:
-    """Acquire, then say at what time the call went out."""
-    before = clock.mono
+async def call(
+    governor: RateGovernor,
+    clock: SteppingClock,
+    bucket: str,
+    write: bool,
+    headers: dict[str, str] | None = None,
+) -> float:
+    """Acquire, answer with `headers`, and say at what time the call went out."""
     await governor.acquire(bucket, write=write)
-    return max(before, clock.mono)
+    sent = clock.mono
+    governor.observe(bucket, headers or {})
+    return sent
+
+
+def window(limit: int, remaining: int, reset_after: float) -> dict[str, str]:
+    """Discord-style rate-limit headers."""
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset-After": str(reset_after),
+    }
 
 
 async def test_github_writes_are_a_second_apart_and_queue_in_order() -> None:
@@ -47,7 +63,7 @@ async def test_github_reads_do_not_wait_behind_writes() -> None:
     """A read asked while a write waits for its slot goes out at once."""
     clock = SteppingClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
-    await governor.acquire("api", write=True)
+    await call(governor, clock, "api", True, window(5000, 4999, 3600))
     waiting_write = asyncio.create_task(governor.acquire("api", write=True))
     await asyncio.sleep(0)
     started = clock.mono
@@ -76,10 +92,11 @@ async def test_exhausted_bucket_waits_for_its_reset_and_others_do_not() -> None:
     """`Remaining: 0` closes that bucket until `Reset-After`; `Retry-After` does the same."""
     clock = SteppingClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
-    governor.observe("roles", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "5"})
+    await call(governor, clock, "roles", False, window(5, 0, 5))
     assert await call(governor, clock, "channels", False) == 0.0
-    assert await call(governor, clock, "roles", False) == pytest.approx(5.0 + RESET_MARGIN_S)
-    governor.observe("roles", {"Retry-After": "3"})
+    assert await call(governor, clock, "roles", False, {"Retry-After": "3"}) == pytest.approx(
+        5.0 + RESET_MARGIN_S
+    )
     assert await call(governor, clock, "roles", False) == pytest.approx(8.0 + 2 * RESET_MARGIN_S)
 
 
@@ -88,5 +105,47 @@ async def test_reset_epoch_header_is_understood() -> None:
     clock = SteppingClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     reset = int(clock.now().timestamp()) + 7
-    governor.observe("api", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    headers = {
+        "x-ratelimit-limit": "60",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": str(reset),
+    }
+    await call(governor, clock, "api", False, headers)
     assert await call(governor, clock, "api", False) == pytest.approx(7.0 + RESET_MARGIN_S)
+
+
+async def test_a_window_gives_no_more_calls_than_it_has_left() -> None:
+    """With 2 calls left in a 1-second window, the third waits for the reset."""
+    clock = SteppingClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    await call(governor, clock, "b", False, window(3, 2, 1.0))
+    for _ in range(2):
+        await governor.acquire("b", write=False)
+    assert clock.mono == 0.0
+    third = asyncio.create_task(governor.acquire("b", write=False))
+    await asyncio.sleep(0)
+    for _ in range(2):
+        governor.observe("b", window(3, 0, 1.0))
+    await third
+    assert clock.mono == pytest.approx(1.0 + RESET_MARGIN_S)
+
+
+async def test_a_bucket_never_seen_lets_one_call_through_first() -> None:
+    """The second call to an unknown bucket waits for the first answer to learn the limit."""
+    clock = SteppingClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    await governor.acquire("new", write=False)
+    second = asyncio.create_task(governor.acquire("new", write=False))
+    await asyncio.sleep(0)
+    assert not second.done()
+    governor.observe("new", window(10, 9, 1.0))
+    await second
+
+
+async def test_answers_out_of_order_do_not_reopen_a_window() -> None:
+    """A late answer saying 1 left, after one saying 0 left, keeps the window closed."""
+    clock = SteppingClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    await call(governor, clock, "b", False, window(2, 0, 1.0))
+    governor.observe("b", window(2, 1, 1.0))
+    assert await call(governor, clock, "b", False) == pytest.approx(1.0 + RESET_MARGIN_S)
