@@ -17,7 +17,6 @@ import discord
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.discord_audit import make_audit_trace
@@ -25,7 +24,7 @@ from bot.discord_rest import DiscordRestGateway
 from bot.endpoints import Endpoints, load_secret_key, open_endpoints
 from bot.settings import Settings
 from cogs.course import CourseCommands, install
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, schema_problem
 from provisioning.audit import AuditLog
 from provisioning.claim_service import DatabaseClaimService
 from provisioning.clock import SystemClock
@@ -174,14 +173,9 @@ class _WakingCourses:
 
 
 async def _check_schema(engine: AsyncEngine) -> None:
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1 FROM alembic_version"))
-    except Exception as exc:
-        raise StartupError(
-            "the database is not migrated (or not reachable): run `alembic upgrade head` "
-            "with the same DATABASE_URL, then start again"
-        ) from exc
+    problem = await schema_problem(engine)
+    if problem is not None:
+        raise StartupError(problem)
 
 
 async def _discord_client(

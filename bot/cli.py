@@ -65,11 +65,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
-    from db.engine import create_engine, create_session_factory
+    from db.engine import create_engine, create_session_factory, schema_problem
     from provisioning.api_tokens import ApiTokenService, TokenNameTakenError
 
     engine = create_engine(settings.database_url)
     try:
+        problem = await schema_problem(engine)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
         service = ApiTokenService(create_session_factory(engine))
         token = await service.create(name, read_only=read_only)
     except TokenNameTakenError as exc:
@@ -84,11 +88,15 @@ async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
 
 
 async def _audit_verify(settings: Settings) -> int:
-    from db.engine import create_engine, create_session_factory
+    from db.engine import create_engine, create_session_factory, schema_problem
     from provisioning import audit_chain
 
     engine = create_engine(settings.database_url)
     try:
+        problem = await schema_problem(engine)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         async with create_session_factory(engine)() as session:
             result = await audit_chain.verify(session)
     finally:

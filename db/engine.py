@@ -54,3 +54,23 @@ async def database_reachable(engine: AsyncEngine) -> bool:
         log.warning("database not reachable", exc_info=True)
         return False
     return True
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """Why the product cannot use this database, in words an operator can act on; or None."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        # The class names the cause (refused, unknown database, bad password) without
+        # echoing the URL, which may carry a password.
+        return f"cannot reach the database ({type(exc).__name__}): check DATABASE_URL"
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT version_num FROM alembic_version"))
+    except Exception:
+        return (
+            "the database is not migrated: run `alembic upgrade head` with the same "
+            "DATABASE_URL, then start again"
+        )
+    return None
