@@ -68,7 +68,32 @@ def _term(value: str) -> str:
     return value
 
 
+# Names the plan uses for the course's own resources (teams, roles, channels, invites):
+# a lab group of the same name would give two steps one key.
+RESERVED_GROUP_NAMES = frozenset(
+    {
+        "lecture",
+        "instructors",
+        "tas",
+        "students",
+        "instructor",
+        "ta",
+        "student",
+        "course",
+        "announcements",
+        "general",
+        "lectures",
+        "qa-help",
+    }
+)
+
+
 def _group(value: str) -> str:
+    if value in RESERVED_GROUP_NAMES:
+        raise ValueError(
+            f"{value!r} is reserved for the course's own teams, roles and channels: name lab "
+            "groups like lab-01"
+        )
     if not _GROUP.match(value):
         raise ValueError(
             f"{value!r} is not a lab group name: use 1-32 lowercase letters, digits or single "
@@ -180,7 +205,7 @@ def cross_field_problems(data: object) -> list[FieldProblem]:
         return []
     problems: list[FieldProblem] = []
     kind = data.get("kind")
-    groups = [g for g in _list(data.get("groups")) if isinstance(g, str)]
+    groups = [g.strip() for g in _list(data.get("groups")) if isinstance(g, str)]
     problems += _duplicates("groups", ((f"groups[{i}]", g) for i, g in enumerate(groups)))
     if kind == "lecture" and groups:
         problems.append(
@@ -300,7 +325,9 @@ def _list(value: object) -> list[Any]:
 
 
 def _field(item: object, name: str) -> object:
-    return item.get(name) if isinstance(item, dict) else None
+    """A field of a raw list item, stripped as the model will strip it."""
+    value = item.get(name) if isinstance(item, dict) else None
+    return value.strip() if isinstance(value, str) else value
 
 
 def _lower(value: object) -> object:

@@ -63,7 +63,13 @@ def role_name(group: str) -> str:
 
 def plan_course(spec: CourseSpec) -> list[PlannedStep]:
     """Every step of the course, dependencies before dependants, in a fixed order."""
-    return [*_github_steps(spec), *_discord_steps(spec)]
+    steps = [*_github_steps(spec), *_discord_steps(spec)]
+    keys = [step.key for step in steps]
+    if len(set(keys)) != len(keys):
+        # parse_course refuses the names that would collide; this guards the plan itself.
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"the plan has duplicate step keys: {duplicates}")
+    return steps
 
 
 def plan_json(steps: list[PlannedStep]) -> bytes:

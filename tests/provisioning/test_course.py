@@ -112,3 +112,27 @@ def test_at_least_one_instructor() -> None:
     data = lecture_course()
     data["staff"] = [data["staff"][1]]
     assert "instructor" in problems_of(data)["staff"]
+
+
+@pytest.mark.parametrize("group", ["students", "lecture", "general", "instructor", "tas"])
+def test_group_names_of_the_course_own_resources_are_refused(group: str) -> None:
+    """A lab group named like a course-wide team, role or channel would collide in the plan."""
+    data = lab_course()
+    data["groups"][0] = group
+    for student in data["students"]:
+        if student["group"] == "lab-01":
+            student["group"] = group
+    assert "reserved" in problems_of(data)["groups[0]"]
+
+
+def test_padded_values_are_compared_as_stored() -> None:
+    """Surrounding spaces are stripped before duplicates and group membership are checked."""
+    data = lab_course()
+    data["groups"].append(" lab-01 ")
+    data["students"][1]["discord_id"] = "80351110224678912 "
+    problems = problems_of(data)
+    assert "groups[3]" in problems
+    assert "first used at staff[0].discord_id" in problems["students[1].discord_id"]
+    padded = lab_course()
+    padded["students"][0]["group"] = " lab-01"
+    assert parse_course(padded).students[0].group == "lab-01"

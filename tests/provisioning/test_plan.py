@@ -3,7 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioning.course import CourseSpec, parse_course
+from provisioning.course import RESERVED_GROUP_NAMES, CourseSpec, parse_course
+from provisioning.errors import CourseValidationError
 from provisioning.plan import plan_course, plan_digest, plan_json
 from tests.provisioning.examples import lab_course, lecture_course
 
@@ -123,3 +124,26 @@ def test_plan_is_a_pure_function(
     assert plan_json(plan_course(first)) == plan_json(plan_course(second))
     assert plan_digest(plan_course(first)) == plan_digest(plan_course(second))
     assert len({s.key for s in plan_course(first)}) == len(plan_course(first))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    groups=st.lists(
+        st.one_of(
+            st.sampled_from(sorted(RESERVED_GROUP_NAMES)),
+            st.from_regex(r"\A[a-z]{1,12}(-[a-z0-9]{1,3})?\Z"),
+        ),
+        max_size=8,
+    )
+)
+def test_any_accepted_course_plans_unique_keys(groups: list[str]) -> None:
+    """Whatever group names validation lets through, the plan never repeats a step key."""
+    course = lab_course(groups=0)
+    course["groups"] = groups
+    course["students"] = [{"name": "S", "github": "solo-student", "group": g} for g in groups[:1]]
+    try:
+        spec = parse_course(course)
+    except CourseValidationError:
+        return
+    keys = [step.key for step in plan_course(spec)]
+    assert len(keys) == len(set(keys))
