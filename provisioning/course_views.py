@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from provisioning.course import CourseSpec
@@ -53,8 +54,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, course_id = json.loads(raw)
         parsed = datetime.fromisoformat(at)
-        if not isinstance(course_id, str) or parsed.tzinfo is None:
+        # Ids are UUIDs: anything else (NUL, lone surrogates) would reach the database.
+        if not isinstance(course_id, str) or str(uuid.UUID(course_id)) != course_id:
             raise ValueError(cursor)
+        if parsed.tzinfo is None:
+            raise ValueError(cursor)
+        parsed = parsed.astimezone(UTC)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursorError from exc
     return parsed, course_id

@@ -8,6 +8,7 @@ its own course as a 409 conflict.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,11 +21,18 @@ from web.responses import json_response
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+# Printable ASCII, no spaces: what clients generate (UUIDs, hashes), and all a header can carry
+# safely (aiohttp hands other bytes over as lone surrogates, which no database can store).
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
 def idempotency_key(request: web.Request) -> str | None:
-    """The request's key, if it sent one; 400 for an empty or overlong key."""
+    """The request's key, if it sent one; 400 for an empty, overlong or non-ASCII key."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is not None and not 1 <= len(key) <= 255:
-        raise web.HTTPBadRequest(text=f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters")
+    if key is not None and not _KEY.fullmatch(key):
+        raise web.HTTPBadRequest(
+            text=f"{IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters, e.g. a UUID"
+        )
     return key
 
 

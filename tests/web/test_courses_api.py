@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +73,17 @@ async def test_idempotency_key_with_other_body_is_422(
     assert await _count(client, auth) == 1
 
 
+async def test_idempotency_key_must_be_printable_ascii(
+    client: Client, auth: dict[str, str], course_data: Factory
+) -> None:
+    """Keys with spaces or bytes outside ASCII are refused with 400 before anything is stored."""
+    for key in ("has space", "k\u00ff"):
+        headers = {**auth, "Idempotency-Key": key}
+        response = await client.post("/courses", json=course_data(), headers=headers)
+        assert response.status == 400, key
+    assert await _count(client, auth) == 0
+
+
 async def test_list_paginates_with_next_link(
     client: Client, auth: dict[str, str], course_data: Factory
 ) -> None:
@@ -90,7 +103,12 @@ async def test_list_paginates_with_next_link(
 
 async def test_bad_limit_and_cursor_are_400(client: Client, auth: dict[str, str]) -> None:
     """Out-of-range limits and foreign cursors are client errors, as problem+json."""
-    for query in ("limit=0", "limit=101", "limit=abc", "cursor=garbage"):
+    crafted = [
+        base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+        for body in (["2027-01-01T00:00:00+00:00", "a\u0000b"], ["2027-01-01T00:00:00", "x"])
+    ]
+    queries = ["limit=0", "limit=101", "limit=abc", "cursor=garbage"]
+    for query in [*queries, *(f"cursor={c}" for c in crafted)]:
         response = await client.get(f"/courses?{query}", headers=auth)
         assert response.status == 400, query
         assert response.content_type == "application/problem+json"
