@@ -6,11 +6,12 @@ secret values, so an operator fixes a deployment in one go.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 AppEnv = Literal["development", "staging", "production"]
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/app.db"
@@ -52,6 +53,53 @@ class Settings(BaseSettings):
     # Derives the Discord claim codes. Development keeps a generated one in ./data/.
     secret_key: SecretStr | None = None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() reads the environment itself, once, so that it can report every
+        # problem together and tests can hand it an environment of their own.
+        return (init_settings,)
+
+    @field_validator(
+        "bootstrap_api_token",
+        "discord_token",
+        "github_token",
+        "github_app_private_key",
+        "secret_key",
+        "sandbox_url",
+        "github_app_id",
+        "github_installation_id",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `DISCORD_TOKEN=` in a compose file means "not given", not "the empty token".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB (the "
+                "async drivers the product ships with)"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -70,20 +118,24 @@ class Settings(BaseSettings):
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and check the settings; raise `SettingsError` listing every problem."""
+    """Read and check the settings (from `environ`, default the process environment); raise
+    `SettingsError` listing every problem, invalid values and missing deployment needs alike."""
+    source = os.environ if environ is None else environ
+    values = {k.lower(): v for k, v in source.items() if k.lower() in Settings.model_fields}
+    errors: list[str] = []
+    bad: set[str] = set()
     try:
-        settings = (
-            Settings()
-            if environ is None
-            else Settings.model_validate({k.lower(): v for k, v in environ.items()})
-        )
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
-        lines = [
-            f"- {'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
-    problems = deployment_problems(settings)
+        for error in exc.errors(include_url=False, include_input=False):
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            bad.add(name)
+            errors.append(f"{name.upper()}: {error['msg'].removeprefix('Value error, ')}")
+        # Check the rest with defaults in place of the invalid values, to report it all at once.
+        settings = Settings.model_validate({k: v for k, v in values.items() if k not in bad})
+    problems = errors + [
+        p for p in deployment_problems(settings) if not p.startswith(tuple(n.upper() for n in bad))
+    ]
     if problems:
         raise SettingsError(
             f"APP_ENV={settings.app_env} cannot start:\n" + "\n".join(f"- {p}" for p in problems)

@@ -50,3 +50,32 @@ def test_development_refuses_half_real_credentials() -> None:
     """A Discord token without GitHub credentials would mix real and emulated platforms."""
     with pytest.raises(SettingsError, match="give both"):
         load_settings({"DISCORD_TOKEN": "discord-secret-1"})
+
+
+def test_type_errors_and_deployment_problems_come_in_one_message() -> None:
+    """An unparsable value does not hide the other problems of the deployment."""
+    with pytest.raises(SettingsError) as info:
+        load_settings({"APP_ENV": "production", "GITHUB_APP_ID": "abc", "WEB_PORT": "x"})
+    message = str(info.value)
+    for name in ("GITHUB_APP_ID", "WEB_PORT", "SECRET_KEY", "DISCORD_TOKEN", "DATABASE_URL"):
+        assert name in message
+
+
+def test_empty_secrets_count_as_missing() -> None:
+    """`DISCORD_TOKEN=` (as compose files write it) is not a token."""
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN: required"):
+        load_settings({"APP_ENV": "production", "DISCORD_TOKEN": "  "})
+
+
+def test_sync_drivers_and_unknown_log_levels_are_refused() -> None:
+    """The URL must name an async driver; the log level must be a level."""
+    with pytest.raises(SettingsError) as info:
+        load_settings({"DATABASE_URL": "postgresql://app@db/app", "LOG_LEVEL": "verbose"})
+    assert "postgresql+asyncpg://" in str(info.value)
+    assert "LOG_LEVEL" in str(info.value)
+    assert load_settings({"LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_the_process_environment_is_read_only_when_asked() -> None:
+    """A mapping given to load_settings is the whole environment (tests stay isolated)."""
+    assert load_settings({}).web_port == 8080
