@@ -232,7 +232,7 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
         await client.login("sandbox-discord-token")
         runner = StepRunner(
             sessions=sessions,
-            executors={**github_executors(), **discord_executors(SECRET)},
+            executors={**github_executors(), **discord_executors()},
             github=github,
             discord=DiscordRestGateway(client, discord_governor),
             policy=RetryPolicy(base_s=2.0 / args.scale, cap_s=300.0 / args.scale),

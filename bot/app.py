@@ -27,6 +27,7 @@ from cogs.course import CourseCommands, install
 from db.engine import create_engine, create_session_factory, schema_problem
 from provisioning.audit import AuditLog
 from provisioning.claim_service import DatabaseClaimService
+from provisioning.claims import claim_code
 from provisioning.clock import SystemClock
 from provisioning.course import CourseSpec
 from provisioning.course_views import (
@@ -87,11 +88,12 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         stack.push_async_callback(github.aclose)
         client = await _discord_client(endpoints, audit, stack)
         secret = load_secret_key(settings)
+        discord_gateway = DiscordRestGateway(client, discord_governor)
         runner = StepRunner(
             sessions=sessions,
-            executors={**github_executors(), **discord_executors(secret)},
+            executors={**github_executors(), **discord_executors()},
             github=github,
-            discord=DiscordRestGateway(client, discord_governor),
+            discord=discord_gateway,
             policy=RetryPolicy(),
             clock=clock,
             metrics=metrics,
@@ -113,6 +115,8 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                 metrics_render=metrics_renderer(
                     metrics, sessions, [github_governor, discord_governor]
                 ),
+                claim_code=lambda course_id: claim_code(secret, course_id),
+                application_id=discord_gateway.application_id,
             )
             if settings.bootstrap_api_token is not None:
                 try:
@@ -131,6 +135,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                     claims=claims,
                     courses=courses,
                     updates=courses,
+                    claim_code=lambda course_id: claim_code(secret, course_id),
                     admin_role=settings.discord_admin_role,
                 ),
             )

@@ -1,7 +1,9 @@
 """`/course claim|status|retry|roster|list`: thin adapters that defer, call services, render.
 
 Install with `install(tree, CourseCommands(claims=..., courses=..., updates=...,
-admin_role="Course Admin"))`; without `updates`, `roster` and `list` are left out.
+claim_code=..., admin_role="Course Admin"))`; without `updates`, `roster` and `list` are left
+out. `claim_code` turns a course id into its claim code: `status` shows it to admins while the
+course waits for a server (nowhere else shows it but `GET /courses/{id}/claim`).
 Permissions are checked at run time (PLATFORM.md §1.11: `default_member_permissions` is only a
 hint, and does nothing on subcommands): `claim` needs Manage Server in the server being
 claimed; every other subcommand needs the configured admin role.
@@ -10,14 +12,19 @@ claimed; every other subcommand needs the configured admin role.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import discord
 from discord import app_commands
 
 from provisioning import audit_context
-from provisioning.claims import ClaimService, CourseStatusService, CourseUpdateService
+from provisioning.claims import (
+    ClaimService,
+    CourseStatusService,
+    CourseUpdateService,
+    waiting_for_claim,
+)
 from provisioning.course_change import RosterChange, roster_change, with_roster
 from provisioning.course_views import CourseStatus, CourseSummary, CourseUpdate
 from provisioning.errors import CourseValidationError, ProvisioningError
@@ -59,10 +66,17 @@ def acting_as(interaction: Interaction) -> Iterator[None]:
         audit_context.current.reset(token)
 
 
-def render_status(status: CourseStatus) -> str:
-    """The course state, counts, and the steps that are not done with their error or hint."""
+def render_status(status: CourseStatus, claim_code: str | None = None) -> str:
+    """The course state, counts, the claim code if given, and the steps that are not done
+    with their error or hint."""
     counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
     lines = [f"Course {status.course_id}: **{status.state}** ({counts})"]
+    if claim_code is not None:
+        # Right under the header, so no truncation drops it.
+        lines.append(
+            f"Claim code: `{claim_code}`: run `/course claim {claim_code}` in the server you "
+            "created for this course. Share it only with whoever creates that server."
+        )
     open_steps = [s for s in status.steps if s.state != "succeeded"]
     for step in open_steps[:_SHOWN_STEPS]:
         why = step.action_hint or step.last_error
@@ -107,12 +121,14 @@ class CourseCommands(app_commands.Group):
         *,
         claims: ClaimService,
         courses: CourseStatusService,
+        claim_code: Callable[[str], str],
         admin_role: str,
         updates: CourseUpdateService | None = None,
     ) -> None:
         super().__init__(name="course", description="Course provisioning", guild_only=True)
         self._claims = claims
         self._courses = courses
+        self._claim_code = claim_code
         self._admin_role = admin_role
         self._updates = updates
         if updates is None:
@@ -157,7 +173,8 @@ class CourseCommands(app_commands.Group):
         await interaction.response.defer(ephemeral=True, thinking=True)
         with acting_as(interaction):
             status = await self._courses.status(course)
-            await interaction.followup.send(render_status(status), ephemeral=True)
+            code = self._claim_code(status.course_id) if waiting_for_claim(status) else None
+            await interaction.followup.send(render_status(status, code), ephemeral=True)
 
     @app_commands.command(name="retry", description="Retry a course's failed or waiting steps")
     @app_commands.describe(course="The course id")

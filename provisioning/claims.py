@@ -9,6 +9,11 @@ Lookup: the code does not contain the course id (ids are UUIDs, too long to type
 service passes the ids of the courses still waiting for a server as `candidates`; checking a
 code costs one HMAC per candidate, which is nothing next to the database read that found them.
 Fifty bits of tag make guessing hopeless, and a claim also needs Manage Server in the guild.
+
+Who sees the code: whoever may bind a server to the course, and nobody else (DESIGN.md §5).
+The waiting `discord.server` step only says where to get it, since its message is logged,
+stored and shown to every API token; course admins read the code in `/course status` and
+read-write API tokens from `GET /courses/{id}/claim`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +32,7 @@ from provisioning.course_views import (
     CourseSummary,
     CourseUpdate,
     RetryOutcome,
+    StepStatus,
 )
 from provisioning.errors import ProvisioningError
 
@@ -34,6 +40,11 @@ CODE_CHARS = 10
 _GROUP = 4
 # Crockford-like: base32 without the letters people misread; O/I/L typed by mistake still work.
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+SERVER_STEP = "discord.server"
+
+# A course id to its claim code, e.g. `lambda course_id: claim_code(secret, course_id)`: what
+# the web and the slash commands are given instead of the secret itself.
+ClaimCodes = Callable[[str], str]
 
 
 class InvalidClaimCodeError(ProvisioningError):
@@ -47,6 +58,24 @@ class InvalidClaimCodeError(ProvisioningError):
             "this claim code belongs to no course waiting for a server; copy it again from "
             "the course status"
         )
+
+
+class ClaimCodesUnavailableError(ProvisioningError):
+    """This process was not given the secret claim codes derive from."""
+
+    status = 404
+    title = "Claim code unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this process cannot show claim codes (it has no claim secret); ask a course admin "
+            "to run /course status for the course"
+        )
+
+
+def no_claim_codes(course_id: str) -> str:
+    """The `ClaimCodes` of a process without the secret: always `ClaimCodesUnavailableError`."""
+    raise ClaimCodesUnavailableError
 
 
 def claim_code(secret: bytes, course_id: str) -> str:
@@ -76,6 +105,17 @@ def course_id_from_code(secret: bytes, code: str, candidates: Iterable[str]) -> 
     if found is None:
         raise InvalidClaimCodeError
     return found
+
+
+def server_step(status: CourseStatus) -> StepStatus | None:
+    """The course's `discord.server` step, which a claim binds to a guild."""
+    return next((s for s in status.steps if s.key == SERVER_STEP), None)
+
+
+def waiting_for_claim(status: CourseStatus) -> bool:
+    """The server step waits for a person to create a server and claim it with the code."""
+    step = server_step(status)
+    return step is not None and step.state == "awaiting_action" and step.external_id is None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.auth import auth_middleware
-from web.handlers import audit, courses, docs, health, metrics
+from web.handlers import audit, claims, courses, docs, health, metrics
 from web.openapi import build_openapi
 from web.problems import problem_middleware
 from web.services import OPENAPI, SERVICES, Services
@@ -24,6 +24,7 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     health.add_routes(app)
     docs.add_routes(app)
     courses.add_routes(app)
+    claims.add_routes(app)
     audit.add_routes(app)
     metrics.add_routes(app)
     return app

@@ -16,10 +16,18 @@ log = logging.getLogger(__name__)
 # is read by probes, scrapers and browsers that carry no token.
 PROTECTED_PREFIXES = ("/courses", "/audit")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Reads that hand out a secret, refused to read-only tokens like a mutation: a claim code
+# grants the right to bind a Discord server to the course. Route names, as `add_get(name=…)`.
+CLAIM_ROUTE = "course_claim"
+WRITE_TOKEN_ROUTES = frozenset({CLAIM_ROUTE})
 
 
 def _protected(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in PROTECTED_PREFIXES)
+
+
+def _needs_write_token(request: web.Request) -> bool:
+    return request.method not in SAFE_METHODS or request.match_info.route.name in WRITE_TOKEN_ROUTES
 
 
 def _unauthorized(request: web.Request, detail: str, error: str | None) -> web.Response:
@@ -33,7 +41,7 @@ def _unauthorized(request: web.Request, detail: str, error: str | None) -> web.R
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """401 without a valid token, 403 for a read-only token on a mutation."""
+    """401 without a valid token, 403 for a read-only token on a mutation or a secret."""
     if not _protected(request.path):
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -44,9 +52,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if info is None:
         log.info("rejected API token", extra={"path": request.path})
         return _unauthorized(request, "the API token is unknown or revoked", "invalid_token")
-    if request.method not in SAFE_METHODS and info.read_only:
-        return problem_response(
-            request, 403, "Forbidden", f"the API token {info.name!r} is read-only"
-        )
+    if info.read_only and _needs_write_token(request):
+        detail = f"the API token {info.name!r} is read-only"
+        if request.method in SAFE_METHODS:
+            detail += "; this answer holds a secret that only read-write tokens may read"
+        return problem_response(request, 403, "Forbidden", detail)
     request[API_TOKEN] = info
     return await handler(request)

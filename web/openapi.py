@@ -12,6 +12,7 @@ from web.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 from web.schemas import (
     AuditPageOut,
     AuditVerifyOut,
+    ClaimOut,
     CourseOut,
     CoursePage,
     CourseStatusOut,
@@ -29,6 +30,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (CourseStatusOut, "serialization"),
     (RetryOut, "serialization"),
     (CourseUpdateOut, "serialization"),
+    (ClaimOut, "serialization"),
     (AuditPageOut, "serialization"),
     (AuditVerifyOut, "serialization"),
     (Problem, "serialization"),
@@ -81,6 +83,7 @@ _COURSE_LINKS = {
         ("RetryCourse", "retryCourse"),
         ("UpdateCourse", "updateCourse"),
         ("GetCourseAudit", "getCourseAudit"),
+        ("GetCourseClaim", "getCourseClaim"),
     )
 }
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
@@ -165,6 +168,41 @@ _UPDATE_DESCRIPTION = (
 )
 
 
+_CLAIM_DESCRIPTION = (
+    "The code a person runs as `/course claim <code>` in the Discord server they created for "
+    "the course, binding that server to it (the first claim wins). **Read-write tokens only**: "
+    "the code grants the right to bind a server to the course, so a read-only token gets 403 "
+    "as on a mutation. For the same reason it is never in the status, the log or the database "
+    "(it is derived from the course id on each request) and the answer is sent with "
+    "`Cache-Control: no-store`. Course admins also see it in `/course status <course>`."
+)
+
+
+def _claim_operation() -> dict[str, Any]:
+    problems = _problems(401, 403, 404)
+    problems["403"]["description"] = "The API token is read-only; the code needs a read-write one"
+    problems["404"]["description"] = "No such course, or this process cannot show claim codes"
+    return {
+        "summary": "The Discord claim code of a course (read-write tokens only)",
+        "description": _CLAIM_DESCRIPTION,
+        "operationId": "getCourseClaim",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {
+            "200": {
+                **_json(ClaimOut, "The claim code, and whether a server is bound already"),
+                "headers": {
+                    "Cache-Control": {
+                        "description": "Always `no-store`: the answer holds a secret",
+                        "schema": {"type": "string", "const": "no-store"},
+                    }
+                },
+            },
+            **problems,
+        },
+    }
+
+
 def _update_operation() -> dict[str, Any]:
     return {
         "summary": "Change a course's description (roster, groups, staff, title)",
@@ -234,6 +272,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(CourseStatusOut, "Status"), **_problems(401, 404)},
             }
         },
+        "/courses/{course_id}/claim": {"get": _claim_operation()},
         "/courses/{course_id}/retry": {
             "post": {
                 "summary": "Retry failed, blocked and waiting steps",

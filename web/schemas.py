@@ -147,6 +147,21 @@ class CourseUpdateOut(_Out):
         )
 
 
+class ClaimOut(_Out):
+    """The Discord claim code of a course: run `/course claim <code>` in the server created
+    for it. A secret (it binds a server to the course): read-write tokens only, never cached."""
+
+    course_id: str
+    code: str = Field(description="e.g. ABCD-EFGH-JK; the first claim wins, later ones fail")
+    claimed: bool = Field(description="A server is bound to the course already")
+    guild_id: str | None = Field(description="The claimed server's id; null until claimed")
+    install_link: str | None = Field(
+        default=None,
+        description="Adds the bot to a server with every permission the course needs; "
+        "null when this process does not know the bot's application",
+    )
+
+
 class AuditRowOut(_Out):
     """One audit row: an HTTP call to Discord or GitHub (``kind`` http) or a domain event."""
 

@@ -15,6 +15,7 @@ from db.engine import create_session_factory, database_reachable
 from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
+from provisioning.claims import ClaimCodes, no_claim_codes
 from provisioning.clock import SystemClock
 from provisioning.courses import CourseService
 from provisioning.governor import RateGovernor
@@ -39,6 +40,12 @@ class Services:
     # Called after a course is created or a retry made steps due, so the runner starts at once
     # instead of at its next tick. Must not block: the runner's wake() only sets an event.
     on_change: Callable[[], None] = _nothing
+    # A course id to its Discord claim code (`GET /courses/{id}/claim`); a closure over the
+    # secret, so the web never holds it. Without one, that route answers 404.
+    claim_code: ClaimCodes = no_claim_codes
+    # The bot's Discord application id, for the install link next to the claim code; without
+    # one the link is left out.
+    application_id: Callable[[], Awaitable[str]] | None = None
 
 
 def metrics_renderer(
@@ -57,6 +64,8 @@ def build_services(
     on_change: Callable[[], None] = _nothing,
     audit: AuditLog | None = None,
     metrics_render: Callable[[], Awaitable[bytes]] | None = None,
+    claim_code: ClaimCodes = no_claim_codes,
+    application_id: Callable[[], Awaitable[str]] | None = None,
 ) -> Services:
     """The standard wiring of the web services on one engine.
 
@@ -73,6 +82,8 @@ def build_services(
         audit=audit if audit is not None else AuditLog(sessions, SystemClock(), metrics),
         metrics=metrics_render or metrics_renderer(metrics, sessions),
         on_change=on_change,
+        claim_code=claim_code,
+        application_id=application_id,
     )
 
 

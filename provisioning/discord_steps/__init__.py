@@ -12,11 +12,11 @@ from provisioning.discord_steps.server import make_ensure
 from provisioning.steps.base import Executor
 
 
-def executors(claim_secret: bytes | None = None) -> dict[str, Executor]:
-    """Executors by step kind. `claim_secret` (settings' SECRET_KEY) puts the claim code in
-    the message the server step waits with; without it the message points to the status."""
+def executors() -> dict[str, Executor]:
+    """Executors by step kind. The server step's waiting message never holds the claim code
+    (it says where to get it), so no secret is needed here."""
     return {
-        "discord.server": make_ensure(claim_secret),
+        "discord.server": make_ensure(),
         "discord.settings": settings.ensure,
         "discord.role": role.ensure,
         "discord.role-order": role_order.ensure,

@@ -1,8 +1,11 @@
 """`discord.server`: the course's server, which a person creates and claims (PLATFORM.md §1.1).
 
 Bots cannot create servers. Until a claim stores the guild id as this step's external id, the
-step waits for a person with the install link and the claim code. After the claim it checks the
-bot is in that server with every permission the plan needs, then succeeds.
+step waits for a person with the install link and says where to get the claim code. The code
+itself is never in the message: the runner logs it and stores it, and every API token (read-only
+ones too) reads it in the status, while the code grants the right to bind a server (DESIGN.md
+§5). After the claim it checks the bot is in that server with every permission the plan needs,
+then succeeds.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import logging
 
 from provisioning import permissions
-from provisioning.claims import claim_code
 from provisioning.course import CourseSpec
 from provisioning.discord_steps.common import UNKNOWN_GUILD
 from provisioning.errors import ActionRequiredError, PlatformError
@@ -49,19 +51,23 @@ def permission_names(bits: int) -> list[str]:
     return [name for value, name in sorted(_NAMES.items()) if bits & value]
 
 
-def make_ensure(claim_secret: bytes | None) -> Executor:
-    """The executor; `claim_secret` derives the claim code shown while the step waits."""
+def claim_instructions(course_id: str, link: str) -> str:
+    """What the server step waits with: the install link and where the claim code is shown,
+    never the code itself."""
+    return (
+        f"Create a server, add the bot with this link: {link} , then run /course claim <code> "
+        f"in it. The claim code is shown to course admins by `/course status {course_id}` and "
+        f"to read-write API tokens by `GET /courses/{course_id}/claim`"
+    )
+
+
+def make_ensure() -> Executor:
+    """The executor of `discord.server`."""
 
     async def ensure(ctx: StepContext) -> StepResult:
         link = install_link(await ctx.discord.application_id(), ctx.spec)
         if not ctx.external_id:
-            if claim_secret is None:
-                how = "then run /course claim with the code from the course status in it"
-            else:
-                how = f"then run /course claim {claim_code(claim_secret, ctx.course_id)} in it"
-            raise ActionRequiredError(
-                "discord.claim", f"Create a server, add the bot with this link: {link} , {how}"
-            )
+            raise ActionRequiredError("discord.claim", claim_instructions(ctx.course_id, link))
         guild = ctx.external_id
         try:
             standing = await ctx.discord.bot_standing(guild)

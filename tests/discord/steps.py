@@ -72,7 +72,7 @@ async def run_step(
 ) -> StepResult:
     """Run one step as the runner would (stored result in, new result stored)."""
     step = next(s for s in discord_steps(spec) if s.key == key)
-    result = await executors(SECRET)[step.kind](context(spec, step, gateway, done, done.get(key)))
+    result = await executors()[step.kind](context(spec, step, gateway, done, done.get(key)))
     done[key] = result
     return result
 

@@ -15,7 +15,7 @@ from discord import app_commands
 from bot.discord_audit import make_audit_trace
 from bot.discord_rest import DiscordRestGateway
 from cogs.course import CourseCommands, install
-from provisioning.claims import ClaimResult, InvalidClaimCodeError
+from provisioning.claims import ClaimResult, InvalidClaimCodeError, claim_code
 from provisioning.course import CourseSpec, parse_course
 from provisioning.course_change import CourseChangeNotSupportedError
 from provisioning.course_views import (
@@ -32,6 +32,12 @@ from tests.provisioning.examples import lecture_course
 from .conftest import TOKEN, Control, InstantClock, ListSink, World
 
 ADMIN = "Course Admin"
+SECRET = b"cog-secret-" + b"x" * 32
+
+
+def code_of(course_id: str) -> str:
+    """The claim codes the cog is given, as bot.app gives them."""
+    return claim_code(SECRET, course_id)
 
 
 def _record(course_id: str) -> CourseRecord:
@@ -48,6 +54,8 @@ class FakeServices:
 
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     refuse_update: bool = False
+    # The guild the course's server step is bound to; None while it waits for a claim.
+    guild_id: str | None = None
 
     async def claim(self, code: str, guild_id: str, user_id: str) -> ClaimResult:
         self.calls.append(("claim", code, guild_id, user_id))
@@ -60,15 +68,17 @@ class FakeServices:
         step = StepStatus(
             key="discord.server",
             kind="discord.server",
-            state="awaiting_action",
+            state="awaiting_action" if self.guild_id is None else "succeeded",
             attempts=1,
             last_error=None,
-            last_error_code="discord.claim",
-            action_hint="Create a server",
-            external_id=None,
+            last_error_code="discord.claim" if self.guild_id is None else None,
+            action_hint="Create a server" if self.guild_id is None else None,
+            external_id=self.guild_id,
             next_attempt_at=None,
             updated_at=datetime(2027, 1, 1, tzinfo=UTC),
         )
+        if self.guild_id is not None:
+            return CourseStatus(course_id, "in_progress", {"succeeded": 4, "pending": 1}, [step])
         counts = {"awaiting_action": 1, "succeeded": 3}
         return CourseStatus(course_id, "awaiting_action", counts, [step])
 
@@ -124,7 +134,9 @@ async def bot(
 ) -> AsyncIterator[Bot]:
     """A connected client with the /course group installed, in Ada's server."""
     client = Bot(sink)
-    commands = CourseCommands(claims=services, courses=services, updates=services, admin_role=ADMIN)
+    commands = CourseCommands(
+        claims=services, courses=services, updates=services, claim_code=code_of, admin_role=ADMIN
+    )
     install(client.tree, commands)
     await client.login(TOKEN)
     task = asyncio.create_task(client.connect(reconnect=False))
@@ -248,6 +260,35 @@ async def test_status_and_retry_need_the_admin_role(
     assert "`discord.server` awaiting_action: Create a server" in text
 
 
+async def test_status_shows_an_admin_the_claim_code_while_the_server_waits(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """An admin's /course status shows the code to run /course claim with while the server
+    step waits for a claim; the audit row of that reply keeps only the message's keys."""
+    await make_admin(bot, world, "ada")
+    sent = await run(control, sink, world, "ada", "status", course="c-1")
+    text = await answer(control, sink, sent)
+    code = code_of("c-1")
+    assert f"Claim code: `{code}`: run `/course claim {code}`" in text
+    assert "`discord.server` awaiting_action: Create a server" in text
+    rows = [x for x, _ in sink.rows[sent.mark :]]
+    assert rows
+    assert all(code not in f"{x.path} {x.request_summary}" for x in rows)
+
+
+async def test_status_shows_no_claim_code_once_the_server_is_claimed(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """After the claim, /course status no longer shows a code: there is nothing to claim."""
+    await make_admin(bot, world, "ada")
+    services.guild_id = world.guild_id
+    sent = await run(control, sink, world, "ada", "status", course="c-1")
+    text = await answer(control, sink, sent)
+    assert text.startswith("Course c-1: **in_progress**")
+    assert "Claim code" not in text
+    assert code_of("c-1") not in text
+
+
 async def test_a_service_error_becomes_a_short_ephemeral_reply(
     control: Control, world: World, bot: Bot, sink: ListSink
 ) -> None:
@@ -334,5 +375,5 @@ async def test_list_shows_the_newest_courses_with_state_and_id(
 
 def test_without_an_update_service_roster_and_list_are_left_out(services: FakeServices) -> None:
     """A group built without `updates` offers only claim, status and retry."""
-    group = CourseCommands(claims=services, courses=services, admin_role=ADMIN)
+    group = CourseCommands(claims=services, courses=services, claim_code=code_of, admin_role=ADMIN)
     assert sorted(c.name for c in group.commands) == ["claim", "retry", "status"]

@@ -8,6 +8,7 @@ import pytest
 
 from bot.discord_audit import redact_path
 from bot.discord_rest import DiscordRestGateway
+from provisioning.claims import claim_code, normalize_code
 from provisioning.discord_gateway import invite_code_hash
 from provisioning.errors import ActionRequiredError
 from provisioning.permissions import SEND_MESSAGES
@@ -15,7 +16,7 @@ from sandbox.discord import DiscordSandbox
 from sandbox.server import SandboxServer
 
 from .conftest import Control, ListSink, World
-from .steps import course, run_all, run_step
+from .steps import COURSE_ID, SECRET, course, run_all, run_step
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -111,16 +112,23 @@ async def test_audit_rows_match_the_sandbox_log_one_to_one(
     assert all(x.status and 200 <= x.status < 300 for x, _ in sink.rows)
 
 
-async def test_unclaimed_server_waits_for_a_person_with_link_and_code(
+async def test_unclaimed_server_waits_with_the_link_and_where_to_get_the_code(
     world: World, gateway: DiscordRestGateway
 ) -> None:
-    """Without a claimed guild the server step asks for a server, the install link and a code."""
+    """Without a claimed guild the server step asks for a server and gives the install link
+    and where the claim code is shown, never the code itself (the message is logged)."""
     spec = course(world.users)
     with pytest.raises(ActionRequiredError) as caught:
         await run_step(spec, "discord.server", gateway, {})
+    message = caught.value.message
     assert caught.value.reason == "discord.claim"
-    assert "https://discord.com/oauth2/authorize?client_id=" in caught.value.message
-    assert "/course claim " in caught.value.message
+    assert "https://discord.com/oauth2/authorize?client_id=" in message
+    assert "/course claim <code>" in message
+    assert f"`/course status {COURSE_ID}`" in message
+    assert f"`GET /courses/{COURSE_ID}/claim`" in message
+    code = claim_code(SECRET, COURSE_ID)
+    assert code not in message
+    assert normalize_code(code) not in normalize_code(message)
 
 
 async def test_staff_not_in_the_server_is_asked_to_join(

@@ -260,7 +260,7 @@ async def open_product(
         governor = RateGovernor("discord", GovernorLimits.discord(GOVERNOR_SCALE), clock)
         runner = StepRunner(
             sessions=sessions,
-            executors={**github_executors(), **discord_executors(SECRET)},
+            executors={**github_executors(), **discord_executors()},
             github=github,
             discord=DiscordRestGateway(client, governor),
             policy=policy or RetryPolicy(base_s=0),

@@ -4,7 +4,6 @@ SIGTERM. Proves the composition root wires every part, as an operator starts it.
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import socket
 import sys
@@ -25,7 +24,6 @@ from tests.e2e.harness import (
 )
 
 TOKEN = "cpb_" + "e2e-bootstrap-token-" + "x" * 24
-CLAIM = re.compile(r"/course claim ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2})")
 
 
 def free_port() -> int:
@@ -43,8 +41,9 @@ async def status(http: aiohttp.ClientSession, course_id: str) -> dict[str, Any]:
 async def test_the_bot_process_provisions_a_course_and_stops_on_sigterm(
     database_url: str, tmp_path: Path
 ) -> None:
-    """POST a course, claim the server with /course claim, see it complete in the status and
-    the metrics, then SIGTERM: exit status 0."""
+    """POST a course, read its claim code from GET /claim (the status only says where it is),
+    claim the server with /course claim, see it complete in the status and the metrics, then
+    SIGTERM: exit status 0."""
     port = free_port()
     async with (
         SandboxServer(rate_scale=SANDBOX_RATE_SCALE) as sandbox,
@@ -78,8 +77,13 @@ async def test_the_bot_process_provisions_a_course_and_stops_on_sigterm(
 
                 await until(waiting_for_claim, timeout_s=60, what="the claim action")
                 hint = (await status(http, course_id))["actions"][0]["hint"]
-                match = CLAIM.search(hint)
-                assert match, hint
+                assert f"GET /courses/{course_id}/claim" in hint
+                async with http.get(f"/courses/{course_id}/claim") as response:
+                    assert response.status == 200, await response.text()
+                    assert response.headers["Cache-Control"] == "no-store"
+                    claim = await response.json()
+                assert claim["code"] not in hint
+                assert claim["install_link"] in hint
                 spec = parse_course(data)
                 guild = await control.server_with_bot(spec, owner="ada")
                 await control.join(guild, "grace")
@@ -94,7 +98,7 @@ async def test_the_bot_process_provisions_a_course_and_stops_on_sigterm(
                             {
                                 "name": "claim",
                                 "type": 1,
-                                "options": [{"name": "code", "type": 3, "value": match[1]}],
+                                "options": [{"name": "code", "type": 3, "value": claim["code"]}],
                             }
                         ],
                     },

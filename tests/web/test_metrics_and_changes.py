@@ -17,7 +17,10 @@ from web.services import build_services
 
 Factory = Callable[..., dict[str, Any]]
 Sessions = async_sessionmaker[AsyncSession]
-CLAIM_HINT = "Create the server from the template, add the bot, then run /course claim ABCD-1234"
+CLAIM_HINT = (
+    "Create a server, add the bot with this link: https://discord.test/install , "
+    "then run /course claim <code> in it"
+)
 
 
 def _steps_gauge(text: str) -> dict[str, float]:
