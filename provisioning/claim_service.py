@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Course, Step
 from provisioning import audit_chain
-from provisioning.claims import ClaimResult, course_id_from_code
+from provisioning.claims import SERVER_STEP, ClaimResult, course_id_from_code
 from provisioning.clock import Clock
 from provisioning.errors import ProvisioningError
 
 log = logging.getLogger(__name__)
-SERVER_STEP = "discord.server"
 
 
 class ServerTakenError(ProvisioningError):
