@@ -90,7 +90,17 @@ class StepRunner:
             while not stop.is_set():
                 self._wake.clear()
                 free = self._config.concurrency - len(running)
-                claimed = await self._claim(free) if free > 0 else []
+                try:
+                    claimed = await self._claim(free) if free > 0 else []
+                except Exception:
+                    # The database went away for a moment (restart, failover, a lock timeout):
+                    # the runner must outlive it, so log, wait a poll interval, claim again.
+                    log.exception(
+                        "claiming steps failed; trying again", extra={"owner": self.owner}
+                    )
+                    claimed = []
+                    await self._pause(stop)
+                    continue
                 for step in claimed:
                     running.add(asyncio.create_task(self._run(step), name=step.key))
                 if claimed and len(running) < self._config.concurrency:
@@ -109,6 +119,10 @@ class StepRunner:
                 running = {task for task in running if not task.done()}
         finally:
             await self._drain(running)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self._config.idle_poll_s)
 
     async def _drain(self, running: set[asyncio.Task[None]]) -> None:
         """On shutdown let running steps finish briefly; the rest keep their lease, which
@@ -150,31 +164,55 @@ class StepRunner:
         return claimed
 
     async def _run(self, step: step_queue.ClaimedStep) -> None:
+        """Run one claimed step and record its outcome; never raises (one step's trouble,
+        or the database's, must not stop the others or the runner)."""
+        try:
+            await self._run_leased(step)
+        except Exception:
+            log.exception(
+                "step run failed; its lease will expire and it will be run again",
+                extra={"step": step.key, "course_id": step.course_id},
+            )
+        self.steps_run += 1
+
+    async def _run_leased(self, step: step_queue.ClaimedStep) -> None:
         started = self._clock.monotonic()
         token = audit_context.current.set(
             audit_context.AuditContext("runner", step.course_id, step.key, step.attempt)
         )
-        renewer = asyncio.create_task(self._keep_lease(step.id))
-        error: Exception | None = None
         try:
-            result = await self._execute(step)
-        except Exception as exc:  # every error is classified by the retry policy
-            error = exc
+            work = asyncio.create_task(self._execute(step))
         finally:
-            audit_context.current.reset(token)
-            # Stop renewing before settling, so settling is never mistaken for a lost lease.
+            audit_context.current.reset(token)  # the task keeps its own copy of the context
+        renewer = asyncio.create_task(self._keep_lease(step.id))
+        try:
+            await asyncio.wait({work, renewer}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # Shutting down: the step's own tasks go with it (its lease will expire).
+            work.cancel()
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            raise
+        if not work.done():
+            # The lease is gone (another runner may own the step now): stop working on it
+            # rather than racing the new owner, and leave the outcome to it.
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            log.warning("lease lost; step abandoned", extra={"step": step.key})
+            return
+        # Stop renewing before settling, so settling is never mistaken for a lost lease.
+        renewer.cancel()
+        await asyncio.gather(renewer, return_exceptions=True)
+        error = work.exception()
         if error is None:
-            await self._settle_success(step, result)
+            await self._settle_success(step, work.result())
             outcome = "succeeded"
-        else:
+        elif isinstance(error, Exception):  # every error is classified by the retry policy
             outcome = await self._settle_error(step, error)
+        else:
+            raise error
         self._metrics.step_seconds.labels(step.kind, outcome).observe(
             self._clock.monotonic() - started
         )
-        self.steps_run += 1
 
     async def _execute(self, step: step_queue.ClaimedStep) -> StepResult:
         executor = self._executors.get(step.kind)
@@ -252,11 +290,22 @@ class StepRunner:
         return decision.state
 
     async def _keep_lease(self, step_id: int) -> None:
+        """Renew the lease every third of its length; return when it is lost: refused (taken
+        over) or not renewed in time (database unreachable until the lease ran out)."""
         period = self._config.lease_s / 3
+        # Give up a little before the lease ends: another runner may claim it right at the end.
+        margin = period / 2
+        deadline = self._clock.monotonic() + self._config.lease_s - margin
         while True:
             await self._clock.sleep(period)
+            if self._clock.monotonic() >= deadline:
+                return
             until = self._clock.now() + timedelta(seconds=self._config.lease_s)
-            async with self._sessions.begin() as session:
-                if not await step_queue.renew(session, step_id, self.owner, until):
-                    log.warning("lease lost", extra={"step_id": step_id, "owner": self.owner})
-                    return
+            try:
+                async with self._sessions.begin() as session:
+                    if not await step_queue.renew(session, step_id, self.owner, until):
+                        return
+            except Exception:
+                log.warning("renewing a lease failed; trying again", exc_info=True)
+                continue
+            deadline = self._clock.monotonic() + self._config.lease_s - margin

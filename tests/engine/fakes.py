@@ -94,13 +94,18 @@ class Script:
 
 
 def make_runner(
-    sessions: Any, script: Script, clock: ManualClock, kinds: list[str], **config: Any
+    sessions: Any,
+    script: Script,
+    clock: ManualClock,
+    kinds: list[str],
+    executors: dict[str, Executor] | None = None,
+    **config: Any,
 ) -> StepRunner:
     """A runner with zero backoff whose gateways are never reached (the script replaces them)."""
     unused: Callable[[], None] = lambda: None  # noqa: E731 - a placeholder no step calls
     return StepRunner(
         sessions=sessions,
-        executors=script.executors(kinds),
+        executors=executors if executors is not None else script.executors(kinds),
         github=cast(GitHubGateway, unused),
         discord=cast(DiscordGateway, unused),
         policy=RetryPolicy(base_s=0, max_attempts=3),

@@ -4,7 +4,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import step_queue
@@ -13,6 +14,7 @@ from provisioning.course import parse_course
 from provisioning.courses import CourseService
 from provisioning.errors import ActionRequiredError, PlatformError, StepFailedError
 from provisioning.plan import plan_course
+from provisioning.steps.base import StepContext, StepResult
 from tests.engine.fakes import ManualClock, Script, make_runner
 from tests.provisioning.examples import lab_course, lecture_course
 
@@ -167,4 +169,82 @@ async def test_ready_steps_are_not_hidden_behind_waiting_ones(session_factory: S
     clock.advance(60)
     await CourseService(session_factory).retry(course_id, actor="test")
     await runner.run_until_idle()
+    assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
+
+
+class TickingClock(ManualClock):
+    """Time moves by itself as the lease keeper sleeps (the keeper is all that sleeps)."""
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+        self.advance(seconds)
+
+
+async def test_a_step_whose_lease_is_taken_over_is_abandoned(session_factory: Sessions) -> None:
+    """When renewing finds the step owned by another runner, the executor is cancelled and
+    this runner records nothing for it."""
+    course_id = await create(session_factory, lecture_course())
+    cancelled = asyncio.Event()
+
+    async def hijacked(ctx: StepContext) -> StepResult:
+        async with session_factory.begin() as session:
+            await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.key == ctx.step.key)
+                .values(lease_owner="another-runner")
+            )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+        raise AssertionError("unreachable")
+
+    runner = make_runner(
+        session_factory,
+        Script(),
+        TickingClock(),
+        [],
+        dict.fromkeys(KINDS, hijacked),
+        concurrency=1,
+    )
+    await runner.run_once()
+    assert cancelled.is_set()
+    async with session_factory() as session:
+        owners = {
+            step.lease_owner
+            for step in (await session.scalars(select(Step).where(Step.state == "running"))).all()
+        }
+    assert owners == {"another-runner"}
+
+
+class FlakySessions:
+    """A session factory whose first `begin()` fails, as a database restart would."""
+
+    def __init__(self, sessions: Sessions, failures: int) -> None:
+        self._sessions = sessions
+        self.failures = failures
+
+    def __call__(self) -> Any:
+        return self._sessions()
+
+    def begin(self) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OperationalError("SELECT 1", {}, Exception("database is restarting"))
+        return self._sessions.begin()
+
+
+async def test_serve_survives_a_failing_claim(session_factory: Sessions) -> None:
+    """A database error while claiming is logged and retried; the runner goes on."""
+    course_id = await create(session_factory, lecture_course())
+    script, clock = Script(), ManualClock()
+    script.when_done(len(plan_course(parse_course(lecture_course()))))
+    flaky = FlakySessions(session_factory, failures=1)
+    runner = make_runner(flaky, script, clock, KINDS, idle_poll_s=0.01)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(runner.serve(stop))
+    await asyncio.wait_for(script.done.wait(), timeout=30)
+    stop.set()
+    await asyncio.wait_for(serving, timeout=30)
+    assert flaky.failures == 0
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
