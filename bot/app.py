@@ -7,7 +7,6 @@ closed here, in reverse order, when SIGINT or SIGTERM arrives.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -60,6 +59,11 @@ class StartupError(Exception):
     """The product cannot start as configured; the message says how to fix it."""
 
 
+class PartFailedError(StartupError):
+    """A long-running part (the runner, the Discord gateway) ended on its own; the process
+    exits non-zero so that its supervisor restarts it."""
+
+
 async def serve(settings: Settings, *, runner_only: bool = False) -> None:
     """Run until SIGINT/SIGTERM: the runner, and unless `runner_only` the web server and bot."""
     stop = asyncio.Event()
@@ -105,8 +109,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         scheduler.add_job(runner.wake, "interval", seconds=RUNNER_TICK_S, id="runner-tick")
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
-        runner_task = asyncio.create_task(runner.serve(stop), name="runner")
-        stack.push_async_callback(_wait, runner_task)
+        failed: list[str] = []
         if not runner_only:
             services = build_services(
                 engine,
@@ -137,6 +140,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                     updates=courses,
                     claim_code=lambda course_id: claim_code(secret, course_id),
                     admin_role=settings.discord_admin_role,
+                    admin_guild_id=settings.discord_admin_guild_id,
                 ),
             )
             # A bulk overwrite of the same commands creates nothing new, so the daily limit of
@@ -144,9 +148,18 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
             await tree.sync()
             gateway_task = asyncio.create_task(client.connect(reconnect=True), name="discord")
             stack.push_async_callback(_cancel, gateway_task)
+            _watch(gateway_task, "Discord gateway connection", stop, failed)
+        # Started last: a start-up failure above leaves no runner waiting for a `stop` that
+        # nothing would set. Unwinding sets `stop` before waiting for it, whatever the cause.
+        runner_task = asyncio.create_task(runner.serve(stop), name="runner")
+        stack.push_async_callback(_wait, runner_task)
+        stack.callback(stop.set)
+        _watch(runner_task, "runner", stop, failed)
         _announce(settings, endpoints, runner_only)
         await stop.wait()
         log.info("stopping")
+    if failed:
+        raise PartFailedError(f"the {' and the '.join(failed)} stopped; see the log above")
 
 
 class _WakingCourses:
@@ -196,6 +209,15 @@ async def _discord_client(
     except discord.LoginFailure as exc:
         await client.close()
         raise StartupError("Discord refused the bot token: check DISCORD_TOKEN") from exc
+    except Exception as exc:
+        # A network error or a 5xx: close the client's HTTP session, and say where we looked.
+        await client.close()
+        raise StartupError(
+            f"cannot reach Discord ({discord.http.Route.BASE}): {str(exc) or type(exc).__name__}"
+        ) from exc
+    except BaseException:
+        await client.close()
+        raise
     stack.push_async_callback(client.close)
     return client
 
@@ -225,12 +247,30 @@ def _announce(settings: Settings, endpoints: Endpoints, runner_only: bool) -> No
     print("\n".join(lines), flush=True)
 
 
+def _watch(task: asyncio.Task[None], what: str, stop: asyncio.Event, failed: list[str]) -> None:
+    """If `task` ends before `stop` is set, or fails at all, log why and stop the process; it
+    then exits non-zero. Running on without a runner or without the gateway would look healthy
+    and do nothing; a supervisor restarts a process that exits."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None and stop.is_set():
+            return
+        why = repr(error) if error is not None else "it ended on its own"
+        log.error("the %s stopped (%s); shutting down", what, why, exc_info=error)
+        failed.append(what)
+        stop.set()
+
+    task.add_done_callback(done)
+
+
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # Not `await task`: a failure was logged by `_watch` and must not stop the unwinding.
+    await asyncio.wait([task])
 
 
 async def _wait(task: asyncio.Task[None]) -> None:
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.wait([task])

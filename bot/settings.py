@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     bootstrap_api_token: SecretStr | None = None
     discord_token: SecretStr | None = None
     discord_admin_role: str = "Course Admin"
+    # The server (guild) id where the admin commands may run; the role alone is not enough,
+    # since anyone can make a role of that name in a server of their own.
+    discord_admin_guild_id: str | None = None
     github_token: SecretStr | None = None
     github_app_id: int | None = None
     github_app_private_key: SecretStr | None = None
@@ -73,6 +76,7 @@ class Settings(BaseSettings):
         "github_app_private_key",
         "secret_key",
         "sandbox_url",
+        "discord_admin_guild_id",
         "github_app_id",
         "github_installation_id",
         mode="before",
@@ -81,6 +85,19 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: Any) -> Any:
         # `DISCORD_TOKEN=` in a compose file means "not given", not "the empty token".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_admin_guild_id")
+    @classmethod
+    def _snowflake(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**64:
+            raise ValueError(
+                "use the admin server's id, digits only (Discord: Developer Mode, then right-click "
+                "the server, Copy Server ID)"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -161,6 +178,10 @@ def deployment_problems(settings: Settings) -> list[str]:
         problems.append("SECRET_KEY: required, at least 32 random characters")
     if settings.discord_token is None:
         problems.append("DISCORD_TOKEN: required (the bot token from the developer portal)")
+    if settings.discord_admin_guild_id is None:
+        problems.append(
+            "DISCORD_ADMIN_GUILD_ID: required (the id of the server where the admin commands run)"
+        )
     if not settings.has_github_credentials:
         problems.append(
             "GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY + GITHUB_INSTALLATION_ID: "

@@ -1,12 +1,16 @@
 """`/course claim|status|retry|roster|list`: thin adapters that defer, call services, render.
 
 Install with `install(tree, CourseCommands(claims=..., courses=..., updates=...,
-claim_code=..., admin_role="Course Admin"))`; without `updates`, `roster` and `list` are left
-out. `claim_code` turns a course id into its claim code: `status` shows it to admins while the
-course waits for a server (nowhere else shows it but `GET /courses/{id}/claim`).
+claim_code=..., admin_role="Course Admin", admin_guild_id="…"))`; without `updates`,
+`roster` and `list` are left out. `claim_code` turns a course id into its claim code: `status`
+shows it to admins while the course waits for a server (nowhere else shows it but
+`GET /courses/{id}/claim`).
 Permissions are checked at run time (PLATFORM.md §1.11: `default_member_permissions` is only a
 hint, and does nothing on subcommands): `claim` needs Manage Server in the server being
-claimed; every other subcommand needs the configured admin role.
+claimed, whichever it is; every other subcommand runs only in the admin server
+(`admin_guild_id`) and needs the configured admin role there. A role name alone proves nothing:
+anyone can add the bot to a server of their own and make a role of that name. Without an
+admin server (development), the admin subcommands are refused.
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ class CourseCommands(app_commands.Group):
         courses: CourseStatusService,
         claim_code: Callable[[str], str],
         admin_role: str,
+        admin_guild_id: str | None,
         updates: CourseUpdateService | None = None,
     ) -> None:
         super().__init__(name="course", description="Course provisioning", guild_only=True)
@@ -130,6 +135,7 @@ class CourseCommands(app_commands.Group):
         self._courses = courses
         self._claim_code = claim_code
         self._admin_role = admin_role
+        self._admin_guild_id = admin_guild_id
         self._updates = updates
         if updates is None:
             # Without the service they could only fail: keep them off the command list.
@@ -142,6 +148,10 @@ class CourseCommands(app_commands.Group):
         return self._updates
 
     def _require_admin(self, interaction: Interaction) -> None:
+        if self._admin_guild_id is None:
+            raise NotAllowedError("set DISCORD_ADMIN_GUILD_ID to the admin server's id")
+        if str(interaction.guild_id) != self._admin_guild_id:
+            raise NotAllowedError("this command runs only in the admin server")
         user = interaction.user
         roles = user.roles if isinstance(user, discord.Member) else []
         if not any(role.name == self._admin_role for role in roles):
@@ -154,8 +164,8 @@ class CourseCommands(app_commands.Group):
             raise NotAllowedError("run /course claim inside the server you created")
         if not interaction.permissions.manage_guild:
             raise NotAllowedError("claiming a server needs Manage Server in it")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         with acting_as(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
             result = await self._claims.claim(
                 code, str(interaction.guild_id), str(interaction.user.id)
             )
@@ -170,8 +180,8 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course="The course id")
     async def status(self, interaction: Interaction, course: str) -> None:
         self._require_admin(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         with acting_as(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
             status = await self._courses.status(course)
             code = self._claim_code(status.course_id) if waiting_for_claim(status) else None
             await interaction.followup.send(render_status(status, code), ephemeral=True)
@@ -180,8 +190,8 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course="The course id")
     async def retry(self, interaction: Interaction, course: str) -> None:
         self._require_admin(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         with acting_as(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
             outcome = await self._courses.retry(course, f"discord:{interaction.user.id}")
             text = f"Retrying {len(outcome.retried)} step(s).\n" + render_status(outcome.status)
             await interaction.followup.send(text[:MESSAGE_MAX], ephemeral=True)
@@ -199,8 +209,8 @@ class CourseCommands(app_commands.Group):
                 f"{file.filename} is {file.size} bytes; a roster may have at most "
                 f"{ROSTER_MAX_BYTES // (1024 * 1024)} MiB"
             )
-        await interaction.response.defer(ephemeral=True, thinking=True)
         with acting_as(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
             data = await file.read()
             record = await updates.get(course)
             spec = with_roster(record.spec, data)
@@ -214,8 +224,8 @@ class CourseCommands(app_commands.Group):
     async def list_courses(self, interaction: Interaction) -> None:
         self._require_admin(interaction)
         updates = self._updates_service()
-        await interaction.response.defer(ephemeral=True, thinking=True)
         with acting_as(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
             courses = await updates.recent(_LISTED_COURSES)
             await interaction.followup.send(render_courses(courses), ephemeral=True)
 
@@ -243,10 +253,11 @@ async def handle_error(interaction: Interaction, error: app_commands.AppCommandE
         text = "Something went wrong; the operators can find the details in the log."
     text = text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
+        with acting_as(interaction):
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not send the error reply", exc_info=True)
 

@@ -29,7 +29,7 @@ from provisioning.course_views import (
 from provisioning.governor import GovernorLimits, RateGovernor
 from tests.provisioning.examples import lecture_course
 
-from .conftest import TOKEN, Control, InstantClock, ListSink, World
+from .conftest import TOKEN, Control, InstantClock, ListSink, World, make_world
 
 ADMIN = "Course Admin"
 SECRET = b"cog-secret-" + b"x" * 32
@@ -129,13 +129,28 @@ def services() -> FakeServices:
 
 
 @pytest.fixture
+def admin_guild_id(world: World) -> str | None:
+    """The admin server: the world's, where Ada runs the commands; a test overrides it."""
+    return world.guild_id
+
+
+@pytest.fixture
 async def bot(
-    redirect: None, world: World, sink: ListSink, services: FakeServices
+    redirect: None,
+    world: World,
+    sink: ListSink,
+    services: FakeServices,
+    admin_guild_id: str | None,
 ) -> AsyncIterator[Bot]:
-    """A connected client with the /course group installed, in Ada's server."""
+    """A connected client with the /course group installed, in Ada's server (the admin one)."""
     client = Bot(sink)
     commands = CourseCommands(
-        claims=services, courses=services, updates=services, claim_code=code_of, admin_role=ADMIN
+        claims=services,
+        courses=services,
+        updates=services,
+        claim_code=code_of,
+        admin_role=ADMIN,
+        admin_guild_id=admin_guild_id,
     )
     install(client.tree, commands)
     await client.login(TOKEN)
@@ -375,5 +390,78 @@ async def test_list_shows_the_newest_courses_with_state_and_id(
 
 def test_without_an_update_service_roster_and_list_are_left_out(services: FakeServices) -> None:
     """A group built without `updates` offers only claim, status and retry."""
-    group = CourseCommands(claims=services, courses=services, claim_code=code_of, admin_role=ADMIN)
+    group = CourseCommands(
+        claims=services, courses=services, claim_code=code_of, admin_role=ADMIN, admin_guild_id="1"
+    )
     assert sorted(c.name for c in group.commands) == ["claim", "retry", "status"]
+
+
+async def refusal(control: Control, sink: ListSink, sent: Sent) -> str:
+    """The text of the immediate ephemeral refusal (no defer, no follow-up)."""
+    await sink.wait_for(lambda x: x.path.startswith("/interactions/"), after=sent.mark)
+    seen = await control("GET", f"/interactions/{sent.id}")
+    assert seen["callback"]["type"] == 4
+    assert seen["callback"]["data"]["flags"] & 64
+    assert not seen["followups"]
+    return str(seen["callback"]["data"]["content"])
+
+
+async def test_admin_commands_are_refused_in_another_server_with_a_role_of_that_name(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """Ada adds the bot to a server of her own and makes a "Course Admin" role there: every
+    admin command is refused before any service call; in the admin server the same works."""
+    own = await make_world(control)
+    await make_admin(bot, own, "ada")
+    for sub, values in (("status", {"course": "c-1"}), ("retry", {"course": "c-1"}), ("list", {})):
+        sent = await run(control, sink, own, "ada", sub, **values)
+        assert "only in the admin server" in await refusal(control, sink, sent)
+    sent = await run_with_file(control, sink, own, "ada", "c-1", "name,github\nBob,bob-b\n")
+    assert "only in the admin server" in await refusal(control, sink, sent)
+    assert services.calls == []
+
+    await make_admin(bot, world, "ada")
+    sent = await run(control, sink, world, "ada", "list")
+    assert (await answer(control, sink, sent)).startswith("Newest courses:")
+    assert services.calls == [("recent", 10)]
+
+
+async def test_claim_works_in_any_server(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """/course claim is run in the course's new server, which is not the admin server."""
+    new = await make_world(control)
+    assert new.guild_id != world.guild_id
+    sent = await run(control, sink, new, "ada", "claim", code="ABCD-EFGH-JK")
+    assert "is now the server of CS101 2027-spring" in await answer(control, sink, sent)
+    assert services.calls == [("claim", "ABCD-EFGH-JK", new.guild_id, world.users["ada"])]
+
+
+async def test_the_defer_and_the_refusal_are_audited_as_the_person(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """The interaction callback (the defer, or an error reply) names the person who ran the
+    command as its actor, not the runner."""
+    ada = f"discord:{world.users['ada']}"
+    refused = await run(control, sink, world, "ada", "status", course="c-1")
+    _, context = await sink.wait_for(
+        lambda x: x.path.startswith("/interactions/"), after=refused.mark
+    )
+    assert context.actor == ada
+
+    await make_admin(bot, world, "ada")
+    sent = await run(control, sink, world, "ada", "status", course="c-1")
+    await answer(control, sink, sent)
+    callbacks = [c for x, c in sink.rows[sent.mark :] if x.path.startswith("/interactions/")]
+    assert [c.actor for c in callbacks] == [ada]
+
+
+@pytest.mark.parametrize("admin_guild_id", [None])
+async def test_without_an_admin_server_the_admin_commands_are_refused(
+    control: Control, world: World, bot: Bot, sink: ListSink, services: FakeServices
+) -> None:
+    """No DISCORD_ADMIN_GUILD_ID (development): even a role holder is told to set it."""
+    await make_admin(bot, world, "ada")
+    sent = await run(control, sink, world, "ada", "list")
+    assert "set DISCORD_ADMIN_GUILD_ID" in await refusal(control, sink, sent)
+    assert services.calls == []
