@@ -83,11 +83,12 @@ class Script:
         if queued:
             raise queued.pop(0)
         for dependency in ctx.step.depends_on:
-            assert ctx.resolve(dependency) == f"id-{dependency}"
+            assert ctx.resolve(dependency) == f"id-{ctx.course_id}-{dependency}"
         if self._expected is not None and len(self.calls) >= self._expected:
             # The settle of this last step happens after we return; `done` means "all ran".
             self.done.set()
-        return StepResult(f"id-{ctx.step.key}", {"attempt": ctx.attempt})
+        # Unique per course: some ids (a course's server) may serve one course only.
+        return StepResult(f"id-{ctx.course_id}-{ctx.step.key}", {"attempt": ctx.attempt})
 
     def executors(self, kinds: list[str]) -> dict[str, Executor]:
         return dict.fromkeys(kinds, self.execute)
