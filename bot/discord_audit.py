@@ -66,6 +66,16 @@ def _summary_value(key: str, value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
+_URL = re.compile(r"https?://[^\s'\"]+")
+
+
+def describe_error(error: BaseException) -> str:
+    """The error for the audit row, with any URL in its text reduced to its redacted path:
+    aiohttp puts the full URL in some messages, interaction tokens and invite codes included."""
+    text = _URL.sub(lambda m: redact_path(yarl.URL(m.group(0)).raw_path), str(error))
+    return f"{type(error).__name__}: {text}"[:300]
+
+
 def summarize_body(path: str, body: bytes) -> Any:
     """Keys and small values of a JSON body; messages sent to users only by their keys."""
     if not body:
@@ -137,7 +147,7 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
         if ctx.done:
             return
         ctx.done = True  # a failing sink must not make aiohttp report the request twice
-        error_text = None if error is None else f"{type(error).__name__}: {error}"[:300]
+        error_text = None if error is None else describe_error(error)
         await record(ctx, method, url, status, headers, error_text)
 
     async def record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.discord_audit import redact_path, summarize_body
+from bot.discord_audit import describe_error, redact_path, summarize_body
 
 
 def test_paths_lose_the_version_prefix_and_every_secret_segment() -> None:
@@ -33,3 +33,16 @@ def test_bodies_keep_small_values_and_hide_codes_and_messages() -> None:
     message = json.dumps({"type": 4, "data": {"content": "claim code ABCD"}}).encode()
     assert summarize_body("/interactions/5/<redacted>/callback", message) == ["data", "type"]
     assert summarize_body("/guilds/1/roles", b"") is None
+
+
+def test_error_texts_lose_the_secrets_in_their_urls() -> None:
+    """aiohttp names the full URL in timeouts; the audit row keeps only the redacted path."""
+    error = TimeoutError(
+        "Connection timeout to host https://discord.com/api/v10/webhooks/1/SECRET-TOKEN/messages"
+    )
+    text = describe_error(error)
+    assert "SECRET-TOKEN" not in text
+    assert text == "TimeoutError: Connection timeout to host /webhooks/1/<redacted>/messages"
+    assert "STUDENTCODE" not in describe_error(
+        OSError("https://discord.gg/x /api/v10/invites/STUDENTCODE")
+    )
