@@ -162,6 +162,9 @@ def _repository(spec: CourseSpec, repo_key: str, repo_name: str) -> list[Planned
         kind="github.seed",
         depends_on=(repo.key,),
         params={
+            # The files are rendered from these details: a change of them changes the params,
+            # so a course update sends the seed step back to bring the files up to date.
+            "inputs": _seed_inputs(spec),
             "org": org,
             "repo": repo_name,
             "template": "lecture" if repo_key == LECTURE else "lab",
@@ -175,6 +178,12 @@ def _repository(spec: CourseSpec, repo_key: str, repo_name: str) -> list[Planned
         params={"org": org, "repo": repo_name, "required_approving_review_count": 1},
     )
     return [repo, seed, protection]
+
+
+def _seed_inputs(spec: CourseSpec) -> str:
+    details = [spec.code, spec.title, spec.term, spec.github_org]
+    details += [f"{m.role}:{m.name}:{m.github}" for m in spec.staff]
+    return hashlib.sha256("\n".join(details).encode()).hexdigest()[:16]
 
 
 # --- Discord ----------------------------------------------------------------------------------
