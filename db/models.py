@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,6 +31,10 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# The `discord.server` steps bound to a guild (the key is `provisioning.claims.SERVER_STEP`).
+_BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
 
 
 class Course(Base):
@@ -105,6 +110,15 @@ class Step(Base):
         CheckConstraint(_in("state", STEP_STATES), name="state"),
         # The runner looks for due work by state and time.
         Index("ix_steps_state_next_attempt_at", "state", "next_attempt_at"),
+        # One server per course, one course per server: two claims racing for one guild (or
+        # for one course) cannot both commit, whatever the code in front of it checks.
+        Index(
+            "uq_steps_discord_server_external_id",
+            "external_id",
+            unique=True,
+            sqlite_where=_BOUND_SERVER,
+            postgresql_where=_BOUND_SERVER,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

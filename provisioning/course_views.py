@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -123,10 +123,15 @@ class CourseStatus:
 
 @dataclass(frozen=True)
 class RetryOutcome:
-    """The keys of the steps a retry sent back to pending, and the status after it."""
+    """The keys of the steps a retry sent back to pending, and the status after it.
+
+    ``retried`` are the failed, blocked and waiting steps; ``verified`` the finished ones sent
+    back too, so their executors check (and repair) what they made before anything runs on it.
+    """
 
     retried: list[str]
     status: CourseStatus
+    verified: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -254,29 +254,45 @@ class CourseService:
         return outcome
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome:
-        """Send failed, blocked and waiting steps back to pending, due now."""
+        """Send failed, blocked and waiting steps back to pending, due now; with them, the
+        finished steps, to be verified (DESIGN.md §2, step 5).
+
+        A resource deleted by hand since its step succeeded is only noticed by a step that
+        needs it, which cannot bring it back; re-running the finished steps (stored external
+        ids and facts kept, so their executors verify and repair, writing nothing when all is
+        well) recreates it first. Nothing failed or waiting: `NothingToRetryError`.
+        """
         now = self._clock()
+        reset = {
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
         async with self._sessions.begin() as session:
             if await session.get(Course, course_id) is None:
                 raise CourseNotFoundError(course_id)
-            # One UPDATE: a step the runner holds ("running") is never touched.
+            # One UPDATE each: a step the runner holds ("running") is never touched.
             result = await session.execute(
                 update(Step)
                 .where(Step.course_id == course_id, Step.state.in_(RETRYABLE_STATES))
-                .values(
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                )
+                .values(**reset)
                 .returning(Step.key)
                 .execution_options(synchronize_session=False)
             )
             retried = sorted(result.scalars().all())
             if not retried:
                 raise NothingToRetryError(course_id)
+            result = await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.state == "succeeded")
+                .values(**reset)
+                .returning(Step.key)
+                .execution_options(synchronize_session=False)
+            )
+            verified = sorted(result.scalars().all())
             await audit_chain.append(
                 session,
                 audit_chain.AuditEntry(
@@ -285,9 +301,16 @@ class CourseService:
                     kind="event",
                     event="course.retry_requested",
                     course_id=course_id,
-                    request_summary={"count": len(retried), "steps": retried[:_AUDIT_KEYS_MAX]},
+                    request_summary={
+                        "count": len(retried),
+                        "steps": retried[:_AUDIT_KEYS_MAX],
+                        "verified": len(verified),
+                    },
                 ),
             )
             status = await self._status(session, course_id)
-        log.info("course retry", extra={"course_id": course_id, "steps": len(retried)})
-        return RetryOutcome(retried=retried, status=status)
+        log.info(
+            "course retry",
+            extra={"course_id": course_id, "steps": len(retried), "verified": len(verified)},
+        )
+        return RetryOutcome(retried=retried, status=status, verified=verified)

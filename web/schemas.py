@@ -109,12 +109,21 @@ class CourseStatusOut(_Out):
 class RetryOut(_Out):
     """The steps a retry sent back to pending, and the course status after it."""
 
-    retried: list[str]
+    retried: list[str] = Field(description="Failed, blocked and waiting steps, now pending")
     status: CourseStatusOut
+    verified: list[str] = Field(
+        default_factory=list,
+        description="Finished steps sent back to pending too: each re-checks what it made, "
+        "and recreates it if it was deleted",
+    )
 
     @classmethod
     def of(cls, outcome: RetryOutcome) -> RetryOut:
-        return cls(retried=outcome.retried, status=CourseStatusOut.of(outcome.status))
+        return cls(
+            retried=outcome.retried,
+            status=CourseStatusOut.of(outcome.status),
+            verified=outcome.verified,
+        )
 
 
 class CourseUpdateOut(_Out):

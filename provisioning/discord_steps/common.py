@@ -99,29 +99,29 @@ def ambiguous(exc: PlatformError) -> bool:
 
 
 async def keep_one(
-    gateway: DiscordGateway,
-    guild: str,
     found: Sequence[T],
     *,
-    action_type: int,
     marker: str,
     preferred: str | None,
     delete: Callable[[T], Awaitable[None]],
 ) -> T:
-    """Of same-name resources after an uncertain create, keep one and delete the extras we
-    created (their audit-log entry carries our marker); others are left for a person."""
-    if len(found) == 1:
-        return found[0]
-    bot = await gateway.bot_user_id()
-    entries = await gateway.audit_log(guild, action_type=action_type, user_id=bot)
-    ours = {e.target_id for e in entries if e.reason == marker}
-    ids = [f.id for f in found]
-    mine = sorted((i for i in ids if i in ours), key=int)
-    keep = preferred if preferred in ids else (mine[0] if mine else min(ids, key=int))
-    kept = next(f for f in found if f.id == keep)
-    for extra in found:
-        if extra.id != keep and extra.id in ours:
-            log.warning("deleting a duplicate we created", extra={"id": extra.id})
+    """Of the same-name resources found straight after our create, keep one and delete the rest.
+
+    We create only when no match existed before, so every match is ours: a create discord.py
+    sent again, or one whose answer was lost. The audit log cannot tell them apart reliably (it
+    is eventually consistent: a fresh entry may be missing). Kept: the id our create returned,
+    else the lowest (oldest) id.
+    """
+    # A role an integration manages is never one we created (nor one we could delete).
+    ours = [f for f in found if not getattr(f, "managed", False)]
+    if not ours:
+        return min(found, key=lambda f: int(f.id))
+    ids = [f.id for f in ours]
+    keep = preferred if preferred in ids else min(ids, key=int)
+    kept = next(f for f in ours if f.id == keep)
+    for extra in ours:
+        if extra.id != keep:
+            log.warning("deleting a duplicate we created", extra={"id": extra.id, "marker": marker})
             await delete(extra)
     return kept
 
@@ -141,7 +141,9 @@ async def create_once(
 
     discord.py re-sends a POST after a 500/502/504, so a create that "succeeded" may have made
     two; one that failed with no answer or a 5xx may have made one. Either way `relist` (the
-    same-name resources now present) decides, and our audit-log marker tells ours apart.
+    same-name resources now present) decides: the caller creates only when none existed, so
+    each one is ours and all but one are deleted (`keep_one`). `gateway`, `guild` and
+    `action_type` are kept for callers; the audit log is not consulted (it may lag).
     """
     try:
         created = await create()
@@ -152,26 +154,10 @@ async def create_once(
         if not found:
             raise
         log.info("create failed ambiguously but took effect", extra={"marker": marker})
-        return await keep_one(
-            gateway,
-            guild,
-            found,
-            action_type=action_type,
-            marker=marker,
-            preferred=None,
-            delete=delete,
-        )
+        return await keep_one(found, marker=marker, preferred=None, delete=delete)
     if not created.resent:
         return created.value
     found = await relist()
     if not found:
         return created.value
-    return await keep_one(
-        gateway,
-        guild,
-        found,
-        action_type=action_type,
-        marker=marker,
-        preferred=created.value.id,
-        delete=delete,
-    )
+    return await keep_one(found, marker=marker, preferred=created.value.id, delete=delete)

@@ -49,8 +49,8 @@ async def ensure(ctx: StepContext) -> StepResult:
     role = next((r for r in standing.guild.roles if r.id == role_id), None)
     if role is None:
         raise StepFailedError(
-            f"the role of {ctx.params['role']} no longer exists in the server; "
-            "recreate it (retry the course once its role step has run again)"
+            f"the role of {ctx.params['role']} no longer exists in the server; retry the "
+            "course: it re-checks every finished step and recreates what was deleted"
         )
     if role.position >= standing.top_role_position and not standing.is_owner:
         raise hierarchy_error()

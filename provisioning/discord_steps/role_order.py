@@ -11,7 +11,7 @@ import logging
 
 from provisioning.discord_gateway import Role
 from provisioning.discord_steps.common import guild_id, hierarchy_error, raise_translated, reason
-from provisioning.errors import PlatformError
+from provisioning.errors import PlatformError, StepFailedError
 from provisioning.steps.base import StepContext, StepResult
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,12 @@ async def ensure(ctx: StepContext) -> StepResult:
     roles = {r.id: r for r in standing.guild.roles}
     missing = [key for key, rid in zip(ctx.params["order"], order, strict=True) if rid not in roles]
     if missing:
-        # A role deleted by hand since its step ran; the role step recreates it on a retry.
-        raise PlatformError("discord", 404, f"roles gone: {', '.join(missing)}", code=10011)
+        # A role deleted by hand since its step ran. A retry of the course re-runs every
+        # finished step, the role steps before this one, and they recreate it.
+        raise StepFailedError(
+            f"the role of {', '.join(missing)} no longer exists in the server; retry the "
+            "course: it re-checks every finished step and recreates what was deleted"
+        )
     top = standing.top_role_position
     if not in_order(roles, order, top):
         if not standing.is_owner and any(roles[r].position >= top for r in order):

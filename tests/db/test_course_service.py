@@ -182,7 +182,8 @@ async def test_retry_resets_failed_blocked_and_waiting_steps(
     )
     outcome = await service.retry(course.id, actor="api:ops")
     assert outcome.retried == sorted(keys[1:4])
-    assert outcome.status.state == "in_progress"
+    assert outcome.verified == [keys[0]]
+    assert outcome.status.state == "pending"
     retried = [s for s in outcome.status.steps if s.key in outcome.retried]
     assert {(s.state, s.attempts) for s in retried} == {("pending", 0)}
     assert all(s.next_attempt_at is not None for s in retried)
@@ -192,3 +193,50 @@ async def test_retry_resets_failed_blocked_and_waiting_steps(
         events = (await session.scalars(select(AuditEvent.event).order_by(AuditEvent.id))).all()
         assert (await audit_chain.verify(session)).ok
     assert events == ["course.created", "course.retry_requested"]
+
+
+async def test_retry_sends_finished_steps_back_to_be_verified_keeping_what_they_made(
+    session_factory: Sessions, clock: FakeClock, course_data: Factory
+) -> None:
+    """Finished steps go back to pending with their ids and facts; running ones stay put."""
+    service = CourseService(session_factory, clock=clock)
+    course = await service.create(parse_course(course_data()), "t")
+    keys = [s.key for s in (await service.status(course.id)).steps]
+    done, running, failed = keys[0], keys[1], keys[2]
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(Step)
+            .where(Step.course_id == course.id, Step.key.in_([*keys[3:], done]))
+            .values(state="succeeded", attempts=2, external_id="ext-1", facts={"slug": "s"})
+        )
+        await session.execute(
+            update(Step)
+            .where(Step.course_id == course.id, Step.key == running)
+            .values(state="running", lease_owner="runner-1")
+        )
+    with pytest.raises(NothingToRetryError):
+        await service.retry(course.id, actor="api:ops")
+    states = {s.key: s.state for s in (await service.status(course.id)).steps}
+    assert states[done] == "succeeded"
+
+    await _set_states(session_factory, course.id, {failed: "failed"})
+    outcome = await service.retry(course.id, actor="api:ops")
+    assert outcome.retried == [failed]
+    assert outcome.verified == sorted([*keys[3:], done])
+    by_key = {s.key: s for s in outcome.status.steps}
+    assert by_key[running].state == "running"
+    for key in outcome.verified:
+        assert (by_key[key].state, by_key[key].attempts) == ("pending", 0)
+        assert by_key[key].external_id == "ext-1"
+        assert by_key[key].next_attempt_at is not None
+    async with session_factory() as session:
+        facts = (
+            await session.scalars(
+                select(Step.facts).where(Step.course_id == course.id, Step.key == done)
+            )
+        ).one()
+        summary = await session.scalar(
+            select(AuditEvent.request_summary).where(AuditEvent.event == "course.retry_requested")
+        )
+    assert facts == {"slug": "s"}
+    assert summary == {"count": 1, "steps": [failed], "verified": len(outcome.verified)}
