@@ -51,6 +51,10 @@ class RetryPolicy:
             code = f"{error.platform}.{error.code or error.status}"
             if not error.retryable:
                 return Decision("failed", error.detail, code, hint=_hint_for(error))
+            if error.rate_limited:
+                # "Slow down" says nothing is wrong: wait as asked, without using up attempts.
+                delay = max(error.retry_after or 0.0, self.backoff(1))
+                return Decision("pending", error.detail, code, delay_s=delay)
             return self._retry(error.detail, code, attempt, error.retry_after)
         # An error nobody anticipated (a bug, a driver error): retry, it may be transient,
         # but never forever.
