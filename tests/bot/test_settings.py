@@ -20,6 +20,7 @@ def test_production_lists_every_problem_in_one_message() -> None:
     message = str(info.value)
     for name in ("DATABASE_URL", "DISCORD_TOKEN", "GITHUB_TOKEN", "SECRET_KEY"):
         assert name in message
+    assert "DISCORD_ADMIN_GUILD_ID: required" in message
 
 
 def test_secrets_never_appear_in_errors() -> None:
@@ -39,9 +40,11 @@ def test_staging_accepts_a_complete_configuration() -> None:
             "DISCORD_TOKEN": "discord-secret-1",
             "GITHUB_TOKEN": "github-secret-2",
             "SECRET_KEY": "k" * 40,
+            "DISCORD_ADMIN_GUILD_ID": "1100000000000000001",
         }
     )
     assert not settings.sandbox
+    assert settings.discord_admin_guild_id == "1100000000000000001"
     assert "discord-secret-1" not in repr(settings)
     assert "github-secret-2" not in repr(settings)
 
@@ -79,3 +82,31 @@ def test_sync_drivers_and_unknown_log_levels_are_refused() -> None:
 def test_the_process_environment_is_read_only_when_asked() -> None:
     """A mapping given to load_settings is the whole environment (tests stay isolated)."""
     assert load_settings({}).web_port == 8080
+
+
+def test_production_needs_the_admin_server_and_development_does_not() -> None:
+    """Outside development the admin commands need their server's id; development may leave
+    it unset (the admin commands are then refused)."""
+    complete = {
+        "APP_ENV": "production",
+        "DATABASE_URL": "postgresql+asyncpg://app@db/app",
+        "DISCORD_TOKEN": "discord-secret-1",
+        "GITHUB_TOKEN": "github-secret-2",
+        "SECRET_KEY": "k" * 40,
+    }
+    with pytest.raises(SettingsError) as info:
+        load_settings({**complete, "DISCORD_ADMIN_GUILD_ID": " "})
+    assert str(info.value).splitlines()[1:] == [
+        "- DISCORD_ADMIN_GUILD_ID: required (the id of the server where the admin commands run)"
+    ]
+    assert load_settings(complete | {"DISCORD_ADMIN_GUILD_ID": "42"}).discord_admin_guild_id == "42"
+    assert load_settings({}).discord_admin_guild_id is None
+
+
+def test_the_admin_server_id_must_be_a_snowflake() -> None:
+    """A server name or a negative number is not a server id; the message says where to get one."""
+    for bad in ("Course Admins", "-5", "1e18", str(2**64)):
+        with pytest.raises(
+            SettingsError, match="DISCORD_ADMIN_GUILD_ID: use the admin server's id"
+        ):
+            load_settings({"DISCORD_ADMIN_GUILD_ID": bad})

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from provisioning.course import parse_course
 from sandbox.server import SandboxServer
 from tests.e2e.harness import (
     SANDBOX_RATE_SCALE,
+    bot_cli,
     control_of,
     lecture,
     logins,
@@ -134,3 +136,19 @@ async def _healthy(http: aiohttp.ClientSession) -> bool:
             return response.status == 200
     except aiohttp.ClientConnectionError:
         return False
+
+
+async def test_a_taken_web_port_exits_non_zero_at_once(database_url: str, tmp_path: Path) -> None:
+    """Another process listens on WEB_PORT: `python -m bot` says so and exits 1, rather than
+    hanging on a runner that nothing stops."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        env = product_env(database_url, web_port=str(port), sandbox_port="0")
+        started = time.monotonic()
+        finished = await bot_cli(env=env, cwd=tmp_path, timeout_s=30)
+    assert finished.returncode == 1, finished.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}" in finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert time.monotonic() - started < 20
