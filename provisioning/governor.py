@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from provisioning.clock import Clock
+from provisioning.errors import PlatformError
 
 log = logging.getLogger(__name__)
 RESET_MARGIN_S = 0.05
@@ -61,8 +62,14 @@ class RateGovernor:
     """Awaited before each call (`acquire`), told about each answer (`observe`, once per call,
     with the answer's headers or none when no answer came)."""
 
-    def __init__(self, name: str, limits: GovernorLimits, clock: Clock) -> None:
+    def __init__(
+        self, name: str, limits: GovernorLimits, clock: Clock, max_wait_s: float = 30.0
+    ) -> None:
         self.name = name
+        # Longer waits for a bucket fail the call instead (retryable, with the wait as
+        # Retry-After): a step must not hold a runner slot for hours (a role bucket resets
+        # after ~28 h, GitHub's primary limit hourly); the runner reschedules it.
+        self._max_wait_s = max_wait_s
         self._limits = limits
         self._clock = clock
         self._next_any = 0.0
@@ -104,6 +111,14 @@ class RateGovernor:
                 # A little past the reset: the platform's clock and the rounding of
                 # `Reset-After` can put a call sent exactly at the reset before the window.
                 until = max(until, state.reset_at + RESET_MARGIN_S)
+            if until - now > self._max_wait_s:
+                raise PlatformError(
+                    self.name,
+                    429,
+                    f"rate limited for another {until - now:.0f} s; the step waits its turn",
+                    retry_after=until - now,
+                    rate_limited=True,
+                )
             if until > now:
                 await self._sleep(until - now)
                 continue
@@ -122,6 +137,12 @@ class RateGovernor:
             self.waits += 1
             self.wait_seconds += delay
             await self._clock.sleep(delay)
+
+    def close(self, bucket: str, seconds: float) -> None:
+        """Hold every call to `bucket` back for `seconds` (a limit met without headers)."""
+        state = self._buckets.setdefault(bucket, _Bucket())
+        until = self._clock.monotonic() + seconds + RESET_MARGIN_S
+        state.closed_until = max(state.closed_until, until)
 
     def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
         """Learn from an answer's rate-limit headers (or from no answer: `headers` empty)."""

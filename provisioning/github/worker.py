@@ -128,7 +128,13 @@ class PyGithubWorker:
         try:
             return await loop.run_in_executor(self._executor, context.run, run)
         except GithubException as exc:
-            raise from_github_exception(exc) from exc
+            error = from_github_exception(exc)
+            if error.rate_limited and error.retry_after:
+                # A secondary limit blocks the whole credential, often without a Retry-After
+                # header (the 60 s default comes from the error mapping): hold every call back,
+                # not only the step that met it (PLATFORM.md §2.8).
+                self._governor.close(BUCKET, error.retry_after)
+            raise error from exc
         except (requests.RequestException, OSError) as exc:
             raise from_transport_error(exc) from exc
 

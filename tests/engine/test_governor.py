@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from provisioning.errors import PlatformError
 from provisioning.governor import RESET_MARGIN_S, GovernorLimits, RateGovernor
 
 
@@ -149,3 +150,24 @@ async def test_answers_out_of_order_do_not_reopen_a_window() -> None:
     await call(governor, clock, "b", False, window(2, 0, 1.0))
     governor.observe("b", window(2, 1, 1.0))
     assert await call(governor, clock, "b", False) == pytest.approx(1.0 + RESET_MARGIN_S)
+
+
+async def test_a_wait_longer_than_the_limit_fails_the_call_for_a_later_retry() -> None:
+    """A bucket closed for hours (Discord's role bucket) raises a retryable 429, no sleep."""
+    clock = SteppingClock()
+    governor = RateGovernor("discord", GovernorLimits.discord(), clock, max_wait_s=30)
+    await call(governor, clock, "roles", True, window(250, 0, 100_000))
+    with pytest.raises(PlatformError) as caught:
+        await governor.acquire("roles", write=True)
+    assert caught.value.rate_limited
+    assert caught.value.retry_after == pytest.approx(100_000 + RESET_MARGIN_S, abs=1)
+    assert clock.mono == 0.0
+
+
+async def test_close_holds_every_call_back() -> None:
+    """A limit met without headers (GitHub's secondary limit) closes the bucket for all."""
+    clock = SteppingClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    await call(governor, clock, "api", False, window(5000, 4999, 3600))
+    governor.close("api", 20)
+    assert await call(governor, clock, "api", False) == pytest.approx(20 + RESET_MARGIN_S)
