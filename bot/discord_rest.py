@@ -9,7 +9,7 @@ Build it like this (REST only is enough; the bot process may also connect the ga
     )
     await client.login(token)
     governor = RateGovernor("discord", GovernorLimits.discord(), clock)
-    gateway = DiscordRestGateway(client, governor, clock)
+    gateway = DiscordRestGateway(client, governor)
 
 Without the trace the gateway still works, but cannot see discord.py's re-sent POSTs (every
 create is then treated as possibly duplicated and re-listed) nor feed the governor's buckets.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -30,7 +30,6 @@ import discord
 from discord.http import Route
 
 from bot.discord_audit import ATTEMPTS, Attempts
-from provisioning.clock import Clock, SystemClock
 from provisioning.discord_gateway import (
     AuditEntry,
     BotStanding,
@@ -56,8 +55,6 @@ log = logging.getLogger(__name__)
 
 ALL_PERMISSIONS = (1 << 53) - 1
 _MAJOR = ("guild_id", "channel_id", "webhook_id")
-# Waits longer than this fail the call (retried later by the runner) instead of sleeping.
-LONG_WAIT_S = 30.0
 # Routes whose buckets reset in hours (PLATFORM.md §1.4: role create, 250 per ~28 h per guild).
 _LONG_BUCKETS = frozenset({("POST", "/guilds/{guild_id}/roles")})
 
@@ -65,17 +62,11 @@ _LONG_BUCKETS = frozenset({("POST", "/guilds/{guild_id}/roles")})
 class DiscordRestGateway:
     """The gateway the runner uses; one per bot token, sharing the client's session."""
 
-    def __init__(
-        self, client: discord.Client, governor: RateGovernor, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, client: discord.Client, governor: RateGovernor) -> None:
         if client.http.max_ratelimit_timeout is None:
             log.warning("discord client has no max_ratelimit_timeout: long buckets will sleep")
         self._client = client
         self._governor = governor
-        self._clock = clock or SystemClock()
-        # Buckets the headers said are exhausted, until when (monotonic): a long wait is an
-        # error to retry later, never a sleep inside a step.
-        self._closed_until: dict[str, float] = {}
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -92,19 +83,11 @@ class DiscordRestGateway:
         """One API call: governed, mapped to `PlatformError`; returns (data, attempts seen)."""
         major = ":".join(params.get(k, "") for k in _MAJOR)
         bucket = f"{method} {path}:{major}"
-        wait = self._closed_until.get(bucket, 0.0) - self._clock.monotonic()
-        if wait > LONG_WAIT_S:
-            raise PlatformError(
-                "discord",
-                429,
-                f"{method} {path} is rate limited for {wait:.0f} s",
-                retry_after=wait,
-                rate_limited=True,
-            )
         # discord.py 2.7.1 refuses (RateLimited) any request to a bucket whose reset is further
         # away than max_ratelimit_timeout, even with requests remaining: after one role create
         # (a ~28 h bucket) every other one. A bucket of its own per call avoids that; the limit
-        # itself is kept by `_closed_until` and the governor from the same headers.
+        # itself is kept by the governor from the same headers (and a long wait fails the
+        # call as a retryable 429 there, instead of sleeping).
         metadata = uuid.uuid4().hex if (method, path) in _LONG_BUCKETS else None
         route = Route(method, path, metadata=metadata, **params)
         await self._governor.acquire(bucket, write=method != "GET")
@@ -135,23 +118,7 @@ class DiscordRestGateway:
             ATTEMPTS.reset(token)
             # Always: the governor counts this call as answered, headers or not.
             self._governor.observe(bucket, attempts.headers)
-            if attempts.headers:
-                self._note(bucket, attempts.headers)
         return data, attempts.count
-
-    def _note(self, bucket: str, headers: Mapping[str, str]) -> None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        wait = lowered.get("retry-after")
-        if wait is None and lowered.get("x-ratelimit-remaining") == "0":
-            wait = lowered.get("x-ratelimit-reset-after")
-        try:
-            seconds = float(wait) if wait is not None else 0.0
-        except ValueError:
-            seconds = 0.0
-        if seconds > 0:
-            self._closed_until[bucket] = self._clock.monotonic() + seconds
-        else:
-            self._closed_until.pop(bucket, None)
 
     async def _get(self, path: str, **params: str) -> Any:
         return (await self._call("GET", path, query=None, **params))[0]
