@@ -34,7 +34,7 @@ async def _bound(sessions: Sessions) -> dict[str, str | None]:
         rows = await session.execute(
             select(Step.course_id, Step.external_id).where(Step.key == SERVER_STEP)
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 async def _claims_logged(sessions: Sessions) -> int:
