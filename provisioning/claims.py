@@ -6,8 +6,9 @@ HMAC of the course id under a server-side secret, so nothing new has to be kept 
 database and any process holding the secret can show or check it.
 
 Lookup: the code does not contain the course id (ids are UUIDs, too long to type). The claim
-service passes the ids of the courses still waiting for a server as `candidates`; checking a
-code costs one HMAC per candidate, which is nothing next to the database read that found them.
+service passes the ids of the courses that have a server step as `candidates` (bound ones too,
+so reusing a bound course's code gets "already bound", not "unknown"); checking a code costs
+one HMAC per candidate, which is nothing next to the database read that found them.
 Fifty bits of tag make guessing hopeless, and a claim also needs Manage Server in the guild.
 
 Who sees the code: whoever may bind a server to the course, and nobody else (DESIGN.md §5).
