@@ -23,7 +23,13 @@ from provisioning.discord_gateway import (
     Created,
     Overwrite,
 )
-from provisioning.discord_steps.common import create_once, guild_id, raise_translated, reason
+from provisioning.discord_steps.common import (
+    create_once,
+    guild_id,
+    keep_one,
+    raise_translated,
+    reason,
+)
 from provisioning.errors import PlatformError
 from provisioning.plan import BOT, EVERYONE
 from provisioning.steps.base import StepContext, StepResult
@@ -84,10 +90,19 @@ async def _ensure(ctx: StepContext, kind: int) -> StepResult:
         )
 
     channels = await gateway.list_channels(guild)
+    matching = [c for c in channels if matches(c)]
     found = next((c for c in channels if c.id == ctx.external_id), None)
     if found is None:
         # The oldest match: a duplicate, if one slipped through, is younger.
-        found = min((c for c in channels if matches(c)), key=lambda c: int(c.id), default=None)
+        found = min(matching, key=lambda c: int(c.id), default=None)
+
+    async def delete(channel: Channel) -> None:
+        await gateway.delete_channel(channel.id, reason=marker)
+
+    if found is not None and len(matching) > 1 and found in matching:
+        # Duplicates an earlier attempt left (its clean-up failed half-way): same name, type
+        # and parent in the course's own server are ours to remove.
+        found = await keep_one(matching, marker=marker, preferred=found.id, delete=delete)
     if found is None:
 
         async def create() -> Created[Channel]:
@@ -104,9 +119,6 @@ async def _ensure(ctx: StepContext, kind: int) -> StepResult:
 
         async def relist() -> list[Channel]:
             return [c for c in await gateway.list_channels(guild) if matches(c)]
-
-        async def delete(channel: Channel) -> None:
-            await gateway.delete_channel(channel.id, reason=marker)
 
         channel = await create_once(
             gateway,

@@ -15,6 +15,7 @@ from provisioning.discord_steps.common import (
     create_once,
     guild_id,
     hierarchy_error,
+    keep_one,
     raise_translated,
     reason,
 )
@@ -38,10 +39,18 @@ async def ensure(ctx: StepContext) -> StepResult:
     }
     marker = reason(ctx)
     roles = await gateway.list_roles(guild)
+    same_name = [r for r in roles if r.name == name and not r.managed]
     role = next((r for r in roles if r.id == ctx.external_id), None)
     if role is None:
-        same_name = [r for r in roles if r.name == name and not r.managed]
         role = min(same_name, key=lambda r: int(r.id), default=None)
+
+    async def delete(extra: Role) -> None:
+        await gateway.delete_role(guild, extra.id, reason=marker)
+
+    if role is not None and len(same_name) > 1 and role in same_name:
+        # Duplicates an earlier attempt left (its clean-up failed half-way): roles are tagged
+        # by name only, so same-name extras are ours to remove (PLATFORM.md §1.10).
+        role = await keep_one(same_name, marker=marker, preferred=role.id, delete=delete)
     if role is None:
 
         async def create() -> Created[Role]:
@@ -56,9 +65,6 @@ async def ensure(ctx: StepContext) -> StepResult:
 
         async def relist() -> list[Role]:
             return [r for r in await gateway.list_roles(guild) if r.name == name]
-
-        async def delete(extra: Role) -> None:
-            await gateway.delete_role(guild, extra.id, reason=marker)
 
         role = await create_once(
             gateway,

@@ -87,3 +87,38 @@ async def test_deleted_channel_and_role_are_recreated_on_rerun(
     old = first["discord.channel:lectures"].external_id
     assert second["discord.channel:lectures"].external_id != old
     assert channel_names(server, world.guild_id)[("lectures", 0)] == 1
+
+
+async def test_duplicates_left_by_an_earlier_attempt_are_removed(
+    world: World, gateway: DiscordRestGateway
+) -> None:
+    """Two same-name roles and categories (a clean-up that failed half-way) end as one each."""
+    spec = course(world.users)
+    for _ in range(2):
+        await gateway.create_role(
+            world.guild_id,
+            name="Student",
+            permissions=0,
+            hoist=False,
+            mentionable=True,
+            reason="earlier attempt",
+        )
+        await gateway.create_channel(
+            world.guild_id,
+            name=spec.code,
+            type=4,
+            parent_id=None,
+            position=0,
+            topic=None,
+            overwrites=(),
+            reason="earlier attempt",
+        )
+    done = await run_all(spec, gateway, world.guild_id, until="discord.category:course")
+    roles = [r for r in await gateway.list_roles(world.guild_id) if r.name == "Student"]
+    categories = [
+        c
+        for c in await gateway.list_channels(world.guild_id)
+        if c.type == 4 and c.name == spec.code
+    ]
+    assert [r.id for r in roles] == [done["discord.role:student"].external_id]
+    assert [c.id for c in categories] == [done["discord.category:course"].external_id]

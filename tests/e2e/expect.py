@@ -143,7 +143,9 @@ def check_discord(world: World, guild_id: str, spec: CourseSpec) -> Server:
 
     course_roles = ["Instructor", "TA", "Student", *(role_name(g) for g in spec.groups)]
     ranked = sorted(guild.roles.values(), key=role_key, reverse=True)
-    assert [r.name for r in ranked] == [bot.username, *course_roles, "@everyone"]
+    assert [r.name for r in ranked] == [bot.username, *course_roles, "@everyone"], [
+        (r.name, r.id, r.position) for r in ranked
+    ]
     assert ranked[0].bot_id == bot.id
     roles = {r.name: r.id for r in ranked}
 
@@ -154,7 +156,9 @@ def check_discord(world: World, guild_id: str, spec: CourseSpec) -> Server:
         (c for c in guild.channels.values() if c.parent_id == category.id),
         key=lambda c: c.position,
     )
-    assert [c.name for c in children] == list(COURSE_CHANNELS)
+    assert [c.name for c in children] == list(COURSE_CHANNELS), [
+        (c.name, c.id, c.position) for c in children
+    ]
     channels = {c.name: c for c in children}
     if spec.groups:
         labs = [c for c in guild.channels.values() if c.type == 4 and c.name == "Labs"]
