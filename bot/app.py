@@ -92,6 +92,10 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         stack.push_async_callback(github.aclose)
         client = await _discord_client(endpoints, audit, stack)
         secret = load_secret_key(settings)
+
+        def course_claim_code(course_id: str) -> str:
+            return claim_code(secret, course_id)
+
         discord_gateway = DiscordRestGateway(client, discord_governor)
         runner = StepRunner(
             sessions=sessions,
@@ -118,7 +122,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                 metrics_render=metrics_renderer(
                     metrics, sessions, [github_governor, discord_governor]
                 ),
-                claim_code=lambda course_id: claim_code(secret, course_id),
+                claim_code=course_claim_code,
                 application_id=discord_gateway.application_id,
             )
             if settings.bootstrap_api_token is not None:
@@ -138,7 +142,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                     claims=claims,
                     courses=courses,
                     updates=courses,
-                    claim_code=lambda course_id: claim_code(secret, course_id),
+                    claim_code=course_claim_code,
                     admin_role=settings.discord_admin_role,
                     admin_guild_id=settings.discord_admin_guild_id,
                 ),
