@@ -24,9 +24,9 @@ from provisioning.discord_gateway import (
     Overwrite,
 )
 from provisioning.discord_steps.common import (
+    adopt,
     create_once,
     guild_id,
-    keep_one,
     raise_translated,
     reason,
 )
@@ -91,18 +91,12 @@ async def _ensure(ctx: StepContext, kind: int) -> StepResult:
 
     channels = await gateway.list_channels(guild)
     matching = [c for c in channels if matches(c)]
-    found = next((c for c in channels if c.id == ctx.external_id), None)
-    if found is None:
-        # The oldest match: a duplicate, if one slipped through, is younger.
-        found = min(matching, key=lambda c: int(c.id), default=None)
 
     async def delete(channel: Channel) -> None:
         await gateway.delete_channel(channel.id, reason=marker)
 
-    if found is not None and len(matching) > 1 and found in matching:
-        # Duplicates an earlier attempt left (its clean-up failed half-way): same name, type
-        # and parent in the course's own server are ours to remove.
-        found = await keep_one(matching, marker=marker, preferred=found.id, delete=delete)
+    by_id = next((c for c in channels if c.id == ctx.external_id), None)
+    found = await adopt(by_id, matching, marker=marker, delete=delete)
     if found is None:
 
         async def create() -> Created[Channel]:

@@ -126,6 +126,24 @@ async def keep_one(
     return kept
 
 
+async def adopt(
+    by_id: T | None,
+    matching: Sequence[T],
+    *,
+    marker: str,
+    delete: Callable[[T], Awaitable[None]],
+) -> T | None:
+    """What a step takes as its resource: the one its stored id names, else the oldest match.
+
+    Extras matching as well are duplicates an earlier attempt left (its clean-up failed
+    half-way); in the course's own server they are ours, and are deleted (PLATFORM.md §1.10).
+    """
+    kept = by_id if by_id is not None else min(matching, key=lambda m: int(m.id), default=None)
+    if kept is not None and len(matching) > 1 and kept in matching:
+        kept = await keep_one(matching, marker=marker, preferred=kept.id, delete=delete)
+    return kept
+
+
 async def create_once(
     gateway: DiscordGateway,
     guild: str,

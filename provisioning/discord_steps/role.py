@@ -12,10 +12,10 @@ from typing import Any
 
 from provisioning.discord_gateway import AUDIT_ROLE_CREATE, Created, Role
 from provisioning.discord_steps.common import (
+    adopt,
     create_once,
     guild_id,
     hierarchy_error,
-    keep_one,
     raise_translated,
     reason,
 )
@@ -40,17 +40,13 @@ async def ensure(ctx: StepContext) -> StepResult:
     marker = reason(ctx)
     roles = await gateway.list_roles(guild)
     same_name = [r for r in roles if r.name == name and not r.managed]
-    role = next((r for r in roles if r.id == ctx.external_id), None)
-    if role is None:
-        role = min(same_name, key=lambda r: int(r.id), default=None)
 
     async def delete(extra: Role) -> None:
         await gateway.delete_role(guild, extra.id, reason=marker)
 
-    if role is not None and len(same_name) > 1 and role in same_name:
-        # Duplicates an earlier attempt left (its clean-up failed half-way): roles are tagged
-        # by name only, so same-name extras are ours to remove (PLATFORM.md §1.10).
-        role = await keep_one(same_name, marker=marker, preferred=role.id, delete=delete)
+    # Roles are tagged by name only, so same-name roles in the course's server are ours.
+    by_id = next((r for r in roles if r.id == ctx.external_id), None)
+    role = await adopt(by_id, same_name, marker=marker, delete=delete)
     if role is None:
 
         async def create() -> Created[Role]:
