@@ -6,6 +6,7 @@ RUN python -m venv /venv
 COPY requirements.lock pyproject.toml README.md ./
 RUN /venv/bin/pip install --no-cache-dir -r requirements.lock
 COPY bot ./bot
+COPY clients ./clients
 COPY cogs ./cogs
 COPY provisioning ./provisioning
 COPY db ./db

@@ -53,21 +53,21 @@ with warnings.catch_warnings():
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.discord_audit import make_audit_trace
-    from bot.discord_rest import DiscordRestGateway
+    from clients.discord.audit import make_audit_trace
+    from clients.discord.gateway import DiscordRestGateway
 
+from clients.github.gateway import PyGithubGateway, TokenCredentials  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.models import AuditEvent, Step  # noqa: E402
 from provisioning.audit import AuditLog  # noqa: E402
 from provisioning.audit_context import AuditContext, HttpExchange  # noqa: E402
-from provisioning.claim_service import DatabaseClaimService  # noqa: E402
-from provisioning.claims import claim_code  # noqa: E402
+from provisioning.claims.codes import claim_code  # noqa: E402
+from provisioning.claims.service import DatabaseClaimService  # noqa: E402
 from provisioning.clock import SystemClock  # noqa: E402
-from provisioning.course import CourseSpec, parse_course  # noqa: E402
-from provisioning.courses import CourseService  # noqa: E402
-from provisioning.discord_steps import executors as discord_executors  # noqa: E402
-from provisioning.discord_steps.server import needed_permissions  # noqa: E402
-from provisioning.github.pygithub_gateway import PyGithubGateway, TokenCredentials  # noqa: E402
+from provisioning.courses.service import CourseService  # noqa: E402
+from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
+from provisioning.discord.steps import executors as discord_executors  # noqa: E402
+from provisioning.discord.steps.server import needed_permissions  # noqa: E402
 from provisioning.github.steps import executors as github_executors  # noqa: E402
 from provisioning.governor import GovernorLimits, RateGovernor  # noqa: E402
 from provisioning.metrics import Metrics  # noqa: E402

@@ -12,7 +12,7 @@ import argparse
 import json
 import time
 
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from provisioning.plan import plan_course
 from provisioning.roster import parse_roster
 

@@ -18,27 +18,27 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.discord_audit import make_audit_trace
-from bot.discord_rest import DiscordRestGateway
 from bot.endpoints import Endpoints, load_secret_key, open_endpoints
 from bot.settings import Settings
+from clients.discord.audit import make_audit_trace
+from clients.discord.gateway import DiscordRestGateway
+from clients.github.gateway import PyGithubGateway
 from cogs.course import CourseCommands, install
 from db.engine import create_engine, create_session_factory, schema_problem
 from provisioning.audit import AuditLog
-from provisioning.claim_service import DatabaseClaimService
-from provisioning.claims import claim_code
+from provisioning.claims.codes import claim_code
+from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import SystemClock
-from provisioning.course import CourseSpec
-from provisioning.course_views import (
+from provisioning.courses.service import CourseService
+from provisioning.courses.spec import CourseSpec
+from provisioning.courses.views import (
     CourseRecord,
     CourseStatus,
     CourseSummary,
     CourseUpdate,
     RetryOutcome,
 )
-from provisioning.courses import CourseService
-from provisioning.discord_steps import executors as discord_executors
-from provisioning.github.pygithub_gateway import PyGithubGateway
+from provisioning.discord.steps import executors as discord_executors
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
@@ -141,7 +141,6 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
                 CourseCommands(
                     claims=claims,
                     courses=courses,
-                    updates=courses,
                     claim_code=course_claim_code,
                     admin_role=settings.discord_admin_role,
                     admin_guild_id=settings.discord_admin_guild_id,

@@ -88,8 +88,8 @@ async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
 
 
 async def _audit_verify(settings: Settings) -> int:
+    from db import audit_chain
     from db.engine import create_engine, create_session_factory, schema_problem
-    from provisioning import audit_chain
 
     engine = create_engine(settings.database_url)
     try:

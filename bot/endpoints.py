@@ -18,7 +18,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.settings import Settings
-from provisioning.github.pygithub_gateway import AppCredentials, Credentials, TokenCredentials
+from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """`/course claim|status|retry|roster|list`: thin adapters that defer, call services, render.
 
-Install with `install(tree, CourseCommands(claims=..., courses=..., updates=...,
-claim_code=..., admin_role="Course Admin", admin_guild_id="…"))`; without `updates`,
-`roster` and `list` are left out. `claim_code` turns a course id into its claim code: `status`
+Install with `install(tree, CourseCommands(claims=..., courses=..., claim_code=...,
+admin_role="Course Admin", admin_guild_id="…"))` (the services are the Protocols of
+`cogs.services`). `claim_code` turns a course id into its claim code: `status`
 shows it to admins while the course waits for a server (nowhere else shows it but
 `GET /courses/{id}/claim`).
 Permissions are checked at run time (PLATFORM.md §1.11: `default_member_permissions` is only a
@@ -22,15 +22,11 @@ from contextlib import contextmanager
 import discord
 from discord import app_commands
 
+from cogs.services import ClaimService, CourseCommandService
 from provisioning import audit_context
-from provisioning.claims import (
-    ClaimService,
-    CourseStatusService,
-    CourseUpdateService,
-    waiting_for_claim,
-)
-from provisioning.course_change import RosterChange, roster_change, with_roster
-from provisioning.course_views import CourseStatus, CourseSummary, CourseUpdate
+from provisioning.claims.codes import waiting_for_claim
+from provisioning.courses.changes import RosterChange, roster_change, with_roster
+from provisioning.courses.views import CourseStatus, CourseSummary, CourseUpdate
 from provisioning.errors import CourseValidationError, ProvisioningError
 
 log = logging.getLogger(__name__)
@@ -124,11 +120,10 @@ class CourseCommands(app_commands.Group):
         self,
         *,
         claims: ClaimService,
-        courses: CourseStatusService,
+        courses: CourseCommandService,
         claim_code: Callable[[str], str],
         admin_role: str,
         admin_guild_id: str | None,
-        updates: CourseUpdateService | None = None,
     ) -> None:
         super().__init__(name="course", description="Course provisioning", guild_only=True)
         self._claims = claims
@@ -136,16 +131,6 @@ class CourseCommands(app_commands.Group):
         self._claim_code = claim_code
         self._admin_role = admin_role
         self._admin_guild_id = admin_guild_id
-        self._updates = updates
-        if updates is None:
-            # Without the service they could only fail: keep them off the command list.
-            self.remove_command("roster")
-            self.remove_command("list")
-
-    def _updates_service(self) -> CourseUpdateService:
-        if self._updates is None:  # removed in __init__; only a stale command list gets here
-            raise NotAllowedError("this bot is not set up to change courses")
-        return self._updates
 
     def _require_admin(self, interaction: Interaction) -> None:
         if self._admin_guild_id is None:
@@ -203,7 +188,6 @@ class CourseCommands(app_commands.Group):
     )
     async def roster(self, interaction: Interaction, course: str, file: discord.Attachment) -> None:
         self._require_admin(interaction)
-        updates = self._updates_service()
         if file.size > ROSTER_MAX_BYTES:
             raise RosterFileError(
                 f"{file.filename} is {file.size} bytes; a roster may have at most "
@@ -212,9 +196,9 @@ class CourseCommands(app_commands.Group):
         with acting_as(interaction):
             await interaction.response.defer(ephemeral=True, thinking=True)
             data = await file.read()
-            record = await updates.get(course)
+            record = await self._courses.get(course)
             spec = with_roster(record.spec, data)
-            outcome = await updates.update(course, spec, f"discord:{interaction.user.id}")
+            outcome = await self._courses.update(course, spec, f"discord:{interaction.user.id}")
             text = render_roster(
                 f"{record.code} {record.term}", roster_change(record.spec, spec), outcome
             )
@@ -223,10 +207,9 @@ class CourseCommands(app_commands.Group):
     @app_commands.command(name="list", description="The newest courses and their state")
     async def list_courses(self, interaction: Interaction) -> None:
         self._require_admin(interaction)
-        updates = self._updates_service()
         with acting_as(interaction):
             await interaction.response.defer(ephemeral=True, thinking=True)
-            courses = await updates.recent(_LISTED_COURSES)
+            courses = await self._courses.recent(_LISTED_COURSES)
             await interaction.followup.send(render_courses(courses), ephemeral=True)
 
 

@@ -33,7 +33,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-# The `discord.server` steps bound to a guild (the key is `provisioning.claims.SERVER_STEP`).
+# The `discord.server` steps bound to a guild (the key is `provisioning.claims.codes.SERVER_STEP`).
 _BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
 
 
@@ -148,7 +148,7 @@ class Step(Base):
 class AuditEvent(Base):
     """Append-only, hash-chained audit row: one HTTP call to a platform, or one domain event.
 
-    Rows are written only through ``provisioning.audit_chain``. ``prev_hash`` is unique so the
+    Rows are written only through ``db.audit_chain``. ``prev_hash`` is unique so the
     chain can never fork, even if a writer forgot the lock.
     """
 

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import TextClause, and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import audit_chain
 from db.models import Step
-from provisioning import audit_chain
 
 
 @dataclass(frozen=True)

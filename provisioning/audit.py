@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import audit_chain
 from db.models import AuditEvent
-from provisioning import audit_chain
 from provisioning.audit_context import AuditContext, HttpExchange
 from provisioning.clock import Clock
 from provisioning.metrics import Metrics

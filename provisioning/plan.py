@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioning import limits
-from provisioning.course import CourseSpec
+from provisioning.courses.spec import CourseSpec
 from provisioning.permissions import (
     BOT_CHANNEL,
     LAB_MEMBER,

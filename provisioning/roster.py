@@ -10,7 +10,7 @@ import csv
 
 from pydantic import ValidationError
 
-from provisioning.course import Student
+from provisioning.courses.spec import Student
 from provisioning.errors import CourseValidationError, FieldProblem
 
 COLUMNS = ("name", "email", "github", "discord_id", "group")

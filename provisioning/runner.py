@@ -24,13 +24,13 @@ from db import step_queue
 from db.models import Course, Step
 from provisioning import audit_context
 from provisioning.clock import Clock
-from provisioning.course import CourseSpec
-from provisioning.discord_gateway import DiscordGateway
+from provisioning.courses.spec import CourseSpec
+from provisioning.discord.gateway import DiscordGateway
 from provisioning.github.gateway import GitHubGateway
 from provisioning.metrics import Metrics
 from provisioning.plan import PlannedStep
 from provisioning.retry import RetryPolicy
-from provisioning.steps.base import Executor, StepContext, StepResult
+from provisioning.step import Executor, StepContext, StepResult
 
 log = logging.getLogger(__name__)
 

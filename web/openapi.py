@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from provisioning.course import CourseSpec
+from provisioning.courses.spec import CourseSpec
 from web.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 from web.schemas import (
     AuditPageOut,

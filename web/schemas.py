@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from db.audit_chain import ChainVerification
 from provisioning.audit import AuditPage
-from provisioning.audit_chain import ChainVerification
-from provisioning.course import CourseSpec
-from provisioning.course_views import CourseRecord, CourseStatus, CourseUpdate, RetryOutcome
+from provisioning.courses.spec import CourseSpec
+from provisioning.courses.views import CourseRecord, CourseStatus, CourseUpdate, RetryOutcome
 
 StepState = Literal["pending", "running", "succeeded", "failed", "awaiting_action", "blocked"]
 CourseStateOut = Literal["pending", "in_progress", "awaiting_action", "failed", "succeeded"]

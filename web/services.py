@@ -15,9 +15,9 @@ from db.engine import create_session_factory, database_reachable
 from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
-from provisioning.claims import ClaimCodes, no_claim_codes
+from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.clock import SystemClock
-from provisioning.courses import CourseService
+from provisioning.courses.service import CourseService
 from provisioning.governor import RateGovernor
 from provisioning.metrics import Metrics
 

@@ -1,8 +1,9 @@
-"""PyGithub's exceptions as `PlatformError`s, with GitHub's rate-limit rules applied.
+"""GitHub's error answers read as GitHub means them: rate limits, plan limits, name clashes.
 
 GitHub signals both rate limits with 403 or 429 and its own wording; a secondary limit may come
 with quota left (PLATFORM.md §2.8), so the text decides, not `remaining`. The wait is
 `retry-after` when sent, else the primary reset when `remaining` is 0, else at least 60 s.
+The PyGithub adapter (`clients/github/errors.py`) builds its `PlatformError`s with these.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from github.GithubException import GithubException
 
 from provisioning.errors import PlatformError
 
@@ -54,30 +53,6 @@ def retry_after_seconds(
         except ValueError:
             pass
     return None
-
-
-def from_github_exception(
-    exc: GithubException, now: Callable[[], float] = time.time
-) -> PlatformError:
-    """Map GitHub's answer (status, JSON body, headers) onto our error."""
-    message = message_of(exc.data) or exc.message or f"HTTP {exc.status}"
-    headers = exc.headers or {}
-    rate_limited = exc.status == 429 or (exc.status == 403 and is_rate_limit_message(message))
-    retry_after = retry_after_seconds(headers, now) if rate_limited else None
-    if rate_limited and retry_after is None:
-        retry_after = SECONDARY_DEFAULT_WAIT_S
-    return PlatformError(
-        PLATFORM,
-        exc.status,
-        message,
-        retry_after=retry_after,
-        rate_limited=rate_limited,
-    )
-
-
-def from_transport_error(exc: BaseException) -> PlatformError:
-    """No answer came (reset, refused, timeout): status 0, which the runner retries."""
-    return PlatformError(PLATFORM, 0, f"no answer: {type(exc).__name__}: {exc}")
 
 
 def is_not_found(error: PlatformError) -> bool:

@@ -11,7 +11,7 @@ import hashlib
 from importlib import resources
 from string import Template
 
-from provisioning.course import CourseSpec
+from provisioning.courses.spec import CourseSpec
 from provisioning.github.gateway import GitIdentity
 
 MARKER_TRAILER = "Provisioned-by: course-provisioning-bot"

@@ -1,7 +1,7 @@
 """Discord emulator: REST v10, gateway, interactions and a control API for people's actions."""
 
-from .config import BucketRate, DiscordConfig, Limits, RateConfig
-from .sandbox import DISCORD_SANDBOX, DiscordSandbox
+from sandbox.discord.config import BucketRate, DiscordConfig, Limits, RateConfig
+from sandbox.discord.emulator import DISCORD_SANDBOX, DiscordSandbox
 
 __all__ = [
     "DISCORD_SANDBOX",

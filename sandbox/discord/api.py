@@ -11,9 +11,9 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from .errors import DiscordError, discord_json, unauthorized
-from .ratelimit import Decision, RateLimiter
-from .state import DiscordState
+from sandbox.discord.errors import DiscordError, discord_json, unauthorized
+from sandbox.discord.ratelimit import Decision, RateLimiter
+from sandbox.discord.state import DiscordState
 
 log = logging.getLogger(__name__)
 

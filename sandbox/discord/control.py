@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
-from . import people
-from .errors import DiscordError
-from .gateway import Gateway, gateway_guild
-from .interactions import ControlError, run_command
-from .ratelimit import RateLimiter
-from .serialize import member_json, message_json, role_json, sorted_roles, user_json
-from .state import DiscordState
+from sandbox.discord import people
+from sandbox.discord.errors import DiscordError
+from sandbox.discord.gateway import Gateway, gateway_guild
+from sandbox.discord.interactions import ControlError, run_command
+from sandbox.discord.ratelimit import RateLimiter
+from sandbox.discord.serialize import member_json, message_json, role_json, sorted_roles, user_json
+from sandbox.discord.state import DiscordState
 
 PREFIX = "/_sandbox/discord"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import DiscordError, FormErrors
-from .models import Overwrite
-from .snowflake import parse_snowflake
+from sandbox.discord.errors import DiscordError, FormErrors
+from sandbox.discord.models import Overwrite
+from sandbox.discord.snowflake import parse_snowflake
 
 _MISSING = object()
 

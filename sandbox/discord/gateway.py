@@ -18,9 +18,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .models import Guild
-from .serialize import channel_json, guild_json, iso, member_json, user_json
-from .state import DiscordState
+from sandbox.discord.models import Guild
+from sandbox.discord.serialize import channel_json, guild_json, iso, member_json, user_json
+from sandbox.discord.state import DiscordState
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from .models import Guild
-from .permissions import role_can_view
-from .serialize import sorted_roles
-from .state import DiscordState
+from sandbox.discord.models import Guild
+from sandbox.discord.permissions import role_can_view
+from sandbox.discord.serialize import sorted_roles
+from sandbox.discord.state import DiscordState
 
 
 def _mask(code: str) -> str:

@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import Api, read_json
-from .errors import DiscordError, discord_json, unknown
-from .fields import Body, require_snowflake
-from .models import Attachment, Interaction, Message
-from .permissions import channel_permissions
-from .serialize import channel_json, member_json, message_json
-from .state import DiscordState
+from sandbox.discord.api import Api, read_json
+from sandbox.discord.errors import DiscordError, discord_json, unknown
+from sandbox.discord.fields import Body, require_snowflake
+from sandbox.discord.models import Attachment, Interaction, Message
+from sandbox.discord.permissions import channel_permissions
+from sandbox.discord.serialize import channel_json, member_json, message_json
+from sandbox.discord.state import DiscordState
 
 EPHEMERAL = 64
 LOADING = 128

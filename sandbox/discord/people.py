@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import DiscordError, unknown
-from .gateway import gateway_guild
-from .interactions import ControlError
-from .models import Channel, Guild, Member, Role, User
-from .permissions import DEFAULT_EVERYONE
-from .routes_invites import invite_usable
-from .serialize import member_json, role_json
-from .state import DiscordState
+from sandbox.discord.errors import DiscordError, unknown
+from sandbox.discord.gateway import gateway_guild
+from sandbox.discord.interactions import ControlError
+from sandbox.discord.models import Channel, Guild, Member, Role, User
+from sandbox.discord.permissions import DEFAULT_EVERYONE
+from sandbox.discord.routes_invites import invite_usable
+from sandbox.discord.serialize import member_json, role_json
+from sandbox.discord.state import DiscordState
 
 AUDIT_BOT_ADD = 28
 

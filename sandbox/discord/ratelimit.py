@@ -12,8 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from sandbox.core.emulator import Clock
-
-from .config import BucketRate, RateConfig
+from sandbox.discord.config import BucketRate, RateConfig
 
 log = logging.getLogger(__name__)
 

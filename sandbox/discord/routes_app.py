@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .api import Api, read_json
-from .errors import DiscordError, discord_json, unknown
-from .fields import Body, require_snowflake
-from .models import Command
-from .serialize import command_json, me_json, user_json
-from .state import DiscordState
+from sandbox.discord.api import Api, read_json
+from sandbox.discord.errors import DiscordError, discord_json, unknown
+from sandbox.discord.fields import Body, require_snowflake
+from sandbox.discord.models import Command
+from sandbox.discord.serialize import command_json, me_json, user_json
+from sandbox.discord.state import DiscordState
 
 
 class AppRoutes:

@@ -6,14 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import Api, audit_reason, read_json
-from .errors import DiscordError, discord_json, invalid_form, max_reached, unknown
-from .fields import Body, require_snowflake
-from .models import Channel, Guild, Overwrite
-from .permissions import MANAGE_CHANNELS, MANAGE_ROLES, VIEW_CHANNEL
-from .rules import can_view, require, require_in_channel, require_overwrites_allowed
-from .serialize import channel_json
-from .state import (
+from sandbox.discord.api import Api, audit_reason, read_json
+from sandbox.discord.errors import DiscordError, discord_json, invalid_form, max_reached, unknown
+from sandbox.discord.fields import Body, require_snowflake
+from sandbox.discord.models import Channel, Guild, Overwrite
+from sandbox.discord.permissions import MANAGE_CHANNELS, MANAGE_ROLES, VIEW_CHANNEL
+from sandbox.discord.rules import can_view, require, require_in_channel, require_overwrites_allowed
+from sandbox.discord.serialize import channel_json
+from sandbox.discord.state import (
     AUDIT_CHANNEL_CREATE,
     AUDIT_CHANNEL_DELETE,
     AUDIT_CHANNEL_UPDATE,

@@ -6,14 +6,26 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import Api, audit_reason, read_json
-from .errors import DiscordError, bots_cannot, discord_json, missing_permissions, unknown
-from .fields import Body, require_snowflake
-from .models import AuditEntry, Guild, Member
-from .permissions import KICK_MEMBERS, MANAGE_GUILD, MANAGE_ROLES, VIEW_AUDIT_LOG, top_role
-from .rules import require, require_below
-from .serialize import guild_json, member_json, user_json
-from .state import (
+from sandbox.discord.api import Api, audit_reason, read_json
+from sandbox.discord.errors import (
+    DiscordError,
+    bots_cannot,
+    discord_json,
+    missing_permissions,
+    unknown,
+)
+from sandbox.discord.fields import Body, require_snowflake
+from sandbox.discord.models import AuditEntry, Guild, Member
+from sandbox.discord.permissions import (
+    KICK_MEMBERS,
+    MANAGE_GUILD,
+    MANAGE_ROLES,
+    VIEW_AUDIT_LOG,
+    top_role,
+)
+from sandbox.discord.rules import require, require_below
+from sandbox.discord.serialize import guild_json, member_json, user_json
+from sandbox.discord.state import (
     AUDIT_GUILD_UPDATE,
     AUDIT_MEMBER_KICK,
     AUDIT_MEMBER_ROLE_UPDATE,

@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import Api, audit_reason, read_json, read_multipart
-from .errors import discord_json, max_reached, missing_permissions, unknown
-from .fields import Body, require_snowflake
-from .models import Guild, Invite
-from .permissions import (
+from sandbox.discord.api import Api, audit_reason, read_json, read_multipart
+from sandbox.discord.errors import discord_json, max_reached, missing_permissions, unknown
+from sandbox.discord.fields import Body, require_snowflake
+from sandbox.discord.models import Guild, Invite
+from sandbox.discord.permissions import (
     CREATE_INSTANT_INVITE,
     MANAGE_CHANNELS,
     MANAGE_GUILD,
@@ -21,9 +21,9 @@ from .permissions import (
     base_permissions,
     channel_permissions,
 )
-from .rules import require, require_below, require_grantable, require_in_channel
-from .serialize import invite_json
-from .state import AUDIT_INVITE_CREATE, AUDIT_INVITE_DELETE, DiscordState
+from sandbox.discord.rules import require, require_below, require_grantable, require_in_channel
+from sandbox.discord.serialize import invite_json
+from sandbox.discord.state import AUDIT_INVITE_CREATE, AUDIT_INVITE_DELETE, DiscordState
 
 
 def invite_usable(invite: Invite, now: float) -> bool:

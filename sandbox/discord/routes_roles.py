@@ -6,14 +6,19 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import Api, audit_reason, read_json
-from .errors import DiscordError, discord_json, max_reached, missing_permissions
-from .fields import Body, require_snowflake
-from .models import Guild, Role
-from .permissions import MANAGE_ROLES, role_key, top_role
-from .rules import require, require_below, require_grantable
-from .serialize import role_json, sorted_roles
-from .state import AUDIT_ROLE_CREATE, AUDIT_ROLE_DELETE, AUDIT_ROLE_UPDATE, DiscordState
+from sandbox.discord.api import Api, audit_reason, read_json
+from sandbox.discord.errors import DiscordError, discord_json, max_reached, missing_permissions
+from sandbox.discord.fields import Body, require_snowflake
+from sandbox.discord.models import Guild, Role
+from sandbox.discord.permissions import MANAGE_ROLES, role_key, top_role
+from sandbox.discord.rules import require, require_below, require_grantable
+from sandbox.discord.serialize import role_json, sorted_roles
+from sandbox.discord.state import (
+    AUDIT_ROLE_CREATE,
+    AUDIT_ROLE_DELETE,
+    AUDIT_ROLE_UPDATE,
+    DiscordState,
+)
 
 
 class RoleRoutes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import missing_access, missing_permissions
-from .models import Channel, Guild, Overwrite, Role
-from .permissions import (
+from sandbox.discord.errors import missing_access, missing_permissions
+from sandbox.discord.models import Channel, Guild, Overwrite, Role
+from sandbox.discord.permissions import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
     MANAGE_ROLES,

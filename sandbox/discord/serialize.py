@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .models import Channel, Command, Guild, Invite, Member, Message, Role, User
-from .permissions import role_key
+from sandbox.discord.models import Channel, Command, Guild, Invite, Member, Message, Role, User
+from sandbox.discord.permissions import role_key
 
 
 def iso(ts: float | None) -> str | None:

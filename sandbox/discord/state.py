@@ -9,12 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.core.emulator import Clock
-
-from .config import DiscordConfig
-from .errors import DiscordError, unknown
-from .models import AuditEntry, Channel, Guild, Role, User, World
-from .permissions import role_key
-from .snowflake import SnowflakeGen
+from sandbox.discord.config import DiscordConfig
+from sandbox.discord.errors import DiscordError, unknown
+from sandbox.discord.models import AuditEntry, Channel, Guild, Role, User, World
+from sandbox.discord.permissions import role_key
+from sandbox.discord.snowflake import SnowflakeGen
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 from bot import app
 from bot.endpoints import Endpoints
-from provisioning.github.pygithub_gateway import TokenCredentials
+from clients.github.gateway import TokenCredentials
 
 
 class NoAudit:

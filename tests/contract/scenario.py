@@ -18,13 +18,13 @@ from typing import Any
 import aiohttp
 import yarl
 
-from bot.discord_audit import make_audit_trace
-from bot.discord_rest import DiscordRestGateway
-from provisioning.course import CourseSpec, parse_course
-from provisioning.discord_steps.server import needed_permissions
-from provisioning.github.pygithub_gateway import PyGithubGateway, TokenCredentials
+from clients.discord.audit import make_audit_trace
+from clients.discord.gateway import DiscordRestGateway
+from clients.github.gateway import PyGithubGateway, TokenCredentials
+from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.discord.steps.server import needed_permissions
 from provisioning.governor import GovernorLimits, RateGovernor
-from provisioning.steps.base import StepResult
+from provisioning.step import StepResult
 from sandbox.core.clock import ManualClock
 from sandbox.discord import BucketRate, DiscordConfig, DiscordSandbox, RateConfig
 from sandbox.github import GitHubSandbox

@@ -7,9 +7,9 @@ import asyncio
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import audit_chain
+from db.audit_chain import AuditEntry
 from db.models import AuditEvent
-from provisioning import audit_chain
-from provisioning.audit_chain import AuditEntry
 from tests.conftest import FakeClock
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AuditEvent, Step
-from provisioning.claim_service import DatabaseClaimService, ServerTakenError
-from provisioning.claims import SERVER_STEP, ClaimResult, claim_code
+from provisioning.claims.codes import SERVER_STEP, ClaimResult, claim_code
+from provisioning.claims.service import DatabaseClaimService, ServerTakenError
 from provisioning.clock import SystemClock
-from provisioning.course import parse_course
-from provisioning.courses import CourseService
+from provisioning.courses.service import CourseService
+from provisioning.courses.spec import parse_course
 
 Factory = Callable[..., dict[str, Any]]
 Sessions = async_sessionmaker[AsyncSession]

@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import audit_chain
 from db.models import AuditEvent, Course, LabGroup, Member, Step
-from provisioning import audit_chain
-from provisioning.course import CourseSpec, parse_course
-from provisioning.courses import CourseService, InvalidCursorError, derive_state
+from provisioning.courses.service import CourseService, InvalidCursorError, derive_state
+from provisioning.courses.spec import CourseSpec, parse_course
 from provisioning.errors import CourseConflictError, CourseNotFoundError, NothingToRetryError
 from provisioning.plan import PlannedStep, plan_course
 from tests.conftest import FakeClock

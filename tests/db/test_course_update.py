@@ -12,13 +12,12 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import step_queue
+from db import audit_chain, step_queue
 from db.models import AuditEvent, Course, LabGroup, Member, Step
-from provisioning import audit_chain
-from provisioning.course import parse_course
-from provisioning.course_change import CourseChangeNotSupportedError, StepsRunningError
-from provisioning.course_views import CourseUpdate
-from provisioning.courses import CourseService
+from provisioning.courses.changes import CourseChangeNotSupportedError, StepsRunningError
+from provisioning.courses.service import CourseService
+from provisioning.courses.spec import parse_course
+from provisioning.courses.views import CourseUpdate
 from provisioning.errors import CourseNotFoundError, CourseValidationError
 from provisioning.plan import plan_course
 from tests.conftest import FakeClock

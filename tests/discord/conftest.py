@@ -22,8 +22,8 @@ with warnings.catch_warnings():
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-from bot.discord_audit import make_audit_trace
-from bot.discord_rest import DiscordRestGateway
+from clients.discord.audit import make_audit_trace
+from clients.discord.gateway import DiscordRestGateway
 from provisioning.audit_context import AuditContext, HttpExchange
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.permissions import BOT_INSTALL

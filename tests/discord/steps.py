@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from provisioning.course import CourseSpec, parse_course
-from provisioning.discord_gateway import DiscordGateway
-from provisioning.discord_steps import executors
+from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.discord.gateway import DiscordGateway
+from provisioning.discord.steps import executors
 from provisioning.github.gateway import GitHubGateway
 from provisioning.plan import PlannedStep, plan_course
-from provisioning.steps.base import StepContext, StepResult
+from provisioning.step import StepContext, StepResult
 
 COURSE_ID = "0b7c5f0e-1111-4222-8333-444455556666"
 SECRET = b"k" * 32

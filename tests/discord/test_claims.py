@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from provisioning.claims import InvalidClaimCodeError, claim_code, course_id_from_code
+from provisioning.claims.codes import InvalidClaimCodeError, claim_code, course_id_from_code
 
 SECRET = b"s" * 32
 

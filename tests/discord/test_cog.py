@@ -12,13 +12,13 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord_audit import make_audit_trace
-from bot.discord_rest import DiscordRestGateway
+from clients.discord.audit import make_audit_trace
+from clients.discord.gateway import DiscordRestGateway
 from cogs.course import CourseCommands, install
-from provisioning.claims import ClaimResult, InvalidClaimCodeError, claim_code
-from provisioning.course import CourseSpec, parse_course
-from provisioning.course_change import CourseChangeNotSupportedError
-from provisioning.course_views import (
+from provisioning.claims.codes import ClaimResult, InvalidClaimCodeError, claim_code
+from provisioning.courses.changes import CourseChangeNotSupportedError
+from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.courses.views import (
     CourseRecord,
     CourseStatus,
     CourseSummary,
@@ -50,7 +50,7 @@ def _record(course_id: str) -> CourseRecord:
 
 @dataclass
 class FakeServices:
-    """ClaimService, CourseStatusService and CourseUpdateService, recording their calls."""
+    """ClaimService and CourseCommandService, recording their calls."""
 
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     refuse_update: bool = False
@@ -147,7 +147,6 @@ async def bot(
     commands = CourseCommands(
         claims=services,
         courses=services,
-        updates=services,
         claim_code=code_of,
         admin_role=ADMIN,
         admin_guild_id=admin_guild_id,
@@ -388,12 +387,12 @@ async def test_list_shows_the_newest_courses_with_state_and_id(
     ]
 
 
-def test_without_an_update_service_roster_and_list_are_left_out(services: FakeServices) -> None:
-    """A group built without `updates` offers only claim, status and retry."""
+def test_the_group_offers_every_course_subcommand(services: FakeServices) -> None:
+    """One course service gives the group all five subcommands."""
     group = CourseCommands(
         claims=services, courses=services, claim_code=code_of, admin_role=ADMIN, admin_guild_id="1"
     )
-    assert sorted(c.name for c in group.commands) == ["claim", "retry", "status"]
+    assert sorted(c.name for c in group.commands) == ["claim", "list", "retry", "roster", "status"]
 
 
 async def refusal(control: Control, sink: ListSink, sent: Sent) -> str:

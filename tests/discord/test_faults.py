@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from bot.discord_rest import DiscordRestGateway
+from clients.discord.gateway import DiscordRestGateway
 from provisioning.errors import ActionRequiredError
 from sandbox.discord import DiscordSandbox
 from sandbox.server import SandboxServer

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.discord_rest import DiscordRestGateway
-from provisioning.discord_gateway import invite_code_hash
-from provisioning.discord_steps.server import needed_permissions
+from clients.discord.gateway import DiscordRestGateway
+from provisioning.discord.gateway import invite_code_hash
+from provisioning.discord.steps.server import needed_permissions
 from provisioning.errors import ActionRequiredError
 from provisioning.permissions import (
     BOT_CHANNEL,
@@ -16,7 +16,7 @@ from provisioning.permissions import (
     MANAGE_MESSAGES,
     VIEW_CHANNEL,
 )
-from provisioning.steps.base import StepResult
+from provisioning.step import StepResult
 from sandbox.discord import DiscordSandbox
 from sandbox.discord.permissions import channel_permissions
 from sandbox.server import SandboxServer

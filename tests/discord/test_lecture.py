@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.discord_audit import redact_path
-from bot.discord_rest import DiscordRestGateway
-from provisioning.claims import claim_code, normalize_code
-from provisioning.discord_gateway import invite_code_hash
+from clients.discord.audit import redact_path
+from clients.discord.gateway import DiscordRestGateway
+from provisioning.claims.codes import claim_code, normalize_code
+from provisioning.discord.gateway import invite_code_hash
 from provisioning.errors import ActionRequiredError
 from provisioning.permissions import SEND_MESSAGES
 from sandbox.discord import DiscordSandbox

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.discord_rest import DiscordRestGateway
+from clients.discord.gateway import DiscordRestGateway
 from provisioning.errors import PlatformError
 from sandbox.discord import BucketRate, DiscordConfig, RateConfig
 

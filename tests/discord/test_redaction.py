@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.discord_audit import describe_error, redact_path, summarize_body
+from clients.discord.audit import describe_error, redact_path, summarize_body
 
 
 def test_paths_lose_the_version_prefix_and_every_secret_segment() -> None:

@@ -1,7 +1,7 @@
 """discord.py, imported with its one import-time warning silenced (warnings are errors here).
 
 discord.py 2.7.1 imports the stdlib `audioop` for voice, deprecated in Python 3.11; that is not
-ours to fix, and nothing else is silenced. Import discord.py (and `bot.discord_rest`, which
+ours to fix, and nothing else is silenced. Import discord.py (and `clients.discord.gateway`, which
 imports it) from here first.
 """
 
@@ -15,8 +15,8 @@ with warnings.catch_warnings():
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.discord_audit import make_audit_trace, redact_path
-    from bot.discord_rest import DiscordRestGateway
+    from clients.discord.audit import make_audit_trace, redact_path
+    from clients.discord.gateway import DiscordRestGateway
 
 __all__ = [
     "DiscordRestGateway",

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from provisioning.course import CourseSpec
+from provisioning.courses.spec import CourseSpec
 from provisioning.github.seeding import MARKER_TRAILER, blob_sha, render_seed_files
 from provisioning.permissions import SEND_MESSAGES, VIEW_CHANNEL
 from provisioning.plan import COURSE_CHANNELS, course_slug, role_name
-from provisioning.steps.base import MARKER_TOPIC
+from provisioning.step import MARKER_TOPIC
 from sandbox.discord.models import Channel, Guild, World
 from sandbox.discord.permissions import channel_permissions, role_key
 from sandbox.github.models import GitHubState, Repo

@@ -27,17 +27,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from clients.github.gateway import PyGithubGateway, TokenCredentials
 from db.engine import create_engine, create_session_factory
 from db.models import AuditEvent, Step
 from provisioning.audit import AuditLog
-from provisioning.claim_service import DatabaseClaimService
-from provisioning.claims import claim_code
+from provisioning.claims.codes import claim_code
+from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import SystemClock
-from provisioning.course import CourseSpec, parse_course
-from provisioning.courses import CourseService
-from provisioning.discord_steps import executors as discord_executors
-from provisioning.discord_steps.server import needed_permissions
-from provisioning.github.pygithub_gateway import PyGithubGateway, TokenCredentials
+from provisioning.courses.service import CourseService
+from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.discord.steps import executors as discord_executors
+from provisioning.discord.steps.server import needed_permissions
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics

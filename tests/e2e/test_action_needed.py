@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from sandbox.server import SandboxServer
 from tests.e2e.expect import check_discord, check_github
 from tests.e2e.harness import Control, Product, discord_world, github_state, lecture

@@ -14,8 +14,8 @@ from sqlalchemy import Table
 
 from db.engine import create_engine
 from db.models import AuditEvent, Step
-from provisioning.claims import claim_code, normalize_code
-from provisioning.course import parse_course
+from provisioning.claims.codes import claim_code, normalize_code
+from provisioning.courses.spec import parse_course
 from tests.e2e.harness import SECRET, Control, Product, Sessions, lecture, logins
 from web.app import create_app
 from web.services import Services, build_services

@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from db.models import AuditEvent
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from sandbox.server import SandboxServer
 from tests.e2e.expect import check_discord, check_github
 from tests.e2e.harness import (

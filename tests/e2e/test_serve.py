@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from sandbox.server import SandboxServer
 from tests.e2e.harness import (
     SANDBOX_RATE_SCALE,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from provisioning.plan import plan_course
 from sandbox.server import SandboxServer
 from tests.e2e.expect import check_discord, check_github

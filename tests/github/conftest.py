@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from clients.github.gateway import PyGithubGateway, TokenCredentials
 from provisioning.clock import SystemClock
-from provisioning.github.pygithub_gateway import PyGithubGateway, TokenCredentials
 from provisioning.governor import GovernorLimits, RateGovernor
 from sandbox.server import SandboxServer
 from tests.github.harness import ListSink

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from provisioning.audit_context import AuditContext, HttpExchange, current
-from provisioning.course import CourseSpec
+from provisioning.courses.spec import CourseSpec
 from provisioning.github.gateway import GitHubGateway
 from provisioning.github.steps import executors
 from provisioning.plan import PlannedStep, plan_course
-from provisioning.steps.base import StepContext, StepResult
+from provisioning.step import StepContext, StepResult
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.course import parse_course
+from clients.github.gateway import PyGithubGateway
+from provisioning.courses.spec import parse_course
 from provisioning.errors import ActionRequiredError
-from provisioning.github.pygithub_gateway import PyGithubGateway
 from provisioning.github.seeding import blob_sha, render_seed_files
 from provisioning.github.steps.protection import desired
-from provisioning.steps.base import MARKER_TOPIC, StepResult
+from provisioning.step import MARKER_TOPIC, StepResult
 from sandbox.server import SandboxServer
 from tests.github.harness import MUTATING, ListSink, github_steps, run_all, run_step
 from tests.provisioning.examples import lecture_course

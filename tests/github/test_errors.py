@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from github.GithubException import GithubException, RateLimitExceededException
 
-from provisioning.github.errors import (
-    from_github_exception,
-    from_transport_error,
-    is_name_taken,
-    is_plan_upgrade,
-)
+from clients.github.errors import from_github_exception, from_transport_error
+from provisioning.github.errors import is_name_taken, is_plan_upgrade
 
 NOW = 1_000_000.0
 SECONDARY = (

@@ -6,12 +6,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from clients.github.gateway import AppCredentials, PyGithubGateway
 from provisioning.clock import SystemClock
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from provisioning.errors import PlatformError
-from provisioning.github.pygithub_gateway import AppCredentials, PyGithubGateway
 from provisioning.governor import GovernorLimits, RateGovernor
-from provisioning.steps.base import StepResult
+from provisioning.step import StepResult
 from sandbox.core.faults import FaultKind, FaultRule
 from sandbox.server import SandboxServer
 from tests.github.harness import ListSink, github_steps, run_step

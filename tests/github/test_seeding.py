@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from provisioning.github.seeding import MARKER_TRAILER, blob_sha, render_seed_files, seed_message
 from tests.provisioning.examples import lab_course, lecture_course
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from provisioning.course import parse_course
+from clients.github.gateway import PyGithubGateway
+from provisioning.courses.spec import parse_course
 from provisioning.errors import PlatformError, StepFailedError
-from provisioning.github.pygithub_gateway import PyGithubGateway
 from provisioning.github.seeding import blob_sha, render_seed_files
-from provisioning.steps.base import StepResult
+from provisioning.step import StepResult
 from sandbox.core.faults import FaultKind, FaultRule
 from sandbox.server import SandboxServer
 from tests.github.harness import MUTATING, github_steps, run_all, run_step

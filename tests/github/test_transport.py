@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from provisioning.github.transport import REDACTED, request_summary
+from clients.github.transport import REDACTED, request_summary
 
 
 def test_summary_keeps_small_values_and_redacts_secrets() -> None:

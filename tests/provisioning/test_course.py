@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from provisioning.course import parse_course
+from provisioning.courses.spec import parse_course
 from provisioning.errors import CourseValidationError
 from tests.provisioning.examples import lab_course, lecture_course
 

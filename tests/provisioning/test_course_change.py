@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.course import parse_course
-from provisioning.course_change import roster_change, with_roster
+from provisioning.courses.changes import roster_change, with_roster
+from provisioning.courses.spec import parse_course
 from provisioning.errors import CourseValidationError
 from tests.provisioning.examples import lab_course, lecture_course
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioning.course import RESERVED_GROUP_NAMES, CourseSpec, parse_course
+from provisioning.courses.spec import RESERVED_GROUP_NAMES, CourseSpec, parse_course
 from provisioning.errors import CourseValidationError
 from provisioning.plan import plan_course, plan_digest, plan_json
 from tests.provisioning.examples import lab_course, lecture_course

@@ -15,9 +15,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Step
-from provisioning.claims import claim_code
-from provisioning.course import parse_course
-from provisioning.discord_steps.server import install_link
+from provisioning.claims.codes import claim_code
+from provisioning.courses.spec import parse_course
+from provisioning.discord.steps.server import install_link
 from provisioning.errors import ProvisioningError
 from tests.web.conftest import Client, create_course
 from web.app import create_app

@@ -8,7 +8,7 @@ import re
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 
-from provisioning.course import CourseSpec
+from provisioning.courses.spec import CourseSpec
 from tests.web.conftest import Client
 from web.app import create_app
 from web.services import Services

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.idempotency import IdempotencyKeyRacedError, StoredResponse
-from provisioning.course import parse_course
-from provisioning.courses import CourseRecord
+from provisioning.courses.service import CourseRecord
+from provisioning.courses.spec import parse_course
 from tests.web.conftest import Client
 from web.app import create_app
 from web.idempotent import IdempotentRequest

@@ -10,9 +10,9 @@ import logging
 
 from aiohttp import web
 
-from provisioning.claims import server_step
-from provisioning.course import CourseSpec
-from provisioning.discord_steps.server import install_link
+from provisioning.claims.codes import server_step
+from provisioning.courses.spec import CourseSpec
+from provisioning.discord.steps.server import install_link
 from provisioning.errors import ProvisioningError
 from web.auth import CLAIM_ROUTE
 from web.params import course_id_param

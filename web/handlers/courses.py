@@ -8,9 +8,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.idempotency import IdempotencyKeyRacedError
-from provisioning.course import CourseSpec, parse_course
-from provisioning.course_change import CourseChangeRefusedError
-from provisioning.course_views import CourseRecord, CourseUpdate
+from provisioning.courses.changes import CourseChangeRefusedError
+from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.courses.views import CourseRecord, CourseUpdate
 from provisioning.errors import CourseConflictError
 from web.body import read_json
 from web.idempotent import IdempotentRequest, idempotency_key

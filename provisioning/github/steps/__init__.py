@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from provisioning.github.steps import access, invite, protection, repo, seed, team
-from provisioning.steps.base import Executor
+from provisioning.step import Executor
 
 
 def executors() -> dict[str, Executor]:
-    """Step kind → executor, for the runner's registry."""
+    """Executors by step kind, as `provisioning.runner.StepRunner` takes them."""
     return {
         "github.team": team.ensure,
         "github.invite": invite.ensure,

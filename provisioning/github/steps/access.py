@@ -6,7 +6,7 @@ from typing import cast
 
 from provisioning.github.gateway import TeamPermission
 from provisioning.github.steps.common import dependency_key, repo_ref, slugify
-from provisioning.steps.base import StepContext, StepResult
+from provisioning.step import StepContext, StepResult
 
 
 async def ensure(ctx: StepContext) -> StepResult:

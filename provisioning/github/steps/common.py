@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from provisioning.steps.base import StepContext
+from provisioning.step import StepContext
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from provisioning.errors import ActionRequiredError, PlatformError
 from provisioning.github.steps.common import team_slug
-from provisioning.steps.base import StepContext, StepResult
+from provisioning.step import StepContext, StepResult
 
 UNKNOWN_LOGIN = "github.unknown_login"
 

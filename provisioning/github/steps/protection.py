@@ -11,7 +11,7 @@ from provisioning.errors import ActionRequiredError, PlatformError
 from provisioning.github.errors import is_plan_upgrade
 from provisioning.github.gateway import BranchProtection
 from provisioning.github.steps.common import dependency_key, repo_ref
-from provisioning.steps.base import StepContext, StepResult
+from provisioning.step import StepContext, StepResult
 
 PLAN_REASON = "github.plan"
 

@@ -12,7 +12,7 @@ import logging
 from provisioning.errors import PlatformError, StepFailedError
 from provisioning.github.errors import is_name_taken
 from provisioning.github.gateway import RepoInfo
-from provisioning.steps.base import MARKER_TOPIC, StepContext, StepResult
+from provisioning.step import MARKER_TOPIC, StepContext, StepResult
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from provisioning.github.seeding import (
     seed_message,
 )
 from provisioning.github.steps.common import dependency_key, repo_ref
-from provisioning.steps.base import StepContext, StepResult
+from provisioning.step import StepContext, StepResult
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from provisioning.errors import PlatformError, StepFailedError
 from provisioning.github.errors import is_name_taken
 from provisioning.github.gateway import TeamInfo
 from provisioning.github.steps.common import slugify
-from provisioning.steps.base import MARKER_TOPIC, StepContext, StepResult
+from provisioning.step import MARKER_TOPIC, StepContext, StepResult
 
 log = logging.getLogger(__name__)
 

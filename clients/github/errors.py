@@ -1,0 +1,41 @@
+"""PyGithub's exceptions as `PlatformError`s, with GitHub's rate-limit rules applied."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from github.GithubException import GithubException
+
+from provisioning.errors import PlatformError
+from provisioning.github.errors import (
+    PLATFORM,
+    SECONDARY_DEFAULT_WAIT_S,
+    is_rate_limit_message,
+    message_of,
+    retry_after_seconds,
+)
+
+
+def from_github_exception(
+    exc: GithubException, now: Callable[[], float] = time.time
+) -> PlatformError:
+    """Map GitHub's answer (status, JSON body, headers) onto our error."""
+    message = message_of(exc.data) or exc.message or f"HTTP {exc.status}"
+    headers = exc.headers or {}
+    rate_limited = exc.status == 429 or (exc.status == 403 and is_rate_limit_message(message))
+    retry_after = retry_after_seconds(headers, now) if rate_limited else None
+    if rate_limited and retry_after is None:
+        retry_after = SECONDARY_DEFAULT_WAIT_S
+    return PlatformError(
+        PLATFORM,
+        exc.status,
+        message,
+        retry_after=retry_after,
+        rate_limited=rate_limited,
+    )
+
+
+def from_transport_error(exc: BaseException) -> PlatformError:
+    """No answer came (reset, refused, timeout): status 0, which the runner retries."""
+    return PlatformError(PLATFORM, 0, f"no answer: {type(exc).__name__}: {exc}")

@@ -1,0 +1,242 @@
+"""`GitHubGateway` on PyGithub 2.10: the REST calls of PLATFORM.md §2.1, one per method.
+
+We call those paths through PyGithub's `Requester` rather than its object model: objects
+complete lazily and follow server-sent `url`s, and each hidden GET would be a call no step
+planned. Threading, governing, auditing and error mapping live in `worker.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from clients.github.worker import (
+    PAGE_SIZE,
+    AppCredentials,
+    Credentials,
+    PyGithubWorker,
+    TokenCredentials,
+)
+from provisioning.audit_context import HttpAuditSink
+from provisioning.github import parse
+from provisioning.github.gateway import (
+    BranchInfo,
+    BranchProtection,
+    GitIdentity,
+    MembershipInfo,
+    NewFile,
+    OrgInfo,
+    OrgInvitation,
+    RefInfo,
+    RepoInfo,
+    TeamInfo,
+    TeamPermission,
+    TreeEntry,
+    UserInfo,
+)
+from provisioning.governor import RateGovernor
+
+__all__ = ["AppCredentials", "Credentials", "PyGithubGateway", "TokenCredentials"]
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+class PyGithubGateway:
+    """The real gateway. Build it in `main()`; `await aclose()` on shutdown."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        governor: RateGovernor,
+        sink: HttpAuditSink,
+        timeout_s: int = 15,
+    ) -> None:
+        self._worker = PyGithubWorker(
+            base_url=base_url,
+            credentials=credentials,
+            governor=governor,
+            sink=sink,
+            timeout_s=timeout_s,
+        )
+        self._json = self._worker.json
+        self._maybe = self._worker.maybe
+
+    async def aclose(self) -> None:
+        await self._worker.aclose()
+
+    # --- organizations and users ------------------------------------------------------------
+    async def get_org(self, org: str) -> OrgInfo:
+        return parse.org(await self._json("GET", f"/orgs/{_q(org)}"))
+
+    async def get_user(self, login: str) -> UserInfo | None:
+        data = await self._maybe(f"/users/{_q(login)}")
+        return None if data is None else parse.user(data)
+
+    async def list_org_invitations(self, org: str) -> list[OrgInvitation]:
+        found: list[OrgInvitation] = []
+        page = 1
+        while True:
+            data = await self._json(
+                "GET",
+                f"/orgs/{_q(org)}/invitations",
+                parameters={"per_page": PAGE_SIZE, "page": page},
+            )
+            found += [parse.invitation(d) for d in data]
+            if len(data) < PAGE_SIZE:
+                return found
+            page += 1
+
+    # --- repositories -----------------------------------------------------------------------
+    async def get_repo(self, owner: str, name: str) -> RepoInfo | None:
+        data = await self._maybe(f"/repos/{_q(owner)}/{_q(name)}")
+        return None if data is None else parse.repo(data)
+
+    async def get_repo_by_id(self, repo_id: int) -> RepoInfo | None:
+        data = await self._maybe(f"/repositories/{int(repo_id)}")
+        return None if data is None else parse.repo(data)
+
+    async def create_repo(
+        self, org: str, name: str, *, description: str, private: bool
+    ) -> RepoInfo:
+        body = {"name": name, "private": private, "auto_init": True, "description": description}
+        return parse.repo(await self._json("POST", f"/orgs/{_q(org)}/repos", body))
+
+    async def update_repo(
+        self, owner: str, name: str, *, description: str, private: bool
+    ) -> RepoInfo:
+        body = {"description": description, "private": private}
+        return parse.repo(await self._json("PATCH", f"/repos/{_q(owner)}/{_q(name)}", body))
+
+    async def get_topics(self, owner: str, name: str) -> tuple[str, ...]:
+        data = await self._json("GET", f"/repos/{_q(owner)}/{_q(name)}/topics")
+        return tuple(data.get("names") or ())
+
+    async def replace_topics(self, owner: str, name: str, topics: Sequence[str]) -> tuple[str, ...]:
+        path = f"/repos/{_q(owner)}/{_q(name)}/topics"
+        data = await self._json("PUT", path, {"names": list(topics)})
+        return tuple(data.get("names") or ())
+
+    # --- git data ---------------------------------------------------------------------------
+    async def get_branch(self, owner: str, name: str, branch: str) -> BranchInfo | None:
+        data = await self._maybe(f"/repos/{_q(owner)}/{_q(name)}/branches/{_q(branch)}")
+        return None if data is None else parse.branch(data)
+
+    async def get_ref(self, owner: str, name: str, ref: str) -> RefInfo | None:
+        data = await self._maybe(f"/repos/{_q(owner)}/{_q(name)}/git/ref/{quote(ref)}")
+        return None if data is None else parse.ref(data)
+
+    async def get_tree(self, owner: str, name: str, tree_sha: str) -> list[TreeEntry]:
+        path = f"/repos/{_q(owner)}/{_q(name)}/git/trees/{_q(tree_sha)}"
+        return parse.tree(await self._json("GET", path, parameters={"recursive": "1"}))
+
+    async def create_tree(
+        self, owner: str, name: str, *, base_tree: str, files: Sequence[NewFile]
+    ) -> str:
+        entries = [
+            {"path": f.path, "mode": "100644", "type": "blob", "content": f.content} for f in files
+        ]
+        path = f"/repos/{_q(owner)}/{_q(name)}/git/trees"
+        data = await self._json("POST", path, {"base_tree": base_tree, "tree": entries})
+        return str(data["sha"])
+
+    async def create_commit(
+        self,
+        owner: str,
+        name: str,
+        *,
+        message: str,
+        tree: str,
+        parents: Sequence[str],
+        author: GitIdentity,
+    ) -> str:
+        who = {"name": author.name, "email": author.email, "date": author.date}
+        body = {
+            "message": message,
+            "tree": tree,
+            "parents": list(parents),
+            "author": who,
+            "committer": who,
+        }
+        data = await self._json("POST", f"/repos/{_q(owner)}/{_q(name)}/git/commits", body)
+        return str(data["sha"])
+
+    async def update_ref(self, owner: str, name: str, ref: str, sha: str) -> RefInfo:
+        path = f"/repos/{_q(owner)}/{_q(name)}/git/refs/{quote(ref)}"
+        return parse.ref(await self._json("PATCH", path, {"sha": sha, "force": False}))
+
+    # --- branch protection ------------------------------------------------------------------
+    async def get_branch_protection(
+        self, owner: str, name: str, branch: str
+    ) -> BranchProtection | None:
+        path = f"/repos/{_q(owner)}/{_q(name)}/branches/{_q(branch)}/protection"
+        data = await self._maybe(path)
+        return None if data is None else parse.protection(data)
+
+    async def put_branch_protection(
+        self, owner: str, name: str, branch: str, protection: BranchProtection
+    ) -> BranchProtection:
+        path = f"/repos/{_q(owner)}/{_q(name)}/branches/{_q(branch)}/protection"
+        return parse.protection(await self._json("PUT", path, parse.protection_body(protection)))
+
+    # --- teams and access -------------------------------------------------------------------
+    async def get_team(self, org: str, slug: str) -> TeamInfo | None:
+        data = await self._maybe(f"/orgs/{_q(org)}/teams/{_q(slug)}")
+        return None if data is None else parse.team(data)
+
+    async def create_team(
+        self,
+        org: str,
+        name: str,
+        *,
+        privacy: str,
+        description: str,
+        parent_team_id: int | None,
+    ) -> TeamInfo:
+        body: dict[str, Any] = {"name": name, "privacy": privacy, "description": description}
+        if parent_team_id is not None:
+            body["parent_team_id"] = parent_team_id
+        return parse.team(await self._json("POST", f"/orgs/{_q(org)}/teams", body))
+
+    async def get_team_membership(
+        self, org: str, team_slug: str, login: str
+    ) -> MembershipInfo | None:
+        data = await self._maybe(f"/orgs/{_q(org)}/teams/{_q(team_slug)}/memberships/{_q(login)}")
+        return None if data is None else parse.membership(data)
+
+    async def put_team_membership(
+        self, org: str, team_slug: str, login: str, *, role: str
+    ) -> MembershipInfo:
+        path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/memberships/{_q(login)}"
+        return parse.membership(await self._json("PUT", path, {"role": role}))
+
+    async def get_team_repo_permission(
+        self, org: str, team_slug: str, owner: str, repo: str
+    ) -> TeamPermission | None:
+        # The team's repository list (each with `role_name`/`permissions`), not the single
+        # "check team permissions" GET: the list is answered the same by every GitHub we
+        # drive, and a course team has a handful of repositories, so it is one page.
+        wanted = f"{owner}/{repo}".lower()
+        page = 1
+        while True:
+            data = await self._json(
+                "GET",
+                f"/orgs/{_q(org)}/teams/{_q(team_slug)}/repos",
+                parameters={"per_page": PAGE_SIZE, "page": page},
+            )
+            for item in data:
+                if str(item.get("full_name", "")).lower() == wanted:
+                    return parse.team_repo_permission(item)
+            if len(data) < PAGE_SIZE:
+                return None
+            page += 1
+
+    async def put_team_repo_permission(
+        self, org: str, team_slug: str, owner: str, repo: str, permission: TeamPermission
+    ) -> None:
+        path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/repos/{_q(owner)}/{_q(repo)}"
+        await self._json("PUT", path, {"permission": permission})

@@ -1,0 +1,166 @@
+"""PyGithub on one dedicated thread: configured so every attempt is ours, governed, audited.
+
+PyGithub is synchronous and not thread-safe, so all of its calls run on one worker thread, in
+a copy of the caller's contextvars (the audit context travels with them). Its own retries and
+sleeps are off (`retry=None`, no spacing): the governor spaces calls before they go out and
+learns from every answer's headers, and the audited transport writes one row per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from github import Auth, Github
+from github.GithubException import GithubException
+
+from clients.github import transport
+from clients.github.errors import from_github_exception, from_transport_error
+from provisioning.audit_context import AuditContext, HttpAuditSink, HttpExchange
+from provisioning.errors import PlatformError
+from provisioning.governor import RateGovernor
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+API_VERSION = "2022-11-28"
+# Every REST call draws on the `core` resource; the governor keys its reset by this bucket.
+BUCKET = "core"
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class TokenCredentials:
+    token: str
+
+    def __repr__(self) -> str:
+        return "TokenCredentials(token=[redacted])"
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App installation; PyGithub fetches and refreshes its 1-hour tokens."""
+
+    app_id: int | str
+    private_key: str
+    installation_id: int
+
+    def __repr__(self) -> str:
+        return f"AppCredentials(app_id={self.app_id}, installation_id={self.installation_id})"
+
+
+Credentials = TokenCredentials | AppCredentials
+
+
+def _auth(credentials: Credentials) -> Auth.Auth:
+    if isinstance(credentials, TokenCredentials):
+        return Auth.Token(credentials.token)
+    app = Auth.AppAuth(credentials.app_id, credentials.private_key)
+    return app.get_installation_auth(credentials.installation_id)
+
+
+class PyGithubWorker:
+    """Sends requests through PyGithub's `Requester` on the worker thread."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        governor: RateGovernor,
+        sink: HttpAuditSink,
+        timeout_s: int,
+    ) -> None:
+        # Before `Github(...)`: the Requester picks its connection class when it is built.
+        transport.install()
+        self._github = Github(
+            base_url=base_url,
+            auth=_auth(credentials),
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            api_version=API_VERSION,
+            timeout=timeout_s,
+            per_page=PAGE_SIZE,
+        )
+        self._requester = self._github.requester
+        self._prefix = urlsplit(base_url).path.rstrip("/")
+        self._governor = governor
+        self._sink = sink
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pygithub")
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._github.close)
+        self._executor.shutdown(wait=True)
+
+    async def _on_exchange(
+        self, exchange: HttpExchange, context: AuditContext, headers: Mapping[str, str]
+    ) -> None:
+        # On the loop, so the governor (not thread-safe) is only ever touched from there.
+        self._governor.observe(BUCKET, headers)
+        await self._sink.record_http(exchange, context)
+
+    async def call(self, write: bool, fn: Callable[[], T]) -> T:
+        """Run `fn` (PyGithub calls) on the worker thread, after the governor allows it."""
+        await self._governor.acquire(BUCKET, write=write)
+        loop = asyncio.get_running_loop()
+        bound = transport.TransportBinding(
+            loop=loop,
+            loop_thread=threading.get_ident(),
+            on_exchange=self._on_exchange,
+            prefix=self._prefix,
+        )
+
+        def run() -> T:
+            transport.binding.set(bound)
+            return fn()
+
+        context = contextvars.copy_context()
+        try:
+            return await loop.run_in_executor(self._executor, context.run, run)
+        except GithubException as exc:
+            error = from_github_exception(exc)
+            if error.rate_limited and error.retry_after:
+                # A secondary limit blocks the whole credential, often without a Retry-After
+                # header (the 60 s default comes from the error mapping): hold every call back,
+                # not only the step that met it (PLATFORM.md §2.8).
+                self._governor.close(BUCKET, error.retry_after)
+            raise error from exc
+        except (requests.RequestException, OSError) as exc:
+            raise from_transport_error(exc) from exc
+
+    async def json(
+        self,
+        verb: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        parameters: dict[str, Any] | None = None,
+    ) -> Any:
+        """One request; the decoded JSON answer (None for 204)."""
+
+        def send() -> Any:
+            _, data = self._requester.requestJsonAndCheck(
+                verb, path, parameters=parameters, input=body
+            )
+            return data
+
+        return await self.call(verb != "GET", send)
+
+    async def maybe(self, path: str, **kwargs: Any) -> Any | None:
+        """A GET whose 404 means "absent": None instead of an error."""
+        try:
+            return await self.json("GET", path, **kwargs)
+        except PlatformError as exc:
+            if exc.status == 404:
+                return None
+            raise

@@ -1,0 +1,316 @@
+"""The course service: store a validated course with its plan, list, inspect status, retry."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import audit_chain
+from db.base import utc_now
+from db.models import STEP_STATES, Course, LabGroup, Step
+from provisioning.courses.spec import CourseSpec
+from provisioning.courses.update import apply_update, lock_course, member_rows, step_rows
+from provisioning.courses.views import (
+    CoursePage,
+    CourseRecord,
+    CourseState,
+    CourseStatus,
+    CourseSummary,
+    CourseUpdate,
+    InvalidCursorError,
+    RetryOutcome,
+    StepAction,
+    StepStatus,
+    decode_cursor,
+    derive_state,
+    encode_cursor,
+)
+from provisioning.errors import CourseConflictError, CourseNotFoundError, NothingToRetryError
+from provisioning.plan import PlannedStep, plan_course, plan_digest
+
+__all__ = [
+    "CoursePage",
+    "CourseRecord",
+    "CourseService",
+    "CourseState",
+    "CourseStatus",
+    "InTransaction",
+    "InvalidCursorError",
+    "RetryOutcome",
+    "StepAction",
+    "StepStatus",
+    "derive_state",
+]
+
+log = logging.getLogger(__name__)
+
+# Work a caller wants committed, or rolled back, together with a new course (e.g. the stored
+# answer of an idempotent request): it runs last inside the course's transaction.
+InTransaction = Callable[[AsyncSession, CourseRecord], Awaitable[None]]
+UpdateInTransaction = Callable[[AsyncSession, CourseUpdate], Awaitable[None]]
+
+RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
+# Keep audit rows small: a retry of thousands of invites records the first keys and the count.
+_AUDIT_KEYS_MAX = 50
+
+
+def _record(row: Course) -> CourseRecord:
+    return CourseRecord(
+        id=row.id,
+        code=row.code,
+        term=row.term,
+        title=row.title,
+        kind=row.kind,
+        github_org=row.github_org,
+        spec=CourseSpec.model_validate(row.spec),
+        plan_digest=row.plan_digest,
+        created_at=row.created_at,
+    )
+
+
+class CourseService:
+    """Courses and their planned steps. Every public method is one unit of work."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime] = utc_now,
+        planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._planner = planner
+
+    async def create(
+        self, spec: CourseSpec, actor: str, *, within: InTransaction | None = None
+    ) -> CourseRecord:
+        """Store the course, its members, groups and pending steps in one transaction.
+
+        ``within`` runs at the end of that transaction: if it raises, nothing is stored.
+        """
+        steps = self._planner(spec)
+        now = self._clock()
+        row = Course(
+            id=str(uuid.uuid4()),
+            code=spec.code,
+            term=spec.term,
+            title=spec.title,
+            kind=spec.kind,
+            github_org=spec.github_org,
+            spec=spec.model_dump(mode="json"),
+            plan_digest=plan_digest(steps),
+            created_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                await self._raise_if_exists(session, spec)
+                session.add(row)
+                await session.flush()
+                session.add_all(member_rows(row.id, spec))
+                session.add_all(LabGroup(course_id=row.id, name=g) for g in spec.groups)
+                session.add_all(step_rows(row.id, steps, now))
+                await session.flush()
+                await audit_chain.append(
+                    session,
+                    audit_chain.AuditEntry(
+                        at=now,
+                        actor=actor,
+                        kind="event",
+                        event="course.created",
+                        course_id=row.id,
+                        request_summary={
+                            "code": spec.code,
+                            "term": spec.term,
+                            "steps": len(steps),
+                            "plan_digest": row.plan_digest,
+                        },
+                    ),
+                )
+                record = _record(row)
+                if within is not None:
+                    await within(session, record)
+        except IntegrityError:
+            # Lost a race with a concurrent create of the same course: the constraint decided.
+            async with self._sessions() as session:
+                await self._raise_if_exists(session, spec)
+            raise
+        log.info("course created", extra={"course_id": row.id, "actor": actor})
+        return record
+
+    async def _raise_if_exists(self, session: AsyncSession, spec: CourseSpec) -> None:
+        existing = await session.scalar(
+            select(Course.id).where(Course.code == spec.code, Course.term == spec.term)
+        )
+        if existing is not None:
+            raise CourseConflictError(existing, spec.code, spec.term)
+
+    async def list(self, limit: int = 50, cursor: str | None = None) -> CoursePage:
+        """Courses in creation order, ``limit`` at a time (1-100)."""
+        if not 1 <= limit <= 100:
+            raise ValueError("limit must be between 1 and 100")
+        query = select(Course).order_by(Course.created_at, Course.id).limit(limit + 1)
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            query = query.where(tuple_(Course.created_at, Course.id) > tuple_(*after))
+        async with self._sessions() as session:
+            rows = list((await session.scalars(query)).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+        return CoursePage(items=[_record(r) for r in rows], next_cursor=next_cursor)
+
+    async def recent(self, limit: int = 10) -> builtins.list[CourseSummary]:
+        """The newest ``limit`` courses, newest first, each with its derived state."""
+        query = select(Course).order_by(Course.created_at.desc(), Course.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+            pairs = await session.execute(
+                select(Step.course_id, Step.state)
+                .distinct()
+                .where(Step.course_id.in_([r.id for r in rows]))
+            )
+        states: defaultdict[str, builtins.list[str]] = defaultdict(list)
+        for course_id, state in pairs:
+            states[course_id].append(state)
+        return [
+            CourseSummary(r.id, r.code, r.term, r.title, derive_state(states[r.id]), r.created_at)
+            for r in rows
+        ]
+
+    async def get(self, course_id: str) -> CourseRecord:
+        """The course with this id, or CourseNotFoundError."""
+        async with self._sessions() as session:
+            row = await session.get(Course, course_id)
+        if row is None:
+            raise CourseNotFoundError(course_id)
+        return _record(row)
+
+    async def status(self, course_id: str) -> CourseStatus:
+        """The course state derived from its steps, plus every step in plan order."""
+        async with self._sessions() as session:
+            return await self._status(session, course_id)
+
+    async def _status(self, session: AsyncSession, course_id: str) -> CourseStatus:
+        exists = await session.scalar(select(func.count()).where(Course.id == course_id))
+        if not exists:
+            raise CourseNotFoundError(course_id)
+        rows = (
+            await session.scalars(
+                select(Step).where(Step.course_id == course_id).order_by(Step.position)
+            )
+        ).all()
+        counts = dict.fromkeys(STEP_STATES, 0)
+        for row in rows:
+            counts[row.state] += 1
+        steps = [
+            StepStatus(
+                key=r.key,
+                kind=r.kind,
+                state=r.state,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                last_error_code=r.last_error_code,
+                action_hint=r.action_hint,
+                external_id=r.external_id,
+                next_attempt_at=r.next_attempt_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+        state = derive_state([r.state for r in rows])
+        return CourseStatus(course_id=course_id, state=state, counts=counts, steps=steps)
+
+    async def update(
+        self,
+        course_id: str,
+        spec: CourseSpec,
+        actor: str,
+        *,
+        within: UpdateInTransaction | None = None,
+    ) -> CourseUpdate:
+        """Re-plan from ``spec`` and apply only the difference (``provisioning.courses.update``)
+        in one transaction on the locked course, ending with ``within``; a refusal changes nothing.
+        """
+        steps = self._planner(spec)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            row = await lock_course(session, course_id)
+            done = await apply_update(session, row, spec, steps, actor=actor, now=now)
+            status = await self._status(session, course_id)
+            outcome = CourseUpdate(
+                _record(row), done.added, done.changed, done.removed, done.unblocked, status
+            )
+            if within is not None:
+                await within(session, outcome)
+        log.info("course updated", extra={"course_id": course_id, "actor": actor})
+        return outcome
+
+    async def retry(self, course_id: str, actor: str) -> RetryOutcome:
+        """Send failed, blocked and waiting steps back to pending, due now; with them, the
+        finished steps, to be verified (DESIGN.md §2, step 5).
+
+        A resource deleted by hand since its step succeeded is only noticed by a step that
+        needs it, which cannot bring it back; re-running the finished steps (stored external
+        ids and facts kept, so their executors verify and repair, writing nothing when all is
+        well) recreates it first. Nothing failed or waiting: `NothingToRetryError`.
+        """
+        now = self._clock()
+        reset = {
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+        async with self._sessions.begin() as session:
+            if await session.get(Course, course_id) is None:
+                raise CourseNotFoundError(course_id)
+            # One UPDATE each: a step the runner holds ("running") is never touched.
+            result = await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.state.in_(RETRYABLE_STATES))
+                .values(**reset)
+                .returning(Step.key)
+                .execution_options(synchronize_session=False)
+            )
+            retried = sorted(result.scalars().all())
+            if not retried:
+                raise NothingToRetryError(course_id)
+            result = await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.state == "succeeded")
+                .values(**reset)
+                .returning(Step.key)
+                .execution_options(synchronize_session=False)
+            )
+            verified = sorted(result.scalars().all())
+            await audit_chain.append(
+                session,
+                audit_chain.AuditEntry(
+                    at=now,
+                    actor=actor,
+                    kind="event",
+                    event="course.retry_requested",
+                    course_id=course_id,
+                    request_summary={
+                        "count": len(retried),
+                        "steps": retried[:_AUDIT_KEYS_MAX],
+                        "verified": len(verified),
+                    },
+                ),
+            )
+            status = await self._status(session, course_id)
+        log.info(
+            "course retry",
+            extra={"course_id": course_id, "steps": len(retried), "verified": len(verified)},
+        )
+        return RetryOutcome(retried=retried, status=status, verified=verified)

@@ -1,0 +1,297 @@
+"""Changing a stored course: re-plan from the new description and apply only the difference.
+
+Steps are matched by key (DESIGN.md §2.6, §4). A new key is new work; a key whose params or
+dependencies changed is done again (an executor verifies and repairs what its external id names,
+so a finished step is re-checked, not re-created); a key the new plan lacks is dropped only if it
+never produced anything. Removing what exists on GitHub or Discord is not built yet, so such a
+change is refused as a whole rather than half applied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import audit_chain
+from db.models import Course, LabGroup, Member, Step
+from provisioning.courses.changes import CourseChangeNotSupportedError, StepsRunningError
+from provisioning.courses.spec import CourseSpec
+from provisioning.errors import CourseNotFoundError, CourseValidationError, FieldProblem
+from provisioning.plan import PlannedStep, plan_digest
+
+# A change is the fix for a step that failed or waits for a person: it gets a fresh start.
+_RESTART_STATES = frozenset({"succeeded", "failed", "blocked", "awaiting_action"})
+_AUDIT_KEYS_MAX = 50
+# These name every resource of the course (repository and team names, the org they live in):
+# a different value is a different course, not a change of this one.
+_FIXED_FIELDS = {
+    "code": "it is part of every repository, team and server name",
+    "term": "it is part of every repository, team and server name",
+    "github_org": "the course's repositories and teams live in it",
+}
+
+
+@dataclass(frozen=True)
+class AppliedChange:
+    """The step keys an update added, changed, removed, and unblocked (in plan order)."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unblocked: list[str]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.unblocked)
+
+
+NO_CHANGE = AppliedChange([], [], [], [])
+
+
+def member_rows(course_id: str, spec: CourseSpec) -> list[Member]:
+    """The Member rows of a description: staff first, then students."""
+    rows = [
+        Member(
+            course_id=course_id,
+            role=m.role,
+            name=m.name,
+            email=None,
+            github=m.github,
+            github_lower=m.github.lower(),
+            discord_id=m.discord_id,
+            group=None,
+        )
+        for m in spec.staff
+    ]
+    rows += [
+        Member(
+            course_id=course_id,
+            role="student",
+            name=s.name,
+            email=s.email,
+            github=s.github,
+            github_lower=s.github.lower(),
+            discord_id=s.discord_id,
+            group=s.group,
+        )
+        for s in spec.students
+    ]
+    return rows
+
+
+def step_rows(
+    course_id: str, steps: Iterable[PlannedStep], now: datetime, start: int = 0
+) -> list[Step]:
+    """New pending Step rows, due now, numbered from ``start`` in plan order."""
+    return [
+        Step(
+            course_id=course_id,
+            position=start + offset,
+            key=step.key,
+            kind=step.kind,
+            depends_on=list(step.depends_on),
+            params=step.params,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+        for offset, step in enumerate(steps)
+    ]
+
+
+async def lock_course(session: AsyncSession, course_id: str) -> Course:
+    """The course row, locked until the transaction ends (PostgreSQL: FOR UPDATE).
+
+    SQLite ignores FOR UPDATE and begins lazily: a no-op write takes its one write lock first,
+    so a reader that later writes can never lose the race halfway through.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("UPDATE courses SET id = id WHERE 1 = 0"))
+    row = await session.get(Course, course_id, with_for_update=True)
+    if row is None:
+        raise CourseNotFoundError(course_id)
+    return row
+
+
+def _fixed_field_problems(course: Course, spec: CourseSpec) -> list[FieldProblem]:
+    return [
+        FieldProblem(
+            name,
+            f"cannot change from {getattr(course, name)!r} to {getattr(spec, name)!r}: {why}; "
+            "create a new course instead",
+        )
+        for name, why in _FIXED_FIELDS.items()
+        if getattr(course, name) != getattr(spec, name)
+    ]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _differs(row: Step, planned: PlannedStep) -> bool:
+    # Stored JSON comes back with lists for tuples: compare canonical forms, not Python objects.
+    return (
+        row.kind != planned.kind
+        or list(row.depends_on) != list(planned.depends_on)
+        or _canonical(row.params) != _canonical(planned.params)
+    )
+
+
+def _restart(row: Step, now: datetime) -> None:
+    row.state = "pending"
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.lease_owner = row.lease_expires_at = None
+    # The old error was about the old parameters; keeping it would mislead whoever reads it.
+    row.last_error = row.last_error_code = row.action_hint = None
+    row.updated_at = now
+
+
+def _failed_roots(rows: Iterable[Step]) -> dict[str, str]:
+    """Each step that waits (transitively) on a failed step, mapped to one such failed step."""
+    steps = list(rows)
+    root = {s.key: s.key for s in steps if s.state == "failed"}
+    changed = True
+    while changed:  # the transitive closure: a plan is small and acyclic
+        changed = False
+        for step in steps:
+            if step.key in root:
+                continue
+            failed_dep = next((d for d in step.depends_on if d in root), None)
+            if failed_dep is not None:
+                root[step.key] = root[failed_dep]
+                changed = True
+    return {key: by for key, by in root.items() if key != by}
+
+
+async def apply_update(
+    session: AsyncSession,
+    course: Course,
+    spec: CourseSpec,
+    planned: list[PlannedStep],
+    *,
+    actor: str,
+    now: datetime,
+) -> AppliedChange:
+    """Bring the locked course's rows to `spec` and its plan, in the caller's transaction.
+
+    Raises before writing anything: `CourseValidationError` (code, term or organization
+    changed), `CourseChangeNotSupportedError`, `StepsRunningError`.
+    """
+    problems = _fixed_field_problems(course, spec)
+    if problems:
+        raise CourseValidationError(problems)
+    if spec.model_dump(mode="json") == course.spec:
+        return NO_CHANGE
+    rows = (
+        await session.scalars(
+            select(Step)
+            .where(Step.course_id == course.id)
+            .order_by(Step.position)
+            .with_for_update()
+        )
+    ).all()
+    stored = {row.key: row for row in rows}
+    wanted = {step.key for step in planned}
+    removed = [row for row in rows if row.key not in wanted]
+    exists = [r.key for r in removed if r.external_id is not None or r.state == "succeeded"]
+    if exists:
+        raise CourseChangeNotSupportedError(course.id, exists)
+    changed = [p for p in planned if p.key in stored and _differs(stored[p.key], p)]
+    touched = [*(r.key for r in removed), *(p.key for p in changed)]
+    # A running step would settle with the parameters it was claimed with, or for a step no
+    # longer planned: refuse rather than lose the change or orphan what it creates.
+    running = [key for key in touched if stored[key].state == "running"]
+    if running:
+        raise StepsRunningError(course.id, running)
+
+    for row in removed:
+        await session.delete(row)
+    for step in changed:
+        row = stored[step.key]
+        row.kind, row.depends_on, row.params = step.kind, list(step.depends_on), step.params
+        row.updated_at = now
+        if row.state in _RESTART_STATES:
+            _restart(row, now)
+    position = max((row.position for row in rows), default=-1) + 1
+    added = [p for p in planned if p.key not in stored]
+    new_rows = step_rows(course.id, added, now, start=position)
+    session.add_all(new_rows)
+    unblocked = _rebalance_blocked(
+        [*(r for r in rows if r.key in wanted), *new_rows], {p.key for p in [*changed, *added]}, now
+    )
+    await _replace_people(session, course, spec)
+    course.title, course.kind = spec.title, spec.kind
+    course.spec = spec.model_dump(mode="json")
+    course.plan_digest = plan_digest(planned)
+    result = AppliedChange(
+        added=[p.key for p in added],
+        changed=[p.key for p in changed],
+        removed=[r.key for r in removed],
+        unblocked=unblocked,
+    )
+    await session.flush()
+    await _audit(session, course, result, actor, now)
+    return result
+
+
+def _rebalance_blocked(rows: list[Step], touched: set[str], now: datetime) -> list[str]:
+    """Unblock steps no failed step holds up any more; block new or changed pending steps
+    that now wait on a failed one (as the runner would have, had they existed then)."""
+    roots = _failed_roots(rows)
+    unblocked = []
+    for row in rows:
+        if row.state == "blocked" and row.key not in roots:
+            _restart(row, now)
+            unblocked.append(row.key)
+        elif row.state == "pending" and row.key in touched and row.key in roots:
+            row.state = "blocked"
+            row.last_error = f"waits for {roots[row.key]}, which failed"
+            row.updated_at = now
+    return unblocked
+
+
+async def _replace_people(session: AsyncSession, course: Course, spec: CourseSpec) -> None:
+    # Core deletes run at once; ORM deletes would flush after the inserts and trip the unique
+    # (course_id, name) of a lab group that is both removed and added back.
+    await session.execute(delete(Member).where(Member.course_id == course.id))
+    await session.execute(delete(LabGroup).where(LabGroup.course_id == course.id))
+    session.add_all(member_rows(course.id, spec))
+    session.add_all(LabGroup(course_id=course.id, name=g) for g in spec.groups)
+
+
+async def _audit(
+    session: AsyncSession, course: Course, change: AppliedChange, actor: str, now: datetime
+) -> None:
+    steps = await session.scalar(select(func.count()).where(Step.course_id == course.id))
+    await audit_chain.append(
+        session,
+        audit_chain.AuditEntry(
+            at=now,
+            actor=actor,
+            kind="event",
+            event="course.updated",
+            course_id=course.id,
+            request_summary={
+                "added": len(change.added),
+                "changed": len(change.changed),
+                "removed": len(change.removed),
+                "unblocked": len(change.unblocked),
+                "steps": steps,
+                "plan_digest": course.plan_digest,
+                "keys": {
+                    "added": change.added[:_AUDIT_KEYS_MAX],
+                    "changed": change.changed[:_AUDIT_KEYS_MAX],
+                    "removed": change.removed[:_AUDIT_KEYS_MAX],
+                },
+            },
+        ),
+    )
