@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.idempotency import IdempotencyKeyRacedError
 from provisioning.courses.changes import CourseChangeRefusedError
-from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.courses.spec import parse_course
 from provisioning.courses.views import CourseRecord, CourseUpdate
 from provisioning.errors import CourseConflictError
-from web.body import read_json
-from web.idempotent import IdempotentRequest, idempotency_key
+from web.body import JsonBody
+from web.idempotent import Remember, idempotent
 from web.params import course_id_param, limit_param, next_link
-from web.problems import PROBLEM_JSON, domain_problem, problem_type
+from web.problems import PROBLEM_JSON, problem_type
 from web.responses import json_response
 from web.schemas import CourseOut, CoursePage, CourseStatusOut, CourseUpdateOut, Problem, RetryOut
 from web.services import API_TOKEN, SERVICES
@@ -33,57 +31,29 @@ def _created(record: CourseRecord) -> web.Response:
     )
 
 
-async def _create_keyed(
-    request: web.Request, keyed: IdempotentRequest, spec: CourseSpec
-) -> web.Response:
-    """Create with the answer stored in the course's own transaction (see web.idempotent)."""
-    services = request.app[SERVICES]
-
-    async def remember(session: AsyncSession, record: CourseRecord) -> None:
-        answer = _created(record)
-        assert answer.text is not None
-        await keyed.remember_within(session, answer.status, answer.text, record.id)
-
-    try:
-        record = await services.courses.create(spec, actor=_actor(request), within=remember)
-    except CourseConflictError as exc:
-        conflict = domain_problem(request, exc)
-        assert conflict.text is not None
-        first = await keyed.remember(conflict.status, conflict.text, exc.course_id)
-        # A concurrent twin of this request created the course: replay its 201, not our 409.
-        if first.request_hash != keyed.request_hash or first.status != conflict.status:
-            return keyed.replay(request, first)
-        return conflict
-    except IdempotencyKeyRacedError:
-        # A concurrent request with the same key committed first; our course was rolled back.
-        stored = await keyed.lookup()
-        if stored is None:
-            raise
-        return keyed.replay(request, stored)
-    services.on_change()
-    return _created(record)
+def _id_of_created(record: CourseRecord) -> str:
+    return record.id
 
 
-async def create_course(request: web.Request) -> web.Response:
+# A conflict is an answer too: a retry with the same key must get it again, not a 201 for a
+# course someone else created in between.
+@idempotent(final=(CourseConflictError,))
+async def create_course(request: web.Request, body: JsonBody, remember: Remember) -> web.Response:
     """POST /courses: validate in full, store the course and its plan; 201 + Location."""
     services = request.app[SERVICES]
-    key = idempotency_key(request)
-    body = await read_json(request)
-    if key is not None:
-        keyed = IdempotentRequest.of(
-            request, services.idempotency, request[API_TOKEN].id, key, body.raw
-        )
-        stored = await keyed.lookup()
-        if stored is not None:
-            return keyed.replay(request, stored)
-        return await _create_keyed(request, keyed, parse_course(body.data))
-    record = await services.courses.create(parse_course(body.data), actor=_actor(request))
+    record = await services.courses.create(
+        parse_course(body.data), actor=_actor(request), within=remember(_created, _id_of_created)
+    )
     services.on_change()
     return _created(record)
 
 
 def _updated(outcome: CourseUpdate) -> web.Response:
     return json_response(200, CourseUpdateOut.of(outcome).model_dump_json())
+
+
+def _id_of_updated(outcome: CourseUpdate) -> str:
+    return outcome.course.id
 
 
 def _refused(request: web.Request, error: CourseChangeRefusedError) -> web.Response:
@@ -102,40 +72,21 @@ def _refused(request: web.Request, error: CourseChangeRefusedError) -> web.Respo
     )
 
 
-async def update_course(request: web.Request) -> web.Response:
+# A refusal is not stored: once the steps in the way are dealt with, the same request (and key)
+# must be able to succeed. The course id is checked first, so a malformed one is a 404 whatever
+# the key or body.
+@idempotent(checked_first=course_id_param)
+async def update_course(request: web.Request, body: JsonBody, remember: Remember) -> web.Response:
     """PUT /courses/{course_id}: the full new description; apply only the difference; 200."""
     services = request.app[SERVICES]
     course_id = course_id_param(request)
-    key = idempotency_key(request)
-    body = await read_json(request)
-    keyed = None
-    if key is not None:
-        keyed = IdempotentRequest.of(
-            request, services.idempotency, request[API_TOKEN].id, key, body.raw
-        )
-        stored = await keyed.lookup()
-        if stored is not None:
-            return keyed.replay(request, stored)
     spec = parse_course(body.data)
-
-    async def remember(session: AsyncSession, outcome: CourseUpdate) -> None:
-        assert keyed is not None
-        answer = _updated(outcome)
-        assert answer.text is not None
-        await keyed.remember_within(session, answer.status, answer.text, course_id)
-
     try:
         outcome = await services.courses.update(
-            course_id, spec, _actor(request), within=None if keyed is None else remember
+            course_id, spec, _actor(request), within=remember(_updated, _id_of_updated)
         )
     except CourseChangeRefusedError as exc:
         return _refused(request, exc)
-    except IdempotencyKeyRacedError:
-        # A concurrent request with the same key committed first; ours was rolled back.
-        stored = await keyed.lookup() if keyed is not None else None
-        if keyed is None or stored is None:
-            raise
-        return keyed.replay(request, stored)
     if outcome.added or outcome.changed or outcome.unblocked:
         services.on_change()
     return _updated(outcome)
