@@ -32,3 +32,15 @@ def test_no_adapter_imports(package: str) -> None:
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN)
     }
     assert offenders == set()
+
+
+def test_web_handlers_see_only_services() -> None:
+    """No module of web/handlers/ imports db or sqlalchemy: persistence stays behind services
+    (idempotency's transaction hook is built in web/idempotent.py, not in a handler)."""
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "web" / "handlers").rglob("*.py"))
+        for name in _imports(path)
+        if any(name == bad or name.startswith(bad + ".") for bad in ("db", "sqlalchemy"))
+    }
+    assert offenders == set()
