@@ -23,7 +23,8 @@ KINDS = sorted({s.kind for s in plan_course(parse_course(lab_course()))})
 
 
 async def create(sessions: Sessions, data: dict[str, Any]) -> str:
-    record = await CourseService(sessions).create(parse_course(data), actor="test")
+    # Created at the start of a runner's ManualClock: the steps are due when the runner starts.
+    record = await CourseService(sessions, ManualClock()).create(parse_course(data), actor="test")
     return record.id
 
 
@@ -77,7 +78,7 @@ async def test_exhausted_attempts_fail_and_block_dependants(session_factory: Ses
     assert now["github.seed:lecture"] == "blocked"
     assert now["github.protection:lecture"] == "blocked"
     assert now["discord.server"] == "succeeded"
-    await CourseService(session_factory).retry(course_id, actor="test")
+    await CourseService(session_factory, clock).retry(course_id, actor="test")
     await runner.run_until_idle()
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
 
@@ -167,7 +168,7 @@ async def test_ready_steps_are_not_hidden_behind_waiting_ones(session_factory: S
     await runner.run_until_idle()
     assert (await states(session_factory, course_id))["discord.server"] == "awaiting_action"
     clock.advance(60)
-    await CourseService(session_factory).retry(course_id, actor="test")
+    await CourseService(session_factory, clock).retry(course_id, actor="test")
     await runner.run_until_idle()
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
 
