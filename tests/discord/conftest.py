@@ -7,7 +7,6 @@ import asyncio
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -30,24 +29,9 @@ from provisioning.permissions import BOT_INSTALL
 from sandbox.core.emulator import SystemClock as SandboxClock
 from sandbox.discord import DiscordConfig, DiscordSandbox
 from sandbox.server import SandboxServer
+from tests.fakes.clocks import FastForwardClock
 
 TOKEN = "sandbox-discord-token"
-
-
-class InstantClock:
-    """The governor's clock: waits are counted, never slept (tests have no sleeps)."""
-
-    def __init__(self) -> None:
-        self.mono = 0.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    async def sleep(self, seconds: float) -> None:
-        self.mono += seconds
 
 
 @dataclass
@@ -160,7 +144,7 @@ async def client(redirect: None, sink: ListSink) -> AsyncIterator[discord.Client
 
 @pytest.fixture
 def gateway(client: discord.Client) -> DiscordRestGateway:
-    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), FastForwardClock())
     return DiscordRestGateway(client, governor)
 
 

@@ -15,8 +15,9 @@ from provisioning.courses.spec import parse_course
 from provisioning.errors import ActionRequiredError, PlatformError, StepFailedError
 from provisioning.plan import plan_course
 from provisioning.step import StepContext, StepResult
+from tests.fakes.clocks import FastForwardClock, ManualClock
 from tests.provisioning.examples import lab_course, lecture_course
-from tests.runner.fakes import ManualClock, Script, make_runner
+from tests.runner.fakes import Script, make_runner
 
 Sessions = async_sessionmaker[AsyncSession]
 KINDS = sorted({s.kind for s in plan_course(parse_course(lab_course()))})
@@ -173,14 +174,6 @@ async def test_ready_steps_are_not_hidden_behind_waiting_ones(session_factory: S
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
 
 
-class TickingClock(ManualClock):
-    """Time moves by itself as the lease keeper sleeps (the keeper is all that sleeps)."""
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(0)
-        self.advance(seconds)
-
-
 async def test_a_step_whose_lease_is_taken_over_is_abandoned(session_factory: Sessions) -> None:
     """When renewing finds the step owned by another runner, the executor is cancelled and
     this runner records nothing for it."""
@@ -203,7 +196,7 @@ async def test_a_step_whose_lease_is_taken_over_is_abandoned(session_factory: Se
     runner = make_runner(
         session_factory,
         Script(),
-        TickingClock(),
+        FastForwardClock(),  # time moves as the lease keeper (all that sleeps) waits
         [],
         dict.fromkeys(KINDS, hijacked),
         concurrency=1,

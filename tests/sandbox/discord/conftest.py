@@ -15,6 +15,7 @@ import yarl
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from sandbox.core.clock import ManualClock
 from sandbox.discord import DiscordConfig, DiscordSandbox
 
 from .discordpy import DiscordWebSocket, Route, app_commands, discord
@@ -23,24 +24,8 @@ TOKEN = "sandbox-discord-token"
 # CREATE_INSTANT_INVITE, MANAGE_CHANNELS, MANAGE_GUILD, VIEW_AUDIT_LOG, VIEW_CHANNEL, SEND_MESSAGES,
 # EMBED_LINKS, READ_MESSAGE_HISTORY, MANAGE_ROLES: the install link's set (PLATFORM.md §1.2).
 BOT_PERMISSIONS = 268520625
-
-
-class FakeClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self, start: float = 1_767_225_600.0) -> None:
-        self.now = start
-        self.mono = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.mono += seconds
+# The sandbox's clock starts here in these tests (2026-01-01T00:00:00Z).
+START = 1_767_225_600.0
 
 
 @dataclass
@@ -116,7 +101,7 @@ async def serve(
     config: DiscordConfig | None = None, rate_scale: float = 1.0, clock: Any = None
 ) -> AsyncIterator[Running]:
     """A sandbox with its own config on its own server (for limits and rates)."""
-    clock = clock or FakeClock()
+    clock = clock or ManualClock(START)
     sandbox = DiscordSandbox(clock, rate_scale=rate_scale, config=config)
     runner, base = await start(sandbox, clock)
     try:
@@ -127,8 +112,8 @@ async def serve(
 
 
 @pytest.fixture
-def fake_clock() -> FakeClock:
-    return FakeClock()
+def fake_clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -137,7 +122,7 @@ def config() -> DiscordConfig:
 
 
 @pytest.fixture
-async def running(fake_clock: FakeClock, config: DiscordConfig) -> AsyncIterator[Running]:
+async def running(fake_clock: ManualClock, config: DiscordConfig) -> AsyncIterator[Running]:
     sandbox = DiscordSandbox(fake_clock, config=config)
     calls: Recorded = []
     runner, base = await start(sandbox, fake_clock, calls)
