@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as sa_create_async_engine
 
 from db.engine import create_engine, create_session_factory
 from tests.fakes.clocks import ManualClock
+from tests.fakes.discord_urls import discord_pointed_at
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -137,6 +138,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
+
+
+@pytest.fixture
+def discord_at_sandbox(discord_sandbox_url: str) -> Iterator[None]:
+    """discord.py pointed at this test's sandbox (`discord_sandbox_url`, which the folder's
+    conftest gives), and back afterwards."""
+    with discord_pointed_at(discord_sandbox_url):
+        yield
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def admin_guild_id(world: World) -> str | None:
 
 @pytest.fixture
 async def bot(
-    redirect: None,
+    discord_at_sandbox: None,
     world: World,
     sink: ListSink,
     services: FakeServices,

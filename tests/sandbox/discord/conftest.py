@@ -5,20 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-import yarl
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from sandbox.core.clock import ManualClock
 from sandbox.discord import DiscordConfig, DiscordSandbox
 
-from .discordpy import DiscordWebSocket, Route, app_commands, discord
+from .discordpy import app_commands, discord
 
 TOKEN = "sandbox-discord-token"
 # CREATE_INSTANT_INVITE, MANAGE_CHANNELS, MANAGE_GUILD, VIEW_AUDIT_LOG, VIEW_CHANNEL, SEND_MESSAGES,
@@ -162,15 +161,9 @@ async def world(running: Running) -> World:
 
 
 @pytest.fixture
-def discord_redirect(running: Running) -> Iterator[None]:
-    """Point discord.py at the sandbox (process-wide class attributes) and restore them after."""
-    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    Route.BASE = f"{running.base}/api/v10"
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(running.base.replace("http", "ws", 1) + "/gateway")
-    try:
-        yield
-    finally:
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+def discord_sandbox_url(running: Running) -> str:
+    """Where `discord_at_sandbox` points discord.py."""
+    return running.base
 
 
 class Bot(discord.Client):
@@ -211,7 +204,7 @@ async def next_event(bot: Bot, name: str) -> Any:
 
 
 @pytest.fixture
-async def bot(running: Running, discord_redirect: None) -> AsyncIterator[Bot]:
+async def bot(running: Running, discord_at_sandbox: None) -> AsyncIterator[Bot]:
     """A logged-in, connected and ready discord.py client."""
     client = Bot()
     await client.login(TOKEN)
