@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
     from db.engine import create_engine, create_session_factory, schema_problem
     from provisioning.api_tokens import ApiTokenService, TokenNameTakenError
+    from provisioning.clock import SystemClock
 
     engine = create_engine(settings.database_url)
     try:
@@ -74,7 +75,7 @@ async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 1
-        service = ApiTokenService(create_session_factory(engine))
+        service = ApiTokenService(create_session_factory(engine), SystemClock())
         token = await service.create(name, read_only=read_only)
     except TokenNameTakenError as exc:
         print(f"error: {exc}; choose another name", file=sys.stderr)

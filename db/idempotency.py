@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.base import utc_now
 from db.models import IdempotencyKey
 
 log = logging.getLogger(__name__)
@@ -52,12 +51,12 @@ class IdempotencyStore:
     """Keys are scoped per API token, so two clients can never see each other's answers."""
 
     def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        clock: Callable[[], datetime] = utc_now,
+        self, session_factory: async_sessionmaker[AsyncSession], now: Callable[[], datetime]
     ) -> None:
         self._sessions = session_factory
-        self._clock = clock
+        # The product clock's `now` (pass `clock.now`): a bare callable, because db/ never
+        # imports provisioning/, where the Clock protocol lives.
+        self._now = now
 
     async def lookup(self, token_id: int, key: str) -> StoredResponse | None:
         """The stored answer for this token and key, if any."""
@@ -75,7 +74,7 @@ class IdempotencyStore:
             response_status=response.status,
             response_body=response.body,
             course_id=response.course_id,
-            created_at=self._clock(),
+            created_at=self._now(),
         )
 
     async def add(

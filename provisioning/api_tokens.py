@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.base import utc_now
 from db.models import ApiToken
+from provisioning.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +41,7 @@ def hash_token(token: str) -> str:
 class ApiTokenService:
     """Issues, checks and revokes API tokens."""
 
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = session_factory
         self._clock = clock
 
@@ -61,7 +55,7 @@ class ApiTokenService:
                         name=name,
                         token_hash=hash_token(token),
                         read_only=read_only,
-                        created_at=self._clock(),
+                        created_at=self._clock.now(),
                     )
                 )
         except IntegrityError as exc:
@@ -86,12 +80,15 @@ class ApiTokenService:
             if row is None:
                 session.add(
                     ApiToken(
-                        name=name, token_hash=digest, read_only=read_only, created_at=self._clock()
+                        name=name,
+                        token_hash=digest,
+                        read_only=read_only,
+                        created_at=self._clock.now(),
                     )
                 )
             elif (row.token_hash, row.read_only, row.revoked_at) != (digest, read_only, None):
                 row.token_hash, row.read_only, row.revoked_at = digest, read_only, None
-                row.created_at = self._clock()
+                row.created_at = self._clock.now()
         log.info("bootstrap api token registered", extra={"token_name": name})
 
     async def authenticate(self, token: str) -> ApiTokenInfo | None:
@@ -113,6 +110,6 @@ class ApiTokenService:
             row = await session.scalar(select(ApiToken).where(ApiToken.name == name))
             if row is None or row.revoked_at is not None:
                 return False
-            row.revoked_at = self._clock()
+            row.revoked_at = self._clock.now()
         log.info("api token revoked", extra={"token_name": name})
         return True

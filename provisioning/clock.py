@@ -1,4 +1,8 @@
-"""Time, injected: the runner, the governor and the retry policy never read the clock directly."""
+"""Time, injected: no service reads the clock itself, each takes a `Clock`.
+
+The composition root passes one `SystemClock` to all of them; tests pass a fake
+(`tests/fakes/clocks.py`). db/ cannot import this protocol, so its stores take `clock.now`.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The sandbox (`sandbox/discord/permissions.py`) keeps its own copy of these bits on purpose: a
+# test double that imported the product's table would agree with a wrong bit instead of
+# catching it. Change both only against Discord's documentation, never one from the other.
 CREATE_INSTANT_INVITE = 1 << 0
 ADMINISTRATOR = 1 << 3
 MANAGE_CHANNELS = 1 << 4

@@ -14,7 +14,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as sa_create_async_engine
 
 from db.engine import create_engine, create_session_factory
+from tests.fakes.clocks import ManualClock
+from tests.fakes.discord_urls import discord_pointed_at
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -138,25 +140,18 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
 
 
-class FakeClock:
-    """A clock tests move by hand; each reading advances it by ``tick`` so order is strict."""
-
-    def __init__(self, start: datetime | None = None, tick: timedelta = timedelta(0)) -> None:
-        self.now = start or datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
-        self.tick = tick
-
-    def __call__(self) -> datetime:
-        current = self.now
-        self.now += self.tick
-        return current
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+@pytest.fixture
+def discord_at_sandbox(discord_sandbox_url: str) -> Iterator[None]:
+    """discord.py pointed at this test's sandbox (`discord_sandbox_url`, which the folder's
+    conftest gives), and back afterwards."""
+    with discord_pointed_at(discord_sandbox_url):
+        yield
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(tick=timedelta(milliseconds=1))
+def clock() -> ManualClock:
+    """The product's clock for services under test: moves by hand, 1 ms per reading."""
+    return ManualClock(tick=timedelta(milliseconds=1))
 
 
 def make_course(

@@ -7,15 +7,14 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
-from db.base import utc_now
 from db.models import STEP_STATES, Course, LabGroup, Step
+from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import apply_update, lock_course, member_rows, step_rows
 from provisioning.courses.views import (
@@ -82,7 +81,7 @@ class CourseService:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock,
         planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
     ) -> None:
         self._sessions = session_factory
@@ -97,7 +96,7 @@ class CourseService:
         ``within`` runs at the end of that transaction: if it raises, nothing is stored.
         """
         steps = self._planner(spec)
-        now = self._clock()
+        now = self._clock.now()
         row = Course(
             id=str(uuid.uuid4()),
             code=spec.code,
@@ -240,7 +239,7 @@ class CourseService:
         in one transaction on the locked course, ending with ``within``; a refusal changes nothing.
         """
         steps = self._planner(spec)
-        now = self._clock()
+        now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await lock_course(session, course_id)
             done = await apply_update(session, row, spec, steps, actor=actor, now=now)
@@ -262,7 +261,7 @@ class CourseService:
         ids and facts kept, so their executors verify and repair, writing nothing when all is
         well) recreates it first. Nothing failed or waiting: `NothingToRetryError`.
         """
-        now = self._clock()
+        now = self._clock.now()
         reset = {
             "state": "pending",
             "attempts": 0,

@@ -6,6 +6,9 @@ from collections.abc import Iterable
 
 from sandbox.discord.models import Channel, Guild, Role
 
+# Our own table, on purpose, not the product's (`provisioning/permissions.py`): a test double
+# that shared the product's bits would agree with a wrong one instead of catching it. Both
+# follow Discord's documentation, each on its own.
 CREATE_INSTANT_INVITE = 1 << 0
 KICK_MEMBERS = 1 << 1
 ADMINISTRATOR = 1 << 3

@@ -15,11 +15,11 @@ import pytest
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
-    from discord.http import Route
 
 from bot import app
 from bot.endpoints import Endpoints
 from clients.github.gateway import TokenCredentials
+from tests.fakes.discord_urls import discord_pointed_at
 
 
 class NoAudit:
@@ -34,7 +34,6 @@ async def test_an_unreachable_discord_is_a_startup_error_and_the_client_is_close
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
     closed: list[discord.Client] = []
     close = discord.Client.close
 
@@ -44,9 +43,12 @@ async def test_an_unreachable_discord_is_a_startup_error_and_the_client_is_close
 
     monkeypatch.setattr(discord.Client, "close", spy)
     endpoints = Endpoints("t", "http://127.0.0.1:1", TokenCredentials("g"))
-    async with AsyncExitStack() as stack:
-        with pytest.raises(app.StartupError, match=rf"cannot reach Discord \(.*:{port}/api/v10\)"):
-            await app._discord_client(endpoints, cast(Any, NoAudit()), stack)
+    with discord_pointed_at(f"http://127.0.0.1:{port}"):
+        async with AsyncExitStack() as stack:
+            with pytest.raises(
+                app.StartupError, match=rf"cannot reach Discord \(.*:{port}/api/v10\)"
+            ):
+                await app._discord_client(endpoints, cast(Any, NoAudit()), stack)
     assert len(closed) == 1
     assert closed[0].is_closed()
 

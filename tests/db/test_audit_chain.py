@@ -10,17 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import audit_chain
 from db.audit_chain import AuditEntry
 from db.models import AuditEvent
-from tests.conftest import FakeClock
+from tests.fakes.clocks import ManualClock
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def _append(sessions: Sessions, clock: FakeClock, n: int) -> None:
+async def _append(sessions: Sessions, clock: ManualClock, n: int) -> None:
     async with sessions.begin() as session:
         await audit_chain.append(
             session,
             AuditEntry(
-                at=clock(),
+                at=clock.now(),
                 actor="runner",
                 kind="http",
                 method="POST",
@@ -34,7 +34,7 @@ async def _append(sessions: Sessions, clock: FakeClock, n: int) -> None:
 
 
 async def test_concurrent_appends_form_one_unbroken_chain(
-    session_factory: Sessions, clock: FakeClock
+    session_factory: Sessions, clock: ManualClock
 ) -> None:
     """Twenty appends racing in separate transactions give twenty rows in one valid chain."""
     await asyncio.gather(*(_append(session_factory, clock, n) for n in range(20)))
@@ -44,7 +44,7 @@ async def test_concurrent_appends_form_one_unbroken_chain(
     assert result.checked == 20
 
 
-async def test_tampered_row_is_reported(session_factory: Sessions, clock: FakeClock) -> None:
+async def test_tampered_row_is_reported(session_factory: Sessions, clock: ManualClock) -> None:
     """Changing a stored field breaks the chain exactly at that row."""
     for n in range(3):
         await _append(session_factory, clock, n)

@@ -25,7 +25,9 @@ SECRET = b"c" * 32
 
 
 async def _course(sessions: Sessions, course_data: Factory, code: str) -> str:
-    record = await CourseService(sessions).create(parse_course(course_data(code=code)), "t")
+    record = await CourseService(sessions, SystemClock()).create(
+        parse_course(course_data(code=code)), "t"
+    )
     return record.id
 
 

@@ -17,7 +17,7 @@ from provisioning.courses.service import CourseService, InvalidCursorError, deri
 from provisioning.courses.spec import CourseSpec, parse_course
 from provisioning.errors import CourseConflictError, CourseNotFoundError, NothingToRetryError
 from provisioning.plan import PlannedStep, plan_course
-from tests.conftest import FakeClock
+from tests.fakes.clocks import ManualClock
 
 Factory = Callable[..., dict[str, Any]]
 Sessions = async_sessionmaker[AsyncSession]
@@ -39,11 +39,11 @@ async def _set_states(sessions: Sessions, course_id: str, states: dict[str, str]
 
 
 async def test_create_stores_course_members_groups_steps_and_event(
-    session_factory: Sessions, clock: FakeClock, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Creating a course stores it, its people, groups, pending plan steps and one audit event."""
     spec = parse_course(course_data(kind="laboratory", students=4, groups=2))
-    record = await CourseService(session_factory, clock=clock).create(spec, actor="api:ops")
+    record = await CourseService(session_factory, clock).create(spec, actor="api:ops")
     assert record.spec == spec
     assert await _count(session_factory, Member) == 6
     assert await _count(session_factory, LabGroup) == 2
@@ -57,7 +57,7 @@ async def test_create_stores_course_members_groups_steps_and_event(
 
 
 async def test_failure_midway_leaves_nothing(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """If storing the steps fails after the course row was written, nothing at all remains."""
 
@@ -65,7 +65,7 @@ async def test_failure_midway_leaves_nothing(
         step = plan_course(spec)[0]
         return [step, step]  # a duplicate key violates uq_steps_course_id_key at flush
 
-    service = CourseService(session_factory, planner=broken_planner)
+    service = CourseService(session_factory, clock, planner=broken_planner)
     with pytest.raises(IntegrityError):
         await service.create(parse_course(course_data()), actor="t")
     for model in (Course, Member, LabGroup, Step, AuditEvent):
@@ -73,10 +73,10 @@ async def test_failure_midway_leaves_nothing(
 
 
 async def test_same_code_and_term_conflicts_with_existing_id(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A second course with the same code and term is refused with the first one's id."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     first = await service.create(parse_course(course_data()), actor="t")
     with pytest.raises(CourseConflictError) as caught:
         await service.create(parse_course(course_data()), actor="t")
@@ -85,11 +85,11 @@ async def test_same_code_and_term_conflicts_with_existing_id(
 
 
 async def test_concurrent_creates_give_one_course_and_one_conflict(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Two simultaneous creates of the same course: one wins, the other gets a conflict."""
     spec = parse_course(course_data())
-    services = [CourseService(session_factory), CourseService(session_factory)]
+    services = [CourseService(session_factory, clock), CourseService(session_factory, clock)]
     results = await asyncio.gather(*(s.create(spec, "t") for s in services), return_exceptions=True)
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, CourseConflictError)]
@@ -99,10 +99,10 @@ async def test_concurrent_creates_give_one_course_and_one_conflict(
 
 
 async def test_list_pages_through_every_course_once(
-    session_factory: Sessions, clock: FakeClock, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Paging with the returned cursor visits each course exactly once, in creation order."""
-    service = CourseService(session_factory, clock=clock)
+    service = CourseService(session_factory, clock)
     created = [
         (await service.create(parse_course(course_data(code=f"CS{100 + i}")), "t")).id
         for i in range(5)
@@ -118,25 +118,25 @@ async def test_list_pages_through_every_course_once(
     assert seen == created
 
 
-async def test_bad_cursor_is_rejected(session_factory: Sessions) -> None:
+async def test_bad_cursor_is_rejected(session_factory: Sessions, clock: ManualClock) -> None:
     """A cursor the service did not hand out is an InvalidCursorError (HTTP 400)."""
     with pytest.raises(InvalidCursorError):
-        await CourseService(session_factory).list(cursor="not-a-cursor")
+        await CourseService(session_factory, clock).list(cursor="not-a-cursor")
 
 
-async def test_unknown_course_is_not_found(session_factory: Sessions) -> None:
+async def test_unknown_course_is_not_found(session_factory: Sessions, clock: ManualClock) -> None:
     """get, status and retry of an unknown id raise CourseNotFoundError."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     for call in (service.get("nope"), service.status("nope"), service.retry("nope", "t")):
         with pytest.raises(CourseNotFoundError):
             await call
 
 
 async def test_status_is_derived_from_steps(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Status counts steps per state and derives the course state from them."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     course = await service.create(parse_course(course_data()), "t")
     status = await service.status(course.id)
     assert status.state == "pending"
@@ -169,10 +169,10 @@ def test_derive_state_table(states: list[str], expected: str) -> None:
 
 
 async def test_retry_resets_failed_blocked_and_waiting_steps(
-    session_factory: Sessions, clock: FakeClock, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Retry sends failed, blocked and waiting steps back to pending, due now, and logs it."""
-    service = CourseService(session_factory, clock=clock)
+    service = CourseService(session_factory, clock)
     course = await service.create(parse_course(course_data()), "t")
     keys = [s.key for s in (await service.status(course.id)).steps]
     await _set_states(
@@ -196,10 +196,10 @@ async def test_retry_resets_failed_blocked_and_waiting_steps(
 
 
 async def test_retry_sends_finished_steps_back_to_be_verified_keeping_what_they_made(
-    session_factory: Sessions, clock: FakeClock, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Finished steps go back to pending with their ids and facts; running ones stay put."""
-    service = CourseService(session_factory, clock=clock)
+    service = CourseService(session_factory, clock)
     course = await service.create(parse_course(course_data()), "t")
     keys = [s.key for s in (await service.status(course.id)).steps]
     done, running, failed = keys[0], keys[1], keys[2]

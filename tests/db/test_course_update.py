@@ -20,7 +20,7 @@ from provisioning.courses.spec import parse_course
 from provisioning.courses.views import CourseUpdate
 from provisioning.errors import CourseNotFoundError, CourseValidationError
 from provisioning.plan import plan_course
-from tests.conftest import FakeClock
+from tests.fakes.clocks import ManualClock
 
 Factory = Callable[..., dict[str, Any]]
 Sessions = async_sessionmaker[AsyncSession]
@@ -71,11 +71,11 @@ async def _finished(
 
 
 async def test_added_student_gets_one_pending_invite_the_runner_can_claim(
-    session_factory: Sessions, clock: FakeClock, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A student added to a finished lecture: one new invite step, pending after the others,
     claimable at once; nothing else moves, and one course.updated event counts it."""
-    service = CourseService(session_factory, clock=clock)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course_id, before = await _finished(service, session_factory, data)
     data["students"].append(NEW_STUDENT)
@@ -95,17 +95,17 @@ async def test_added_student_gets_one_pending_invite_the_runner_can_claim(
     assert event.request_summary["removed"] == 0
     async with session_factory.begin() as session:
         claimed = await step_queue.claim(
-            session, owner="r", now=clock.now, lease=timedelta(seconds=60), limit=10
+            session, owner="r", now=clock.now(), lease=timedelta(seconds=60), limit=10
         )
     assert [c.key for c in claimed] == [key]
 
 
 async def test_added_group_plans_its_steps_and_revisits_what_spans_groups(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A new lab group with a student: the group's team, repository, role, channel and invite
     steps are added; the role order is changed and goes back to pending, keeping its id."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     old = course_data(kind="laboratory", students=4, groups=2)
     course_id, _ = await _finished(service, session_factory, old)
     new = copy.deepcopy(old)
@@ -130,11 +130,11 @@ async def test_added_group_plans_its_steps_and_revisits_what_spans_groups(
 
 
 async def test_fixed_login_replaces_the_waiting_invite_step(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """The invite waiting for a mistyped login is dropped (it created nothing) and one for the
     corrected login is added; the course no longer waits for a person."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course_id, _ = await _finished(service, session_factory, data)
     typo = "github.invite:students:student-2"
@@ -159,11 +159,11 @@ async def test_fixed_login_replaces_the_waiting_invite_step(
 
 
 async def test_changed_params_send_finished_steps_back_to_be_verified(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A new title changes the repository description and server name: those steps are pending
     again with their external ids kept (verify and repair); the others stay succeeded."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     old = course_data()
     course_id, _ = await _finished(service, session_factory, old)
     new = {**old, "title": "Programming, Revised"}
@@ -183,11 +183,11 @@ async def test_changed_params_send_finished_steps_back_to_be_verified(
 
 
 async def test_dropping_a_provisioned_student_is_refused_and_changes_nothing(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Removing a student whose invite succeeded needs removal on GitHub, which is not built:
     409 naming the step, and the course, its steps, people and audit log stay as they were."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course_id, before = await _finished(service, session_factory, data)
     events = len(await _events(session_factory))
@@ -214,10 +214,10 @@ async def test_dropping_a_provisioned_student_is_refused_and_changes_nothing(
     ("field", "value"), [("code", "CS102"), ("term", "2027-fall"), ("github_org", "other")]
 )
 async def test_code_term_and_organization_cannot_change(
-    session_factory: Sessions, course_data: Factory, field: str, value: str
+    session_factory: Sessions, clock: ManualClock, course_data: Factory, field: str, value: str
 ) -> None:
     """Changing a field that names every resource is a 422 naming that field; nothing changes."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
     with pytest.raises(CourseValidationError) as caught:
@@ -227,18 +227,20 @@ async def test_code_term_and_organization_cannot_change(
     assert (await service.get(course.id)).spec == parse_course(data)
 
 
-async def test_unknown_course_is_not_found(session_factory: Sessions, course_data: Factory) -> None:
+async def test_unknown_course_is_not_found(
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
+) -> None:
     """Updating an id no course has raises CourseNotFoundError."""
     with pytest.raises(CourseNotFoundError):
-        await CourseService(session_factory).update("nope", parse_course(course_data()), "t")
+        await CourseService(session_factory, clock).update("nope", parse_course(course_data()), "t")
 
 
 async def test_changed_failed_step_restarts_and_unblocks_its_dependants(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A failed repository step whose params change starts afresh (attempts 0, old error gone)
     and the steps it blocked go back to pending with it."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     old = course_data()
     course = await service.create(parse_course(old), actor="t")
     dependants = [
@@ -269,11 +271,11 @@ async def test_changed_failed_step_restarts_and_unblocks_its_dependants(
 
 
 async def test_new_step_waiting_on_a_failed_one_is_blocked(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A student added while the students team has failed gets an invite step that is blocked,
     saying by which step, as the runner blocks dependants of a failure."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
     await _set_states(session_factory, course.id, {"github.team:students": "failed"})
@@ -288,11 +290,11 @@ async def test_new_step_waiting_on_a_failed_one_is_blocked(
 
 
 async def test_steps_running_now_are_not_changed_under_the_runner(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A change touching a step a runner holds (changed or removed) is refused as busy; the
     same change goes through once the step has settled."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course_id, _ = await _finished(service, session_factory, data)
     await _set_states(session_factory, course_id, {"github.repo:lecture": "running"})
@@ -308,10 +310,10 @@ async def test_steps_running_now_are_not_changed_under_the_runner(
 
 
 async def test_same_description_changes_nothing_and_records_nothing(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Sending the stored description again is a no-op: no step touched, no audit event."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data(kind="laboratory")
     course_id, before = await _finished(service, session_factory, data)
     events = len(await _events(session_factory))
@@ -326,10 +328,10 @@ async def test_same_description_changes_nothing_and_records_nothing(
 
 
 async def test_people_follow_the_description_even_without_plan_changes(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A changed name and e-mail change no step but are stored: members and spec follow."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
     data["students"][0].update(name="Renamed Student", email="renamed@example.edu")
@@ -346,10 +348,10 @@ async def test_people_follow_the_description_even_without_plan_changes(
 
 
 async def test_failure_inside_the_transaction_changes_nothing(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """If the caller's in-transaction work fails, the update is rolled back entirely."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
     data["students"].append(NEW_STUDENT)
@@ -364,11 +366,11 @@ async def test_failure_inside_the_transaction_changes_nothing(
 
 
 async def test_concurrent_updates_leave_steps_matching_the_stored_description(
-    session_factory: Sessions, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """Two updates at once are serialised by the course lock: whichever commits last, the steps
     are exactly the plan of the stored description, and the audit chain is intact."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
     one, two = copy.deepcopy(data), copy.deepcopy(data)
@@ -376,7 +378,7 @@ async def test_concurrent_updates_leave_steps_matching_the_stored_description(
     two["students"].append({"name": "Otto Other", "github": "otto-o"})
     await asyncio.gather(
         service.update(course.id, parse_course(one), actor="a"),
-        CourseService(session_factory).update(course.id, parse_course(two), actor="b"),
+        CourseService(session_factory, clock).update(course.id, parse_course(two), actor="b"),
     )
     stored = (await service.get(course.id)).spec
     assert stored in (parse_course(one), parse_course(two))
@@ -388,10 +390,10 @@ async def test_concurrent_updates_leave_steps_matching_the_stored_description(
 
 
 async def test_recent_lists_the_newest_courses_with_their_state(
-    session_factory: Sessions, clock: FakeClock, course_data: Factory
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """recent() gives the newest courses first, each with the state derived from its steps."""
-    service = CourseService(session_factory, clock=clock)
+    service = CourseService(session_factory, clock)
     ids = []
     for code in ("CS101", "CS102", "CS103"):
         ids.append((await service.create(parse_course(course_data(code=code)), "t")).id)

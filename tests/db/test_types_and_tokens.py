@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ApiToken
 from provisioning.api_tokens import ApiTokenService, TokenNameTakenError, hash_token
-from tests.conftest import FakeClock
+from tests.fakes.clocks import ManualClock
 
 
 async def test_timestamps_round_trip_as_aware_utc(
@@ -40,10 +40,10 @@ async def test_naive_timestamp_is_rejected(
 
 
 async def test_token_authenticates_and_only_its_hash_is_stored(
-    session_factory: async_sessionmaker[AsyncSession], clock: FakeClock
+    session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     """A new token authenticates as its name; the database holds only its sha256."""
-    tokens = ApiTokenService(session_factory, clock=clock)
+    tokens = ApiTokenService(session_factory, clock)
     token = await tokens.create("ci-script", read_only=True)
     info = await tokens.authenticate(token)
     assert info is not None
@@ -58,9 +58,10 @@ async def test_token_authenticates_and_only_its_hash_is_stored(
 
 async def test_unknown_malformed_and_revoked_tokens_are_refused(
     session_factory: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
 ) -> None:
     """Wrong, malformed and revoked tokens do not authenticate."""
-    tokens = ApiTokenService(session_factory)
+    tokens = ApiTokenService(session_factory, clock)
     token = await tokens.create("ops")
     assert await tokens.authenticate(token + "x") is None
     assert await tokens.authenticate("not-a-token") is None
@@ -69,9 +70,11 @@ async def test_unknown_malformed_and_revoked_tokens_are_refused(
     assert not await tokens.revoke("ops")
 
 
-async def test_token_names_are_unique(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_token_names_are_unique(
+    session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
     """Two tokens cannot share a name (the name is the actor in the audit log)."""
-    tokens = ApiTokenService(session_factory)
+    tokens = ApiTokenService(session_factory, clock)
     await tokens.create("ops")
     with pytest.raises(TokenNameTakenError):
         await tokens.create("ops")
@@ -79,9 +82,10 @@ async def test_token_names_are_unique(session_factory: async_sessionmaker[AsyncS
 
 async def test_bootstrap_token_registration_is_idempotent_and_rotates(
     session_factory: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
 ) -> None:
     """Registering the same token twice keeps one row; a new token replaces the old one."""
-    service = ApiTokenService(session_factory)
+    service = ApiTokenService(session_factory, clock)
     first, second = "cpb_" + "a" * 40, "cpb_" + "b" * 40
     await service.register("bootstrap", first)
     await service.register("bootstrap", first)

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
-import yarl
 
 # discord.py 2.7.1 imports the stdlib `audioop` (voice), deprecated in 3.11; warnings are errors
 # here, and that one is not ours to fix. Imported once, before any test module needs it.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
 
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
@@ -30,24 +26,9 @@ from provisioning.permissions import BOT_INSTALL
 from sandbox.core.emulator import SystemClock as SandboxClock
 from sandbox.discord import DiscordConfig, DiscordSandbox
 from sandbox.server import SandboxServer
+from tests.fakes.clocks import FastForwardClock
 
 TOKEN = "sandbox-discord-token"
-
-
-class InstantClock:
-    """The governor's clock: waits are counted, never slept (tests have no sleeps)."""
-
-    def __init__(self) -> None:
-        self.mono = 0.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    async def sleep(self, seconds: float) -> None:
-        self.mono += seconds
 
 
 @dataclass
@@ -116,15 +97,9 @@ async def server(discord_config: DiscordConfig) -> AsyncIterator[SandboxServer]:
 
 
 @pytest.fixture
-def redirect(server: SandboxServer) -> Iterator[None]:
-    """discord.py's URLs are process-wide class attributes: point them here, restore after."""
-    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    Route.BASE = server.discord_api_url
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
-    try:
-        yield
-    finally:
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+def discord_sandbox_url(server: SandboxServer) -> str:
+    """Where `discord_at_sandbox` points discord.py."""
+    return server.base_url
 
 
 @pytest.fixture
@@ -148,7 +123,7 @@ def make_client(sink: ListSink, **options: Any) -> discord.Client:
 
 
 @pytest.fixture
-async def client(redirect: None, sink: ListSink) -> AsyncIterator[discord.Client]:
+async def client(discord_at_sandbox: None, sink: ListSink) -> AsyncIterator[discord.Client]:
     """A REST-only discord.py client, logged in (no gateway connection)."""
     bot = make_client(sink)
     await bot.login(TOKEN)
@@ -160,7 +135,7 @@ async def client(redirect: None, sink: ListSink) -> AsyncIterator[discord.Client
 
 @pytest.fixture
 def gateway(client: discord.Client) -> DiscordRestGateway:
-    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), FastForwardClock())
     return DiscordRestGateway(client, governor)
 
 

@@ -27,9 +27,10 @@ from provisioning.courses.views import (
     StepStatus,
 )
 from provisioning.governor import GovernorLimits, RateGovernor
+from tests.fakes.clocks import FastForwardClock
 from tests.provisioning.examples import lecture_course
 
-from .conftest import TOKEN, Control, InstantClock, ListSink, World, make_world
+from .conftest import TOKEN, Control, ListSink, World, make_world
 
 ADMIN = "Course Admin"
 SECRET = b"cog-secret-" + b"x" * 32
@@ -136,7 +137,7 @@ def admin_guild_id(world: World) -> str | None:
 
 @pytest.fixture
 async def bot(
-    redirect: None,
+    discord_at_sandbox: None,
     world: World,
     sink: ListSink,
     services: FakeServices,
@@ -207,7 +208,7 @@ async def run_with_file(
 
 async def make_admin(bot: Bot, world: World, user: str) -> None:
     """The server owner gives `user` the admin role."""
-    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), FastForwardClock())
     gateway = DiscordRestGateway(bot, governor)
     role = await gateway.create_role(
         world.guild_id, name=ADMIN, permissions=0, hoist=False, mentionable=False, reason="t"
@@ -259,7 +260,7 @@ async def test_status_and_retry_need_the_admin_role(
     seen = await control("GET", f"/interactions/{refused.id}")
     assert ADMIN in seen["callback"]["data"]["content"]
 
-    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
+    governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), FastForwardClock())
     gateway = DiscordRestGateway(bot, governor)
     role = await gateway.create_role(
         world.guild_id, name=ADMIN, permissions=0, hoist=False, mentionable=False, reason="t"

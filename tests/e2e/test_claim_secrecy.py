@@ -15,6 +15,7 @@ from sqlalchemy import Table
 from db.engine import create_engine
 from db.models import AuditEvent, Step
 from provisioning.claims.codes import claim_code, normalize_code
+from provisioning.clock import SystemClock
 from provisioning.courses.spec import parse_course
 from tests.e2e.harness import SECRET, Control, Product, Sessions, lecture, logins
 from web.app import create_app
@@ -28,7 +29,9 @@ async def services(database_url: str) -> AsyncIterator[Services]:
     """The web services of `python -m bot`, with its claim codes, on the product's database."""
     engine = create_engine(database_url)
     try:
-        yield build_services(engine, claim_code=lambda course_id: claim_code(SECRET, course_id))
+        yield build_services(
+            engine, clock=SystemClock(), claim_code=lambda course_id: claim_code(SECRET, course_id)
+        )
     finally:
         await engine.dispose()
 

@@ -1,4 +1,4 @@
-"""Test doubles for the runner's collaborators: a hand-moved clock and scripted executors.
+"""Test doubles for the runner's collaborators: scripted executors (clocks: `tests.fakes`).
 
 The executors here stand in for the platform steps so the runner's own rules (order, leases,
 retries, blocking) can be tested without a platform; the platform steps are tested against the
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from provisioning.discord.gateway import DiscordGateway
@@ -19,30 +18,7 @@ from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from provisioning.step import Executor, StepContext, StepResult
-
-
-class ManualClock:
-    """Moves only when told to (`advance`); `sleep` waits until cancelled.
-
-    Only the runner's lease keeper sleeps in these tests, and it must not move time by itself.
-    """
-
-    def __init__(self) -> None:
-        self.wall = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
-        self.mono = 1000.0
-
-    def now(self) -> datetime:
-        return self.wall
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.Event().wait()
-
-    def advance(self, seconds: float) -> None:
-        self.wall += timedelta(seconds=seconds)
-        self.mono += seconds
+from tests.fakes.clocks import ManualClock
 
 
 class Script:

@@ -1,36 +1,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from provisioning.errors import PlatformError
 from provisioning.governor import RESET_MARGIN_S, GovernorLimits, RateGovernor
-
-
-class SteppingClock:
-    """`sleep` moves time forward by exactly the asked amount and records when calls went."""
-
-    def __init__(self) -> None:
-        self.mono = 0.0
-
-    def now(self) -> datetime:
-        return datetime(2027, 1, 1, tzinfo=UTC) + timedelta(seconds=self.mono)
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    async def sleep(self, seconds: float) -> None:
-        # Sleepers overlap: each wakes at the time it asked for, never earlier than now.
-        wake_at = self.mono + seconds
-        await asyncio.sleep(0)
-        self.mono = max(self.mono, wake_at)
+from tests.fakes.clocks import FastForwardClock
 
 
 async def call(
     governor: RateGovernor,
-    clock: SteppingClock,
+    clock: FastForwardClock,
     bucket: str,
     write: bool,
     headers: dict[str, str] | None = None,
@@ -53,7 +34,7 @@ def window(limit: int, remaining: int, reset_after: float) -> dict[str, str]:
 
 async def test_github_writes_are_a_second_apart_and_queue_in_order() -> None:
     """Three writes asked at once go out at 0, 1 and 2 s; the governor counts two waits."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     times = [await call(governor, clock, "api", True) for _ in range(3)]
     assert times == [0.0, 1.0, 2.0]
@@ -62,7 +43,7 @@ async def test_github_writes_are_a_second_apart_and_queue_in_order() -> None:
 
 async def test_github_reads_do_not_wait_behind_writes() -> None:
     """A read asked while a write waits for its slot goes out at once."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await call(governor, clock, "api", True, window(5000, 4999, 3600))
     waiting_write = asyncio.create_task(governor.acquire("api", write=True))
@@ -75,7 +56,7 @@ async def test_github_reads_do_not_wait_behind_writes() -> None:
 
 async def test_scale_divides_the_spacing() -> None:
     """At scale 50 writes are 20 ms apart, as the sandbox's scaled limits expect."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(scale=50), clock)
     times = [await call(governor, clock, "api", True) for _ in range(3)]
     assert times == [0.0, 0.02, 0.04]
@@ -83,7 +64,7 @@ async def test_scale_divides_the_spacing() -> None:
 
 async def test_discord_spaces_every_call_under_the_global_limit() -> None:
     """Discord allows 50 requests a second per bot, reads included; we stay at 40."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("discord", GovernorLimits.discord(), clock)
     times = [await call(governor, clock, f"b{i}", False) for i in range(3)]
     assert [round(t, 3) for t in times] == [0.0, 0.025, 0.05]
@@ -91,7 +72,7 @@ async def test_discord_spaces_every_call_under_the_global_limit() -> None:
 
 async def test_exhausted_bucket_waits_for_its_reset_and_others_do_not() -> None:
     """`Remaining: 0` closes that bucket until `Reset-After`; `Retry-After` does the same."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await call(governor, clock, "roles", False, window(5, 0, 5))
     assert await call(governor, clock, "channels", False) == 0.0
@@ -103,7 +84,7 @@ async def test_exhausted_bucket_waits_for_its_reset_and_others_do_not() -> None:
 
 async def test_reset_epoch_header_is_understood() -> None:
     """GitHub's `x-ratelimit-reset` is an epoch time; the wait is measured from now."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     reset = int(clock.now().timestamp()) + 7
     headers = {
@@ -117,7 +98,7 @@ async def test_reset_epoch_header_is_understood() -> None:
 
 async def test_a_window_gives_no_more_calls_than_it_has_left() -> None:
     """With 2 calls left in a 1-second window, the third waits for the reset."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await call(governor, clock, "b", False, window(3, 2, 1.0))
     for _ in range(2):
@@ -133,7 +114,7 @@ async def test_a_window_gives_no_more_calls_than_it_has_left() -> None:
 
 async def test_a_bucket_never_seen_lets_one_call_through_first() -> None:
     """The second call to an unknown bucket waits for the first answer to learn the limit."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await governor.acquire("new", write=False)
     second = asyncio.create_task(governor.acquire("new", write=False))
@@ -145,7 +126,7 @@ async def test_a_bucket_never_seen_lets_one_call_through_first() -> None:
 
 async def test_answers_out_of_order_do_not_reopen_a_window() -> None:
     """A late answer saying 1 left, after one saying 0 left, keeps the window closed."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await call(governor, clock, "b", False, window(2, 0, 1.0))
     governor.observe("b", window(2, 1, 1.0))
@@ -154,7 +135,7 @@ async def test_answers_out_of_order_do_not_reopen_a_window() -> None:
 
 async def test_a_wait_longer_than_the_limit_fails_the_call_for_a_later_retry() -> None:
     """A bucket closed for hours (Discord's role bucket) raises a retryable 429, no sleep."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("discord", GovernorLimits.discord(), clock, max_wait_s=30)
     await call(governor, clock, "roles", True, window(250, 0, 100_000))
     with pytest.raises(PlatformError) as caught:
@@ -166,7 +147,7 @@ async def test_a_wait_longer_than_the_limit_fails_the_call_for_a_later_retry() -
 
 async def test_close_holds_every_call_back() -> None:
     """A limit met without headers (GitHub's secondary limit) closes the bucket for all."""
-    clock = SteppingClock()
+    clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await call(governor, clock, "api", False, window(5000, 4999, 3600))
     governor.close("api", 20)

@@ -15,15 +15,17 @@ from provisioning.courses.spec import parse_course
 from provisioning.errors import ActionRequiredError, PlatformError, StepFailedError
 from provisioning.plan import plan_course
 from provisioning.step import StepContext, StepResult
+from tests.fakes.clocks import FastForwardClock, ManualClock
 from tests.provisioning.examples import lab_course, lecture_course
-from tests.runner.fakes import ManualClock, Script, make_runner
+from tests.runner.fakes import Script, make_runner
 
 Sessions = async_sessionmaker[AsyncSession]
 KINDS = sorted({s.kind for s in plan_course(parse_course(lab_course()))})
 
 
 async def create(sessions: Sessions, data: dict[str, Any]) -> str:
-    record = await CourseService(sessions).create(parse_course(data), actor="test")
+    # Created at the start of a runner's ManualClock: the steps are due when the runner starts.
+    record = await CourseService(sessions, ManualClock()).create(parse_course(data), actor="test")
     return record.id
 
 
@@ -77,7 +79,7 @@ async def test_exhausted_attempts_fail_and_block_dependants(session_factory: Ses
     assert now["github.seed:lecture"] == "blocked"
     assert now["github.protection:lecture"] == "blocked"
     assert now["discord.server"] == "succeeded"
-    await CourseService(session_factory).retry(course_id, actor="test")
+    await CourseService(session_factory, clock).retry(course_id, actor="test")
     await runner.run_until_idle()
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
 
@@ -167,17 +169,9 @@ async def test_ready_steps_are_not_hidden_behind_waiting_ones(session_factory: S
     await runner.run_until_idle()
     assert (await states(session_factory, course_id))["discord.server"] == "awaiting_action"
     clock.advance(60)
-    await CourseService(session_factory).retry(course_id, actor="test")
+    await CourseService(session_factory, clock).retry(course_id, actor="test")
     await runner.run_until_idle()
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
-
-
-class TickingClock(ManualClock):
-    """Time moves by itself as the lease keeper sleeps (the keeper is all that sleeps)."""
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(0)
-        self.advance(seconds)
 
 
 async def test_a_step_whose_lease_is_taken_over_is_abandoned(session_factory: Sessions) -> None:
@@ -202,7 +196,7 @@ async def test_a_step_whose_lease_is_taken_over_is_abandoned(session_factory: Se
     runner = make_runner(
         session_factory,
         Script(),
-        TickingClock(),
+        FastForwardClock(),  # time moves as the lease keeper (all that sleeps) waits
         [],
         dict.fromkeys(KINDS, hijacked),
         concurrency=1,

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import FakeClock
+from tests.fakes.clocks import ManualClock
 from web.app import create_app
 from web.services import Services, build_services
 
@@ -33,7 +33,7 @@ def changes() -> ChangeCounter:
 
 
 @pytest.fixture
-def services(engine: AsyncEngine, clock: FakeClock, changes: ChangeCounter) -> Services:
+def services(engine: AsyncEngine, clock: ManualClock, changes: ChangeCounter) -> Services:
     return build_services(engine, clock=clock, on_change=changes)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Step
+from tests.fakes.clocks import ManualClock
 from tests.web.conftest import ChangeCounter, Client, create_course
 from web.app import create_app
 from web.services import build_services
@@ -49,13 +50,15 @@ async def test_metrics_counts_pending_steps_without_a_token(
     assert course_id not in text
 
 
-async def test_metrics_serves_the_injected_renderer(engine: AsyncEngine) -> None:
+async def test_metrics_serves_the_injected_renderer(
+    engine: AsyncEngine, clock: ManualClock
+) -> None:
     """/metrics serves what the composition root's closure renders (its shared Metrics)."""
 
     async def render() -> bytes:
         return b"# the process's own registry\n"
 
-    app = create_app(build_services(engine, metrics_render=render))
+    app = create_app(build_services(engine, clock=clock, metrics_render=render))
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         response = await client.get("/metrics")
         assert await response.read() == b"# the process's own registry\n"

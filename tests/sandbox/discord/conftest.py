@@ -5,42 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-import yarl
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from sandbox.core.clock import ManualClock
 from sandbox.discord import DiscordConfig, DiscordSandbox
 
-from .discordpy import DiscordWebSocket, Route, app_commands, discord
+from .discordpy import app_commands, discord
 
 TOKEN = "sandbox-discord-token"
 # CREATE_INSTANT_INVITE, MANAGE_CHANNELS, MANAGE_GUILD, VIEW_AUDIT_LOG, VIEW_CHANNEL, SEND_MESSAGES,
 # EMBED_LINKS, READ_MESSAGE_HISTORY, MANAGE_ROLES: the install link's set (PLATFORM.md §1.2).
 BOT_PERMISSIONS = 268520625
-
-
-class FakeClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self, start: float = 1_767_225_600.0) -> None:
-        self.now = start
-        self.mono = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.mono += seconds
+# The sandbox's clock starts here in these tests (2026-01-01T00:00:00Z).
+START = 1_767_225_600.0
 
 
 @dataclass
@@ -116,7 +100,7 @@ async def serve(
     config: DiscordConfig | None = None, rate_scale: float = 1.0, clock: Any = None
 ) -> AsyncIterator[Running]:
     """A sandbox with its own config on its own server (for limits and rates)."""
-    clock = clock or FakeClock()
+    clock = clock or ManualClock(START)
     sandbox = DiscordSandbox(clock, rate_scale=rate_scale, config=config)
     runner, base = await start(sandbox, clock)
     try:
@@ -127,8 +111,8 @@ async def serve(
 
 
 @pytest.fixture
-def fake_clock() -> FakeClock:
-    return FakeClock()
+def fake_clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -137,7 +121,7 @@ def config() -> DiscordConfig:
 
 
 @pytest.fixture
-async def running(fake_clock: FakeClock, config: DiscordConfig) -> AsyncIterator[Running]:
+async def running(fake_clock: ManualClock, config: DiscordConfig) -> AsyncIterator[Running]:
     sandbox = DiscordSandbox(fake_clock, config=config)
     calls: Recorded = []
     runner, base = await start(sandbox, fake_clock, calls)
@@ -177,15 +161,9 @@ async def world(running: Running) -> World:
 
 
 @pytest.fixture
-def discord_redirect(running: Running) -> Iterator[None]:
-    """Point discord.py at the sandbox (process-wide class attributes) and restore them after."""
-    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    Route.BASE = f"{running.base}/api/v10"
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(running.base.replace("http", "ws", 1) + "/gateway")
-    try:
-        yield
-    finally:
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+def discord_sandbox_url(running: Running) -> str:
+    """Where `discord_at_sandbox` points discord.py."""
+    return running.base
 
 
 class Bot(discord.Client):
@@ -226,7 +204,7 @@ async def next_event(bot: Bot, name: str) -> Any:
 
 
 @pytest.fixture
-async def bot(running: Running, discord_redirect: None) -> AsyncIterator[Bot]:
+async def bot(running: Running, discord_at_sandbox: None) -> AsyncIterator[Bot]:
     """A logged-in, connected and ready discord.py client."""
     client = Bot()
     await client.login(TOKEN)

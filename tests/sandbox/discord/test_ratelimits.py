@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.core.emulator import SystemClock
 from sandbox.discord import BucketRate, DiscordConfig, RateConfig
+from tests.fakes.discord_urls import discord_pointed_at
 
 from .conftest import TOKEN, make_world, serve
 from .discordpy import Route, discord
@@ -103,16 +104,14 @@ async def test_discordpy_waits_out_a_429_and_retries() -> None:
     """
     config = DiscordConfig(rates=RateConfig(buckets={"default": BucketRate(1, 10.0)}))
     async with serve(config, rate_scale=100.0, clock=SystemClock()) as running:
-        old = Route.BASE
-        Route.BASE = f"{running.base}/api/v10"
-        client = discord.Client(intents=discord.Intents.none())
-        try:
-            await client.login(TOKEN)
-            assert (await running.api("GET", "/gateway/bot"))[0] == 200
-            data = await client.http.request(Route("GET", "/gateway/bot"))
-            assert data["url"].startswith("ws://127.0.0.1")
-            _status, counter = await running.control("GET", "/invalid-requests")
-            assert counter["count"] == 1  # the 429 discord.py got before its retry
-        finally:
-            await client.close()
-            Route.BASE = old
+        with discord_pointed_at(running.base):
+            client = discord.Client(intents=discord.Intents.none())
+            try:
+                await client.login(TOKEN)
+                assert (await running.api("GET", "/gateway/bot"))[0] == 200
+                data = await client.http.request(Route("GET", "/gateway/bot"))
+                assert data["url"].startswith("ws://127.0.0.1")
+                _status, counter = await running.control("GET", "/invalid-requests")
+                assert counter["count"] == 1  # the 429 discord.py got before its retry
+            finally:
+                await client.close()
