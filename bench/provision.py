@@ -2,7 +2,8 @@
 
 Against an in-process sandbox whose documented rate limits run SCALE times faster; our rate
 governors are scaled by the same factor (as `RATE_SCALE` does in the product). A fresh SQLite
-file, the real gateways (PyGithub, discord.py) and the real runner. The person's part (create
+file and the product as `python -m bot` builds it (`bot.build`): the real gateways (PyGithub,
+discord.py) and the real runner. The person's part (create
 the server, add the bot, claim it) is done before the runner starts, so GitHub and Discord work
 can overlap.
 
@@ -34,7 +35,8 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -48,35 +50,18 @@ sys.path.insert(0, str(REPO_ROOT))
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import aiohttp
-    import discord
-    import yarl
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
 
-    from clients.discord.audit import make_audit_trace
-    from clients.discord.gateway import DiscordRestGateway
+    from bot.build import build
 
-from clients.github.gateway import PyGithubGateway, TokenCredentials  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from db.models import AuditEvent, Step  # noqa: E402
-from provisioning.audit import AuditLog  # noqa: E402
 from provisioning.audit_context import AuditContext, HttpExchange  # noqa: E402
-from provisioning.claims.codes import claim_code  # noqa: E402
-from provisioning.claims.service import DatabaseClaimService  # noqa: E402
-from provisioning.clock import SystemClock  # noqa: E402
-from provisioning.courses.service import CourseService  # noqa: E402
 from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
-from provisioning.discord.steps import executors as discord_executors  # noqa: E402
 from provisioning.discord.steps.server import needed_permissions  # noqa: E402
-from provisioning.github.steps import executors as github_executors  # noqa: E402
-from provisioning.governor import GovernorLimits, RateGovernor  # noqa: E402
-from provisioning.metrics import Metrics  # noqa: E402
 from provisioning.plan import PlannedStep, plan_course  # noqa: E402
-from provisioning.retry import RetryPolicy  # noqa: E402
-from provisioning.runner import RunnerConfig, StepRunner  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 
-SECRET = b"bench-secret-" + b"k" * 32
+SECRET = "bench-secret-" + "k" * 32
 ORG = "demo-university"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TERMINAL = frozenset({"succeeded", "failed", "awaiting_action", "blocked"})
@@ -103,16 +88,16 @@ DISCORD_PER_SECOND = 50.0
 GITHUB_WRITE_INTERVAL_S = 1.0
 
 
-class TimedAuditLog(AuditLog):
-    """The product's audit log, timing its row writes (GitHub calls wait for theirs)."""
+class AuditTimer:
+    """Times the product's audit row writes (each GitHub and Discord call awaits its own)."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, record_http: Callable[[HttpExchange, AuditContext], Awaitable[None]]):
+        self._record_http = record_http
         self.seconds: dict[str, float] = {}
 
-    async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None:
+    async def __call__(self, exchange: HttpExchange, context: AuditContext) -> None:
         started = time.perf_counter()
-        await super().record_http(exchange, context)
+        await self._record_http(exchange, context)
         spent = time.perf_counter() - started
         self.seconds[exchange.platform] = self.seconds.get(exchange.platform, 0.0) + spent
 
@@ -199,8 +184,11 @@ async def control(http: aiohttp.ClientSession, base: str, method: str, path: str
 
 
 async def provision(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
-    clock = SystemClock()
-    async with SandboxServer(rate_scale=args.scale) as server, aiohttp.ClientSession() as http:
+    async with (
+        AsyncExitStack() as exits,
+        SandboxServer(rate_scale=args.scale) as server,
+        aiohttp.ClientSession() as http,
+    ):
         base = server.base_url
         people = {
             u["username"]: u["id"] for u in await control(http, base, "GET", "/discord/users")
@@ -210,37 +198,20 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
         for login in [p.github for p in spec.staff] + [p.github for p in spec.students]:
             await control(http, base, "POST", "/github/users", json={"login": login})
 
-        engine = create_engine(database_url)
-        sessions = create_session_factory(engine)
-        metrics = Metrics()
-        audit = TimedAuditLog(sessions, clock, metrics)
-        github_governor = RateGovernor("github", GovernorLimits.github(args.scale), clock)
-        discord_governor = RateGovernor("discord", GovernorLimits.discord(args.scale), clock)
-        github = PyGithubGateway(
-            base_url=server.github_api_url,
-            credentials=TokenCredentials("sandbox-github-token"),
-            governor=github_governor,
-            sink=audit,
+        settings = Settings(
+            database_url=database_url,
+            sandbox_url=base,
+            rate_scale=args.scale,
+            secret_key=SECRET,
         )
-        Route.BASE = server.discord_api_url
-        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
-        client = discord.Client(
-            intents=discord.Intents.none(),
-            http_trace=make_audit_trace(audit),
-            max_ratelimit_timeout=30.0,
-        )
-        await client.login("sandbox-discord-token")
-        runner = StepRunner(
-            sessions=sessions,
-            executors={**github_executors(), **discord_executors()},
-            github=github,
-            discord=DiscordRestGateway(client, discord_governor),
-            policy=RetryPolicy(base_s=2.0 / args.scale, cap_s=300.0 / args.scale),
-            clock=clock,
-            metrics=metrics,
-            config=RunnerConfig(idle_poll_s=0.05),
-        )
-        course_id = (await CourseService(sessions).create(spec, actor="bench")).id
+        stack = await exits.enter_async_context(AsyncExitStack())
+        # The product as `python -m bot` builds it; the runner is started below, by hand.
+        product = await build(settings, stack)
+        runner, sessions, metrics = product.runner, product.sessions, product.metrics
+        # The gateways call the audit log as their sink: time what each row write costs them.
+        audit = AuditTimer(product.audit.record_http)
+        product.audit.record_http = audit  # type: ignore[method-assign]
+        course_id = (await product.courses.create(spec, actor="bench")).id
         guild = await control(
             http, base, "POST", "/discord/guilds", json={"name": "New server", "owner": "ada"}
         )
@@ -249,8 +220,7 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
         await control(
             http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
         )
-        claims = DatabaseClaimService(sessions, SECRET, clock)
-        await claims.claim(claim_code(SECRET, course_id), guild["id"], people["ada"])
+        await product.claims.claim(product.claim_code(course_id), guild["id"], people["ada"])
 
         stop = asyncio.Event()
         started = time.perf_counter()
@@ -271,9 +241,7 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
                     select(AuditEvent.step_key, AuditEvent.method).where(AuditEvent.kind == "http")
                 )
             ).all()
-        await client.close()
-        await github.aclose()
-        await engine.dispose()
+        await stack.aclose()
         journal = server.journal.query(limit=10_000_000)
 
     plan = plan_course(spec)
@@ -331,8 +299,8 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
             for p in ("github", "discord")
         },
         "governor_wait_s": {
-            "github": round(github_governor.wait_seconds, 3),
-            "discord": round(discord_governor.wait_seconds, 3),
+            "github": round(product.github_governor.wait_seconds, 3),
+            "discord": round(product.discord_governor.wait_seconds, 3),
         },
     }
 

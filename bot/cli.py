@@ -1,7 +1,7 @@
 """The command line: serve (default), runner, token create, audit verify.
 
-Each command builds what it needs from the settings and nothing more; `bot.app` is the
-composition root of the long-running commands.
+Each command builds what it needs with `bot.build` and nothing more: `serve` and `runner` the
+whole product (`bot.app`), `token` and `audit` only the database.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -37,12 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "audit":
         return asyncio.run(_audit_verify(settings))
     from bot import app  # the heavy imports (discord.py, PyGithub) only where they are used
+    from bot.errors import StartupError
 
     try:
         asyncio.run(app.serve(settings, runner_only=command == "runner"))
     except KeyboardInterrupt:
         pass
-    except app.StartupError as exc:
+    except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -65,23 +67,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
-    from db.engine import create_engine, create_session_factory, schema_problem
-    from provisioning.api_tokens import ApiTokenService, TokenNameTakenError
+    from bot.build import open_database, token_service
+    from bot.errors import StartupError
+    from provisioning.api_tokens import TokenNameTakenError
     from provisioning.clock import SystemClock
 
-    engine = create_engine(settings.database_url)
-    try:
-        problem = await schema_problem(engine)
-        if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
+    async with AsyncExitStack() as stack:
+        try:
+            _, sessions = await open_database(settings, stack)
+            token = await token_service(sessions, SystemClock()).create(name, read_only=read_only)
+        except StartupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 1
-        service = ApiTokenService(create_session_factory(engine), SystemClock())
-        token = await service.create(name, read_only=read_only)
-    except TokenNameTakenError as exc:
-        print(f"error: {exc}; choose another name", file=sys.stderr)
-        return 1
-    finally:
-        await engine.dispose()
+        except TokenNameTakenError as exc:
+            print(f"error: {exc}; choose another name", file=sys.stderr)
+            return 1
     kind = "read-only" if read_only else "read-write"
     print(f"Created {kind} API token {name!r}. It is shown once; store it now:")
     print(token)
@@ -89,19 +89,18 @@ async def _token_create(settings: Settings, name: str, read_only: bool) -> int:
 
 
 async def _audit_verify(settings: Settings) -> int:
+    from bot.build import open_database
+    from bot.errors import StartupError
     from db import audit_chain
-    from db.engine import create_engine, create_session_factory, schema_problem
 
-    engine = create_engine(settings.database_url)
-    try:
-        problem = await schema_problem(engine)
-        if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
+    async with AsyncExitStack() as stack:
+        try:
+            _, sessions = await open_database(settings, stack)
+        except StartupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
-        async with create_session_factory(engine)() as session:
+        async with sessions() as session:
             result = await audit_chain.verify(session)
-    finally:
-        await engine.dispose()
     if result.ok:
         print(f"audit chain intact: {result.checked} rows checked")
         return 0

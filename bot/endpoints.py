@@ -1,8 +1,9 @@
 """Where the platforms are: the real Discord and GitHub, or the embedded sandbox.
 
 In development without credentials the sandbox runs in this process and both clients are
-pointed at it: discord.py by its two class attributes (process-wide, PLATFORM.md §3.1), PyGithub
-by its base URL.
+pointed at it: discord.py by its two class attributes (process-wide, PLATFORM.md §3.1; put back
+when the product is closed, so tests can build one product after another), PyGithub by its base
+URL.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         await stack.enter_async_context(server)
         base_url = server.base_url
     base_url = base_url.rstrip("/")
+    stack.callback(point_discord_at, Route.BASE, str(DiscordWebSocket.DEFAULT_GATEWAY))
     point_discord_at(f"{base_url}/api/v10", base_url.replace("http", "ws", 1) + "/gateway")
     log.warning(
         "SANDBOX MODE: Discord and GitHub are local emulators at %s; nothing real is touched",

@@ -42,12 +42,15 @@ class Settings(BaseSettings):
     github_app_private_key: SecretStr | None = None
     github_installation_id: int | None = None
     github_api_url: str = "https://api.github.com"
+    # Seconds to wait for one GitHub answer before the call counts as failed (and is retried).
+    github_timeout_s: int = Field(default=15, ge=1, le=600)
     # Port of the embedded sandbox in development; 0 picks a free one.
     sandbox_port: int = Field(default=8081, ge=0, le=65535)
     # A sandbox already running (e.g. `python -m sandbox`), shared by several processes;
     # development only. Unset: the bot starts its own.
     sandbox_url: str | None = None
-    # Divides the rate governors' spacing; set it to the sandbox's --rate-scale.
+    # Divides the rate governors' spacing and the retry backoffs; set it to the sandbox's
+    # --rate-scale.
     rate_scale: float = Field(default=1.0, gt=0)
     # How long a runner holds a step before another may take it over (renewed while working).
     runner_lease_s: float = Field(default=60.0, gt=0)

@@ -36,6 +36,12 @@ class RetryPolicy:
     max_attempts: int = 8
     rng: random.Random = field(default_factory=random.Random)
 
+    @classmethod
+    def scaled(cls, rate_scale: float) -> RetryPolicy:
+        """The default backoffs divided by `rate_scale`, the factor by which the sandbox's limits
+        and our governors are sped up (`RATE_SCALE`): a sped-up world also backs off faster."""
+        return cls(base_s=cls.base_s / rate_scale, cap_s=cls.cap_s / rate_scale)
+
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
         ceiling = min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))

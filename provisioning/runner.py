@@ -72,9 +72,11 @@ class StepRunner:
         self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self.steps_run = 0
+        self.wakes = 0
 
     def wake(self) -> None:
         """Ask for a claim round now (a course was created, retried or claimed)."""
+        self.wakes += 1
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:

@@ -75,6 +75,10 @@ def _record(row: Course) -> CourseRecord:
     )
 
 
+def _nobody_to_wake() -> None:
+    """The change hook of a process without a runner."""
+
+
 class CourseService:
     """Courses and their planned steps. Every public method is one unit of work."""
 
@@ -83,10 +87,14 @@ class CourseService:
         session_factory: async_sessionmaker[AsyncSession],
         clock: Clock,
         planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
+        on_change: Callable[[], None] = _nobody_to_wake,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._planner = planner
+        # Called after a commit that made steps due (the runner's wake()), so they start now
+        # rather than at the runner's next tick. It must not block.
+        self._on_change = on_change
 
     async def create(
         self, spec: CourseSpec, actor: str, *, within: InTransaction | None = None
@@ -142,6 +150,7 @@ class CourseService:
                 await self._raise_if_exists(session, spec)
             raise
         log.info("course created", extra={"course_id": row.id, "actor": actor})
+        self._on_change()
         return record
 
     async def _raise_if_exists(self, session: AsyncSession, spec: CourseSpec) -> None:
@@ -250,6 +259,8 @@ class CourseService:
             if within is not None:
                 await within(session, outcome)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
+        if outcome.added or outcome.changed or outcome.unblocked:
+            self._on_change()
         return outcome
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome:
@@ -312,4 +323,5 @@ class CourseService:
             "course retry",
             extra={"course_id": course_id, "steps": len(retried), "verified": len(verified)},
         )
+        self._on_change()
         return RetryOutcome(retried=retried, status=status, verified=verified)

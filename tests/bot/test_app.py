@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot import app
+from bot import app, build
 from bot.endpoints import Endpoints
 from clients.github.gateway import TokenCredentials
 from tests.fakes.discord_urls import discord_pointed_at
@@ -48,7 +48,7 @@ async def test_an_unreachable_discord_is_a_startup_error_and_the_client_is_close
             with pytest.raises(
                 app.StartupError, match=rf"cannot reach Discord \(.*:{port}/api/v10\)"
             ):
-                await app._discord_client(endpoints, cast(Any, NoAudit()), stack)
+                await build._discord_client(endpoints, cast(Any, NoAudit()), stack)
     assert len(closed) == 1
     assert closed[0].is_closed()
 

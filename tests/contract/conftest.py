@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 # discord.py first, with its one import-time warning silenced (warnings are errors here).
@@ -13,8 +16,12 @@ from tests.contract.scenario import Run, provision
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def course_run() -> AsyncIterator[Run]:
+async def course_run(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Run]:
     """The 3-group lab course provisioned (and verified by a second run) on both platforms."""
+    database = tmp_path_factory.mktemp("contract") / "app.db"
+    shutil.copyfile(sqlite_template, database)
     capture = Capture()
-    outcome = await provision(capture)
+    outcome = await provision(capture, f"sqlite+aiosqlite:///{database}")
     yield Run(outcome, capture)

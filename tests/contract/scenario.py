@@ -1,29 +1,28 @@
 """The product's gateways provision a 3-group laboratory course on one sandbox, twice.
 
-GitHub: every GitHub step of the plan through `PyGithubGateway`, then all of them again with the
-stored results (the verify path). Discord: a person creates a server and adds the bot through the
-control API, then every Discord step through `DiscordRestGateway` (discord.py), then again.
-The sandbox runs on 127.0.0.1 with an injected clock; `Capture` records every API request.
+The product is built by `bot.build.build` (the builder of `python -m bot`) on a fresh SQLite
+file, pointed at the sandbox. GitHub: every GitHub step of the plan through its GitHub gateway,
+then all of them again with the stored results (the verify path). Discord: a person creates a
+server and adds the bot through the control API, then every Discord step through its Discord
+gateway (discord.py), then again. The sandbox runs on 127.0.0.1 with an injected clock;
+`Capture` records every API request.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-import yarl
 
-from clients.discord.audit import make_audit_trace
-from clients.discord.gateway import DiscordRestGateway
-from clients.github.gateway import PyGithubGateway, TokenCredentials
+from bot.build import Product as Built
+from bot.build import build
+from bot.settings import Settings
 from provisioning.courses.spec import CourseSpec, parse_course
 from provisioning.discord.steps.server import needed_permissions
-from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.step import StepResult
 from sandbox.core.clock import ManualClock
 from sandbox.discord import BucketRate, DiscordConfig, DiscordSandbox, RateConfig
@@ -34,10 +33,7 @@ from tests.contract.capture import Capture
 from tests.discord import steps as discord_harness
 from tests.github import harness as github_harness
 from tests.provisioning.examples import lab_course
-from tests.sandbox.discord.discordpy import DiscordWebSocket, Route, discord
 
-GITHUB_TOKEN = "sandbox-github-token"
-DISCORD_TOKEN = "sandbox-discord-token"
 GROUPS = 3
 # Not what is under test here: limits high enough that no 429 interrupts the run (the clock
 # does not move, so no window would ever reset).
@@ -102,55 +98,23 @@ async def _control(http: aiohttp.ClientSession, method: str, path: str, **kw: An
         return body
 
 
-@asynccontextmanager
-async def discord_client(server: SandboxServer) -> AsyncIterator[discord.Client]:
-    """A REST-only discord.py client pointed at the sandbox (URLs restored afterwards)."""
-    old = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    Route.BASE = server.discord_api_url
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
-    client = discord.Client(
-        intents=discord.Intents.none(),
-        http_trace=make_audit_trace(github_harness.ListSink()),
-        max_ratelimit_timeout=30.0,
-    )
-    try:
-        await client.login(DISCORD_TOKEN)
-        yield client
-    finally:
-        await client.close()
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old
+async def run_github(product: Built, spec: CourseSpec) -> dict[str, StepResult]:
+    gateway = product.github
+    results = await github_harness.run_all(gateway, spec)
+    results = await github_harness.run_all(gateway, spec, results)
+    # The invite step looks a user up only when GitHub says 404 for the membership (an
+    # unknown login); every login here exists, so that request is made here directly.
+    assert await gateway.get_user("no-such-login-here") is None
+    return results
 
 
-async def run_github(server: SandboxServer, spec: CourseSpec) -> dict[str, StepResult]:
-    gateway = PyGithubGateway(
-        base_url=server.github_api_url,
-        credentials=TokenCredentials(GITHUB_TOKEN),
-        governor=RateGovernor("github", GovernorLimits.github(scale=1e9), InstantClock()),
-        sink=github_harness.ListSink(),
-        timeout_s=5,
-    )
-    try:
-        results = await github_harness.run_all(gateway, spec)
-        results = await github_harness.run_all(gateway, spec, results)
-        # The invite step looks a user up only when GitHub says 404 for the membership (an
-        # unknown login); every login here exists, so that request is made here directly.
-        assert await gateway.get_user("no-such-login-here") is None
-        return results
-    finally:
-        await gateway.aclose()
+async def run_discord(product: Built, spec: CourseSpec, guild_id: str) -> dict[str, StepResult]:
+    gateway = product.discord
+    results = await discord_harness.run_all(spec, gateway, guild_id)
+    return await discord_harness.run_all(spec, gateway, guild_id, done=results)
 
 
-async def run_discord(
-    server: SandboxServer, spec: CourseSpec, guild_id: str
-) -> dict[str, StepResult]:
-    async with discord_client(server) as client:
-        governor = RateGovernor("discord", GovernorLimits.discord(scale=1e6), InstantClock())
-        gateway = DiscordRestGateway(client, governor)
-        results = await discord_harness.run_all(spec, gateway, guild_id)
-        return await discord_harness.run_all(spec, gateway, guild_id, done=results)
-
-
-async def provision(capture: Capture) -> Outcome:
+async def provision(capture: Capture, database_url: str) -> Outcome:
     """Run the whole course on a fresh sandbox; `capture` sees every API request."""
     clock = ManualClock()
     logins = [s["github"] for s in lab_course(GROUPS)["students"]]
@@ -159,15 +123,25 @@ async def provision(capture: Capture) -> Outcome:
             emulators(clock, logins), clock=clock, middlewares=[capture.middleware]
         ) as server,
         aiohttp.ClientSession(server.base_url) as http,
+        AsyncExitStack() as stack,
     ):
         users = {u["username"]: u["id"] for u in await _control(http, "GET", "/users")}
         spec = lab_spec(users)
-        github = await run_github(server, spec)
+        settings = Settings(
+            database_url=database_url,
+            sandbox_url=server.base_url,
+            rate_scale=1e9,
+            secret_key="contract-secret-" + "s" * 32,
+            github_timeout_s=5,
+        )
+        # The governors wait on this clock: waits are counted, never slept.
+        product = await build(settings, stack, clock=InstantClock())
+        github = await run_github(product, spec)
         # A person creates the course's server, adds the bot with the install link's
         # permissions, and the TA joins.
         guild = await _control(http, "POST", "/guilds", json={"name": "CS201", "owner": "ada"})
         bot = {"permissions": needed_permissions(spec)}
         await _control(http, "POST", f"/guilds/{guild['id']}/bot", json=bot)
         await _control(http, "POST", f"/guilds/{guild['id']}/members", json={"user": "grace"})
-        discord_results = await run_discord(server, spec, guild["id"])
+        discord_results = await run_discord(product, spec, guild["id"])
     return Outcome(spec, github, discord_results)

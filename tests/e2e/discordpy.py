@@ -15,13 +15,17 @@ with warnings.catch_warnings():
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
+    from bot.build import Product as Built
+    from bot.build import build
     from clients.discord.audit import make_audit_trace, redact_path
     from clients.discord.gateway import DiscordRestGateway
 
 __all__ = [
+    "Built",
     "DiscordRestGateway",
     "DiscordWebSocket",
     "Route",
+    "build",
     "discord",
     "make_audit_trace",
     "redact_path",

@@ -1,8 +1,8 @@
 """The whole product, in process, against the sandbox: what the end-to-end tests drive.
 
-`open_product` builds what `bot.app.serve` builds (audit log, both real gateways with their
-governors, the step runner with every executor, the course and claim services) on one database
-and one sandbox. `Control` acts on the sandbox as a person would. The readers at the bottom
+`open_product` builds the product with `bot.build.build`, the builder of `python -m bot`, on one
+database and one sandbox, and starts nothing: the tests run the runner's rounds themselves.
+`Control` acts on the sandbox as a person would. The readers at the bottom
 turn the sandbox's own snapshots back into its models, so assertions look at the platforms'
 state, never at our database.
 """
@@ -22,38 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yarl
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from clients.github.gateway import PyGithubGateway, TokenCredentials
-from db.engine import create_engine, create_session_factory
 from db.models import AuditEvent, Step
 from provisioning.audit import AuditLog
-from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import SystemClock
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import CourseSpec, parse_course
-from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import needed_permissions
-from provisioning.github.steps import executors as github_executors
-from provisioning.governor import GovernorLimits, RateGovernor
-from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
-from provisioning.runner import RunnerConfig, StepRunner
+from provisioning.runner import StepRunner
 from sandbox.discord.models import World
 from sandbox.github.models import GitHubState
 from sandbox.server import SandboxServer
-from tests.e2e.discordpy import (
-    DiscordRestGateway,
-    DiscordWebSocket,
-    Route,
-    discord,
-    make_audit_trace,
-    redact_path,
-)
+from tests.e2e.discordpy import Built, build, redact_path
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -172,36 +157,56 @@ async def control_of(server: SandboxServer) -> AsyncIterator[Control]:
         yield Control(server.base_url, http)
 
 
-@contextlib.contextmanager
-def discord_pointed_at(base_url: str) -> Any:
-    """discord.py's URLs are process-wide class attributes: point them here, restore after."""
-    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    Route.BASE = f"{base_url}/api/v10"
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base_url.replace("http", "ws", 1) + "/gateway")
-    try:
-        yield
-    finally:
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
-
-
 # --- the product ------------------------------------------------------------------------------
+
+
+def e2e_settings(database_url: str, server: SandboxServer, **changes: Any) -> Settings:
+    """The product's settings for a test: `server` as its sandbox, governors (and backoffs)
+    sped up so that no test waits, a fixed claim secret."""
+    values: dict[str, Any] = {
+        "app_env": "development",
+        "database_url": database_url,
+        "sandbox_url": server.base_url,
+        "rate_scale": GOVERNOR_SCALE,
+        "secret_key": SECRET.decode(),
+        "github_timeout_s": 10,
+    }
+    values.update(changes)
+    return Settings(**values)
 
 
 @dataclass
 class Product:
-    """The composition `bot.app.serve` makes, minus web server and Discord gateway."""
+    """The product as `python -m bot` builds it (`bot.build`), driven by hand: the tests run
+    the runner's rounds themselves instead of starting it."""
 
-    sessions: Sessions
-    runner: StepRunner
-    courses: CourseService
-    claims: DatabaseClaimService
-    audit: AuditLog
+    built: Built
+
+    @property
+    def sessions(self) -> Sessions:
+        return self.built.sessions
+
+    @property
+    def runner(self) -> StepRunner:
+        return self.built.runner
+
+    @property
+    def courses(self) -> CourseService:
+        return self.built.courses
+
+    @property
+    def claims(self) -> DatabaseClaimService:
+        return self.built.claims
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.built.audit
 
     async def create(self, data: dict[str, Any]) -> str:
         return (await self.courses.create(parse_course(data), actor="e2e")).id
 
     async def claim(self, course_id: str, guild_id: str, user_id: str) -> None:
-        await self.claims.claim(claim_code(SECRET, course_id), guild_id, user_id)
+        await self.claims.claim(self.built.claim_code(course_id), guild_id, user_id)
 
     async def run(self) -> int:
         """Run until no step is due, then check nothing was left waiting for a backoff."""
@@ -234,47 +239,13 @@ async def open_product(
     github_timeout_s: int = 10,
     lease_s: float = 60.0,
 ) -> AsyncIterator[Product]:
-    """Everything built as `main()` builds it, pointed at `server`; closed in reverse order."""
+    """The product built by `bot.build.build`, pointed at `server`; closed in reverse order."""
+    settings = e2e_settings(
+        database_url, server, github_timeout_s=github_timeout_s, runner_lease_s=lease_s
+    )
     async with contextlib.AsyncExitStack() as stack:
-        engine = create_engine(database_url)
-        stack.push_async_callback(engine.dispose)
-        sessions = create_session_factory(engine)
-        clock, metrics = SystemClock(), Metrics()
-        audit = AuditLog(sessions, clock, metrics)
-        github = PyGithubGateway(
-            base_url=server.github_api_url,
-            credentials=TokenCredentials(GITHUB_TOKEN),
-            governor=RateGovernor("github", GovernorLimits.github(GOVERNOR_SCALE), clock),
-            sink=audit,
-            timeout_s=github_timeout_s,
-        )
-        stack.push_async_callback(github.aclose)
-        stack.enter_context(discord_pointed_at(server.base_url))
-        client = discord.Client(
-            intents=discord.Intents.none(),
-            http_trace=make_audit_trace(audit),
-            max_ratelimit_timeout=30.0,
-        )
-        await client.login(DISCORD_TOKEN)
-        stack.push_async_callback(client.close)
-        governor = RateGovernor("discord", GovernorLimits.discord(GOVERNOR_SCALE), clock)
-        runner = StepRunner(
-            sessions=sessions,
-            executors={**github_executors(), **discord_executors()},
-            github=github,
-            discord=DiscordRestGateway(client, governor),
-            policy=policy or RetryPolicy(base_s=0),
-            clock=clock,
-            metrics=metrics,
-            config=RunnerConfig(lease_s=lease_s),
-        )
-        yield Product(
-            sessions=sessions,
-            runner=runner,
-            courses=CourseService(sessions),
-            claims=DatabaseClaimService(sessions, SECRET, clock, on_change=runner.wake),
-            audit=audit,
-        )
+        built = await build(settings, stack, policy=policy or RetryPolicy(base_s=0))
+        yield Product(built)
 
 
 # --- our database (only for driving, and for the audit/step checks the issue asks for) -----

@@ -12,33 +12,25 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Table
 
-from db.engine import create_engine
 from db.models import AuditEvent, Step
 from provisioning.claims.codes import claim_code, normalize_code
-from provisioning.clock import SystemClock
 from provisioning.courses.spec import parse_course
 from tests.e2e.harness import SECRET, Control, Product, Sessions, lecture, logins
-from web.app import create_app
-from web.services import Services, build_services
+from web.services import Services
 
 Client = TestClient[Any, Any]
 
 
 @pytest.fixture
-async def services(database_url: str) -> AsyncIterator[Services]:
-    """The web services of `python -m bot`, with its claim codes, on the product's database."""
-    engine = create_engine(database_url)
-    try:
-        yield build_services(
-            engine, clock=SystemClock(), claim_code=lambda course_id: claim_code(SECRET, course_id)
-        )
-    finally:
-        await engine.dispose()
+def services(product: Product) -> Services:
+    """The web services of the product, with its claim codes."""
+    return product.built.services
 
 
 @pytest.fixture
-async def web(services: Services) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(services), host="127.0.0.1")) as client:
+async def web(product: Product) -> AsyncIterator[Client]:
+    """The product's own web application on a 127.0.0.1 server."""
+    async with TestClient(TestServer(product.built.web_app, host="127.0.0.1")) as client:
         yield client
 
 

@@ -3,43 +3,71 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.settings import Settings
+from sandbox.server import SandboxServer
+from tests.e2e.discordpy import Built, build
 from tests.fakes.clocks import ManualClock
-from web.app import create_app
-from web.services import Services, build_services
+from web.services import Services
 
 Client = TestClient[web.Request, web.Application]
+SECRET = "web-tests-secret-" + "w" * 32
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """The product's Discord and GitHub; the web tests start no runner, so it sees little."""
+    async with SandboxServer(rate_scale=1000.0) as server:
+        yield server
+
+
+@pytest.fixture
+async def product(
+    database_url: str, sandbox: SandboxServer, clock: ManualClock
+) -> AsyncIterator[Built]:
+    """The product as `python -m bot` builds it, on the test's database and clock."""
+    settings = Settings(
+        database_url=database_url,
+        sandbox_url=sandbox.base_url,
+        rate_scale=1e9,
+        secret_key=SECRET,
+    )
+    async with AsyncExitStack() as stack:
+        yield await build(settings, stack, clock=clock)
 
 
 class ChangeCounter:
-    """Stands in for the runner's wake(): counts the calls."""
+    """How often the services woke the product's runner since the fixture was made."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, product: Built) -> None:
+        self._runner = product.runner
+        self._start = product.runner.wakes
 
-    def __call__(self) -> None:
-        self.calls += 1
-
-
-@pytest.fixture
-def changes() -> ChangeCounter:
-    return ChangeCounter()
+    @property
+    def calls(self) -> int:
+        return self._runner.wakes - self._start
 
 
 @pytest.fixture
-def services(engine: AsyncEngine, clock: ManualClock, changes: ChangeCounter) -> Services:
-    return build_services(engine, clock=clock, on_change=changes)
+def changes(product: Built) -> ChangeCounter:
+    return ChangeCounter(product)
 
 
 @pytest.fixture
-async def client(services: Services) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(services), host="127.0.0.1")) as client:
+def services(product: Built) -> Services:
+    return product.services
+
+
+@pytest.fixture
+async def client(product: Built) -> AsyncIterator[Client]:
+    """The product's own web application on a 127.0.0.1 server."""
+    async with TestClient(TestServer(product.web_app, host="127.0.0.1")) as client:
         yield client
 
 

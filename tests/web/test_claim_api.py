@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Step
-from provisioning.claims.codes import claim_code
+from provisioning.claims.codes import claim_code, no_claim_codes
 from provisioning.courses.spec import parse_course
 from provisioning.discord.steps.server import install_link
 from provisioning.errors import ProvisioningError
@@ -112,12 +112,14 @@ async def test_unknown_course_is_404(claims: Client, auth: dict[str, str]) -> No
 
 
 async def test_without_a_claim_secret_the_code_is_unavailable(
-    client: Client, auth: dict[str, str], course_data: Factory
+    client: Client, services: Services, auth: dict[str, str], course_data: Factory
 ) -> None:
-    """Services built without `claim_code` answer 404 with a reason, never a made-up code."""
+    """Services without the claim secret answer 404 with a reason, never a made-up code."""
     course_id = await create_course(client, auth, course_data())
-    response = await client.get(f"/courses/{course_id}/claim", headers=auth)
-    body = await _problem(response, 404)
+    secretless = dataclasses.replace(services, claim_code=no_claim_codes)
+    async with TestClient(TestServer(create_app(secretless), host="127.0.0.1")) as web_client:
+        response = await web_client.get(f"/courses/{course_id}/claim", headers=auth)
+        body = await _problem(response, 404)
     assert body["title"] == "Claim code unavailable"
     assert "/course status" in body["detail"]
 

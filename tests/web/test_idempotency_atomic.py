@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.idempotency import IdempotencyKeyRacedError, StoredResponse
-from provisioning.courses.service import CourseRecord
+from provisioning.courses.service import CourseRecord, CourseService
 from provisioning.courses.spec import parse_course
+from tests.fakes.clocks import ManualClock
 from tests.web.conftest import Client
 from web.app import create_app
 from web.idempotent import IdempotentRequest
@@ -47,7 +48,12 @@ async def _keyed(services: Services, token: str, body: bytes) -> IdempotentReque
 
 
 async def test_answer_lost_after_commit_is_replayed(
-    client: Client, services: Services, auth: dict[str, str], course_data: Factory
+    client: Client,
+    services: Services,
+    auth: dict[str, str],
+    course_data: Factory,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
 ) -> None:
     """A failure after the commit (the 201 never reaches the client) is healed by a replay."""
 
@@ -56,7 +62,9 @@ async def test_answer_lost_after_commit_is_replayed(
 
     body = json.dumps(course_data())
     headers = {**auth, "Idempotency-Key": KEY, "Content-Type": "application/json"}
-    crashing = create_app(dataclasses.replace(services, on_change=crash))
+    # The service wakes the runner right after its commit: dying there loses only the answer.
+    courses = CourseService(session_factory, clock, on_change=crash)
+    crashing = create_app(dataclasses.replace(services, courses=courses))
     async with TestClient(TestServer(crashing, host="127.0.0.1")) as lost:
         assert (await lost.post("/courses", data=body, headers=headers)).status == 500
     replay = await client.post("/courses", data=body, headers=headers)

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Step
-from tests.fakes.clocks import ManualClock
-from tests.web.conftest import ChangeCounter, Client, create_course
-from web.app import create_app
-from web.services import build_services
+from tests.web.conftest import Built, ChangeCounter, Client, create_course
 
 Factory = Callable[..., dict[str, Any]]
 Sessions = async_sessionmaker[AsyncSession]
@@ -50,18 +46,18 @@ async def test_metrics_counts_pending_steps_without_a_token(
     assert course_id not in text
 
 
-async def test_metrics_serves_the_injected_renderer(
-    engine: AsyncEngine, clock: ManualClock
-) -> None:
-    """/metrics serves what the composition root's closure renders (its shared Metrics)."""
-
-    async def render() -> bytes:
-        return b"# the process's own registry\n"
-
-    app = create_app(build_services(engine, clock=clock, metrics_render=render))
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        response = await client.get("/metrics")
-        assert await response.read() == b"# the process's own registry\n"
+async def test_metrics_are_the_processs_own(client: Client, product: Built) -> None:
+    """/metrics renders the registry the runner and gateways write to, with both governors."""
+    product.metrics.retries.labels(kind="github.repo").inc(3)
+    text = await (await client.get("/metrics")).text()
+    assert 'provisioning_step_retries_total{kind="github.repo"} 3.0' in text
+    waits = {
+        sample.labels["governor"]
+        for family in text_string_to_metric_families(text)
+        if family.name == "provisioning_governor_waits"
+        for sample in family.samples
+    }
+    assert waits == {"github", "discord"}
 
 
 async def test_on_change_wakes_on_create_and_retry_only(
@@ -71,7 +67,7 @@ async def test_on_change_wakes_on_create_and_retry_only(
     changes: ChangeCounter,
     session_factory: Sessions,
 ) -> None:
-    """on_change runs once per created course and per successful retry, never for refusals."""
+    """The runner is woken once per created course and per successful retry, never for refusals."""
     headers = {**auth, "Idempotency-Key": "wake-1"}
     course_id = await create_course(client, headers, course_data())
     assert changes.calls == 1

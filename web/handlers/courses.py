@@ -44,7 +44,6 @@ async def create_course(request: web.Request, body: JsonBody, remember: Remember
     record = await services.courses.create(
         parse_course(body.data), actor=_actor(request), within=remember(_created, _id_of_created)
     )
-    services.on_change()
     return _created(record)
 
 
@@ -87,8 +86,6 @@ async def update_course(request: web.Request, body: JsonBody, remember: Remember
         )
     except CourseChangeRefusedError as exc:
         return _refused(request, exc)
-    if outcome.added or outcome.changed or outcome.unblocked:
-        services.on_change()
     return _updated(outcome)
 
 
@@ -120,7 +117,6 @@ async def retry_course(request: web.Request) -> web.Response:
     """POST /courses/{course_id}/retry: 202 with the steps sent back to pending, or 409."""
     services = request.app[SERVICES]
     outcome = await services.courses.retry(course_id_param(request), _actor(request))
-    services.on_change()
     return json_response(202, RetryOut.of(outcome).model_dump_json())
 
 
