@@ -257,18 +257,15 @@ async def _event(
     event: str,
     summary: dict[str, Any],
 ) -> None:
-    await audit_chain.append(
+    await audit_chain.append_event(
         session,
-        audit_chain.AuditEntry(
-            at=now,
-            actor=actor,
-            kind="event",
-            event=event,
-            course_id=step.course_id,
-            step_key=step.key,
-            attempt=step.attempts,
-            request_summary=summary,
-        ),
+        at=now,
+        actor=actor,
+        event=event,
+        course_id=step.course_id,
+        step_key=step.key,
+        attempt=step.attempts,
+        summary=summary,
     )
 
 
