@@ -127,6 +127,34 @@ async def append(session: AsyncSession, entry: AuditEntry) -> AuditEvent:
     return row
 
 
+async def append_event(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor: str,
+    event: str,
+    course_id: str | None,
+    step_key: str | None = None,
+    attempt: int | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> None:
+    """Add a domain event (a course created, a step started, …) to the chain, in the caller's
+    transaction: the event commits or rolls back with the change it records."""
+    await append(
+        session,
+        AuditEntry(
+            at=at,
+            actor=actor,
+            kind="event",
+            event=event,
+            course_id=course_id,
+            step_key=step_key,
+            attempt=attempt,
+            request_summary=summary,
+        ),
+    )
+
+
 async def verify(session: AsyncSession, batch_size: int = 500) -> ChainVerification:
     """Walk the whole chain in id order and report the first row whose link or hash is wrong."""
     expected_prev = GENESIS_HASH

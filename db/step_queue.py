@@ -8,21 +8,32 @@ Every state change of a step writes an audit event in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import TextClause, and_, or_, select, text, update
+from sqlalchemy import TextClause, and_, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain
-from db.models import Step
+from db.models import Course, Step
+
+
+class Produced(NamedTuple):
+    """What a succeeded step stored: its external id and facts."""
+
+    external_id: str | None
+    facts: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class ClaimedStep:
-    """A step this runner holds a lease on, with what its executor needs from the database."""
+    """A step this runner holds a lease on, with what its executor needs from the database.
+
+    Plain data (`db` knows nothing of the domain's types): the course's spec as stored, and what
+    each dependency produced, by step key.
+    """
 
     id: int
     course_id: str
@@ -33,12 +44,15 @@ class ClaimedStep:
     attempt: int
     external_id: str | None
     facts: dict[str, Any]
+    spec: dict[str, Any]
+    dependencies: dict[str, Produced]
 
 
 async def claim(
     session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[ClaimedStep]:
-    """Lease up to `limit` steps that are due and whose dependencies all succeeded."""
+    """Lease up to `limit` steps that are due and whose dependencies all succeeded, each with
+    its course's spec and its dependencies' results, read in this same transaction."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
@@ -61,7 +75,6 @@ async def claim(
             .with_for_update(skip_locked=True)
         )
     ).all()
-    claimed: list[ClaimedStep] = []
     for step in steps:
         previous = step.state
         step.state = "running"
@@ -70,20 +83,59 @@ async def claim(
         step.lease_expires_at = now + lease
         step.updated_at = now
         await _event(session, step, now, owner, "step.started", {"from": previous})
-        claimed.append(
-            ClaimedStep(
-                step.id,
-                step.course_id,
-                step.key,
-                step.kind,
-                tuple(step.depends_on),
-                dict(step.params),
-                step.attempts,
-                step.external_id,
-                dict(step.facts or {}),
-            )
+    if not steps:
+        return []
+    specs = await _specs(session, {step.course_id for step in steps})
+    produced = await _produced(
+        session, {(step.course_id, key) for step in steps for key in step.depends_on}
+    )
+    return [
+        ClaimedStep(
+            id=step.id,
+            course_id=step.course_id,
+            key=step.key,
+            kind=step.kind,
+            depends_on=tuple(step.depends_on),
+            params=dict(step.params),
+            attempt=step.attempts,
+            external_id=step.external_id,
+            facts=dict(step.facts or {}),
+            spec=specs[step.course_id],
+            dependencies={
+                key: produced[(step.course_id, key)]
+                for key in step.depends_on
+                if (step.course_id, key) in produced
+            },
         )
-    return claimed
+        for step in steps
+    ]
+
+
+async def _specs(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored spec of each course, in one query. Read at every claim, never cached: a
+    roster change must reach the next step at once."""
+    rows = await session.execute(
+        select(Course.id, Course.spec).where(Course.id.in_(sorted(course_ids)))
+    )
+    return dict(rows.all())
+
+
+async def _produced(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Produced]:
+    """What the named steps produced, by (course id, step key), in one query for all of them."""
+    wanted = sorted(keys)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Step.course_id, Step.key, Step.external_id, Step.facts).where(
+            tuple_(Step.course_id, Step.key).in_(wanted)
+        )
+    )
+    return {
+        (course_id, key): Produced(external_id, dict(facts or {}))
+        for course_id, key, external_id, facts in rows
+    }
 
 
 # "No dependency of the step is unfinished", per dialect (JSON array functions differ).
@@ -205,18 +257,15 @@ async def _event(
     event: str,
     summary: dict[str, Any],
 ) -> None:
-    await audit_chain.append(
+    await audit_chain.append_event(
         session,
-        audit_chain.AuditEntry(
-            at=now,
-            actor=actor,
-            kind="event",
-            event=event,
-            course_id=step.course_id,
-            step_key=step.key,
-            attempt=step.attempts,
-            request_summary=summary,
-        ),
+        at=now,
+        actor=actor,
+        event=event,
+        course_id=step.course_id,
+        step_key=step.key,
+        attempt=step.attempts,
+        summary=summary,
     )
 
 

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import step_queue
-from db.models import Course, Step
 from provisioning import audit_context
 from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
@@ -220,37 +218,24 @@ class StepRunner:
         executor = self._executors.get(step.kind)
         if executor is None:
             raise LookupError(f"no executor for step kind {step.kind!r}")
+        # The claim read the spec and the dependencies' results in its own transaction; turning
+        # them into domain types here, inside the step's task, lets a spec that no longer
+        # validates fail this step through the retry policy like any other error.
         context = StepContext(
             course_id=step.course_id,
-            spec=await self._spec(step.course_id),
+            spec=CourseSpec.model_validate(step.spec),
             step=PlannedStep(step.key, step.kind, step.depends_on, step.params),
             attempt=step.attempt,
             external_id=step.external_id,
             facts=step.facts,
-            dependencies=await self._dependencies(step),
+            dependencies={
+                key: StepResult(produced.external_id or "", produced.facts)
+                for key, produced in step.dependencies.items()
+            },
             github=self._github,
             discord=self._discord,
         )
         return await executor(context)
-
-    async def _spec(self, course_id: str) -> CourseSpec:
-        # Read each time, not cached: a roster change must reach the next step at once.
-        async with self._sessions() as session:
-            data = await session.scalar(select(Course.spec).where(Course.id == course_id))
-        return CourseSpec.model_validate(data)
-
-    async def _dependencies(self, step: step_queue.ClaimedStep) -> dict[str, StepResult]:
-        if not step.depends_on:
-            return {}
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Step.key, Step.external_id, Step.facts).where(
-                    Step.course_id == step.course_id, Step.key.in_(step.depends_on)
-                )
-            )
-            return {
-                key: StepResult(external_id or "", facts or {}) for key, external_id, facts in rows
-            }
 
     async def _settle_success(self, step: step_queue.ClaimedStep, result: StepResult) -> None:
         facts: dict[str, Any] = dict(result.facts)

@@ -109,17 +109,14 @@ class DatabaseClaimService:
             step.last_error = step.last_error_code = step.action_hint = None
             step.updated_at = now
             await session.flush()
-            await audit_chain.append(
+            await audit_chain.append_event(
                 session,
-                audit_chain.AuditEntry(
-                    at=now,
-                    actor=f"discord:{user_id}",
-                    kind="event",
-                    event="discord.claimed",
-                    course_id=course_id,
-                    step_key=SERVER_STEP,
-                    request_summary={"guild_id": guild_id},
-                ),
+                at=now,
+                actor=f"discord:{user_id}",
+                event="discord.claimed",
+                course_id=course_id,
+                step_key=SERVER_STEP,
+                summary={"guild_id": guild_id},
             )
         log.info("server claimed", extra={"course_id": course_id, "guild_id": guild_id})
         self._on_change()

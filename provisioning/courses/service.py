@@ -125,21 +125,18 @@ class CourseService:
                 session.add_all(LabGroup(course_id=row.id, name=g) for g in spec.groups)
                 session.add_all(step_rows(row.id, steps, now))
                 await session.flush()
-                await audit_chain.append(
+                await audit_chain.append_event(
                     session,
-                    audit_chain.AuditEntry(
-                        at=now,
-                        actor=actor,
-                        kind="event",
-                        event="course.created",
-                        course_id=row.id,
-                        request_summary={
-                            "code": spec.code,
-                            "term": spec.term,
-                            "steps": len(steps),
-                            "plan_digest": row.plan_digest,
-                        },
-                    ),
+                    at=now,
+                    actor=actor,
+                    event="course.created",
+                    course_id=row.id,
+                    summary={
+                        "code": spec.code,
+                        "term": spec.term,
+                        "steps": len(steps),
+                        "plan_digest": row.plan_digest,
+                    },
                 )
                 record = _record(row)
                 if within is not None:
@@ -303,20 +300,17 @@ class CourseService:
                 .execution_options(synchronize_session=False)
             )
             verified = sorted(result.scalars().all())
-            await audit_chain.append(
+            await audit_chain.append_event(
                 session,
-                audit_chain.AuditEntry(
-                    at=now,
-                    actor=actor,
-                    kind="event",
-                    event="course.retry_requested",
-                    course_id=course_id,
-                    request_summary={
-                        "count": len(retried),
-                        "steps": retried[:_AUDIT_KEYS_MAX],
-                        "verified": len(verified),
-                    },
-                ),
+                at=now,
+                actor=actor,
+                event="course.retry_requested",
+                course_id=course_id,
+                summary={
+                    "count": len(retried),
+                    "steps": retried[:_AUDIT_KEYS_MAX],
+                    "verified": len(verified),
+                },
             )
             status = await self._status(session, course_id)
         log.info(

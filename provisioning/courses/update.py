@@ -272,26 +272,23 @@ async def _audit(
     session: AsyncSession, course: Course, change: AppliedChange, actor: str, now: datetime
 ) -> None:
     steps = await session.scalar(select(func.count()).where(Step.course_id == course.id))
-    await audit_chain.append(
+    await audit_chain.append_event(
         session,
-        audit_chain.AuditEntry(
-            at=now,
-            actor=actor,
-            kind="event",
-            event="course.updated",
-            course_id=course.id,
-            request_summary={
-                "added": len(change.added),
-                "changed": len(change.changed),
-                "removed": len(change.removed),
-                "unblocked": len(change.unblocked),
-                "steps": steps,
-                "plan_digest": course.plan_digest,
-                "keys": {
-                    "added": change.added[:_AUDIT_KEYS_MAX],
-                    "changed": change.changed[:_AUDIT_KEYS_MAX],
-                    "removed": change.removed[:_AUDIT_KEYS_MAX],
-                },
+        at=now,
+        actor=actor,
+        event="course.updated",
+        course_id=course.id,
+        summary={
+            "added": len(change.added),
+            "changed": len(change.changed),
+            "removed": len(change.removed),
+            "unblocked": len(change.unblocked),
+            "steps": steps,
+            "plan_digest": course.plan_digest,
+            "keys": {
+                "added": change.added[:_AUDIT_KEYS_MAX],
+                "changed": change.changed[:_AUDIT_KEYS_MAX],
+                "removed": change.removed[:_AUDIT_KEYS_MAX],
             },
-        ),
+        },
     )

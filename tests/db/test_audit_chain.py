@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
@@ -61,3 +62,35 @@ async def test_empty_chain_verifies(session_factory: Sessions) -> None:
         result = await audit_chain.verify(session)
     assert result.ok
     assert result.checked == 0
+
+
+async def test_append_event_records_a_domain_event_in_the_chain(session_factory: Sessions) -> None:
+    """A domain event is an `event` row with its course, step, attempt and summary, chained."""
+    at = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+    async with session_factory.begin() as session:
+        await audit_chain.append_event(
+            session,
+            at=at,
+            actor="runner-1",
+            event="step.started",
+            course_id="c-1",
+            step_key="github.repo:lecture",
+            attempt=2,
+            summary={"from": "pending"},
+        )
+        await audit_chain.append_event(
+            session, at=at, actor="api:ops", event="course.created", course_id="c-1"
+        )
+    async with session_factory() as session:
+        rows = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
+        result = await audit_chain.verify(session)
+    assert (result.ok, result.checked) == (True, 2)
+    fields = [
+        (r.kind, r.actor, r.event, r.course_id, r.step_key, r.attempt, r.request_summary)
+        for r in rows
+    ]
+    assert fields == [
+        ("event", "runner-1", "step.started", "c-1", "github.repo:lecture", 2, {"from": "pending"}),
+        ("event", "api:ops", "course.created", "c-1", None, None, None),
+    ]
+    assert rows[0].at == at

@@ -242,3 +242,47 @@ async def test_serve_survives_a_failing_claim(session_factory: Sessions) -> None
     await asyncio.wait_for(serving, timeout=30)
     assert flaky.failures == 0
     assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
+
+
+class CountingSessions:
+    """A session factory that counts the sessions and transactions the runner opens."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        self.plain = 0
+        self.transactions = 0
+
+    def __call__(self) -> Any:
+        self.plain += 1
+        return self._sessions()
+
+    def begin(self) -> Any:
+        self.transactions += 1
+        return self._sessions.begin()
+
+
+async def test_a_round_opens_one_claim_and_one_settle_per_step(session_factory: Sessions) -> None:
+    """Executing a claimed step reads nothing more from the database: a round is one claim
+    transaction and one settling transaction per step, and the executor still gets the course's
+    spec and what each dependency produced."""
+    course_id = await create(session_factory, lecture_course())
+    script, clock = Script(), ManualClock()
+    seen: list[StepContext] = []
+
+    async def recording(ctx: StepContext) -> StepResult:
+        seen.append(ctx)
+        return await script.execute(ctx)
+
+    counting = CountingSessions(session_factory)
+    runner = make_runner(counting, script, clock, [], dict.fromkeys(KINDS, recording))
+    first = await runner.run_once()
+    assert first > 0
+    assert (counting.plain, counting.transactions) == (0, 1 + first)
+    await runner.run_until_idle()
+    assert set((await states(session_factory, course_id)).values()) == {"succeeded"}
+    assert {ctx.spec.code for ctx in seen} == {lecture_course()["code"]}
+    with_dependencies = [ctx for ctx in seen if ctx.step.depends_on]
+    assert with_dependencies
+    for ctx in with_dependencies:
+        assert set(ctx.dependencies) == set(ctx.step.depends_on)
+        assert all(dep.facts == {"attempt": 1} for dep in ctx.dependencies.values())
