@@ -54,8 +54,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    """The default clock of services: aware UTC now (tests inject their own)."""
-    return datetime.now(UTC)

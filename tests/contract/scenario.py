@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -31,6 +30,7 @@ from sandbox.github.config import GitHubWorld, Limits
 from sandbox.server import SandboxServer
 from tests.contract.capture import Capture
 from tests.discord import steps as discord_harness
+from tests.fakes.clocks import FastForwardClock
 from tests.github import harness as github_harness
 from tests.provisioning.examples import lab_course
 
@@ -38,22 +38,6 @@ GROUPS = 3
 # Not what is under test here: limits high enough that no 429 interrupts the run (the clock
 # does not move, so no window would ever reset).
 _ROOMY = BucketRate(100_000, 10.0)
-
-
-class InstantClock:
-    """The governors' clock: waits are counted, never slept."""
-
-    def __init__(self) -> None:
-        self.mono = 0.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    async def sleep(self, seconds: float) -> None:
-        self.mono += seconds
 
 
 @dataclass(frozen=True)
@@ -135,7 +119,7 @@ async def provision(capture: Capture, database_url: str) -> Outcome:
             github_timeout_s=5,
         )
         # The governors wait on this clock: waits are counted, never slept.
-        product = await build(settings, stack, clock=InstantClock())
+        product = await build(settings, stack, clock=FastForwardClock())
         github = await run_github(product, spec)
         # A person creates the course's server, adds the bot with the install link's
         # permissions, and the TA joins.

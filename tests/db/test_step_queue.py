@@ -15,6 +15,7 @@ from db.models import Course, Step
 from db.step_queue import Produced
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import parse_course
+from tests.fakes.clocks import ManualClock
 
 Factory = Callable[..., dict[str, Any]]
 Sessions = async_sessionmaker[AsyncSession]
@@ -54,7 +55,7 @@ async def test_claimed_step_carries_its_spec_and_its_dependencies_results(
 ) -> None:
     """Each claimed step comes with its own course's stored spec and, by key, the external id
     and facts of each dependency (no facts stored reads as none)."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, ManualClock(NOW - timedelta(minutes=1)))
     course_ids = [
         (await service.create(parse_course(course_data(code=code)), actor="t")).id
         for code in ("CS101", "CS102")
@@ -84,7 +85,7 @@ async def test_claim_reads_specs_and_dependencies_once_however_many_steps(
 ) -> None:
     """Claiming eight steps of two courses reads the courses once and the steps twice (the
     claim itself and every dependency of every claimed step), not once per step."""
-    service = CourseService(session_factory)
+    service = CourseService(session_factory, ManualClock(NOW - timedelta(minutes=1)))
     for code in ("CS101", "CS102"):
         course = await service.create(parse_course(course_data(code=code)), actor="t")
         async with session_factory.begin() as session:
