@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from contextlib import AsyncExitStack
 
 from aiohttp import web
@@ -31,9 +33,19 @@ __all__ = ["PartFailedError", "StartupError", "run", "serve"]
 async def serve(settings: Settings, *, runner_only: bool = False) -> None:
     """Build the product and run it until SIGINT/SIGTERM."""
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            # A second Ctrl+C: the operator will not wait. Steps still leased are taken over
+            # when their leases expire; everything finished is already committed.
+            print("second signal: exiting now", file=sys.stderr, flush=True)
+            os._exit(130)
+        log.info("stopping: no new steps are taken (a second signal exits at once)")
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     async with AsyncExitStack() as stack:
         product = await build(settings, stack)
         await run(product, stop, runner_only=runner_only)

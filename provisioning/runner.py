@@ -40,7 +40,9 @@ class RunnerConfig:
     lease_s: float = 60.0
     concurrency: int = 8
     idle_poll_s: float = 5.0
-    drain_s: float = 10.0
+    # On shutdown, how long steps in flight may take to finish before they are handed back
+    # (an operator expects Ctrl+C to be quick; a handed-back step runs again, idempotently).
+    drain_s: float = 1.0
 
 
 class StepRunner:
@@ -85,7 +87,7 @@ class StepRunner:
         taken over while still due to run here. A finished step frees a slot and may make its
         dependants ready, so finishing wakes the loop as an enqueue does.
         """
-        running: set[asyncio.Task[None]] = set()
+        running: dict[asyncio.Task[None], int] = {}
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -102,7 +104,7 @@ class StepRunner:
                     await self._pause(stop)
                     continue
                 for step in claimed:
-                    running.add(asyncio.create_task(self._run(step), name=step.key))
+                    running[asyncio.create_task(self._run(step), name=step.key)] = step.id
                 if claimed and len(running) < self._config.concurrency:
                     continue  # more may be ready
                 signals = {
@@ -110,13 +112,13 @@ class StepRunner:
                     asyncio.ensure_future(stop.wait()),
                 }
                 await asyncio.wait(
-                    running | signals,
+                    running.keys() | signals,
                     timeout=self._config.idle_poll_s,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 for signal in signals:
                     signal.cancel()
-                running = {task for task in running if not task.done()}
+                running = {task: id_ for task, id_ in running.items() if not task.done()}
         finally:
             await self._drain(running)
 
@@ -124,15 +126,32 @@ class StepRunner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), self._config.idle_poll_s)
 
-    async def _drain(self, running: set[asyncio.Task[None]]) -> None:
-        """On shutdown let running steps finish briefly; the rest keep their lease, which
-        expires, and another runner takes them over."""
-        if not running:
-            return
-        _, pending = await asyncio.wait(running, timeout=self._config.drain_s)
+    async def _drain(self, running: dict[asyncio.Task[None], int]) -> None:
+        """On shutdown let running steps finish briefly, then cancel the rest (a call in
+        flight, a wait for the platform's pace) and hand their steps back: pending and due,
+        for the next runner or the next start, not left leased until their leases expire."""
+        if running:
+            _, pending = await asyncio.wait(running.keys(), timeout=self._config.drain_s)
+        else:
+            pending = set()
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        keys: list[str] = []
+        if pending:
+            try:
+                async with self._sessions.begin() as session:
+                    keys = await step_queue.hand_back(
+                        session, [running[t] for t in pending], self.owner, self._clock.now()
+                    )
+            except Exception:
+                # The database is gone too: the leases expire and the steps are taken then.
+                log.exception("could not hand steps back", extra={"owner": self.owner})
+        log.info(
+            "runner stopped: %d steps handed back",
+            len(keys),
+            extra={"owner": self.owner, "steps": keys},
+        )
 
     async def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Run rounds until none claims anything (tests, the CLI); returns steps run."""

@@ -1,0 +1,83 @@
+"""Ctrl+C in the middle of provisioning: the runner stops at once, hands its steps back, and
+the next start finishes the course with one of each resource."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+from provisioning.courses.spec import parse_course
+from sandbox.server import SandboxServer
+from tests.e2e.expect import check_github
+from tests.e2e.harness import (
+    SANDBOX_RATE_SCALE,
+    RunnerProcess,
+    all_steps,
+    control_of,
+    github_state,
+    lecture,
+    open_product,
+    product_env,
+    until,
+)
+
+# GitHub writes 0.25 s apart: the course takes seconds, so SIGINT lands with steps in flight
+# (waiting for the pace or in a call).
+PACE_SCALE = "4"
+
+
+async def test_sigint_hands_steps_back_and_a_restart_finishes_without_duplicates(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SIGINT while GitHub steps run: the runner exits 0, logs how many steps it handed back,
+    leaves none running or leased, and a second start completes every GitHub step with one
+    repository and one team of each."""
+    sandbox = SandboxServer(rate_scale=SANDBOX_RATE_SCALE)
+    async with sandbox, control_of(sandbox) as control, open_product(database_url, sandbox) as app:
+        people = await control.discord_users()
+        data = lecture(people["ada"], people["grace"])
+        spec = parse_course(data)
+        await control.github_users(login for login in (p.github for p in spec.students))
+        course_id = await app.create(data)
+        env = product_env(database_url, sandbox_url=sandbox.base_url, rate_scale=PACE_SCALE)
+
+        async def some_done_some_left() -> bool:
+            states = [s.state for s in await all_steps(app.sessions, course_id)]
+            return "succeeded" in states and "running" in states
+
+        first = await RunnerProcess.start(env, tmp_path, "first")
+        try:
+            await until(some_done_some_left, timeout_s=60, what=f"progress\n{first.output()}")
+            first.process.send_signal(signal.SIGINT)
+            signalled = time.monotonic()
+            assert await asyncio.wait_for(first.process.wait(), 30) == 0, first.output()
+            took = time.monotonic() - signalled
+        finally:
+            first.kill()
+        steps = await all_steps(app.sessions, course_id)
+        assert not [s.key for s in steps if s.state == "running" or s.lease_owner], steps
+        assert "steps handed back" in first.output()
+        # Measured, not asserted to the tenth (speed belongs to benchmarks): well under the
+        # drain period plus start-up noise.
+        assert took < 10, f"took {took:.1f} s to stop\n{first.output()}"
+
+        second = await RunnerProcess.start(env, tmp_path, "second")
+        try:
+
+            async def github_done() -> bool:
+                return all(
+                    s.state == "succeeded"
+                    for s in await all_steps(app.sessions, course_id)
+                    if s.key.startswith("github.")
+                )
+
+            await until(github_done, timeout_s=120, what=f"the course\n{second.output()}")
+        finally:
+            assert await second.stop() == 0, second.output()
+        steps = await all_steps(app.sessions, course_id)
+
+    check_github(github_state(sandbox), spec)
+    # A handed-back step's interrupted attempt does not count against it.
+    assert max(s.attempts for s in steps if s.key.startswith("github.")) == 1
