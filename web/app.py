@@ -5,12 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.auth import auth_middleware
+from web.body import MAX_BODY_BYTES
 from web.handlers import audit, claims, courses, docs, health, metrics
 from web.openapi import build_openapi
 from web.problems import problem_middleware
 from web.services import OPENAPI, SERVICES, Services
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> web.Application:

@@ -10,6 +10,14 @@ from aiohttp import web
 
 from provisioning.errors import CourseValidationError, FieldProblem
 
+# The largest course description accepted. It must admit the courses the description's own
+# limits allow: 10,000 students (limits.STUDENTS_MAX), each with a 100-character name in a
+# non-Latin script, a long email, a 37-character login and a Discord id, come to 3.3 MiB (3.7 MiB
+# with non-ASCII escaped); a typical 10,000-student roster is about 1.8 MB. The test of the
+# documented maximum posts such a course; the margin leaves room for longer emails.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_BODY_TEXT = "8 MiB"
+
 
 @dataclass(frozen=True)
 class JsonBody:

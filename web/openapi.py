@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from provisioning.courses.spec import CourseSpec
+from web.body import MAX_BODY_TEXT
 from web.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 from web.schemas import (
     AuditPageOut,
@@ -53,7 +54,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         403: "The API token is read-only",
         404: "No such course",
         409: "Conflict; `steps` names the steps in the way of a refused change",
-        413: "Body larger than 1 MiB",
+        413: f"Body larger than {MAX_BODY_TEXT}",
         415: "Body is not application/json",
         422: "Invalid input; `errors` lists every invalid field",
         503: "Not ready",
