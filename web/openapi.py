@@ -9,7 +9,14 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from provisioning.courses.spec import CourseSpec
 from web.body import MAX_BODY_TEXT
-from web.params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
+from web.params import (
+    DEFAULT_LIMIT,
+    MAX_ID,
+    MAX_LIMIT,
+    STEP_STATES,
+    STEPS_DEFAULT_LIMIT,
+    STEPS_MAX_LIMIT,
+)
 from web.schemas import (
     AuditPageOut,
     AuditVerifyOut,
@@ -21,6 +28,7 @@ from web.schemas import (
     Health,
     Problem,
     RetryOut,
+    StatusPageOut,
 )
 
 REF = "#/components/schemas/{model}"
@@ -29,6 +37,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (CourseOut, "serialization"),
     (CoursePage, "serialization"),
     (CourseStatusOut, "serialization"),
+    (StatusPageOut, "serialization"),
     (RetryOut, "serialization"),
     (CourseUpdateOut, "serialization"),
     (ClaimOut, "serialization"),
@@ -103,6 +112,58 @@ NEXT_LINK: dict[str, Any] = {
 
 def _page(model: type[BaseModel], description: str) -> dict[str, Any]:
     return {**_json(model, description), "headers": NEXT_LINK}
+
+
+def _status_operation() -> dict[str, Any]:
+    etag = {
+        "ETag": {"description": "Send it back in `If-None-Match`", "schema": {"type": "string"}}
+    }
+    return {
+        "summary": "Provisioning status: the summary and one page of steps",
+        "description": "The course state, counts per state and per platform, the steps that "
+        "wait for a person, and the steps in plan order, a page at a time (`next`, or the "
+        "`Link` header). Poll with `If-None-Match`: 304 while nothing changed.",
+        "operationId": "getCourseStatus",
+        **SECURED,
+        "parameters": [
+            COURSE_ID,
+            {
+                "name": "after",
+                "in": "query",
+                "description": "Where the previous page ended (from its `next`); omit to start",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": STEPS_MAX_LIMIT,
+                    "default": STEPS_DEFAULT_LIMIT,
+                },
+            },
+            {
+                "name": "state",
+                "in": "query",
+                "description": "Only steps in these states (repeat for several)",
+                "schema": {"type": "array", "items": {"type": "string", "enum": list(STEP_STATES)}},
+                "style": "form",
+                "explode": True,
+            },
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {**_json(StatusPageOut, "Status"), "headers": {**NEXT_LINK, **etag}},
+            "304": {"description": "Not modified since the ETag sent", "headers": etag},
+            **_problems(400, 401, 404),
+        },
+    }
 
 
 def _audit_paths() -> dict[str, Any]:
@@ -264,15 +325,7 @@ def _paths() -> dict[str, Any]:
             },
             "put": _update_operation(),
         },
-        "/courses/{course_id}/status": {
-            "get": {
-                "summary": "Provisioning status, step by step",
-                "operationId": "getCourseStatus",
-                **SECURED,
-                "parameters": [COURSE_ID],
-                "responses": {"200": _json(CourseStatusOut, "Status"), **_problems(401, 404)},
-            }
-        },
+        "/courses/{course_id}/status": {"get": _status_operation()},
         "/courses/{course_id}/claim": {"get": _claim_operation()},
         "/courses/{course_id}/retry": {
             "post": {

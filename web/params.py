@@ -55,3 +55,41 @@ def next_link(request: web.Request, **query: str | int) -> tuple[str, dict[str, 
     """The relative URL of the next page and the ``Link`` header that announces it."""
     url = str(request.rel_url.with_query(**query))
     return url, {"Link": f'<{url}>; rel="next"'}
+
+
+STEPS_DEFAULT_LIMIT = 100
+STEPS_MAX_LIMIT = 1000
+STEP_STATES = ("pending", "running", "succeeded", "failed", "awaiting_action", "blocked")
+
+
+def steps_limit_param(request: web.Request) -> int:
+    """``limit`` of a page of steps: 1 to 1000, default 100."""
+    raw = request.query.get("limit")
+    if raw is None:
+        return STEPS_DEFAULT_LIMIT
+    value = _whole_number(raw)
+    if value is None or not 1 <= value <= STEPS_MAX_LIMIT:
+        raise web.HTTPBadRequest(text=f"limit must be a whole number from 1 to {STEPS_MAX_LIMIT}")
+    return value
+
+
+def position_after_param(request: web.Request) -> int:
+    """``after``: the plan position the previous page ended at; -1 (the default) to start."""
+    raw = request.query.get("after")
+    if raw is None:
+        return -1
+    value = _whole_number(raw)
+    if value is None or value > MAX_ID:
+        raise web.HTTPBadRequest(text="after must be the value the previous page's next link had")
+    return value
+
+
+def states_param(request: web.Request) -> list[str]:
+    """``state`` (repeatable): only steps in these states; all when absent."""
+    states = request.query.getall("state", [])
+    unknown = sorted(set(states) - set(STEP_STATES))
+    if unknown:
+        raise web.HTTPBadRequest(
+            text=f"state must be one of {', '.join(STEP_STATES)} (got {', '.join(unknown)[:100]})"
+        )
+    return states

@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from db.audit_chain import ChainVerification
 from provisioning.audit import AuditPage
 from provisioning.courses.spec import CourseSpec
-from provisioning.courses.views import CourseRecord, CourseStatus, CourseUpdate, RetryOutcome
+from provisioning.courses.views import (
+    CourseRecord,
+    CourseStatus,
+    CourseUpdate,
+    RetryOutcome,
+    StatusPage,
+)
 
 StepState = Literal["pending", "running", "succeeded", "failed", "awaiting_action", "blocked"]
 CourseStateOut = Literal["pending", "in_progress", "awaiting_action", "failed", "succeeded"]
@@ -102,6 +108,40 @@ class CourseStatusOut(_Out):
                 "actions": [vars(a) for a in status.actions],
                 "counts": status.counts,
                 "steps": [vars(s) for s in status.steps],
+            }
+        )
+
+
+class StatusPageOut(_Out):
+    """The course state (counts overall and per platform, who must act) and one page of its
+    steps in plan order; `next` is the next page while more remain."""
+
+    course_id: str
+    state: CourseStateOut
+    actions: list[ActionOut] = Field(
+        description="The first 50 steps waiting for a person (awaiting_action), in plan order"
+    )
+    actions_total: int = Field(description="How many steps wait for a person in all")
+    counts: dict[str, int]
+    platforms: dict[str, dict[str, int]] = Field(
+        description="Counts per step state for each platform (github, discord)"
+    )
+    steps: list[StepOut] = Field(description="One page of steps, in plan order")
+    next: str | None = Field(description="The URL of the next page of steps, if any")
+
+    @classmethod
+    def of(cls, page: StatusPage, next_url: str | None) -> StatusPageOut:
+        summary = page.summary
+        return cls.model_validate(
+            {
+                "course_id": summary.course_id,
+                "state": summary.state,
+                "actions": [vars(a) for a in summary.actions],
+                "actions_total": summary.actions_total,
+                "counts": summary.counts,
+                "platforms": summary.platforms,
+                "steps": [vars(s) for s in page.steps],
+                "next": next_url,
             }
         )
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import apply_update, lock_course, member_rows, step_rows
 from provisioning.courses.views import (
+    ACTIONS_SHOWN,
     CoursePage,
     CourseRecord,
     CourseState,
@@ -26,8 +28,11 @@ from provisioning.courses.views import (
     CourseUpdate,
     InvalidCursorError,
     RetryOutcome,
+    StatusPage,
+    StatusSummary,
     StepAction,
     StepStatus,
+    action_of,
     decode_cursor,
     derive_state,
     encode_cursor,
@@ -59,6 +64,21 @@ UpdateInTransaction = Callable[[AsyncSession, CourseUpdate], Awaitable[None]]
 RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
 # Keep audit rows small: a retry of thousands of invites records the first keys and the count.
 _AUDIT_KEYS_MAX = 50
+
+
+def _step_status(row: Step) -> StepStatus:
+    return StepStatus(
+        key=row.key,
+        kind=row.kind,
+        state=row.state,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        last_error_code=row.last_error_code,
+        action_hint=row.action_hint,
+        external_id=row.external_id,
+        next_attempt_at=row.next_attempt_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _record(row: Course) -> CourseRecord:
@@ -215,23 +235,85 @@ class CourseService:
         counts = dict.fromkeys(STEP_STATES, 0)
         for row in rows:
             counts[row.state] += 1
-        steps = [
-            StepStatus(
-                key=r.key,
-                kind=r.kind,
-                state=r.state,
-                attempts=r.attempts,
-                last_error=r.last_error,
-                last_error_code=r.last_error_code,
-                action_hint=r.action_hint,
-                external_id=r.external_id,
-                next_attempt_at=r.next_attempt_at,
-                updated_at=r.updated_at,
-            )
-            for r in rows
-        ]
+        steps = [_step_status(r) for r in rows]
         state = derive_state([r.state for r in rows])
         return CourseStatus(course_id=course_id, state=state, counts=counts, steps=steps)
+
+    async def status_summary(self, course_id: str) -> StatusSummary:
+        """The course state, counts per state and per platform, and who must act, from one
+        aggregate query and one bounded read: its cost does not grow with the steps' size."""
+        async with self._sessions() as session:
+            return await self._summary(session, course_id)
+
+    async def status_page(
+        self,
+        course_id: str,
+        *,
+        limit: int,
+        after: int = -1,
+        states: Collection[str] = (),
+    ) -> StatusPage:
+        """The summary and up to `limit` steps after plan position `after`, in plan order,
+        only those in `states` when given."""
+        async with self._sessions() as session:
+            summary = await self._summary(session, course_id)
+            query = (
+                select(Step)
+                .where(Step.course_id == course_id, Step.position > after)
+                .order_by(Step.position)
+                .limit(limit + 1)
+            )
+            if states:
+                query = query.where(Step.state.in_(sorted(states)))
+            rows = (await session.scalars(query)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return StatusPage(
+            summary=summary,
+            steps=[_step_status(r) for r in rows],
+            next_after=rows[-1].position if more and rows else None,
+        )
+
+    async def _summary(self, session: AsyncSession, course_id: str) -> StatusSummary:
+        exists = await session.scalar(select(func.count()).where(Course.id == course_id))
+        if not exists:
+            raise CourseNotFoundError(course_id)
+        groups = (
+            await session.execute(
+                select(Step.state, Step.kind, func.count(), func.max(Step.updated_at))
+                .where(Step.course_id == course_id)
+                .group_by(Step.state, Step.kind)
+            )
+        ).all()
+        counts = dict.fromkeys(STEP_STATES, 0)
+        platforms: dict[str, dict[str, int]] = {
+            "github": dict.fromkeys(STEP_STATES, 0),
+            "discord": dict.fromkeys(STEP_STATES, 0),
+        }
+        latest: list[str] = []
+        for state, kind, n, updated in groups:
+            counts[state] += n
+            platform = kind.split(".", 1)[0]
+            platforms.setdefault(platform, dict.fromkeys(STEP_STATES, 0))[state] += n
+            latest.append(f"{state}/{kind}/{n}/{updated.isoformat() if updated else ''}")
+        waiting = (
+            await session.execute(
+                select(Step.key, Step.action_hint, Step.last_error)
+                .where(Step.course_id == course_id, Step.state == "awaiting_action")
+                .order_by(Step.position)
+                .limit(ACTIONS_SHOWN)
+            )
+        ).all()
+        present = [state for state, n in counts.items() if n]
+        return StatusSummary(
+            course_id=course_id,
+            state=derive_state(present),
+            counts=counts,
+            platforms=platforms,
+            actions=[action_of(key, hint, error) for key, hint, error in waiting],
+            actions_total=counts["awaiting_action"],
+            version=hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32],
+        )
 
     async def update(
         self,

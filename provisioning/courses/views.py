@@ -102,6 +102,11 @@ class StepAction:
 _NO_HINT = "this step waits for a person; see its last error"
 
 
+def action_of(step_key: str, hint: str | None, last_error: str | None) -> StepAction:
+    """What a person must do for a waiting step: its hint, else its error, never nothing."""
+    return StepAction(step_key=step_key, hint=hint or last_error or _NO_HINT)
+
+
 @dataclass(frozen=True)
 class CourseStatus:
     """A course's state, derived from its steps, with per-state counts and every step."""
@@ -115,7 +120,7 @@ class CourseStatus:
     def actions(self) -> list[StepAction]:
         """What people must do, in plan order: one entry per step in ``awaiting_action``."""
         return [
-            StepAction(step_key=s.key, hint=s.action_hint or s.last_error or _NO_HINT)
+            action_of(s.key, s.action_hint, s.last_error)
             for s in self.steps
             if s.state == "awaiting_action"
         ]
@@ -174,3 +179,34 @@ def derive_state(states: Sequence[str]) -> CourseState:
     if present == {"pending"}:
         return "pending"
     return "in_progress"
+
+
+# How many waiting steps a status summary names; the rest are counted (a 10,000-student course
+# can have thousands of invitations waiting on unknown logins).
+ACTIONS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """A course's state without its steps: cheap to read whatever the course's size."""
+
+    course_id: str
+    state: CourseState
+    counts: dict[str, int]
+    # Counts per state for each platform ("github", "discord"): a reader sees which side waits.
+    platforms: dict[str, dict[str, int]]
+    # The first ACTIONS_SHOWN steps waiting for a person, in plan order, and how many wait.
+    actions: list[StepAction]
+    actions_total: int
+    # Changes whenever any step of the course changes: the basis of the status ETag.
+    version: str
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    """The summary and one page of steps in plan order (optionally only some states)."""
+
+    summary: StatusSummary
+    steps: list[StepStatus]
+    # Where the next page starts (a plan position), or None on the last page.
+    next_after: int | None

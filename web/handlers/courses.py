@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from aiohttp import web
@@ -12,10 +13,17 @@ from provisioning.courses.views import CourseRecord, CourseUpdate
 from provisioning.errors import CourseConflictError
 from web.body import JsonBody
 from web.idempotent import Remember, idempotent
-from web.params import course_id_param, limit_param, next_link
+from web.params import (
+    course_id_param,
+    limit_param,
+    next_link,
+    position_after_param,
+    states_param,
+    steps_limit_param,
+)
 from web.problems import PROBLEM_JSON, problem_type
 from web.responses import json_response
-from web.schemas import CourseOut, CoursePage, CourseStatusOut, CourseUpdateOut, Problem, RetryOut
+from web.schemas import CourseOut, CoursePage, CourseUpdateOut, Problem, RetryOut, StatusPageOut
 from web.services import API_TOKEN, SERVICES
 
 log = logging.getLogger(__name__)
@@ -108,9 +116,36 @@ async def get_course(request: web.Request) -> web.Response:
 
 
 async def course_status(request: web.Request) -> web.Response:
-    """GET /courses/{course_id}/status: the derived course state and every step."""
-    status = await request.app[SERVICES].courses.status(course_id_param(request))
-    return json_response(200, CourseStatusOut.of(status).model_dump_json())
+    """GET /courses/{course_id}/status: the summary and one page of steps, with an ETag so a
+    poller that has the current answer gets 304 without the steps being read."""
+    course_id = course_id_param(request)
+    limit, after, states = (
+        steps_limit_param(request),
+        position_after_param(request),
+        states_param(request),
+    )
+    courses = request.app[SERVICES].courses
+    summary = await courses.status_summary(course_id)
+    # The version changes with any step; the query picks the page: together, this answer.
+    etag = f'"{summary.version}-{_query_tag(request)}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in _if_none_match(request):
+        return web.Response(status=304, headers=headers)
+    page = await courses.status_page(course_id, limit=limit, after=after, states=states)
+    next_url = None
+    if page.next_after is not None:
+        next_url, link = next_link(request, after=page.next_after, limit=limit)
+        headers.update(link)
+    return json_response(200, StatusPageOut.of(page, next_url).model_dump_json(), headers)
+
+
+def _query_tag(request: web.Request) -> str:
+    return hashlib.sha256(request.rel_url.query_string.encode()).hexdigest()[:12]
+
+
+def _if_none_match(request: web.Request) -> set[str]:
+    raw = request.headers.get("If-None-Match", "")
+    return {tag.strip().removeprefix("W/") for tag in raw.split(",") if tag.strip()}
 
 
 async def retry_course(request: web.Request) -> web.Response:
