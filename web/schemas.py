@@ -136,8 +136,8 @@ class StatusPageOut(_Out):
             {
                 "course_id": summary.course_id,
                 "state": summary.state,
-                "actions": [vars(a) for a in summary.actions],
-                "actions_total": summary.actions_total,
+                "actions": [vars(a) for a in page.actions],
+                "actions_total": summary.counts["awaiting_action"],
                 "counts": summary.counts,
                 "platforms": summary.platforms,
                 "steps": [vars(s) for s in page.steps],

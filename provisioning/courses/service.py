@@ -66,6 +66,21 @@ RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
 _AUDIT_KEYS_MAX = 50
 
 
+# StepStatus's fields, in its order.
+_STATUS_COLUMNS = (
+    Step.key,
+    Step.kind,
+    Step.state,
+    Step.attempts,
+    Step.last_error,
+    Step.last_error_code,
+    Step.action_hint,
+    Step.external_id,
+    Step.next_attempt_at,
+    Step.updated_at,
+)
+
+
 def _step_status(row: Step) -> StepStatus:
     return StepStatus(
         key=row.key,
@@ -240,8 +255,8 @@ class CourseService:
         return CourseStatus(course_id=course_id, state=state, counts=counts, steps=steps)
 
     async def status_summary(self, course_id: str) -> StatusSummary:
-        """The course state, counts per state and per platform, and who must act, from one
-        aggregate query and one bounded read: its cost does not grow with the steps' size."""
+        """The course state and counts per state and per platform, from one aggregate query
+        over the course's steps (its version tells a poller whether anything changed)."""
         async with self._sessions() as session:
             return await self._summary(session, course_id)
 
@@ -257,27 +272,36 @@ class CourseService:
         only those in `states` when given."""
         async with self._sessions() as session:
             summary = await self._summary(session, course_id)
+            # Only the columns a status shows: the plan's params and facts stay unread.
             query = (
-                select(Step)
+                select(*_STATUS_COLUMNS, Step.position)
                 .where(Step.course_id == course_id, Step.position > after)
                 .order_by(Step.position)
                 .limit(limit + 1)
             )
             if states:
                 query = query.where(Step.state.in_(sorted(states)))
-            rows = (await session.scalars(query)).all()
+            rows = (await session.execute(query)).all()
+            waiting = (
+                await session.execute(
+                    select(Step.key, Step.action_hint, Step.last_error)
+                    .where(Step.course_id == course_id, Step.state == "awaiting_action")
+                    .order_by(Step.position)
+                    .limit(ACTIONS_SHOWN)
+                )
+            ).all()
         more = len(rows) > limit
         rows = rows[:limit]
         return StatusPage(
             summary=summary,
-            steps=[_step_status(r) for r in rows],
+            actions=[action_of(key, hint, error) for key, hint, error in waiting],
+            steps=[
+                StepStatus(**{c.key: row._mapping[c.key] for c in _STATUS_COLUMNS}) for row in rows
+            ],
             next_after=rows[-1].position if more and rows else None,
         )
 
     async def _summary(self, session: AsyncSession, course_id: str) -> StatusSummary:
-        exists = await session.scalar(select(func.count()).where(Course.id == course_id))
-        if not exists:
-            raise CourseNotFoundError(course_id)
         groups = (
             await session.execute(
                 select(Step.state, Step.kind, func.count(), func.max(Step.updated_at))
@@ -296,22 +320,18 @@ class CourseService:
             platform = kind.split(".", 1)[0]
             platforms.setdefault(platform, dict.fromkeys(STEP_STATES, 0))[state] += n
             latest.append(f"{state}/{kind}/{n}/{updated.isoformat() if updated else ''}")
-        waiting = (
-            await session.execute(
-                select(Step.key, Step.action_hint, Step.last_error)
-                .where(Step.course_id == course_id, Step.state == "awaiting_action")
-                .order_by(Step.position)
-                .limit(ACTIONS_SHOWN)
-            )
-        ).all()
+        # Every course has steps: none means no such course (asked only then, so a poll of a
+        # course that exists costs one query).
+        if not groups and not await session.scalar(
+            select(func.count()).where(Course.id == course_id)
+        ):
+            raise CourseNotFoundError(course_id)
         present = [state for state, n in counts.items() if n]
         return StatusSummary(
             course_id=course_id,
             state=derive_state(present),
             counts=counts,
             platforms=platforms,
-            actions=[action_of(key, hint, error) for key, hint, error in waiting],
-            actions_total=counts["awaiting_action"],
             version=hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32],
         )
 

@@ -195,18 +195,19 @@ class StatusSummary:
     counts: dict[str, int]
     # Counts per state for each platform ("github", "discord"): a reader sees which side waits.
     platforms: dict[str, dict[str, int]]
-    # The first ACTIONS_SHOWN steps waiting for a person, in plan order, and how many wait.
-    actions: list[StepAction]
-    actions_total: int
     # Changes whenever any step of the course changes: the basis of the status ETag.
     version: str
 
 
 @dataclass(frozen=True)
 class StatusPage:
-    """The summary and one page of steps in plan order (optionally only some states)."""
+    """The summary, who must act, and one page of steps in plan order (optionally only some
+    states)."""
 
     summary: StatusSummary
+    # The first ACTIONS_SHOWN steps waiting for a person, in plan order; the summary's
+    # counts["awaiting_action"] says how many wait in all.
+    actions: list[StepAction]
     steps: list[StepStatus]
     # Where the next page starts (a plan position), or None on the last page.
     next_after: int | None
