@@ -31,6 +31,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/git/refs/{ref}": ("patch",),
     "/repos/{owner}/{repo}/branches/{branch}": ("get",),
     "/repos/{owner}/{repo}/contents/{path}": ("get", "put"),
+    "/repos/{owner}/{repo}/pulls": ("get", "post"),
+    "/repos/{owner}/{repo}/pulls/{pull_number}": ("get", "patch"),
     "/repos/{owner}/{repo}/branches/{branch}/protection": ("get", "put", "delete"),
     "/repos/{owner}/{repo}/rulesets": ("get", "post"),
     "/repos/{owner}/{repo}/rulesets/{ruleset_id}": ("get", "put"),
