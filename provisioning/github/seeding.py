@@ -114,7 +114,8 @@ def update_message(spec: CourseSpec, group: str | None) -> str:
 
 
 def update_title(spec: CourseSpec, group: str | None) -> str:
-    return f"Course details changed: update the {spec.code} {spec.term} {_what(group)} files"
+    # Names the details it was rendered from, so the title follows each further change.
+    return f"Update the {_what(group)} files to the course details of {spec.code} {spec.title}"
 
 
 def update_body(branch: str, paths: list[str], edited: set[str]) -> str:

@@ -59,8 +59,9 @@ def _strip(node: Any) -> Any:
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in _PROSE or key.startswith("x-"):
-                # A property may legitimately be called "description": keep it there.
-                if key == "description" and isinstance(value, dict):
+                # A property may legitimately be called "description" or "title" (a pull
+                # request's): keep it there; prose is never a dict.
+                if key in ("description", "title") and isinstance(value, dict):
                     out[key] = _strip(value)
                 continue
             out[key] = _strip(value)
