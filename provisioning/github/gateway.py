@@ -4,6 +4,10 @@ One method is one REST call (PLATFORM.md §2.1), so a step's calls, its audit ro
 sandbox's request log line up one to one. Reads of something that may be absent return `None`
 on 404; every other error is raised as `PlatformError(platform="github", …)`, keeping GitHub's
 status and message. Ids are GitHub's integers; names are as the caller passed them.
+
+There is deliberately no method that deletes a repository: the product never deletes one, for
+any reason (`tests/github/test_seed_updates.py` holds that line). After its first seeding a
+repository's default branch is people's: the product changes it only by a pull request.
 """
 
 from __future__ import annotations

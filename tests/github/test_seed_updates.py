@@ -8,12 +8,14 @@ from our branch `course-bot/seed-update`, and the default branch keeps their syl
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import aiohttp
 
 from clients.github.gateway import PyGithubGateway
 from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.github.gateway import GitHubGateway
 from provisioning.github.seeding import SEED_UPDATE_BRANCH, blob_sha, render_seed_files
 from provisioning.step import StepResult
 from sandbox.server import SandboxServer
@@ -200,3 +202,12 @@ async def test_merged_proposal_counts_as_seeded_and_a_new_change_starts_afresh(
     assert await _open_pulls(gateway) == [results[KEY].facts["pull"]]
     assert results[KEY].facts["pull"] != number
     assert await _file(sandbox, "syllabus.md", "main") == rendered["syllabus.md"].decode()
+
+
+def test_no_gateway_method_deletes_a_repository() -> None:
+    """The GitHub gateway, the only way the product reaches GitHub, offers no repository
+    delete, nor the real client one: repositories are never deleted by the product."""
+    for cls in (GitHubGateway, PyGithubGateway):
+        names = [n for n in dir(cls) if not n.startswith("_")]
+        # Removing a team's access or a membership is fine; removing the repository is not.
+        assert not [n for n in names if re.fullmatch(r"(delete|remove)_repo(sitory)?\w*", n)]
