@@ -12,14 +12,18 @@ import re
 from typing import Any
 
 import aiohttp
+import pytest
 
-from clients.github.gateway import PyGithubGateway
+from clients.github.gateway import PyGithubGateway, TokenCredentials
+from provisioning.clock import SystemClock
 from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.errors import PlatformError
 from provisioning.github.gateway import GitHubGateway
 from provisioning.github.seeding import SEED_UPDATE_BRANCH, blob_sha, render_seed_files
+from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.step import StepResult
 from sandbox.server import SandboxServer
-from tests.github.harness import MUTATING, run_all
+from tests.github.harness import MUTATING, ListSink, github_steps, run_all, run_step
 from tests.provisioning.examples import lecture_course
 
 ORG = "demo-university"
@@ -211,3 +215,38 @@ def test_no_gateway_method_deletes_a_repository() -> None:
         names = [n for n in dir(cls) if not n.startswith("_")]
         # Removing a team's access or a membership is fine; removing the repository is not.
         assert not [n for n in names if re.fullmatch(r"(delete|remove)_repo(sitory)?\w*", n)]
+
+
+async def test_the_proposal_needs_no_bypass_of_the_protection(
+    sandbox: SandboxServer, gateway: PyGithubGateway
+) -> None:
+    """Run as an actor the protected main refuses (as GitHub refuses an App installation), a
+    title change still succeeds: the seed step writes only to our branch and the pull request.
+    The same actor's direct update of main gets 422, so an overwrite could not go unnoticed."""
+    results = await _seeded_and_edited(sandbox, gateway)
+    async with aiohttp.ClientSession(sandbox.base_url) as http:
+        body = {"login": "course-app", "token": "no-bypass-token"}
+        async with http.post("/_sandbox/github/users", json=body) as resp:
+            assert resp.status == 201
+    governor = RateGovernor("github", GovernorLimits.github(scale=1e9), SystemClock())
+    app = PyGithubGateway(
+        base_url=sandbox.github_api_url,
+        credentials=TokenCredentials("no-bypass-token"),
+        governor=governor,
+        sink=ListSink(),
+        timeout_s=5,
+    )
+    try:
+        spec = _spec(title="Programming in Practice")
+        step = next(s for s in github_steps(spec) if s.key == KEY)
+        result = await run_step(app, spec, step, results)
+        assert result.facts["pull"] in await _open_pulls(app)
+        ours = await app.get_branch(ORG, REPO, SEED_UPDATE_BRANCH)
+        assert ours is not None
+        with pytest.raises(PlatformError) as refused:
+            await app.update_ref(ORG, REPO, "heads/main", ours.head_sha)
+        assert refused.value.status == 422
+        assert "Protected branch update failed" in refused.value.message
+    finally:
+        await app.aclose()
+    assert await _file(sandbox, "syllabus.md", "main") == EDITED
