@@ -163,7 +163,8 @@ def _repository(spec: CourseSpec, repo_key: str, repo_name: str) -> list[Planned
         depends_on=(repo.key,),
         params={
             # The files are rendered from these details: a change of them changes the params,
-            # so a course update sends the seed step back to bring the files up to date.
+            # so a course update sends the seed step back, which proposes the new versions in
+            # a pull request (the default branch is written only while the repository is new).
             "inputs": _seed_inputs(spec),
             "org": org,
             "repo": repo_name,

@@ -8,7 +8,7 @@ planned. Threading, governing, auditing and error mapping live in `worker.py`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from clients.github.worker import (
@@ -28,6 +28,7 @@ from provisioning.github.gateway import (
     NewFile,
     OrgInfo,
     OrgInvitation,
+    PullInfo,
     RefInfo,
     RepoInfo,
     TeamInfo,
@@ -165,9 +166,40 @@ class PyGithubGateway:
         data = await self._json("POST", f"/repos/{_q(owner)}/{_q(name)}/git/commits", body)
         return str(data["sha"])
 
-    async def update_ref(self, owner: str, name: str, ref: str, sha: str) -> RefInfo:
+    async def create_ref(self, owner: str, name: str, ref: str, sha: str) -> RefInfo:
+        path = f"/repos/{_q(owner)}/{_q(name)}/git/refs"
+        return parse.ref(await self._json("POST", path, {"ref": f"refs/{ref}", "sha": sha}))
+
+    async def update_ref(
+        self, owner: str, name: str, ref: str, sha: str, *, force: bool = False
+    ) -> RefInfo:
         path = f"/repos/{_q(owner)}/{_q(name)}/git/refs/{quote(ref)}"
-        return parse.ref(await self._json("PATCH", path, {"sha": sha, "force": False}))
+        return parse.ref(await self._json("PATCH", path, {"sha": sha, "force": force}))
+
+    # --- pull requests ----------------------------------------------------------------------
+    async def list_pulls(
+        self, owner: str, name: str, *, head: str, state: Literal["open", "closed", "all"]
+    ) -> list[PullInfo]:
+        # `head` must be `owner:branch`: GitHub ignores a bare branch name and lists every
+        # pull request of the repository.
+        data = await self._json(
+            "GET",
+            f"/repos/{_q(owner)}/{_q(name)}/pulls",
+            parameters={"head": f"{owner}:{head}", "state": state, "per_page": PAGE_SIZE},
+        )
+        return [parse.pull(d) for d in data]
+
+    async def create_pull(
+        self, owner: str, name: str, *, title: str, head: str, base: str, body: str
+    ) -> PullInfo:
+        payload = {"title": title, "head": head, "base": base, "body": body}
+        return parse.pull(await self._json("POST", f"/repos/{_q(owner)}/{_q(name)}/pulls", payload))
+
+    async def update_pull(
+        self, owner: str, name: str, number: int, *, title: str, body: str
+    ) -> PullInfo:
+        path = f"/repos/{_q(owner)}/{_q(name)}/pulls/{int(number)}"
+        return parse.pull(await self._json("PATCH", path, {"title": title, "body": body}))
 
     # --- branch protection ------------------------------------------------------------------
     async def get_branch_protection(

@@ -4,6 +4,10 @@ One method is one REST call (PLATFORM.md §2.1), so a step's calls, its audit ro
 sandbox's request log line up one to one. Reads of something that may be absent return `None`
 on 404; every other error is raised as `PlatformError(platform="github", …)`, keeping GitHub's
 status and message. Ids are GitHub's integers; names are as the caller passed them.
+
+There is deliberately no method that deletes a repository: the product never deletes one, for
+any reason (`tests/github/test_seed_updates.py` holds that line). After its first seeding a
+repository's default branch is people's: the product changes it only by a pull request.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Literal, Protocol
 
 TeamPermission = Literal["pull", "triage", "push", "maintain", "admin"]
 MembershipState = Literal["active", "pending"]
+PullState = Literal["open", "closed"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class BranchInfo:
     head_sha: str
     tree_sha: str
     protected: bool
+    # Parents of the head commit; 0 for a root commit (a repository's first commit). None
+    # when the answer did not list them.
+    head_parents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,21 @@ class GitIdentity:
     name: str
     email: str
     date: str  # ISO 8601, e.g. 2000-01-01T00:00:00Z
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    """A pull request, as the list, create and update answers all carry it."""
+
+    number: int
+    state: PullState
+    title: str
+    body: str | None
+    head_ref: str  # the branch, without `refs/heads/`
+    head_sha: str
+    base_ref: str
+    merged: bool
+    html_url: str
 
 
 @dataclass(frozen=True)
@@ -186,9 +209,34 @@ class GitHubGateway(Protocol):
         """The new commit's sha; `author` is the committer too."""
         ...
 
-    async def update_ref(self, owner: str, name: str, ref: str, sha: str) -> RefInfo:
-        """Move `ref` (`heads/main`) to `sha`, fast-forward only (`force: false`)."""
+    async def create_ref(self, owner: str, name: str, ref: str, sha: str) -> RefInfo:
+        """Create `ref` (`heads/course-bot/x`, no `refs/` prefix) at `sha`; 422 if it exists."""
         ...
+
+    async def update_ref(
+        self, owner: str, name: str, ref: str, sha: str, *, force: bool = False
+    ) -> RefInfo:
+        """Move `ref` (`heads/main`) to `sha`; fast-forward only unless `force` (which only
+        our own branches ever get: the default branch is never forced)."""
+        ...
+
+    # --- pull requests ----------------------------------------------------------------------
+    async def list_pulls(
+        self, owner: str, name: str, *, head: str, state: Literal["open", "closed", "all"]
+    ) -> list[PullInfo]:
+        """Pull requests from branch `head` of this repository (filtered as `owner:head`),
+        newest first; one page of 100, since a branch has at most one open pull request."""
+        ...
+
+    async def create_pull(
+        self, owner: str, name: str, *, title: str, head: str, base: str, body: str
+    ) -> PullInfo:
+        """Open a pull request from branch `head` into `base`; 422 if one is open already."""
+        ...
+
+    async def update_pull(
+        self, owner: str, name: str, number: int, *, title: str, body: str
+    ) -> PullInfo: ...
 
     # --- branch protection ------------------------------------------------------------------
     async def get_branch_protection(

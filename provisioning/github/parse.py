@@ -12,6 +12,7 @@ from provisioning.github.gateway import (
     MembershipState,
     OrgInfo,
     OrgInvitation,
+    PullInfo,
     RefInfo,
     RepoInfo,
     TeamInfo,
@@ -77,11 +78,29 @@ def branch(data: Mapping[str, Any]) -> BranchInfo:
         head_sha=str(commit["sha"]),
         tree_sha=str(tree["sha"]),
         protected=bool(data.get("protected")),
+        head_parents=len(parents) if isinstance(parents := commit.get("parents"), list) else None,
     )
 
 
 def ref(data: Mapping[str, Any]) -> RefInfo:
     return RefInfo(ref=str(data["ref"]), sha=str(_map(data.get("object"))["sha"]))
+
+
+def pull(data: Mapping[str, Any]) -> PullInfo:
+    head, base = _map(data.get("head")), _map(data.get("base"))
+    state = str(data.get("state"))
+    body = data.get("body")
+    return PullInfo(
+        number=int(data["number"]),
+        state="open" if state == "open" else "closed",
+        title=str(data.get("title") or ""),
+        body=body if isinstance(body, str) else None,
+        head_ref=str(head["ref"]),
+        head_sha=str(head["sha"]),
+        base_ref=str(base["ref"]),
+        merged=data.get("merged_at") is not None,
+        html_url=str(data.get("html_url") or ""),
+    )
 
 
 def tree(data: Mapping[str, Any]) -> list[TreeEntry]:

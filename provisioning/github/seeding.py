@@ -15,6 +15,9 @@ from provisioning.courses.spec import CourseSpec
 from provisioning.github.gateway import GitIdentity
 
 MARKER_TRAILER = "Provisioned-by: course-provisioning-bot"
+# Our branch for proposed seed-file updates; the pull request from it is how a course change
+# reaches a repository after its first seeding (a human merges it, or not).
+SEED_UPDATE_BRANCH = "course-bot/seed-update"
 # Fixed author and committer, date included: a commit re-POSTed after a lost answer (or on a
 # retry after a restart) has the same tree, parent, message and identity, hence the same sha.
 SEED_IDENTITY = GitIdentity(
@@ -96,3 +99,39 @@ def seed_message(spec: CourseSpec, group: str | None) -> str:
         "README, syllabus, contributing guide, pull request template and the first "
         f"assignment, rendered from the course details.\n\n{MARKER_TRAILER}\n"
     )
+
+
+def _what(group: str | None) -> str:
+    return "lecture" if group is None else f"lab group {group}"
+
+
+def update_message(spec: CourseSpec, group: str | None) -> str:
+    return (
+        f"Update the seed files of the {spec.code} {spec.term} {_what(group)} repository\n\n"
+        "Rendered again from the changed course details, for review in a pull request.\n\n"
+        f"{MARKER_TRAILER}\n"
+    )
+
+
+def update_title(spec: CourseSpec, group: str | None) -> str:
+    # Names the details it was rendered from, so the title follows each further change.
+    return f"Update the {_what(group)} files to the course details of {spec.code} {spec.title}"
+
+
+def update_body(branch: str, paths: list[str], edited: set[str]) -> str:
+    """The pull request's description: what it proposes, and which files people changed."""
+    lines = [
+        "The course details changed, so these files were rendered again. Nothing is written "
+        f"to `{branch}` without this pull request: review the difference, edit this branch "
+        "if you like, and merge it, or close it to keep what is there.",
+        "",
+    ]
+    for path in sorted(paths):
+        note = (
+            f" (changed on `{branch}` since it was seeded: merging replaces those edits, "
+            "so carry over what should stay)"
+            if path in edited
+            else ""
+        )
+        lines.append(f"- `{path}`{note}")
+    return "\n".join(lines) + f"\n\n{MARKER_TRAILER}\n"

@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.github import gitops
 from sandbox.github.config import Consistency
-from sandbox.github.context import GitHubContext
+from sandbox.github.context import GitHubContext, Principal
 from sandbox.github.errors import ApiError
 from sandbox.github.invitations import (
     accept_org_invitation,
@@ -15,6 +16,9 @@ from sandbox.github.invitations import (
     sweep_expired,
 )
 from sandbox.github.models import Org, User
+from sandbox.github.protected import check_branch_update
+from sandbox.github.pulls import merge
+from sandbox.github.routes_repos import person_for
 
 PREFIX = "/_sandbox/github"
 
@@ -118,6 +122,47 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
     async def get_consistency(request: web.Request) -> web.Response:
         return web.json_response(ctx.consistency.model_dump())
 
+    async def commit_as_person(request: web.Request) -> web.Response:
+        # A person editing a file in the web editor: one commit on the branch, subject to the
+        # branch's protection as that person (an org owner bypasses while admins are not
+        # enforced; anyone else is refused, as GitHub refuses them).
+        data = await _json(request)
+        login, content = data.get("login"), data.get("content")
+        if not isinstance(login, str) or not isinstance(content, str):
+            return web.json_response({"message": "login and content are required"}, status=400)
+        try:
+            repo = ctx.repo_by_key(f"{request.match_info['owner']}/{request.match_info['repo']}")
+            user = ctx.user(login)
+            branch = str(data.get("branch") or repo.default_branch)
+            who = Principal("user", user.login, f"user:{user.login}", user.id)
+            check_branch_update(ctx, repo, branch, who)
+            path = request.match_info["path"].strip("/")
+            message = str(data.get("message") or f"Update {path}")
+            sha = gitops.commit_files(
+                repo, branch, {path: content.encode()}, message, person_for(ctx, user.login)
+            )
+        except ApiError as exc:
+            return _error(exc)
+        repo.pushed_at = ctx.now()
+        return web.json_response({"commit": sha, "branch": branch, "path": path}, status=201)
+
+    async def merge_pull(request: web.Request) -> web.Response:
+        # A reviewer approving and merging: the protection's review rule is satisfied by them.
+        data = await _json(request)
+        login = data.get("login")
+        if not isinstance(login, str):
+            return web.json_response({"message": "login is required"}, status=400)
+        try:
+            repo = ctx.repo_by_key(f"{request.match_info['owner']}/{request.match_info['repo']}")
+            user = ctx.user(login)
+            pull = repo.pulls.get(int(request.match_info["number"]))
+            if pull is None or pull.state != "open":
+                return web.json_response({"message": "no open pull request"}, status=404)
+            sha = merge(repo, pull, person_for(ctx, user.login), ctx.now(), user.login)
+        except ApiError as exc:
+            return _error(exc)
+        return web.json_response({"sha": sha, "merged": True})
+
     app.router.add_post(f"{PREFIX}/users", post_user)
     app.router.add_post(f"{PREFIX}/orgs", post_org)
     app.router.add_put(f"{PREFIX}/orgs/{{org}}/plan", put_plan)
@@ -125,5 +170,8 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
     app.router.add_post(
         f"{PREFIX}/repos/{{owner}}/{{repo}}/invitations/{{login}}/accept", accept_repo
     )
+    repo_prefix = f"{PREFIX}/repos/{{owner}}/{{repo}}"
+    app.router.add_post(f"{repo_prefix}/contents/{{path:.+}}", commit_as_person)
+    app.router.add_post(rf"{repo_prefix}/pulls/{{number:\d+}}/merge", merge_pull)
     app.router.add_put(f"{PREFIX}/consistency", put_consistency)
     app.router.add_get(f"{PREFIX}/consistency", get_consistency)

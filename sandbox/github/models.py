@@ -74,6 +74,30 @@ class Ruleset(BaseModel):
     updated_at: float
 
 
+class PullRequest(BaseModel):
+    """A pull request between two branches of one repository (no forks in the sandbox)."""
+
+    id: int
+    number: int
+    title: str
+    body: str | None = None
+    head: str
+    """The head branch name (without `refs/heads/`)."""
+    head_sha: str
+    """The head's commit when last seen: what a closed pull request shows once its branch moved."""
+    base: str
+    user: str
+    state: Literal["open", "closed"] = "open"
+    draft: bool = False
+    maintainer_can_modify: bool = False
+    created_at: float
+    updated_at: float
+    closed_at: float | None = None
+    merged_at: float | None = None
+    merged_by: str | None = None
+    merge_commit_sha: str | None = None
+
+
 class Repo(BaseModel):
     id: int
     owner: str
@@ -94,6 +118,8 @@ class Repo(BaseModel):
     """branch → the last PUT body (PUT replaces the whole configuration)."""
     rulesets: dict[int, Ruleset] = Field(default_factory=dict)
     collaborators: dict[str, str] = Field(default_factory=dict)
+    pulls: dict[int, PullRequest] = Field(default_factory=dict)
+    """number → pull request; numbers count from 1 per repository, as on GitHub."""
     hidden_until: float = 0.0
     hidden_requests: int = 0
 

@@ -13,6 +13,7 @@ from sandbox.github.context import GitHubContext, body, ok, principal, urls
 from sandbox.github.errors import EMPTY_REPO_MESSAGE, ApiError, missing_field, not_found
 from sandbox.github.gitobjects import FILE_MODE, GitObject, Person, make_blob
 from sandbox.github.models import Repo
+from sandbox.github.protected import check_branch_update
 from sandbox.github.routes_repos import person_for
 from sandbox.github.serialize_repo import git_commit_json, ref_json
 from sandbox.github.urls import Urls
@@ -209,6 +210,8 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
             raise ApiError(422, "Reference does not exist")
         if not isinstance(sha, str) or repo.objects.get(sha) is None:
             raise ApiError(422, "Object does not exist")
+        if ref.startswith("refs/heads/") and sha != current:
+            check_branch_update(ctx, repo, ref.removeprefix("refs/heads/"), principal(request))
         if not data.get("force") and not gitops.is_ancestor(repo, current, sha):
             raise ApiError(422, "Update is not a fast forward")
         repo.refs[ref] = sha

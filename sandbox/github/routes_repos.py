@@ -14,6 +14,7 @@ from sandbox.github.context import GitHubContext, body, no_content, ok, principa
 from sandbox.github.errors import ApiError, missing_field, not_found, validation_failed
 from sandbox.github.gitobjects import Person
 from sandbox.github.models import Repo
+from sandbox.github.protected import check_branch_update
 from sandbox.github.serialize_repo import commit_json, repo_json
 from sandbox.github.urls import Urls, iso
 
@@ -224,6 +225,7 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         branch = data.get("branch") or repo.default_branch
         existing = None
         if not repo.empty:
+            check_branch_update(ctx, repo, branch, principal(request))
             head = gitops.head_commit(repo, branch)
             existing = gitops.flatten(repo, gitops.get_object(repo, head, "commit").tree or "").get(
                 path

@@ -86,6 +86,14 @@ async def run_github(product: Built, spec: CourseSpec) -> dict[str, StepResult]:
     gateway = product.github
     results = await github_harness.run_all(gateway, spec)
     results = await github_harness.run_all(gateway, spec, results)
+    # Two title changes: the first opens the seed-update pull requests (a new branch and PR),
+    # the second updates them (a commit on our branch, the PR's text); the repositories'
+    # descriptions follow. Then the original title again, so the outcome is the course as
+    # specified (the proposals stay open: the default branches are people's).
+    for title in (f"{spec.title} (revised)", f"{spec.title} (revised again)"):
+        changed = spec.model_copy(update={"title": title})
+        results = await github_harness.run_all(gateway, changed, results)
+    results = await github_harness.run_all(gateway, spec, results)
     # The invite step looks a user up only when GitHub says 404 for the membership (an
     # unknown login); every login here exists, so that request is made here directly.
     assert await gateway.get_user("no-such-login-here") is None

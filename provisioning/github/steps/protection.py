@@ -22,9 +22,10 @@ def desired(review_count: int) -> BranchProtection:
         dismiss_stale_reviews=True,
         require_code_owner_reviews=False,
         require_last_push_approval=False,
-        # False on purpose: with true, admins (and so this bot, re-seeding a repository or
-        # fixing a seed file) could not write to the branch either; students and TAs are not
-        # admins, so for them the rule holds either way.
+        # False on purpose: with true, org owners could not fix the branch by hand either;
+        # students and TAs are not admins, so for them the rule holds either way. The bot
+        # itself writes to the branch only while seeding a new repository (before this step);
+        # later seed changes are pull requests, so it needs no bypass.
         enforce_admins=False,
         allow_force_pushes=False,
         allow_deletions=False,

@@ -3,6 +3,10 @@
 Ownership: the marker topic, or (for a create whose answer was lost before the topic was set)
 no topics and exactly the description we create it with. Anything else with the name is
 someone else's and is never adopted.
+
+Repositories are never deleted by the product, for any reason: they hold people's work. The
+gateway has no call that deletes one, and no step, service or handler asks for it; a course that
+ends is archived (read-only), a mistaken one is left for a person to remove by hand.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/git/refs/{ref}": ("patch",),
     "/repos/{owner}/{repo}/branches/{branch}": ("get",),
     "/repos/{owner}/{repo}/contents/{path}": ("get", "put"),
+    "/repos/{owner}/{repo}/pulls": ("get", "post"),
+    "/repos/{owner}/{repo}/pulls/{pull_number}": ("get", "patch"),
     "/repos/{owner}/{repo}/branches/{branch}/protection": ("get", "put", "delete"),
     "/repos/{owner}/{repo}/rulesets": ("get", "post"),
     "/repos/{owner}/{repo}/rulesets/{ruleset_id}": ("get", "put"),
@@ -57,8 +59,9 @@ def _strip(node: Any) -> Any:
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in _PROSE or key.startswith("x-"):
-                # A property may legitimately be called "description": keep it there.
-                if key == "description" and isinstance(value, dict):
+                # A property may legitimately be called "description" or "title" (a pull
+                # request's): keep it there; prose is never a dict.
+                if key in ("description", "title") and isinstance(value, dict):
                     out[key] = _strip(value)
                 continue
             out[key] = _strip(value)

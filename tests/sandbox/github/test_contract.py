@@ -60,6 +60,11 @@ def pygithub_scenario(gh: Github) -> None:
     repo.create_git_ref("refs/heads/dev", commit.sha)
     repo.create_file("docs/x.md", "add", "x", branch="main")
     repo.get_contents("docs/x.md")
+    repo.create_file("docs/y.md", "add", "y", branch="dev")
+    pull = repo.create_pull(base="main", head="dev", title="Dev", body="Proposed")
+    list(repo.get_pulls(state="open", head="demo-university:dev"))
+    repo.get_pull(pull.number)
+    pull.edit(title="Dev, updated", body="Proposed again")
     branch = repo.get_branch("main")
     branch.edit_protection(
         enforce_admins=True, required_approving_review_count=1, allow_force_pushes=False
