@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from web.answer_cache import AnswerCache
 from web.auth import auth_middleware
 from web.body import MAX_BODY_BYTES
 from web.handlers import audit, claims, courses, docs, health, metrics
 from web.openapi import build_openapi
 from web.problems import problem_middleware
-from web.services import OPENAPI, SERVICES, Services
+from web.services import ANSWERS, OPENAPI, SERVICES, Services
 
 
 def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> web.Application:
@@ -19,6 +20,7 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
         middlewares=[problem_middleware, auth_middleware], client_max_size=client_max_size
     )
     app[SERVICES] = services
+    app[ANSWERS] = AnswerCache()
     app[OPENAPI] = build_openapi()
     health.add_routes(app)
     docs.add_routes(app)

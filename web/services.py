@@ -15,6 +15,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.service import CourseService
+from web.answer_cache import AnswerCache
 
 
 @dataclass(frozen=True)
@@ -37,5 +38,6 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+ANSWERS = web.AppKey("answers", AnswerCache)
 OPENAPI = web.AppKey("openapi", dict)
 API_TOKEN = web.RequestKey("api_token", ApiTokenInfo)

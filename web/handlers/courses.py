@@ -24,7 +24,7 @@ from web.params import (
 from web.problems import PROBLEM_JSON, problem_type
 from web.responses import json_response
 from web.schemas import CourseOut, CoursePage, CourseUpdateOut, Problem, RetryOut, StatusPageOut
-from web.services import API_TOKEN, SERVICES
+from web.services import ANSWERS, API_TOKEN, SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,18 @@ async def course_status(request: web.Request) -> web.Response:
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in _if_none_match(request):
         return web.Response(status=304, headers=headers)
-    page = await courses.status_page(course_id, limit=limit, after=after, states=states)
-    next_url = None
-    if page.next_after is not None:
-        next_url, link = next_link(request, after=page.next_after, limit=limit)
-        headers.update(link)
-    return json_response(200, StatusPageOut.of(page, next_url).model_dump_json(), headers)
+    answers = request.app[ANSWERS]
+    cached = answers.get(etag)
+    if cached is None:
+        page = await courses.status_page(course_id, limit=limit, after=after, states=states)
+        next_url = None
+        if page.next_after is not None:
+            next_url, link = next_link(request, after=page.next_after, limit=limit)
+            headers.update(link)
+        cached = StatusPageOut.of(page, next_url).model_dump_json(), headers
+        answers.put(etag, *cached)
+    body, headers = cached
+    return json_response(200, body, headers)
 
 
 def _query_tag(request: web.Request) -> str:
