@@ -27,8 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data",
         type=Path,
-        help="folder for sandbox.secret and for the files save/load may name "
-        "(default: the state file's folder, else ./data)",
+        help="folder for the files save/load may name, and for the secret when there is no "
+        "--state (default: the state file's folder, else ./data)",
     )
     parser.add_argument(
         "--save-interval",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,13 @@ from sandbox.core.emulator import Clock, PlatformEmulator, SystemClock
 from sandbox.core.faults import FaultInjector, add_fault_routes
 from sandbox.core.guard import SECRET_HEADER, control_guard, is_loopback, new_secret
 from sandbox.core.journal import Journal
-from sandbox.core.persistence import Autosaver, SandboxStartError, StateLock, write_secret
+from sandbox.core.persistence import (
+    Autosaver,
+    SandboxStartError,
+    StateLock,
+    secret_file,
+    write_secret,
+)
 from sandbox.discord import DiscordSandbox
 from sandbox.github import GitHubSandbox
 
@@ -78,15 +85,13 @@ def create_sandbox_app(
     secret = control_secret or new_secret()
     journal = Journal(clock)
     injector = FaultInjector(seed=fault_seed)
-    outer: list[Middleware] = []
-    if on_change is not None:
-        outer.append(_change_watch(on_change))
-    # The guard runs first, so a refused control request reaches nothing. The journal comes
-    # next so it also records what the fault layer did.
+    watch = [_change_watch(on_change)] if on_change is not None else []
+    # The guard runs first, so a refused control request reaches nothing (and saves nothing).
+    # The journal comes after the change watch so it also records what the fault layer did.
     app = web.Application(
         middlewares=[
-            *outer,
             control_guard(secret),
+            *watch,
             journal.middleware(),
             injector.middleware(),
             *middlewares,
@@ -126,7 +131,8 @@ class SandboxServer:
     `control_secret` (generated per run) guards the control API; send it as `control_headers`.
     With a `state_path` the world is loaded at start, saved after changes and at stop, and the
     file is locked while running. `data_dir` (default: the state file's folder) is where
-    save/load paths may point and where `sandbox.secret` is written.
+    save/load paths may point and where the secret is written (`secret_path`: next to the state
+    file, `data/sandbox.json` → `data/sandbox.secret`).
     """
 
     def __init__(
@@ -232,8 +238,9 @@ class SandboxServer:
         try:
             await site.start()
         except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
             raise SandboxStartError(
-                f"the sandbox cannot listen on {self.host}:{self.port} ({exc.strerror}): "
+                f"the sandbox cannot listen on {self.host}:{self.port} ({why}): "
                 "choose a free port (python -m sandbox --port, SANDBOX_PORT for the bot)"
             ) from exc
         if self.port == 0:
@@ -242,7 +249,8 @@ class SandboxServer:
         if self._lock is not None:
             self._lock.note(self.port)
         if self.data_dir is not None:
-            self.secret_path = write_secret(self.data_dir, self.control_secret)
+            self.secret_path = secret_file(self.state_path, self.data_dir, self.port)
+            write_secret(self.secret_path, self.control_secret)
         log.info(
             "sandbox listening",
             extra={"url": self.base_url, "secret_file": str(self.secret_path or "")},

@@ -80,7 +80,7 @@ def _check(request: web.Request, secret: str) -> web.Response | None:
         return _refuse(
             401,
             f"{SECRET_HEADER}: this control request needs the sandbox's secret (printed at "
-            "start and written to sandbox.secret in its data directory)",
+            "start and written next to its state file, e.g. data/sandbox.secret)",
         )
     by_header = header is not None and secrets.compare_digest(header, secret)
     by_cookie = cookie is not None and secrets.compare_digest(cookie, secret)
@@ -88,7 +88,7 @@ def _check(request: web.Request, secret: str) -> web.Response | None:
         return _refuse(
             403,
             f"{SECRET_HEADER}: wrong secret; the sandbox makes a new one at each start "
-            "(see sandbox.secret in its data directory)",
+            "(see the .secret file next to its state file, e.g. data/sandbox.secret)",
         )
     declared = request.headers.get("Content-Type")
     is_json = declared is not None and request.content_type == "application/json"

@@ -23,8 +23,6 @@ from typing import IO
 
 log = logging.getLogger(__name__)
 
-SECRET_FILE = "sandbox.secret"  # noqa: S105 - a file name
-
 
 class SandboxStartError(Exception):
     """The sandbox cannot start; the message is one line saying why and what to do."""
@@ -53,12 +51,19 @@ def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
         raise
 
 
-def write_secret(data_dir: Path, secret: str) -> Path:
+def secret_file(state_path: Path | None, data_dir: Path, port: int) -> Path:
+    """Where a run's secret goes: next to its state file (`data/sandbox.json` →
+    `data/sandbox.secret`), whose lock makes it this run's; without one, named by the port, so
+    two sandboxes sharing a data directory never overwrite each other's."""
+    if state_path is not None:
+        return state_path.with_suffix(".secret")
+    return data_dir / f"sandbox-{port}.secret"
+
+
+def write_secret(path: Path, secret: str) -> None:
     """Write this run's control secret where the developer (and scripts) find it, mode 0600."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, secret + "\n", mode=0o600)
-    return path
 
 
 def confined_path(data_dir: Path, raw: object, field: str = "path") -> Path:

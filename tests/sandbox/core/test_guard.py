@@ -166,11 +166,12 @@ async def test_platform_apis_keep_their_own_token_auth(
         assert resp.status == 201
 
 
-async def test_the_secret_is_written_for_the_developer(server: SandboxServer) -> None:
-    """sandbox.secret in the data directory holds this run's secret, readable by its owner only."""
+async def test_the_secret_is_written_for_the_developer(
+    server: SandboxServer, state_file: Path
+) -> None:
+    """The file next to the state file holds this run's secret, readable by its owner only."""
+    assert server.secret_path == state_file.with_suffix(".secret")
     assert server.secret_path is not None
-    assert server.data_dir is not None
-    assert server.secret_path == server.data_dir / "sandbox.secret"
     assert server.secret_path.read_text().strip() == server.control_secret
     assert server.secret_path.stat().st_mode & 0o777 == 0o600
 
