@@ -137,7 +137,10 @@ def add_control_routes(
             return web.json_response(
                 {"message": 'path: no state file; pass {"path": "saved.json"}'}, status=400
             )
-        save_file(emulators, target)
+        try:
+            save_file(emulators, target)
+        except OSError as exc:
+            raise _bad_request(f"path: cannot write {target.name} ({exc.strerror})") from exc
         return web.json_response({"saved": str(target)})
 
     async def load(request: web.Request) -> web.Response:

@@ -242,3 +242,13 @@ async def test_a_sigkilled_sandbox_keeps_the_changes_made_before_the_kill(tmp_pa
         session = aiohttp.ClientSession(again.base_url, headers=TOKEN)
         async with session, session.get("/api/v3/repos/demo-university/before-the-kill") as resp:
             assert resp.status == 200
+
+
+async def test_a_save_that_cannot_be_written_is_a_400_naming_path(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """Saving over a folder answers 400 naming `path`, not a server error."""
+    (tmp_path / "folder.json").mkdir()
+    async with http.post("/_sandbox/save", json={"path": "folder.json"}) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["message"].startswith("path: cannot write folder.json")
