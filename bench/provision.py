@@ -187,7 +187,7 @@ async def provision(args: argparse.Namespace, database_url: str) -> dict[str, An
     async with (
         AsyncExitStack() as exits,
         SandboxServer(rate_scale=args.scale) as server,
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=server.control_headers) as http,
     ):
         base = server.base_url
         people = {

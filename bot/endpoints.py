@@ -18,6 +18,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.errors import StartupError
 from bot.settings import Settings
 from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
 
@@ -48,14 +49,19 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         )
     base_url = settings.sandbox_url
     if base_url is None:
-        from sandbox.server import SandboxServer  # development only: never in production
+        # Development only: never in production.
+        from sandbox.server import SandboxServer, SandboxStartError
 
         state = Path("data") / "sandbox.json"
         state.parent.mkdir(parents=True, exist_ok=True)
         server = SandboxServer(
             port=settings.sandbox_port, state_path=state, rate_scale=settings.rate_scale
         )
-        await stack.enter_async_context(server)
+        try:
+            await stack.enter_async_context(server)
+        except SandboxStartError as exc:
+            # One line, as for the web port: a taken port, or a world another sandbox uses.
+            raise StartupError(str(exc)) from exc
         base_url = server.base_url
     base_url = base_url.rstrip("/")
     stack.callback(point_discord_at, Route.BASE, str(DiscordWebSocket.DEFAULT_GATEWAY))

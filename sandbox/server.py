@@ -9,15 +9,22 @@ Common control routes (JSON unless noted):
   the API, `count`, `probability`, `status`, `delay`, `retry_after`) → 201 rule with `id`;
   `GET /_sandbox/faults`; `DELETE /_sandbox/faults[/{id}]` → 204.
 - `POST /_sandbox/reset[?journal=1]`, `POST /_sandbox/save` / `POST /_sandbox/load` with an
-  optional `{"path": ...}` (default: the `--state` file); `GET /_sandbox/` is the HTML overview.
+  optional `{"path": "name.json"}` inside the data directory (default: the `--state` file);
+  `GET /_sandbox/` is the HTML overview.
 Each emulator adds its own routes under `/_sandbox/<name>/` (see `sandbox/github/control.py`).
+
+Every mutating control request needs the run's secret (`X-Sandbox-Secret`, or the cookie the
+overview page sets) and `application/json`: see `sandbox/core/guard.py`. The server listens on
+127.0.0.1 only; with a state file it holds a lock on it while running and saves the world
+after changes (at most once per `save_interval` seconds) and on stop.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -27,7 +34,15 @@ from aiohttp.typedefs import Middleware
 from sandbox.core.control import add_control_routes, load_file, save_file
 from sandbox.core.emulator import Clock, PlatformEmulator, SystemClock
 from sandbox.core.faults import FaultInjector, add_fault_routes
+from sandbox.core.guard import SECRET_HEADER, control_guard, is_loopback, new_secret
 from sandbox.core.journal import Journal
+from sandbox.core.persistence import (
+    Autosaver,
+    SandboxStartError,
+    StateLock,
+    secret_file,
+    write_secret,
+)
 from sandbox.discord import DiscordSandbox
 from sandbox.github import GitHubSandbox
 
@@ -36,6 +51,10 @@ log = logging.getLogger(__name__)
 EMULATORS = web.AppKey("sandbox_emulators", list[PlatformEmulator])
 JOURNAL = web.AppKey("sandbox_journal", Journal)
 FAULTS = web.AppKey("sandbox_faults", FaultInjector)
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+__all__ = ["SandboxServer", "SandboxStartError", "create_sandbox_app", "default_emulators"]
 
 
 def default_emulators(clock: Clock, rate_scale: float = 1.0) -> list[PlatformEmulator]:
@@ -53,19 +72,35 @@ def create_sandbox_app(
     state_path: Path | None = None,
     fault_seed: int | None = None,
     middlewares: Sequence[Middleware] = (),
+    control_secret: str | None = None,
+    data_dir: Path | None = None,
+    on_change: Callable[[], None] | None = None,
 ) -> web.Application:
     """Build the app: journal and fault middlewares wrap every emulator's routes.
 
     `middlewares` run inside the fault layer (tests use it to record full bodies).
+    `control_secret` guards the control API (a fresh one when None); `on_change` is called
+    after each request that may have changed the world.
     """
+    secret = control_secret or new_secret()
     journal = Journal(clock)
     injector = FaultInjector(seed=fault_seed)
-    # The journal is outermost so it also records what the fault layer did.
-    app = web.Application(middlewares=[journal.middleware(), injector.middleware(), *middlewares])
+    watch = [_change_watch(on_change)] if on_change is not None else []
+    # The guard runs first, so a refused control request reaches nothing (and saves nothing).
+    # The journal comes after the change watch so it also records what the fault layer did.
+    app = web.Application(
+        middlewares=[
+            control_guard(secret),
+            *watch,
+            journal.middleware(),
+            injector.middleware(),
+            *middlewares,
+        ]
+    )
     app[EMULATORS] = list(emulators)
     app[JOURNAL] = journal
     app[FAULTS] = injector
-    add_control_routes(app, emulators, journal, injector, state_path)
+    add_control_routes(app, emulators, journal, injector, state_path, data_dir, secret)
     add_fault_routes(app, injector)
     for emulator in emulators:
         emulator.add_routes(app)
@@ -77,8 +112,28 @@ def create_sandbox_app(
     return app
 
 
+def _change_watch(on_change: Callable[[], None]) -> Middleware:
+    @web.middleware
+    async def watch(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        finally:
+            # Whatever the answer (a fault may drop the connection after the change applied).
+            if request.method in MUTATING:
+                on_change()
+
+    return watch
+
+
 class SandboxServer:
-    """Runs the sandbox on 127.0.0.1 inside the current event loop (`async with`)."""
+    """Runs the sandbox on 127.0.0.1 inside the current event loop (`async with`).
+
+    `control_secret` (generated per run) guards the control API; send it as `control_headers`.
+    With a `state_path` the world is loaded at start, saved after changes and at stop, and the
+    file is locked while running. `data_dir` (default: the state file's folder) is where
+    save/load paths may point and where the secret is written (`secret_path`: next to the state
+    file, `data/sandbox.json` → `data/sandbox.secret`).
+    """
 
     def __init__(
         self,
@@ -89,9 +144,13 @@ class SandboxServer:
         host: str = "127.0.0.1",
         rate_scale: float = 1.0,
         state_path: Path | None = None,
+        data_dir: Path | None = None,
+        save_interval: float = 1.0,
         fault_seed: int | None = None,
         middlewares: Sequence[Middleware] = (),
     ) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"host: the sandbox listens on 127.0.0.1 only, not {host!r}")
         self.clock: Clock = clock or SystemClock()
         self.emulators = (
             list(emulators)
@@ -101,14 +160,27 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.state_path = state_path
+        self.data_dir = data_dir if data_dir is not None else _folder_of(state_path)
+        self.control_secret = new_secret()
+        self.secret_path: Path | None = None
+        self._lock = StateLock(state_path) if state_path is not None else None
+        self._autosaver = Autosaver(self._save, save_interval) if state_path is not None else None
         self.app = create_sandbox_app(
             self.emulators,
             self.clock,
             state_path=state_path,
             fault_seed=fault_seed,
             middlewares=middlewares,
+            control_secret=self.control_secret,
+            data_dir=self.data_dir,
+            on_change=self._autosaver.changed if self._autosaver is not None else None,
         )
         self._runner: web.AppRunner | None = None
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """Headers that let a client use the control API (JSON bodies still name their type)."""
+        return {SECRET_HEADER: self.control_secret}
 
     @property
     def base_url(self) -> str:
@@ -141,6 +213,21 @@ class SandboxServer:
         raise KeyError(name)
 
     async def start(self) -> None:
+        """Lock and load the state file, listen, write the secret; `SandboxStartError` (one
+        line) when the port is taken or another sandbox uses the state file."""
+        if self._lock is not None:
+            self._lock.acquire(self.port)
+        try:
+            await self._start()
+        except BaseException:
+            if self._runner is not None:
+                await self._runner.cleanup()
+                self._runner = None
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    async def _start(self) -> None:
         if self.state_path is not None and self.state_path.exists():
             load_file(self.emulators, self.state_path)
             log.info("sandbox state loaded", extra={"path": str(self.state_path)})
@@ -148,20 +235,43 @@ class SandboxServer:
         self._runner = web.AppRunner(self.app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise SandboxStartError(
+                f"the sandbox cannot listen on {self.host}:{self.port} ({why}): "
+                "choose a free port (python -m sandbox --port, SANDBOX_PORT for the bot)"
+            ) from exc
         if self.port == 0:
             # Port 0 lets the OS pick; read back what it picked so the URLs are right.
             self.port = int(self._runner.addresses[0][1])
-        log.info("sandbox listening", extra={"url": self.base_url})
+        if self._lock is not None:
+            self._lock.note(self.port)
+        if self.data_dir is not None:
+            self.secret_path = secret_file(self.state_path, self.data_dir, self.port)
+            write_secret(self.secret_path, self.control_secret)
+        log.info(
+            "sandbox listening",
+            extra={"url": self.base_url, "secret_file": str(self.secret_path or "")},
+        )
+
+    def _save(self) -> None:
+        if self.state_path is not None:
+            save_file(self.emulators, self.state_path)
 
     async def stop(self) -> None:
         if self._runner is None:
             return
-        if self.state_path is not None:
-            with contextlib.suppress(OSError):
-                save_file(self.emulators, self.state_path)
+        # Saved once no request can change the world any more.
         await self._runner.cleanup()
         self._runner = None
+        if self._autosaver is not None:
+            self._autosaver.cancel()
+        with contextlib.suppress(OSError):
+            self._save()
+        if self._lock is not None:
+            self._lock.release()
 
     async def __aenter__(self) -> SandboxServer:
         await self.start()
@@ -174,3 +284,7 @@ class SandboxServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _folder_of(path: Path | None) -> Path | None:
+    return path.parent if path is not None else None

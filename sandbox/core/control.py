@@ -13,11 +13,14 @@ from aiohttp import web
 
 from sandbox.core.emulator import PlatformEmulator
 from sandbox.core.faults import FaultInjector, rules_json
+from sandbox.core.guard import set_secret_cookie
 from sandbox.core.journal import Journal, entry_json
+from sandbox.core.persistence import UnsafePathError, confined_path, write_atomically
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+EXPECTED_BODY = 'body: expected a JSON object such as {"path": "saved.json"}'
 
 
 def snapshot_all(emulators: Sequence[PlatformEmulator]) -> dict[str, Any]:
@@ -38,13 +41,17 @@ def restore_all(emulators: Sequence[PlatformEmulator], data: dict[str, Any]) -> 
 
 def save_file(emulators: Sequence[PlatformEmulator], path: Path) -> None:
     # Write then rename, so a crash mid-save never leaves a truncated state file behind.
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(snapshot_all(emulators), indent=1), encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(snapshot_all(emulators), indent=1))
 
 
 def load_file(emulators: Sequence[PlatformEmulator], path: Path) -> None:
     restore_all(emulators, json.loads(path.read_text(encoding="utf-8")))
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"message": message}), content_type="application/json"
+    )
 
 
 def _int(value: str | None) -> int | None:
@@ -77,8 +84,14 @@ def add_control_routes(
     journal: Journal,
     injector: FaultInjector,
     state_path: Path | None,
+    data_dir: Path | None,
+    secret: str,
 ) -> None:
-    """Register journal, reset, save/load and overview routes."""
+    """Register journal, reset, save/load and overview routes.
+
+    Save and load take a `path` relative to `data_dir` (none outside it: the control API must
+    not become a way to write files anywhere); without one they use `state_path`.
+    """
 
     async def requests(request: web.Request) -> web.Response:
         q = request.query
@@ -102,26 +115,48 @@ def add_control_routes(
         return web.json_response({"reset": [e.name for e in emulators]})
 
     async def _target(request: web.Request) -> Path | None:
-        body = await request.json() if request.body_exists else {}
-        raw = body.get("path") if isinstance(body, dict) else None
-        return Path(raw) if raw else state_path
+        try:
+            body = await request.json() if request.body_exists else {}
+        except ValueError as exc:
+            raise _bad_request(EXPECTED_BODY) from exc
+        if not isinstance(body, dict):
+            raise _bad_request(EXPECTED_BODY)
+        raw = body.get("path")
+        if raw is None:
+            return state_path
+        if data_dir is None:
+            raise _bad_request("path: this sandbox has no data directory; start it with --data")
+        try:
+            return confined_path(data_dir, raw)
+        except UnsafePathError as exc:
+            raise _bad_request(str(exc)) from exc
 
     async def save(request: web.Request) -> web.Response:
         target = await _target(request)
         if target is None:
-            return web.json_response({"message": "no state file: pass {'path': ...}"}, status=400)
-        save_file(emulators, target)
+            return web.json_response(
+                {"message": 'path: no state file; pass {"path": "saved.json"}'}, status=400
+            )
+        try:
+            save_file(emulators, target)
+        except OSError as exc:
+            raise _bad_request(f"path: cannot write {target.name} ({exc.strerror})") from exc
         return web.json_response({"saved": str(target)})
 
     async def load(request: web.Request) -> web.Response:
         target = await _target(request)
-        if target is None or not target.exists():
+        if target is None or not target.is_file():
             return web.json_response({"message": f"no state file at {target}"}, status=404)
-        load_file(emulators, target)
+        try:
+            load_file(emulators, target)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _bad_request(f"path: {target.name} is not a saved sandbox world ({exc})") from exc
         return web.json_response({"loaded": str(target)})
 
     async def overview(request: web.Request) -> web.Response:
-        return web.Response(text=render_page(emulators, injector), content_type="text/html")
+        response = web.Response(text=render_page(emulators, injector), content_type="text/html")
+        set_secret_cookie(response, request, secret)
+        return response
 
     app.router.add_get("/_sandbox/requests", requests)
     app.router.add_post("/_sandbox/reset", reset)

@@ -114,7 +114,7 @@ async def provision(capture: Capture, database_url: str) -> Outcome:
         SandboxServer(
             emulators(clock, logins), clock=clock, middlewares=[capture.middleware]
         ) as server,
-        aiohttp.ClientSession(server.base_url) as http,
+        aiohttp.ClientSession(server.base_url, headers=server.control_headers) as http,
         AsyncExitStack() as stack,
     ):
         users = {u["username"]: u["id"] for u in await _control(http, "GET", "/users")}

@@ -104,7 +104,7 @@ def discord_sandbox_url(server: SandboxServer) -> str:
 
 @pytest.fixture
 async def control(server: SandboxServer) -> AsyncIterator[Control]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=server.control_headers) as http:
         yield Control(server, http)
 
 

@@ -153,7 +153,7 @@ class Control:
 
 @contextlib.asynccontextmanager
 async def control_of(server: SandboxServer) -> AsyncIterator[Control]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=server.control_headers) as http:
         yield Control(server.base_url, http)
 
 

@@ -113,7 +113,7 @@ async def test_accepted_invitation_turns_pending_into_active_without_writes(
     results = await run_all(gateway, spec)
     key = "github.invite:students:bob-b"
     assert results[key].facts["state"] == "pending"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=sandbox.control_headers) as http:
         url = f"{sandbox.base_url}/_sandbox/github/orgs/{ORG}/invitations/bob-b/accept"
         async with http.post(url) as answer:
             assert answer.status == 200

@@ -62,6 +62,7 @@ async def server(clock: ManualClock, state_file: Path) -> AsyncIterator[SandboxS
 
 @pytest.fixture
 async def http(server: SandboxServer) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": "token sandbox-github-token"}
+    # The control secret too: these tests act on the sandbox as its developer would.
+    headers = {"Authorization": "token sandbox-github-token", **server.control_headers}
     async with aiohttp.ClientSession(server.base_url, headers=headers) as session:
         yield session

@@ -66,16 +66,17 @@ async def test_reset_restores_the_starting_world(http: aiohttp.ClientSession) ->
 
 async def test_save_and_load_round_trip(http: aiohttp.ClientSession, tmp_path: Path) -> None:
     """A saved state comes back after a reset, git objects and pings included."""
-    target = tmp_path / "saved.json"
+    target = tmp_path / "saved.json"  # the data directory is the state file's folder
     async with http.post(CREATE, json={"name": "lab", "auto_init": True}):
         pass
     async with http.post("/api/v10/ping"):
         pass
-    async with http.post("/_sandbox/save", json={"path": str(target)}) as resp:
+    async with http.post("/_sandbox/save", json={"path": "saved.json"}) as resp:
         assert resp.status == 200
+    assert target.is_file()
     async with http.post("/_sandbox/reset"):
         pass
-    async with http.post("/_sandbox/load", json={"path": str(target)}) as resp:
+    async with http.post("/_sandbox/load", json={"path": "saved.json"}) as resp:
         assert resp.status == 200
     async with http.get("/api/v3/repos/demo-university/lab/git/ref/heads/main") as resp:
         assert resp.status == 200
