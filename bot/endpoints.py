@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SANDBOX_DISCORD_TOKEN = "sandbox-discord-token"  # noqa: S105 - the sandbox's published token
 SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's published token
+# Where the embedded sandbox of a development process says it listens, for the others.
+SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
 
 @dataclass(frozen=True)
@@ -47,22 +50,7 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
             github_api_url=settings.github_api_url,
             github_credentials=_github_credentials(settings),
         )
-    base_url = settings.sandbox_url
-    if base_url is None:
-        # Development only: never in production.
-        from sandbox.server import SandboxServer, SandboxStartError
-
-        state = Path("data") / "sandbox.json"
-        state.parent.mkdir(parents=True, exist_ok=True)
-        server = SandboxServer(
-            port=settings.sandbox_port, state_path=state, rate_scale=settings.rate_scale
-        )
-        try:
-            await stack.enter_async_context(server)
-        except SandboxStartError as exc:
-            # One line, as for the web port: a taken port, or a world another sandbox uses.
-            raise StartupError(str(exc)) from exc
-        base_url = server.base_url
+    base_url = settings.sandbox_url or await _embedded_sandbox(settings, stack)
     base_url = base_url.rstrip("/")
     stack.callback(point_discord_at, Route.BASE, str(DiscordWebSocket.DEFAULT_GATEWAY))
     point_discord_at(f"{base_url}/api/v10", base_url.replace("http", "ws", 1) + "/gateway")
@@ -76,6 +64,49 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
         sandbox_url=base_url,
     )
+
+
+async def _embedded_sandbox(settings: Settings, stack: AsyncExitStack) -> str:
+    """Start the sandbox in this process, on the world kept in ./data/, and say where it is
+    (`data/sandbox.url`); or, when a process started from the same folder runs it already
+    (`python -m bot` and then `python -m bot runner`), join that one: every process of a
+    deployment must provision into the one world the person sees."""
+    # Development only: never imported in production.
+    from sandbox.server import SandboxServer, SandboxStartError
+
+    state = Path("data") / "sandbox.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    server = SandboxServer(
+        port=settings.sandbox_port, state_path=state, rate_scale=settings.rate_scale
+    )
+    try:
+        await stack.enter_async_context(server)
+    except SandboxStartError as exc:
+        running = await _running_sandbox()
+        if running is not None:
+            log.info("joining the sandbox another process runs", extra={"url": running})
+            return running
+        # One line, as for the web port: a taken port, or a world another sandbox uses.
+        raise StartupError(str(exc)) from exc
+    SANDBOX_URL_FILE.write_text(server.base_url)
+    stack.callback(SANDBOX_URL_FILE.unlink, missing_ok=True)
+    return server.base_url
+
+
+async def _running_sandbox() -> str | None:
+    """The URL in `data/sandbox.url`, if a sandbox answers there."""
+    try:
+        url = SANDBOX_URL_FILE.read_text().strip()
+    except OSError:
+        return None
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+            http.get(f"{url}/_sandbox/") as response,
+        ):
+            return url if response.status == 200 else None
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
 
 
 def point_discord_at(api_url: str, gateway_url: str) -> None:
