@@ -53,7 +53,7 @@ def _writes(sandbox: SandboxServer, since: int) -> list[tuple[str, str]]:
 
 async def _control(sandbox: SandboxServer, path: str, body: dict[str, Any]) -> Any:
     async with (
-        aiohttp.ClientSession(sandbox.base_url) as http,
+        aiohttp.ClientSession(sandbox.base_url, headers=sandbox.control_headers) as http,
         http.post(f"/_sandbox/github/repos/{ORG}/{REPO}/{path}", json=body) as resp,
     ):
         assert resp.status < 300, await resp.text()
@@ -224,7 +224,7 @@ async def test_the_proposal_needs_no_bypass_of_the_protection(
     title change still succeeds: the seed step writes only to our branch and the pull request.
     The same actor's direct update of main gets 422, so an overwrite could not go unnoticed."""
     results = await _seeded_and_edited(sandbox, gateway)
-    async with aiohttp.ClientSession(sandbox.base_url) as http:
+    async with aiohttp.ClientSession(sandbox.base_url, headers=sandbox.control_headers) as http:
         body = {"login": "course-app", "token": "no-bypass-token"}
         async with http.post("/_sandbox/github/users", json=body) as resp:
             assert resp.status == 201

@@ -43,7 +43,7 @@ async def _repo_with_branch(http: aiohttp.ClientSession) -> str:
 
 async def _stranger(server: SandboxServer) -> aiohttp.ClientSession:
     """A session for `mallory`, a user with a token who owns nothing in the organization."""
-    async with aiohttp.ClientSession(server.base_url) as control:
+    async with aiohttp.ClientSession(server.base_url, headers=server.control_headers) as control:
         body = {"login": "mallory", "token": "mallory-token"}
         async with control.post(f"{CONTROL}/users", json=body) as resp:
             assert resp.status == 201
@@ -144,7 +144,7 @@ async def test_people_edit_and_merge_through_the_control_api(
     async with http.post(f"{REPO}/pulls", json=body) as resp:
         number = (await _json(resp))["number"]
     edit = f"{CONTROL}/repos/demo-university/lab/contents/notes.md"
-    async with aiohttp.ClientSession(server.base_url) as control:
+    async with aiohttp.ClientSession(server.base_url, headers=server.control_headers) as control:
         async with control.post(f"{CONTROL}/users", json={"login": "mallory"}):
             pass
         async with control.post(edit, json={"login": "mallory", "content": "no\n"}) as resp:
