@@ -55,7 +55,12 @@ async def test_a_runner_started_beside_the_bot_joins_its_sandbox(
 
             await until(healthy, timeout_s=60, what=f"/healthz\n{log.read_text()}")
             sandbox_url = (tmp_path / "data" / "sandbox.url").read_text().strip()
-            assert f"Sandbox      {sandbox_url}/_sandbox/" in log.read_text()
+            # The bot prints its URLs once its web server, commands and gateway are up.
+            await until(
+                lambda: f"Sandbox      {sandbox_url}/_sandbox/" in log.read_text(),
+                timeout_s=60,
+                what=f"the bot's announcement\n{log.read_text()}",
+            )
             runner = await RunnerProcess.start(env, tmp_path, "runner")
             await until(
                 lambda: "joining the sandbox another process runs" in runner.output(),
