@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.settings import Settings
 from sandbox.server import SandboxServer
+from tests.browser import artifacts, browser, chromium  # noqa: F401 - fixtures
 from tests.e2e.discordpy import Built, build
 from tests.fakes.clocks import ManualClock
 from web.services import Services

@@ -1,16 +1,20 @@
-"""The OpenAPI document and the Swagger UI page, served from the local swagger_ui_bundle."""
+"""The OpenAPI document and the Swagger UI page, served from files vendored in the package.
+
+Swagger UI 5 (web/static/swagger-ui/, see VERSION.txt there): version 4 cannot read an
+OpenAPI 3.1 document and shows "Unable to render this definition".
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import swagger_ui_bundle
 from aiohttp import web
 
 from web.services import OPENAPI
 
 STATIC_PREFIX = "/docs/static"
+SWAGGER_UI = Path(__file__).resolve().parent.parent / "static" / "swagger-ui"
 
 # No CDN: deployments may have no internet egress for browsers.
 _PAGE = """<!doctype html>
@@ -34,7 +38,10 @@ _INIT = """window.addEventListener("load", function () {
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-    layout: "StandaloneLayout"
+    layout: "StandaloneLayout",
+    // The default sends the document's URL to an outside validator: nothing leaves the
+    // deployment.
+    validatorUrl: null
   });
 });
 """
@@ -59,4 +66,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs_page)
     app.router.add_get("/docs/init.js", docs_init)
-    app.router.add_static(STATIC_PREFIX, Path(swagger_ui_bundle.swagger_ui_path))
+    app.router.add_static(STATIC_PREFIX, SWAGGER_UI)
