@@ -110,6 +110,10 @@ class Step(Base):
         CheckConstraint(_in("state", STEP_STATES), name="state"),
         # The runner looks for due work by state and time.
         Index("ix_steps_state_next_attempt_at", "state", "next_attempt_at"),
+        # A claim walks the ready steps (pending, no unfinished dependency) in the order it
+        # takes them, due first, and stops after as many as it wants: its cost does not grow
+        # with the number of steps waiting.
+        Index("ix_steps_ready", "state", "unfinished_deps", "next_attempt_at", "position"),
         # One server per course, one course per server: two claims racing for one guild (or
         # for one course) cannot both commit, whatever the code in front of it checks.
         Index(
@@ -141,8 +145,32 @@ class Step(Base):
     last_error_code: Mapped[str | None] = mapped_column(String())
     action_hint: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # How many of the step's dependencies (rows of `step_dependencies`) have not succeeded:
+    # readiness as data, so a claim reads ready rows only. Kept by database triggers
+    # (migration 0004) on every change of a step's state and every added or removed
+    # dependency, whoever writes them; never set it by hand.
+    unfinished_deps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     course: Mapped[Course] = relationship(back_populates="steps")
+
+
+class StepDependency(Base):
+    """One edge of a course's plan: `step_id` waits for `depends_on_id` (both of one course).
+
+    `Step.depends_on` (keys) stays the plan's word; these rows are its index by id, read
+    backwards when a step's state changes (which steps wait for it?) without scanning the
+    course. Written by `db.step_queue.link_dependencies`.
+    """
+
+    __tablename__ = "step_dependencies"
+    __table_args__ = (Index("ix_step_dependencies_depends_on_id", "depends_on_id"),)
+
+    step_id: Mapped[int] = mapped_column(
+        ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True
+    )
+    depends_on_id: Mapped[int] = mapped_column(
+        ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class AuditEvent(Base):

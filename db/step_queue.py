@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import TextClause, and_, or_, select, text, tuple_, update
+from sqlalchemy import and_, delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain
-from db.models import Course, Step
+from db.models import Course, Step, StepDependency
+
+_T = TypeVar("_T")
 
 
 class Produced(NamedTuple):
@@ -59,22 +61,7 @@ async def claim(
         # could read the same candidates. A no-op write takes the database's write lock first:
         # claimers, in this process or another, then take turns.
         await session.execute(text("UPDATE steps SET id = id WHERE 1 = 0"))
-    due = or_(
-        and_(
-            Step.state == "pending",
-            or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now),
-        ),
-        and_(Step.state == "running", Step.lease_expires_at < now),
-    )
-    steps = (
-        await session.scalars(
-            select(Step)
-            .where(due, _dependencies_succeeded(dialect))
-            .order_by(Step.next_attempt_at, Step.position)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    steps = await _claimable(session, now, limit)
     for step in steps:
         previous = step.state
         step.state = "running"
@@ -138,26 +125,93 @@ async def _produced(
     }
 
 
-# "No dependency of the step is unfinished", per dialect (JSON array functions differ).
-_READY_SQL = {
-    "postgresql": (
-        "NOT EXISTS (SELECT 1 FROM json_array_elements_text(steps.depends_on) AS dep(key) "
-        "JOIN steps AS d ON d.course_id = steps.course_id AND d.key = dep.key "
-        "WHERE d.state <> 'succeeded')"
-    ),
-    "sqlite": (
-        "NOT EXISTS (SELECT 1 FROM json_each(steps.depends_on) AS dep "
-        "JOIN steps AS d ON d.course_id = steps.course_id AND d.key = dep.value "
-        "WHERE d.state <> 'succeeded')"
-    ),
-}
+async def _claimable(session: AsyncSession, now: datetime, limit: int) -> Sequence[Step]:
+    """Up to `limit` steps to lease, locked (PostgreSQL skips rows another claimer holds).
+
+    Readiness is data (`unfinished_deps`, kept by triggers), so the claim is two index walks
+    whatever the number of waiting steps: first the overdue (expired leases, due before anything
+    pending now, and pending steps with no time set: a handful at most), then pending steps in
+    the order they fell due, stopping after `limit`. One query with an OR of both could not walk
+    one index in order and would read every ready row.
+    """
+    ready = Step.unfinished_deps == 0
+    overdue = select(Step).where(
+        ready,
+        or_(
+            and_(Step.state == "running", Step.lease_expires_at < now),
+            and_(Step.state == "pending", Step.next_attempt_at.is_(None)),
+        ),
+    )
+    due = (
+        select(Step)
+        .where(ready, Step.state == "pending", Step.next_attempt_at <= now)
+        .order_by(Step.next_attempt_at, Step.position)
+    )
+    steps: list[Step] = []
+    for query in (overdue.order_by(Step.position), due):
+        wanted = limit - len(steps)
+        if wanted > 0:
+            found = await session.scalars(query.limit(wanted).with_for_update(skip_locked=True))
+            steps.extend(found.all())
+    return steps
 
 
-def _dependencies_succeeded(dialect: str) -> TextClause:
-    """Readiness checked in SQL: filtering in Python after a LIMIT would let a crowd of
-    waiting steps hide the ready ones behind them. The unique index on (course_id, key) makes
-    each lookup an index probe."""
-    return text(_READY_SQL[dialect])
+async def link_dependencies(session: AsyncSession, course_id: str) -> None:
+    """Make the course's `step_dependencies` rows match its steps' `depends_on` keys.
+
+    Call after adding steps or changing their dependencies (course create and update); the
+    triggers then count each step's unfinished dependencies. A key naming no step of the
+    course is no edge, as it was no obstacle before: only existing steps can be unfinished.
+    """
+    await session.flush()
+    rows = (
+        await session.execute(
+            select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
+        )
+    ).all()
+    ids = {key: step_id for step_id, key, _ in rows}
+    wanted = {
+        (step_id, ids[key]) for step_id, _, depends_on in rows for key in depends_on if key in ids
+    }
+    existing = {
+        (step_id, dep_id)
+        for step_id, dep_id in await session.execute(
+            select(StepDependency.step_id, StepDependency.depends_on_id)
+            .join(Step, Step.id == StepDependency.step_id)
+            .where(Step.course_id == course_id)
+        )
+    }
+    for part in _chunks(sorted(existing - wanted)):
+        await session.execute(
+            delete(StepDependency).where(
+                tuple_(StepDependency.step_id, StepDependency.depends_on_id).in_(part)
+            )
+        )
+    new = sorted(wanted - existing)
+    if new:
+        await session.execute(
+            insert(StepDependency),
+            [{"step_id": step_id, "depends_on_id": dep_id} for step_id, dep_id in new],
+        )
+
+
+async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:
+    """Drop the dependency rows of steps about to be deleted, before they are.
+
+    A cascade would drop them too, but after the step is gone, when the trigger can no longer
+    tell whether the dependency it uncounts had succeeded.
+    """
+    for ids in _chunks(list(step_ids)):
+        await session.execute(
+            delete(StepDependency).where(
+                or_(StepDependency.step_id.in_(ids), StepDependency.depends_on_id.in_(ids))
+            )
+        )
+
+
+def _chunks(items: Sequence[_T], size: int = 2000) -> list[Sequence[_T]]:
+    """Slices of at most `size`: both drivers cap the bound parameters of one statement."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 async def renew(session: AsyncSession, step_id: int, owner: str, until: datetime) -> bool:
@@ -233,20 +287,30 @@ def _release(step: Step, now: datetime) -> None:
 
 
 async def _block_dependants(session: AsyncSession, failed: Step, now: datetime, owner: str) -> None:
-    steps = (await session.scalars(select(Step).where(Step.course_id == failed.course_id))).all()
-    blocked = {failed.key}
-    changed = True
-    while changed:  # the transitive closure: a plan is small and acyclic
-        changed = False
-        for step in steps:
-            if step.key not in blocked and blocked & set(step.depends_on):
-                blocked.add(step.key)
-                changed = True
-                if step.state in ("pending", "awaiting_action"):
-                    step.state = "blocked"
-                    step.last_error = f"waits for {failed.key}, which failed"
-                    step.updated_at = now
-                    await _event(session, step, now, owner, "step.blocked", {"by": failed.key})
+    """Block what waits, directly or not, on the failed step: a walk of the reverse index,
+    one query per level of the plan, reading only the steps it reaches."""
+    reached: set[int] = {failed.id}
+    frontier = [failed.id]
+    while frontier:
+        found: set[int] = set()
+        for part in _chunks(frontier):
+            found.update(
+                await session.scalars(
+                    select(StepDependency.step_id).where(StepDependency.depends_on_id.in_(part))
+                )
+            )
+        frontier = sorted(found - reached)
+        reached.update(frontier)
+    steps: list[Step] = []
+    for part in _chunks(sorted(reached - {failed.id})):
+        steps.extend(await session.scalars(select(Step).where(Step.id.in_(part))))
+    steps.sort(key=lambda step: step.position)
+    for step in steps:
+        if step.state in ("pending", "awaiting_action"):
+            step.state = "blocked"
+            step.last_error = f"waits for {failed.key}, which failed"
+            step.updated_at = now
+            await _event(session, step, now, owner, "step.blocked", {"by": failed.key})
 
 
 async def _event(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import audit_chain
+from db import audit_chain, step_queue
 from db.models import STEP_STATES, Course, LabGroup, Step
 from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
@@ -124,7 +124,7 @@ class CourseService:
                 session.add_all(member_rows(row.id, spec))
                 session.add_all(LabGroup(course_id=row.id, name=g) for g in spec.groups)
                 session.add_all(step_rows(row.id, steps, now))
-                await session.flush()
+                await step_queue.link_dependencies(session, row.id)
                 await audit_chain.append_event(
                     session,
                     at=now,

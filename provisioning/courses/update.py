@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import audit_chain
+from db import audit_chain, step_queue
 from db.models import Course, LabGroup, Member, Step
 from provisioning.courses.changes import CourseChangeNotSupportedError, StepsRunningError
 from provisioning.courses.spec import CourseSpec
@@ -213,6 +213,7 @@ async def apply_update(
     if running:
         raise StepsRunningError(course.id, running)
 
+    await step_queue.unlink_steps(session, [row.id for row in removed])
     for row in removed:
         await session.delete(row)
     for step in changed:
@@ -238,7 +239,7 @@ async def apply_update(
         removed=[r.key for r in removed],
         unblocked=unblocked,
     )
-    await session.flush()
+    await step_queue.link_dependencies(session, course.id)
     await _audit(session, course, result, actor, now)
     return result
 
