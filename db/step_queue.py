@@ -62,6 +62,7 @@ async def claim(
         # claimers, in this process or another, then take turns.
         await session.execute(text("UPDATE steps SET id = id WHERE 1 = 0"))
     steps = await _claimable(session, now, limit)
+    started = []
     for step in steps:
         previous = step.state
         step.state = "running"
@@ -69,7 +70,9 @@ async def claim(
         step.lease_owner = owner
         step.lease_expires_at = now + lease
         step.updated_at = now
-        await _event(session, step, now, owner, "step.started", {"from": previous})
+        started.append(_entry(step, now, owner, "step.started", {"from": previous}))
+    # One batch: the write lock is held for a few round trips, not a few per step.
+    await audit_chain.append_many(session, started)
     if not steps:
         return []
     specs = await _specs(session, {step.course_id for step in steps})
@@ -305,12 +308,14 @@ async def _block_dependants(session: AsyncSession, failed: Step, now: datetime, 
     for part in _chunks(sorted(reached - {failed.id})):
         steps.extend(await session.scalars(select(Step).where(Step.id.in_(part))))
     steps.sort(key=lambda step: step.position)
+    blocked = []
     for step in steps:
         if step.state in ("pending", "awaiting_action"):
             step.state = "blocked"
             step.last_error = f"waits for {failed.key}, which failed"
             step.updated_at = now
-            await _event(session, step, now, owner, "step.blocked", {"by": failed.key})
+            blocked.append(_entry(step, now, owner, "step.blocked", {"by": failed.key}))
+    await audit_chain.append_many(session, blocked)
 
 
 async def _event(
@@ -321,8 +326,13 @@ async def _event(
     event: str,
     summary: dict[str, Any],
 ) -> None:
-    await audit_chain.append_event(
-        session,
+    await audit_chain.append_many(session, [_entry(step, now, actor, event, summary)])
+
+
+def _entry(
+    step: Step, now: datetime, actor: str, event: str, summary: dict[str, Any]
+) -> audit_chain.AuditEntry:
+    return audit_chain.event_entry(
         at=now,
         actor=actor,
         event=event,

@@ -1,0 +1,273 @@
+"""Benchmark: the step queue with one course of 10,000 students, on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/big_course.py [--students 10000] [--claims 400] [--idle-s 10]
+                                         [--only sqlite|postgresql]
+
+For each database (a fresh SQLite file; an empty PostgreSQL database it creates on
+127.0.0.1:5432 as user postgres and drops after): the course is created through
+`CourseService.create` from a generated roster (`create_s`); then a runner's loop claims up to 8
+steps at a time and completes each in its own transaction (directly in the database: this
+measures the queue, not the platforms), while another task renews a lease and a third changes
+the course (a `PUT /courses/{id}`: a new title, twice), each timing how long its write waited
+(`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Last, every step with nothing to
+wait for is set to wait for a person, so all the rest are pending but not ready, and the
+product's `StepRunner` serves for `--idle-s` seconds: the CPU it uses (`idle_cpu_pct`, of one
+core).
+
+Targets: claim p99 < 20 ms at any size, no lock wait > 1 s, idle CPU < 5%. The last line is one
+JSON object: `{"sqlite": {...}, "postgresql": {...}}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, pool, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from db import step_queue  # noqa: E402
+from db.engine import create_engine, create_session_factory  # noqa: E402
+from db.models import Step  # noqa: E402
+from provisioning.clock import SystemClock  # noqa: E402
+from provisioning.courses.service import CourseService  # noqa: E402
+from provisioning.courses.spec import parse_course  # noqa: E402
+from provisioning.metrics import Metrics  # noqa: E402
+from provisioning.retry import RetryPolicy  # noqa: E402
+from provisioning.runner import RunnerConfig, StepRunner  # noqa: E402
+
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+LEASE = timedelta(seconds=60)
+
+
+def course(students: int, groups: int, edition: int = 0) -> dict[str, Any]:
+    """A laboratory of `students` with generated logins, in `groups` lab groups; each `edition`
+    has another title (a change the plan carries to the Discord server's name)."""
+    names = [f"lab-{i:02d}" for i in range(1, groups + 1)]
+    return {
+        "code": "CS101",
+        "title": f"Benchmark {edition}" if edition else "Benchmark",
+        "term": "2027-spring",
+        "kind": "laboratory",
+        "github_org": "demo-university",
+        "groups": names,
+        "staff": [{"role": "instructor", "name": "Ada", "github": "ada"}],
+        "students": [
+            {
+                "name": f"Student {i}",
+                "email": f"s{i}@example.edu",
+                "github": f"student-{i}",
+                "discord_id": str(10**17 + i),
+                "group": names[i % groups],
+            }
+            for i in range(students)
+        ],
+    }
+
+
+def migrate(url: str) -> None:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.attributes["sqlalchemy.url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+async def admin(statement: str) -> None:
+    engine = create_async_engine(PG_SERVER, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+class NoPlatform:
+    """Stands for both gateways in the idle phase, when the runner has nothing to run."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"the idle runner called a platform ({name}): a step was ready")
+
+
+async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    await asyncio.to_thread(migrate, url)
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    clock = SystemClock()
+    service = CourseService(sessions, clock)
+    try:
+        spec = parse_course(course(args.students, args.groups))
+        started = time.perf_counter()
+        record = await service.create(spec, actor="bench")
+        create_s = time.perf_counter() - started
+        async with sessions() as session:
+            steps = await session.scalar(select(func.count()).select_from(Step))
+        print(f"  created {steps} steps in {create_s:.2f} s", flush=True)
+
+        figures = await claim_phase(sessions, service, record.id, args)
+        idle = await idle_phase(sessions, record.id, args)
+        return {"steps": steps, "create_s": round(create_s, 3), **figures, **idle}
+    finally:
+        await engine.dispose()
+
+
+async def claim_phase(
+    sessions: async_sessionmaker[AsyncSession],
+    service: CourseService,
+    course_id: str,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    clock = SystemClock()
+    latencies: list[float] = []
+    waits: list[float] = []
+    done = asyncio.Event()
+    owner = "bench-runner"
+
+    async def runner() -> None:
+        for _ in range(args.claims):
+            started = time.perf_counter()
+            async with sessions.begin() as session:
+                claimed = await step_queue.claim(
+                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8
+                )
+            latencies.append(time.perf_counter() - started)
+            if not claimed:
+                break
+            for step in claimed:
+                async with sessions.begin() as session:
+                    await step_queue.succeed(
+                        session, step.id, owner, clock.now(), f"ext-{step.id}", {}
+                    )
+            await asyncio.sleep(0)
+        done.set()
+
+    async def renewer() -> None:
+        # A step another runner holds, renewed as the runner's lease keeper does.
+        async with sessions.begin() as session:
+            held = await step_queue.claim(
+                session, owner="bench-other", now=clock.now(), lease=LEASE, limit=1
+            )
+        while not done.is_set():
+            started = time.perf_counter()
+            async with sessions.begin() as session:
+                await step_queue.renew(session, held[0].id, "bench-other", clock.now() + LEASE)
+            waits.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+
+    update_s: list[float] = []
+
+    async def changer() -> None:
+        for edition in (1, 2):
+            if done.is_set():
+                break
+            spec = parse_course(course(args.students, args.groups, edition))
+            started = time.perf_counter()
+            await service.update(course_id, spec, actor="bench")
+            update_s.append(time.perf_counter() - started)
+            await asyncio.sleep(0.5)
+
+    started = time.perf_counter()
+    await asyncio.gather(runner(), renewer(), changer())
+    wall = time.perf_counter() - started
+    ms = [v * 1000 for v in latencies]
+    print(
+        f"  {len(ms)} claims in {wall:.1f} s: p50 {percentile(ms, 0.5):.1f} ms, "
+        f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms; "
+        f"{len(waits)} lease renewals, longest {max(waits):.3f} s; "
+        f"course updates {', '.join(f'{s:.2f} s' for s in update_s)}",
+        flush=True,
+    )
+    return {
+        "claims": len(ms),
+        "claim_p50_ms": round(statistics.median(ms), 2),
+        "claim_p99_ms": round(percentile(ms, 0.99), 2),
+        "max_lock_wait_s": round(max(waits), 3),
+        "update_s": round(max(update_s, default=0.0), 3),
+    }
+
+
+async def idle_phase(
+    sessions: async_sessionmaker[AsyncSession], course_id: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    async with sessions.begin() as session:
+        # Everything that could run now waits for a person instead; the rest waits for it.
+        await session.execute(
+            update(Step)
+            .where(
+                Step.course_id == course_id,
+                Step.state.in_(("pending", "running")),
+                Step.unfinished_deps == 0,
+            )
+            .values(state="awaiting_action", lease_owner=None, lease_expires_at=None)
+        )
+        waiting = await session.scalar(
+            select(func.count()).where(Step.course_id == course_id, Step.state == "pending")
+        )
+    runner = StepRunner(
+        sessions=sessions,
+        executors={},
+        github=cast(Any, NoPlatform()),
+        discord=cast(Any, NoPlatform()),
+        policy=RetryPolicy(),
+        clock=SystemClock(),
+        metrics=Metrics(),
+        config=RunnerConfig(),
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(runner.serve(stop))
+    await asyncio.sleep(0.5)  # past start-up
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.sleep(args.idle_s)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    stop.set()
+    await serving
+    pct = 100 * cpu / wall
+    print(f"  idle with {waiting} steps not ready: {pct:.2f}% CPU over {wall:.1f} s", flush=True)
+    return {"idle_cpu_pct": round(pct, 2), "idle_not_ready": waiting}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--students", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--claims", type=int, default=400)
+    parser.add_argument("--idle-s", type=float, default=10.0)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"sqlite, {args.students} students", flush=True)
+            results["sqlite"] = await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", args)
+    if args.only in (None, "postgresql"):
+        name = f"bench_big_course_{uuid.uuid4().hex[:8]}"
+        await admin(f'CREATE DATABASE "{name}"')
+        try:
+            print(f"postgresql, {args.students} students", flush=True)
+            url = PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
+            results["postgresql"] = await measure(url, args)
+        finally:
+            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

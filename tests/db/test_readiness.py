@@ -1,0 +1,267 @@
+"""Readiness as data, on SQLite and PostgreSQL: the maintained count of each step's unfinished
+dependencies always equals the count from scratch, and a claim reads ready rows only."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, column, insert, select, table, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import step_queue
+from db.base import UTCDateTime
+from db.engine import create_engine
+from db.models import Step, StepDependency
+from provisioning.courses.changes import CourseChangeRefusedError
+from provisioning.courses.service import CourseService
+from provisioning.courses.spec import parse_course
+from provisioning.errors import NothingToRetryError
+from tests.conftest import make_course, migrate
+from tests.fakes.clocks import ManualClock
+
+Factory = Callable[..., dict[str, Any]]
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+BIG = 10_000  # the documented maximum of students in one course
+
+
+async def _assert_readiness_from_scratch(sessions: Sessions, course_id: str) -> None:
+    """The stored edges and counts equal those computed from the steps' `depends_on` keys."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Step.id, Step.key, Step.depends_on, Step.state, Step.unfinished_deps).where(
+                    Step.course_id == course_id
+                )
+            )
+        ).all()
+        edges = {
+            (step_id, dep_id)
+            for step_id, dep_id in await session.execute(
+                select(StepDependency.step_id, StepDependency.depends_on_id)
+                .join(Step, Step.id == StepDependency.step_id)
+                .where(Step.course_id == course_id)
+            )
+        }
+    by_key = {row.key: row for row in rows}
+    assert edges == {
+        (row.id, by_key[key].id) for row in rows for key in row.depends_on if key in by_key
+    }
+    counted = {row.key: row.unfinished_deps for row in rows}
+
+    def unfinished(key: str) -> bool:
+        return key in by_key and by_key[key].state != "succeeded"
+
+    expected = {
+        row.key: sum(
+            1 for key in row.depends_on if key in by_key and by_key[key].state != "succeeded"
+        )
+        for row in rows
+    }
+    assert counted == expected
+
+
+async def _claim_and_settle(sessions: Sessions, rng: random.Random, now: datetime) -> None:
+    owner = f"runner-{rng.randrange(3)}"
+    async with sessions.begin() as session:
+        claimed = await step_queue.claim(
+            session, owner=owner, now=now, lease=LEASE, limit=rng.randint(1, 6)
+        )
+    for step in claimed:
+        outcome = rng.choice(["succeeded"] * 5 + ["pending", "failed", "awaiting_action", "keep"])
+        if outcome == "keep":
+            continue  # left running, as by a runner that died: its lease expires
+        async with sessions.begin() as session:
+            if outcome == "succeeded":
+                await step_queue.succeed(session, step.id, owner, now, f"x-{step.id}", {})
+            else:
+                await step_queue.settle_error(
+                    session,
+                    step.id,
+                    owner,
+                    now,
+                    state=outcome,
+                    message="boom",
+                    code="test",
+                    hint=None,
+                    next_attempt_at=now if outcome == "pending" else None,
+                )
+
+
+def _changed_spec(spec: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The description with one student added, dropped or renamed, or one group added."""
+    new = copy.deepcopy(spec)
+    students = new["students"]
+    change = rng.choice(["add", "drop", "rename", "group"])
+    if change == "add" or not students:
+        n = rng.randrange(10_000)
+        students.append({"name": f"New {n}", "github": f"new-{n}", "group": new["groups"][0]})
+    elif change == "drop":
+        students.pop(rng.randrange(len(students)))
+    elif change == "rename":
+        students[rng.randrange(len(students))]["github"] = f"renamed-{rng.randrange(10_000)}"
+    else:
+        new["groups"].append(f"lab-{len(new['groups']) + 1:02d}")
+    return new
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_maintained_readiness_equals_readiness_from_scratch(
+    session_factory: Sessions, seed: int
+) -> None:
+    """After every step of a random mix of create, claim, succeed, fail, wait, retry, course
+    update, lease expiry and a hand-made state change, each step's stored count of unfinished
+    dependencies (and the dependency rows) equal those computed from scratch."""
+    rng = random.Random(seed)
+    clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
+    service = CourseService(session_factory, clock)
+    spec = make_course(kind="laboratory", students=4, groups=2)
+    course_id = (await service.create(parse_course(spec), actor="t")).id
+    await _assert_readiness_from_scratch(session_factory, course_id)
+    for _ in range(40):
+        operation = rng.choice(["claim"] * 5 + ["retry", "update", "update", "expire", "hand"])
+        if operation == "claim":
+            await _claim_and_settle(session_factory, rng, clock.now())
+        elif operation == "retry":
+            with contextlib.suppress(NothingToRetryError):  # nothing failed or waiting
+                await service.retry(course_id, actor="t")
+        elif operation == "update":
+            candidate = _changed_spec(spec, rng)
+            try:
+                await service.update(course_id, parse_course(candidate), actor="t")
+            except CourseChangeRefusedError:
+                pass  # refused as a whole: nothing changed
+            else:
+                spec = candidate
+        elif operation == "expire":
+            clock.advance(LEASE.total_seconds() + 1)
+        else:
+            async with session_factory.begin() as session:
+                keys = (
+                    await session.scalars(select(Step.key).where(Step.course_id == course_id))
+                ).all()
+                await session.execute(
+                    update(Step)
+                    .where(Step.course_id == course_id, Step.key == rng.choice(keys))
+                    .values(state=rng.choice(["succeeded", "pending", "failed"]))
+                )
+        await _assert_readiness_from_scratch(session_factory, course_id)
+
+
+async def test_failure_blocks_every_step_waiting_on_it_transitively(
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
+) -> None:
+    """A failed team blocks its repository's steps and everything waiting on those, and
+    nothing else, with one `step.blocked` event each."""
+    service = CourseService(session_factory, clock)
+    course_id = (await service.create(parse_course(course_data()), actor="t")).id
+    async with session_factory() as session:
+        rows = (await session.scalars(select(Step).where(Step.course_id == course_id))).all()
+    depends = {row.key: set(row.depends_on) for row in rows}
+    team = next(key for key in depends if key.startswith("github.team:"))
+    waiting = {team}
+    while grown := {k for k, deps in depends.items() if deps & waiting} - waiting:
+        waiting |= grown
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(Step).where(Step.key == team).values(state="running", lease_owner="r")
+        )
+        team_id = await session.scalar(select(Step.id).where(Step.key == team))
+        assert team_id is not None
+        await step_queue.settle_error(
+            session,
+            team_id,
+            "r",
+            clock.now(),
+            state="failed",
+            message="boom",
+            code="test",
+            hint=None,
+            next_attempt_at=None,
+        )
+    async with session_factory() as session:
+        states = {row.key: row.state for row in await session.scalars(select(Step))}
+    assert {key for key, state in states.items() if state == "blocked"} == waiting - {team}
+
+
+# The tables as migration 0003 left them (the models describe the newest schema).
+_COURSES_0003 = table(
+    "courses",
+    *(column(name) for name in ("id", "code", "term", "title", "kind", "github_org")),
+    column("spec", JSON),
+    column("plan_digest"),
+    column("created_at", UTCDateTime()),
+)
+_STEPS_0003 = table(
+    "steps",
+    *(column(name) for name in ("course_id", "position", "key", "kind", "state", "attempts")),
+    column("depends_on", JSON),
+    column("params", JSON),
+    column("next_attempt_at", UTCDateTime()),
+    column("updated_at", UTCDateTime()),
+)
+
+
+async def test_upgrade_backfills_dependencies_and_counts(empty_database_url: str) -> None:
+    """Steps stored before migration 0004 get their dependency rows and counts: a step waits
+    only for its dependencies that exist and have not succeeded; a pending step with no time
+    is due."""
+    migrate(empty_database_url, "0003")
+    steps = [  # key, depends_on, state
+        ("a", [], "succeeded"),
+        ("b", [], "pending"),
+        ("c", ["a", "b"], "pending"),
+        ("d", ["a", "gone"], "pending"),
+        ("e", ["c", "d"], "failed"),
+    ]
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(_COURSES_0003).values(
+                    id="c1",
+                    code="CS1",
+                    term="t",
+                    title="T",
+                    kind="lecture",
+                    github_org="o",
+                    spec={},
+                    plan_digest="x",
+                    created_at=NOW,
+                )
+            )
+            await conn.execute(
+                insert(_STEPS_0003),
+                [
+                    {
+                        "course_id": "c1",
+                        "position": position,
+                        "key": key,
+                        "kind": "k",
+                        "state": state,
+                        "attempts": 0,
+                        "depends_on": depends_on,
+                        "params": {},
+                        "next_attempt_at": None,
+                        "updated_at": NOW,
+                    }
+                    for position, (key, depends_on, state) in enumerate(steps)
+                ],
+            )
+        migrate(empty_database_url)
+        sessions = async_sessionmaker(engine)
+        await _assert_readiness_from_scratch(sessions, "c1")
+        async with sessions() as session:
+            counts = {s.key: s.unfinished_deps for s in await session.scalars(select(Step))}
+            due = await session.scalar(select(Step.next_attempt_at).where(Step.key == "b"))
+        assert counts == {"a": 0, "b": 0, "c": 1, "d": 0, "e": 2}
+        assert due == NOW
+    finally:
+        await engine.dispose()
