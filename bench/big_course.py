@@ -8,8 +8,8 @@ For each database (a fresh SQLite file; an empty PostgreSQL database it creates 
 `CourseService.create` from a generated roster (`create_s`); then a runner's loop claims up to 8
 steps at a time and completes each in its own transaction (directly in the database: this
 measures the queue, not the platforms), while another task renews a lease and a third changes
-the course (a `PUT /courses/{id}`: a new title, twice), each timing how long its write waited
-(`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Last, every step with nothing to
+the course (a `PUT /courses/{id}`: a student's login fixed, twice), each timing how long its
+write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Last, every step with nothing to
 wait for is set to wait for a person, so all the rest are pending but not ready, and the
 product's `StepRunner` serves for `--idle-s` seconds: the CPU it uses (`idle_cpu_pct`, of one
 core).
@@ -56,11 +56,11 @@ LEASE = timedelta(seconds=60)
 
 def course(students: int, groups: int, edition: int = 0) -> dict[str, Any]:
     """A laboratory of `students` with generated logins, in `groups` lab groups; each `edition`
-    has another title (a change the plan carries to the Discord server's name)."""
+    fixes the last student's login (a new invite replaces one that waits)."""
     names = [f"lab-{i:02d}" for i in range(1, groups + 1)]
     return {
         "code": "CS101",
-        "title": f"Benchmark {edition}" if edition else "Benchmark",
+        "title": "Benchmark",
         "term": "2027-spring",
         "kind": "laboratory",
         "github_org": "demo-university",
@@ -70,7 +70,7 @@ def course(students: int, groups: int, edition: int = 0) -> dict[str, Any]:
             {
                 "name": f"Student {i}",
                 "email": f"s{i}@example.edu",
-                "github": f"student-{i}",
+                "github": f"fixed-{edition}" if edition and i == students - 1 else f"student-{i}",
                 "discord_id": str(10**17 + i),
                 "group": names[i % groups],
             }

@@ -114,12 +114,21 @@ async def _produced(
     session: AsyncSession, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Produced]:
     """What the named steps produced, by (course id, step key), in one query for all of them."""
-    wanted = sorted(keys)
-    if not wanted:
+    by_course: dict[str, set[str]] = {}
+    for course_id, key in keys:
+        by_course.setdefault(course_id, set()).add(key)
+    if not by_course:
         return {}
+    # Per course, `course_id = ? AND key IN (...)`: a search of the (course_id, key) index.
+    # SQLite plans a row-value IN over both columns as a scan of every step.
     rows = await session.execute(
         select(Step.course_id, Step.key, Step.external_id, Step.facts).where(
-            tuple_(Step.course_id, Step.key).in_(wanted)
+            or_(
+                *(
+                    and_(Step.course_id == course_id, Step.key.in_(sorted(wanted)))
+                    for course_id, wanted in sorted(by_course.items())
+                )
+            )
         )
     )
     return {
@@ -151,7 +160,8 @@ async def _claimable(session: AsyncSession, now: datetime, limit: int) -> Sequen
         .order_by(Step.next_attempt_at, Step.position)
     )
     steps: list[Step] = []
-    for query in (overdue.order_by(Step.position), due):
+    # The overdue come in index order, unsorted: sorting would read them all first.
+    for query in (overdue, due):
         wanted = limit - len(steps)
         if wanted > 0:
             found = await session.scalars(query.limit(wanted).with_for_update(skip_locked=True))

@@ -3,16 +3,19 @@ dependencies always equals the count from scratch, and a claim reads ready rows 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
+import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, column, insert, select, table, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import JSON, column, event, func, insert, select, table, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import step_queue
 from db.base import UTCDateTime
@@ -265,3 +268,149 @@ async def test_upgrade_backfills_dependencies_and_counts(empty_database_url: str
         assert due == NOW
     finally:
         await engine.dispose()
+
+
+async def _big_course(sessions: Sessions, clock: ManualClock) -> str:
+    """A laboratory of 10,000 students (about 10,500 steps), created as the API would."""
+    data = make_course(kind="laboratory", students=BIG, groups=50)
+    return (await CourseService(sessions, clock).create(parse_course(data), actor="t")).id
+
+
+@contextmanager
+def _statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements (with their parameters) sent while the block runs."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _rows_of_steps_read(engine: AsyncEngine, statement: str, parameters: Any) -> int:
+    """How many rows of `steps` PostgreSQL reads to answer the statement (EXPLAIN ANALYZE, in
+    a transaction rolled back): rows returned plus rows filtered out, at every scan of it."""
+    async with engine.connect() as conn:
+        plan = (
+            await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+        ).scalar_one()
+        await conn.rollback()
+    document = json.loads(plan) if isinstance(plan, str) else plan
+
+    def walk(node: dict[str, Any]) -> int:
+        own = 0
+        if node.get("Relation Name") == "steps":
+            read = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            own = read * node.get("Actual Loops", 1)
+        return own + sum(walk(child) for child in node.get("Plans", []))
+
+    return walk(document[0]["Plan"])
+
+
+async def _sqlite_plan(engine: AsyncEngine, statement: str, parameters: Any) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return [str(row[-1]) for row in rows]
+
+
+async def _assert_claim_reads_only_ready_rows(
+    engine: AsyncEngine, sessions: Sessions, now: datetime
+) -> list[step_queue.ClaimedStep]:
+    with _statements(engine) as sent:
+        async with sessions.begin() as session:
+            claimed = await step_queue.claim(session, owner="r", now=now, lease=LEASE, limit=8)
+    reads = [(s, p) for s, p in sent if s.lstrip().startswith("SELECT") and "steps" in s]
+    # Two walks for the claim, one for the dependencies' results if any step has some.
+    assert 2 <= len(reads) <= 3
+    for statement, parameters in reads:
+        if engine.dialect.name == "sqlite":
+            plan = await _sqlite_plan(engine, statement, parameters)
+            steps = [line for line in plan if " steps " in f" {line} "]
+            assert steps, plan
+            assert all(line.startswith("SEARCH steps USING") for line in steps), plan
+            assert not [line for line in plan if "TEMP B-TREE" in line], plan
+        else:
+            # The claimed rows (up to 8), the dependencies they name, the running ones.
+            assert await _rows_of_steps_read(engine, statement, parameters) <= 40, statement
+    return claimed
+
+
+async def test_claim_of_a_10000_student_course_reads_only_ready_rows(
+    engine: AsyncEngine, session_factory: Sessions
+) -> None:
+    """With 10,000 invites waiting for their teams, and again with all of them ready, a claim
+    reads a handful of rows through the ready index (SQLite: every access to `steps` is an
+    index search, never a scan or a sort; PostgreSQL: at most 40 rows of `steps` read)."""
+    clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
+    course_id = await _big_course(session_factory, clock)
+    later = clock.now() + timedelta(seconds=1)
+    claimed = await _assert_claim_reads_only_ready_rows(engine, session_factory, later)
+    assert len(claimed) == 8
+    async with session_factory.begin() as session:
+        # Every team done: every invite is ready now.
+        await session.execute(
+            update(Step)
+            .where(Step.course_id == course_id, Step.kind == "github.team")
+            .values(state="succeeded", external_id="team")
+        )
+        ready = await session.scalar(
+            select(func.count()).where(
+                Step.course_id == course_id, Step.state == "pending", Step.unfinished_deps == 0
+            )
+        )
+    assert ready is not None
+    assert ready > BIG
+    claimed = await _assert_claim_reads_only_ready_rows(engine, session_factory, later)
+    assert len(claimed) == 8
+
+
+async def test_course_updates_and_lease_renewals_succeed_while_claims_run(
+    session_factory: Sessions,
+) -> None:
+    """While a runner claims and completes steps of a 10,000-student course, two course
+    updates (a `PUT /courses/{id}`) and a stream of lease renewals by another runner all
+    succeed: no "database is locked", no lost lease."""
+    clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
+    course_id = await _big_course(session_factory, clock)
+    service = CourseService(session_factory, clock)
+    async with session_factory.begin() as session:
+        (held,) = await step_queue.claim(
+            session, owner="other", now=clock.now(), lease=LEASE, limit=1
+        )
+    done = asyncio.Event()
+    renewed: list[bool] = []
+
+    async def runner() -> None:
+        for _ in range(20):
+            async with session_factory.begin() as session:
+                claimed = await step_queue.claim(
+                    session, owner="r", now=clock.now(), lease=LEASE, limit=8
+                )
+            for step in claimed:
+                async with session_factory.begin() as session:
+                    assert await step_queue.succeed(session, step.id, "r", clock.now(), "x", {})
+        done.set()
+
+    async def renewer() -> None:
+        while not done.is_set() or not renewed:
+            async with session_factory.begin() as session:
+                until = clock.now() + LEASE
+                renewed.append(await step_queue.renew(session, held.id, "other", until))
+
+    async def changer() -> None:
+        for edition in (1, 2):
+            data = make_course(kind="laboratory", students=BIG, groups=50)
+            # A login fixed: a new invite (and repository access) replaces one that waits.
+            data["students"][-1]["github"] = f"fixed-{edition}"
+            change = await service.update(course_id, parse_course(data), actor="t")
+            assert change.added
+
+    await asyncio.gather(runner(), renewer(), changer())
+    assert renewed
+    assert all(renewed)
+    assert (await service.get(course_id)).spec.students[-1].github == "fixed-2"
+    await _assert_readiness_from_scratch(session_factory, course_id)
