@@ -9,10 +9,10 @@ For each database (a fresh SQLite file; an empty PostgreSQL database it creates 
 steps at a time and completes each in its own transaction (directly in the database: this
 measures the queue, not the platforms), while another task renews a lease and a third changes
 the course (a `PUT /courses/{id}`: a student's login fixed, twice), each timing how long its
-write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Last, every step with nothing to
-wait for is set to wait for a person, so all the rest are pending but not ready, and the
-product's `StepRunner` serves for `--idle-s` seconds: the CPU it uses (`idle_cpu_pct`, of one
-core).
+write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Last, every step
+with nothing to wait for is set to wait for a person, so all the rest are pending but not
+ready, and the product's `StepRunner` serves for `--idle-s` seconds: the CPU it uses
+(`idle_cpu_pct`, of one core).
 
 Targets: claim p99 < 20 ms at any size, no lock wait > 1 s, idle CPU < 5%. The last line is one
 JSON object: `{"sqlite": {...}, "postgresql": {...}}`.
