@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from db.base import Base, UTCDateTime
 
@@ -35,6 +37,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 # The `discord.server` steps bound to a guild (the key is `provisioning.claims.codes.SERVER_STEP`).
 _BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """The digest of a course's stored spec: equal digests, equal specs."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Course(Base):
@@ -57,6 +65,10 @@ class Course(Base):
     github_org: Mapped[str] = mapped_column(String())
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     plan_digest: Mapped[str] = mapped_column(String(64))
+    # sha256 of the canonical JSON of `spec`, set whenever `spec` is (see `_digest`): a claim
+    # reads this instead of the spec (1.5 MB for 10,000 students) when it has that spec
+    # already. A change of `spec` by hand, in SQL, clears it (a trigger, migration 0004).
+    spec_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     members: Mapped[list[Member]] = relationship(
@@ -65,6 +77,11 @@ class Course(Base):
     steps: Mapped[list[Step]] = relationship(
         back_populates="course", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @validates("spec")
+    def _digest(self, _key: str, spec: dict[str, Any]) -> dict[str, Any]:
+        self.spec_digest = spec_digest(spec)
+        return spec
 
 
 class Member(Base):

@@ -8,12 +8,13 @@ Every state change of a step writes an audit event in the same transaction.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import and_, delete, insert, or_, select, text, tuple_, update
+from sqlalchemy import and_, case, delete, false, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain
@@ -101,13 +102,47 @@ async def claim(
     ]
 
 
+# Specs by (course id, digest), newest use last: a claim of a 10,000-student course would
+# otherwise read and parse 1.5 MB of JSON each time, the one cost that grew with the course.
+# Keyed by content, so a changed spec is a miss, whichever process changed it. Shared by the
+# claimed steps: never mutated (the runner validates it into a CourseSpec).
+_SPECS: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_SPECS_KEPT = 16
+
+
 async def _specs(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The stored spec of each course, in one query. Read at every claim, never cached: a
-    roster change must reach the next step at once."""
-    rows = await session.execute(
-        select(Course.id, Course.spec).where(Course.id.in_(sorted(course_ids)))
+    """The stored spec of each course, in one query. Read at every claim, so a roster change
+    reaches the next step at once; but the database sends the spec only when its digest is not
+    one this process holds already."""
+    wanted = sorted(course_ids)
+    # Copied now: another claim in this process may evict them while this one awaits.
+    held = {key: spec for key, spec in _SPECS.items() if key[0] in wanted}
+    spec_unless_held = case(
+        (
+            or_(
+                false(),
+                *(and_(Course.id == c, Course.spec_digest == d) for c, d in sorted(held)),
+            ),
+            None,
+        ),
+        else_=Course.spec,
     )
-    return dict(rows.all())
+    rows = await session.execute(
+        select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
+    )
+    specs: dict[str, dict[str, Any]] = {}
+    for course_id, digest, spec in rows:
+        if spec is None:  # one we hold
+            specs[course_id] = held[(course_id, digest)]
+            if (course_id, digest) in _SPECS:
+                _SPECS.move_to_end((course_id, digest))
+            continue
+        specs[course_id] = spec
+        if digest is not None:
+            _SPECS[(course_id, digest)] = spec
+            while len(_SPECS) > _SPECS_KEPT:
+                _SPECS.popitem(last=False)
+    return specs
 
 
 async def _produced(

@@ -2,7 +2,8 @@
 
 A `step_dependencies` table (the plan's edges by id, indexed backwards), a
 `steps.unfinished_deps` count kept by triggers, and the index a claim walks. Existing rows are
-backfilled from `steps.depends_on`.
+backfilled from `steps.depends_on`. And `courses.spec_digest`, so a claim need not read a big
+course's spec again when it holds it (cleared by a trigger when the spec is changed by hand).
 
 Triggers rather than application code keep the count, so every writer keeps it right: the
 queue, a retry's bulk UPDATE, a course update, an operator's hand-made fix. They fire on a change
@@ -15,8 +16,12 @@ Revises: 0003
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -89,6 +94,7 @@ _SQLITE_TRIGGERS = (
     """,
 )
 _SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS courses_spec_changed",
     "DROP TRIGGER IF EXISTS steps_succeeded",
     "DROP TRIGGER IF EXISTS steps_unsucceeded",
     "DROP TRIGGER IF EXISTS step_dependencies_added",
@@ -137,7 +143,34 @@ _POSTGRESQL_TRIGGERS = (
     FOR EACH ROW EXECUTE FUNCTION step_dependencies_count()
     """,
 )
+_SQLITE_SPEC_TRIGGER = """
+    CREATE TRIGGER courses_spec_changed AFTER UPDATE OF spec ON courses
+    WHEN NEW.spec_digest IS OLD.spec_digest AND NEW.spec IS NOT OLD.spec
+    BEGIN
+        UPDATE courses SET spec_digest = NULL WHERE id = NEW.id;
+    END
+"""
+_POSTGRESQL_SPEC_TRIGGER = (
+    """
+    CREATE FUNCTION courses_spec_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.spec_digest IS NOT DISTINCT FROM OLD.spec_digest
+           AND NEW.spec::text IS DISTINCT FROM OLD.spec::text THEN
+            NEW.spec_digest := NULL;
+        END IF;
+        RETURN NEW;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER courses_spec_changed BEFORE UPDATE OF spec ON courses
+    FOR EACH ROW EXECUTE FUNCTION courses_spec_changed()
+    """,
+)
+
 _POSTGRESQL_DROP = (
+    "DROP TRIGGER IF EXISTS courses_spec_changed ON courses",
+    "DROP FUNCTION IF EXISTS courses_spec_changed()",
     "DROP TRIGGER IF EXISTS step_dependencies_count ON step_dependencies",
     "DROP FUNCTION IF EXISTS step_dependencies_count()",
     "DROP TRIGGER IF EXISTS steps_count_dependants ON steps",
@@ -145,8 +178,30 @@ _POSTGRESQL_DROP = (
 )
 
 
+def _digest(spec: Any) -> str:
+    """As `db.models.spec_digest` computes it (a copy: a migration must not change with the
+    code), from the stored JSON."""
+    value = json.loads(spec) if isinstance(spec, str) else spec
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _backfill_spec_digests() -> None:
+    bind = op.get_bind()
+    courses = bind.execute(sa.text("SELECT id, spec FROM courses")).all()
+    for course_id, spec in courses:
+        bind.execute(
+            sa.text("UPDATE courses SET spec_digest = :digest WHERE id = :id"),
+            {"digest": _digest(spec), "id": course_id},
+        )
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    with op.batch_alter_table("courses") as batch:
+        batch.add_column(sa.Column("spec_digest", sa.String(length=64), nullable=True))
+    if not context.is_offline_mode():
+        _backfill_spec_digests()
     with op.batch_alter_table("steps") as batch:
         batch.add_column(
             sa.Column("unfinished_deps", sa.Integer(), nullable=False, server_default="0")
@@ -178,8 +233,12 @@ def upgrade() -> None:
             _READY_INDEX, ["state", "unfinished_deps", "next_attempt_at", "position"]
         )
     # Last: a batch operation that rebuilt `steps` on SQLite would drop its triggers.
-    for statement in _SQLITE_TRIGGERS if dialect == "sqlite" else _POSTGRESQL_TRIGGERS:
-        op.execute(statement)
+    if dialect == "sqlite":
+        for statement in (*_SQLITE_TRIGGERS, _SQLITE_SPEC_TRIGGER):
+            op.execute(statement)
+    else:
+        for statement in (*_POSTGRESQL_TRIGGERS, *_POSTGRESQL_SPEC_TRIGGER):
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -192,3 +251,5 @@ def downgrade() -> None:
     op.drop_table("step_dependencies")
     with op.batch_alter_table("steps") as batch:
         batch.drop_column("unfinished_deps")
+    with op.batch_alter_table("courses") as batch:
+        batch.drop_column("spec_digest")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db import step_queue
 from db.base import UTCDateTime
 from db.engine import create_engine
-from db.models import Step, StepDependency
+from db.models import Course, Step, StepDependency, spec_digest
 from provisioning.courses.changes import CourseChangeRefusedError
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import parse_course
@@ -264,8 +264,10 @@ async def test_upgrade_backfills_dependencies_and_counts(empty_database_url: str
         async with sessions() as session:
             counts = {s.key: s.unfinished_deps for s in await session.scalars(select(Step))}
             due = await session.scalar(select(Step.next_attempt_at).where(Step.key == "b"))
+            digest = await session.scalar(select(Course.spec_digest))
         assert counts == {"a": 0, "b": 0, "c": 1, "d": 0, "e": 2}
         assert due == NOW
+        assert digest == spec_digest({})
     finally:
         await engine.dispose()
 
@@ -414,3 +416,33 @@ async def test_course_updates_and_lease_renewals_succeed_while_claims_run(
     assert all(renewed)
     assert (await service.get(course_id)).spec.students[-1].github == "fixed-2"
     await _assert_readiness_from_scratch(session_factory, course_id)
+
+
+async def test_every_change_of_the_spec_reaches_the_next_claim(
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
+) -> None:
+    """A claim carries the spec as stored now: after a course update, and after a change made
+    by hand in SQL (which clears the digest the claim would otherwise trust)."""
+    service = CourseService(session_factory, clock)
+    data = course_data()
+    course_id = (await service.create(parse_course(data), actor="t")).id
+
+    async def claimed_spec() -> dict[str, Any]:
+        async with session_factory.begin() as session:
+            (step,) = await step_queue.claim(
+                session, owner="r", now=clock.now(), lease=LEASE, limit=1
+            )
+            await session.execute(update(Step).where(Step.id == step.id).values(state="pending"))
+        return step.spec
+
+    assert (await claimed_spec())["title"] == data["title"]
+    assert (await claimed_spec())["title"] == data["title"]  # the one this process holds
+    data["title"] = "Renamed"
+    await service.update(course_id, parse_course(data), actor="t")
+    assert (await claimed_spec())["title"] == "Renamed"
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(Course).where(Course.id == course_id).values(spec={**data, "title": "By hand"})
+        )
+        assert await session.scalar(select(Course.spec_digest)) is None
+    assert (await claimed_spec())["title"] == "By hand"
