@@ -72,7 +72,9 @@ async def claim(
         step.lease_expires_at = now + lease
         step.updated_at = now
         started.append(_entry(step, now, owner, "step.started", {"from": previous}))
-    # One batch: the write lock is held for a few round trips, not a few per step.
+    # Rows first, then the audit chain's lock (see `_settle`); the events in one batch, so
+    # the write lock is held for a few round trips, not a few per step.
+    await session.flush()
     await audit_chain.append_many(session, started)
     if not steps:
         return []
@@ -296,7 +298,8 @@ async def succeed(
     step.facts = facts
     step.last_error = step.last_error_code = step.action_hint = None
     _release(step, now)
-    await _event(session, step, now, owner, "step.succeeded", {"external_id": external_id})
+    done = _entry(step, now, owner, "step.succeeded", {"external_id": external_id})
+    await _settle(session, [done])
     return True
 
 
@@ -322,10 +325,23 @@ async def settle_error(
     step.action_hint = hint
     step.next_attempt_at = next_attempt_at
     _release(step, now)
-    await _event(session, step, now, owner, f"step.{state}", {"code": code})
+    events = [_entry(step, now, owner, f"step.{state}", {"code": code})]
     if state == "failed":
-        await _block_dependants(session, step, now, owner)
+        events += await _block_dependants(session, step, now, owner)
+    await _settle(session, events)
     return True
+
+
+async def _settle(session: AsyncSession, events: list[audit_chain.AuditEntry]) -> None:
+    """Write the step rows changed so far, then the events.
+
+    The order matters on PostgreSQL: a state change locks rows of other steps too (the
+    triggers update the counts of its dependants; a failure blocks them), and the audit
+    chain's lock is taken last by every writer of steps, so a transaction that holds the
+    chain never waits for a row another holds while waiting for the chain (a deadlock).
+    """
+    await session.flush()
+    await audit_chain.append_many(session, events)
 
 
 def _release(step: Step, now: datetime) -> None:
@@ -334,9 +350,11 @@ def _release(step: Step, now: datetime) -> None:
     step.updated_at = now
 
 
-async def _block_dependants(session: AsyncSession, failed: Step, now: datetime, owner: str) -> None:
+async def _block_dependants(
+    session: AsyncSession, failed: Step, now: datetime, owner: str
+) -> list[audit_chain.AuditEntry]:
     """Block what waits, directly or not, on the failed step: a walk of the reverse index,
-    one query per level of the plan, reading only the steps it reaches."""
+    one query per level of the plan, reading only the steps it reaches. Their events."""
     reached: set[int] = {failed.id}
     frontier = [failed.id]
     while frontier:
@@ -360,7 +378,7 @@ async def _block_dependants(session: AsyncSession, failed: Step, now: datetime, 
             step.last_error = f"waits for {failed.key}, which failed"
             step.updated_at = now
             blocked.append(_entry(step, now, owner, "step.blocked", {"by": failed.key}))
-    await audit_chain.append_many(session, blocked)
+    return blocked
 
 
 async def _event(
@@ -371,7 +389,8 @@ async def _event(
     event: str,
     summary: dict[str, Any],
 ) -> None:
-    await audit_chain.append_many(session, [_entry(step, now, actor, event, summary)])
+    """One step's event, after its row (see `_settle`)."""
+    await _settle(session, [_entry(step, now, actor, event, summary)])
 
 
 def _entry(
