@@ -106,6 +106,11 @@ _POSTGRESQL_TRIGGERS = (
     CREATE FUNCTION steps_count_dependants() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF (NEW.state = 'succeeded') IS DISTINCT FROM (OLD.state = 'succeeded') THEN
+            -- Lock the dependants in id order first: two steps finishing at once, with
+            -- dependants in common, then never wait for each other in a circle.
+            PERFORM 1 FROM steps
+            WHERE id IN (SELECT step_id FROM step_dependencies WHERE depends_on_id = NEW.id)
+            ORDER BY id FOR UPDATE;
             UPDATE steps
             SET unfinished_deps = unfinished_deps
                 + CASE WHEN NEW.state = 'succeeded' THEN -1 ELSE 1 END
