@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain, step_queue
@@ -54,35 +54,41 @@ class AppliedChange:
 NO_CHANGE = AppliedChange([], [], [], [])
 
 
-def member_rows(course_id: str, spec: CourseSpec) -> list[Member]:
-    """The Member rows of a description: staff first, then students."""
-    rows = [
-        Member(
-            course_id=course_id,
-            role=m.role,
-            name=m.name,
-            email=None,
-            github=m.github,
-            github_lower=m.github.lower(),
-            discord_id=m.discord_id,
-            group=None,
-        )
+def member_rows(course_id: str, spec: CourseSpec) -> list[dict[str, Any]]:
+    """The Member rows of a description, staff first, then students, as values for one bulk
+    INSERT: 10,000 ORM objects cost seconds of the write lock, these a fraction of that."""
+    staff = [
+        {
+            "course_id": course_id,
+            "role": m.role,
+            "name": m.name,
+            "email": None,
+            "github": m.github,
+            "github_lower": m.github.lower(),
+            "discord_id": m.discord_id,
+            "group": None,
+        }
         for m in spec.staff
     ]
-    rows += [
-        Member(
-            course_id=course_id,
-            role="student",
-            name=s.name,
-            email=s.email,
-            github=s.github,
-            github_lower=s.github.lower(),
-            discord_id=s.discord_id,
-            group=s.group,
-        )
+    students = [
+        {
+            "course_id": course_id,
+            "role": "student",
+            "name": s.name,
+            "email": s.email,
+            "github": s.github,
+            "github_lower": s.github.lower(),
+            "discord_id": s.discord_id,
+            "group": s.group,
+        }
         for s in spec.students
     ]
-    return rows
+    return staff + students
+
+
+async def add_members(session: AsyncSession, course_id: str, spec: CourseSpec) -> None:
+    """Insert the course's members (`member_rows`) at once."""
+    await session.execute(insert(Member), member_rows(course_id, spec))
 
 
 def step_rows(
@@ -265,7 +271,7 @@ async def _replace_people(session: AsyncSession, course: Course, spec: CourseSpe
     # (course_id, name) of a lab group that is both removed and added back.
     await session.execute(delete(Member).where(Member.course_id == course.id))
     await session.execute(delete(LabGroup).where(LabGroup.course_id == course.id))
-    session.add_all(member_rows(course.id, spec))
+    await add_members(session, course.id, spec)
     session.add_all(LabGroup(course_id=course.id, name=g) for g in spec.groups)
 
 
