@@ -160,7 +160,7 @@ async def claim_phase(
             held = await step_queue.claim(
                 session, owner="bench-other", now=clock.now(), lease=LEASE, limit=1
             )
-        while not done.is_set():
+        while not done.is_set() or not waits:
             started = time.perf_counter()
             try:
                 async with sessions.begin() as session:
@@ -194,7 +194,7 @@ async def claim_phase(
     print(
         f"  {len(ms)} claims in {wall:.1f} s: p50 {percentile(ms, 0.5):.1f} ms, "
         f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms; "
-        f"{len(waits)} lease renewals, longest {max(waits):.3f} s; "
+        f"{len(waits)} lease renewals, longest {max(waits, default=0):.3f} s; "
         f"course updates {', '.join(f'{s:.2f} s' for s in update_s)}; "
         f"{len(failures)} writes failed {sorted(set(failures))}",
         flush=True,
@@ -203,7 +203,7 @@ async def claim_phase(
         "claims": len(ms),
         "claim_p50_ms": round(statistics.median(ms), 2),
         "claim_p99_ms": round(percentile(ms, 0.99), 2),
-        "max_lock_wait_s": round(max(waits), 3),
+        "max_lock_wait_s": round(max(waits, default=0), 3),
         "update_s": round(max(update_s, default=0.0), 3),
         "writes_failed": len(failures),
     }
