@@ -137,6 +137,7 @@ async def claim_phase(
     owner = "bench-runner"
 
     async def runner() -> None:
+        empty = 0
         for _ in range(args.claims):
             started = time.perf_counter()
             async with sessions.begin() as session:
@@ -145,7 +146,12 @@ async def claim_phase(
                 )
             latencies.append(time.perf_counter() - started)
             if not claimed:
-                break
+                # Nothing ready, or (PostgreSQL) all of it locked by a course update that
+                # SKIP LOCKED passes over: try again shortly, as the runner would.
+                empty += 1
+                if empty > 200:
+                    break
+                await asyncio.sleep(0.01)
             for step in claimed:
                 async with sessions.begin() as session:
                     await step_queue.succeed(
