@@ -160,12 +160,13 @@ async def claim_phase(
             await asyncio.sleep(0)
         done.set()
 
+    # A step another runner holds, renewed as the runner's lease keeper does.
+    async with sessions.begin() as session:
+        held = await step_queue.claim(
+            session, owner="bench-other", now=clock.now(), lease=LEASE, limit=1
+        )
+
     async def renewer() -> None:
-        # A step another runner holds, renewed as the runner's lease keeper does.
-        async with sessions.begin() as session:
-            held = await step_queue.claim(
-                session, owner="bench-other", now=clock.now(), lease=LEASE, limit=1
-            )
         while not done.is_set() or not waits:
             started = time.perf_counter()
             try:
