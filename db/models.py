@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from db.base import Base, UTCDateTime
 
@@ -35,6 +37,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 # The `discord.server` steps bound to a guild (the key is `provisioning.claims.codes.SERVER_STEP`).
 _BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """The digest of a course's stored spec: equal digests, equal specs."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Course(Base):
@@ -57,6 +65,10 @@ class Course(Base):
     github_org: Mapped[str] = mapped_column(String())
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     plan_digest: Mapped[str] = mapped_column(String(64))
+    # sha256 of the canonical JSON of `spec`, set whenever `spec` is (see `_digest`): a claim
+    # reads this instead of the spec (1.5 MB for 10,000 students) when it has that spec
+    # already. A change of `spec` by hand, in SQL, clears it (a trigger, migration 0004).
+    spec_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     members: Mapped[list[Member]] = relationship(
@@ -65,6 +77,11 @@ class Course(Base):
     steps: Mapped[list[Step]] = relationship(
         back_populates="course", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @validates("spec")
+    def _digest(self, _key: str, spec: dict[str, Any]) -> dict[str, Any]:
+        self.spec_digest = spec_digest(spec)
+        return spec
 
 
 class Member(Base):
@@ -110,6 +127,10 @@ class Step(Base):
         CheckConstraint(_in("state", STEP_STATES), name="state"),
         # The runner looks for due work by state and time.
         Index("ix_steps_state_next_attempt_at", "state", "next_attempt_at"),
+        # A claim walks the ready steps (pending, no unfinished dependency) in the order it
+        # takes them, due first, and stops after as many as it wants: its cost does not grow
+        # with the number of steps waiting.
+        Index("ix_steps_ready", "state", "unfinished_deps", "next_attempt_at", "position"),
         # One server per course, one course per server: two claims racing for one guild (or
         # for one course) cannot both commit, whatever the code in front of it checks.
         Index(
@@ -141,8 +162,32 @@ class Step(Base):
     last_error_code: Mapped[str | None] = mapped_column(String())
     action_hint: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # How many of the step's dependencies (rows of `step_dependencies`) have not succeeded:
+    # readiness as data, so a claim reads ready rows only. Kept by database triggers
+    # (migration 0004) on every change of a step's state and every added or removed
+    # dependency, whoever writes them; never set it by hand.
+    unfinished_deps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     course: Mapped[Course] = relationship(back_populates="steps")
+
+
+class StepDependency(Base):
+    """One edge of a course's plan: `step_id` waits for `depends_on_id` (both of one course).
+
+    `Step.depends_on` (keys) stays the plan's word; these rows are its index by id, read
+    backwards when a step's state changes (which steps wait for it?) without scanning the
+    course. Written by `db.step_queue.link_dependencies`.
+    """
+
+    __tablename__ = "step_dependencies"
+    __table_args__ = (Index("ix_step_dependencies_depends_on_id", "depends_on_id"),)
+
+    step_id: Mapped[int] = mapped_column(
+        ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True
+    )
+    depends_on_id: Mapped[int] = mapped_column(
+        ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class AuditEvent(Base):

@@ -8,16 +8,19 @@ Every state change of a step writes an audit event in the same transaction.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import TextClause, and_, or_, select, text, tuple_, update
+from sqlalchemy import and_, case, delete, false, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain
-from db.models import Course, Step
+from db.models import Course, Step, StepDependency
+
+_T = TypeVar("_T")
 
 
 class Produced(NamedTuple):
@@ -59,22 +62,8 @@ async def claim(
         # could read the same candidates. A no-op write takes the database's write lock first:
         # claimers, in this process or another, then take turns.
         await session.execute(text("UPDATE steps SET id = id WHERE 1 = 0"))
-    due = or_(
-        and_(
-            Step.state == "pending",
-            or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now),
-        ),
-        and_(Step.state == "running", Step.lease_expires_at < now),
-    )
-    steps = (
-        await session.scalars(
-            select(Step)
-            .where(due, _dependencies_succeeded(dialect))
-            .order_by(Step.next_attempt_at, Step.position)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    steps = await _claimable(session, now, limit)
+    started = []
     for step in steps:
         previous = step.state
         step.state = "running"
@@ -82,7 +71,11 @@ async def claim(
         step.lease_owner = owner
         step.lease_expires_at = now + lease
         step.updated_at = now
-        await _event(session, step, now, owner, "step.started", {"from": previous})
+        started.append(_entry(step, now, owner, "step.started", {"from": previous}))
+    # Rows first, then the audit chain's lock (see `_settle`); the events in one batch, so
+    # the write lock is held for a few round trips, not a few per step.
+    await session.flush()
+    await audit_chain.append_many(session, started)
     if not steps:
         return []
     specs = await _specs(session, {step.course_id for step in steps})
@@ -111,25 +104,68 @@ async def claim(
     ]
 
 
+# Specs by (course id, digest), newest use last: a claim of a 10,000-student course would
+# otherwise read and parse 1.5 MB of JSON each time, the one cost that grew with the course.
+# Keyed by content, so a changed spec is a miss, whichever process changed it. Shared by the
+# claimed steps: never mutated (the runner validates it into a CourseSpec).
+_SPECS: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_SPECS_KEPT = 16
+
+
 async def _specs(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The stored spec of each course, in one query. Read at every claim, never cached: a
-    roster change must reach the next step at once."""
-    rows = await session.execute(
-        select(Course.id, Course.spec).where(Course.id.in_(sorted(course_ids)))
+    """The stored spec of each course, in one query. Read at every claim, so a roster change
+    reaches the next step at once; but the database sends the spec only when its digest is not
+    one this process holds already."""
+    wanted = sorted(course_ids)
+    # Copied now: another claim in this process may evict them while this one awaits.
+    held = {key: spec for key, spec in _SPECS.items() if key[0] in wanted}
+    spec_unless_held = case(
+        (
+            or_(
+                false(),
+                *(and_(Course.id == c, Course.spec_digest == d) for c, d in sorted(held)),
+            ),
+            None,
+        ),
+        else_=Course.spec,
     )
-    return dict(rows.all())
+    rows = await session.execute(
+        select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
+    )
+    specs: dict[str, dict[str, Any]] = {}
+    for course_id, digest, spec in rows:
+        if spec is None:  # one we hold
+            specs[course_id] = held[(course_id, digest)]
+            if (course_id, digest) in _SPECS:
+                _SPECS.move_to_end((course_id, digest))
+            continue
+        specs[course_id] = spec
+        if digest is not None:
+            _SPECS[(course_id, digest)] = spec
+            while len(_SPECS) > _SPECS_KEPT:
+                _SPECS.popitem(last=False)
+    return specs
 
 
 async def _produced(
     session: AsyncSession, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Produced]:
     """What the named steps produced, by (course id, step key), in one query for all of them."""
-    wanted = sorted(keys)
-    if not wanted:
+    by_course: dict[str, set[str]] = {}
+    for course_id, key in keys:
+        by_course.setdefault(course_id, set()).add(key)
+    if not by_course:
         return {}
+    # Per course, `course_id = ? AND key IN (...)`: a search of the (course_id, key) index.
+    # SQLite plans a row-value IN over both columns as a scan of every step.
     rows = await session.execute(
         select(Step.course_id, Step.key, Step.external_id, Step.facts).where(
-            tuple_(Step.course_id, Step.key).in_(wanted)
+            or_(
+                *(
+                    and_(Step.course_id == course_id, Step.key.in_(sorted(wanted)))
+                    for course_id, wanted in sorted(by_course.items())
+                )
+            )
         )
     )
     return {
@@ -138,26 +174,94 @@ async def _produced(
     }
 
 
-# "No dependency of the step is unfinished", per dialect (JSON array functions differ).
-_READY_SQL = {
-    "postgresql": (
-        "NOT EXISTS (SELECT 1 FROM json_array_elements_text(steps.depends_on) AS dep(key) "
-        "JOIN steps AS d ON d.course_id = steps.course_id AND d.key = dep.key "
-        "WHERE d.state <> 'succeeded')"
-    ),
-    "sqlite": (
-        "NOT EXISTS (SELECT 1 FROM json_each(steps.depends_on) AS dep "
-        "JOIN steps AS d ON d.course_id = steps.course_id AND d.key = dep.value "
-        "WHERE d.state <> 'succeeded')"
-    ),
-}
+async def _claimable(session: AsyncSession, now: datetime, limit: int) -> Sequence[Step]:
+    """Up to `limit` steps to lease, locked (PostgreSQL skips rows another claimer holds).
+
+    Readiness is data (`unfinished_deps`, kept by triggers), so the claim is two index walks
+    whatever the number of waiting steps: first the overdue (expired leases, due before anything
+    pending now, and pending steps with no time set: a handful at most), then pending steps in
+    the order they fell due, stopping after `limit`. One query with an OR of both could not walk
+    one index in order and would read every ready row.
+    """
+    ready = Step.unfinished_deps == 0
+    overdue = select(Step).where(
+        ready,
+        or_(
+            and_(Step.state == "running", Step.lease_expires_at < now),
+            and_(Step.state == "pending", Step.next_attempt_at.is_(None)),
+        ),
+    )
+    due = (
+        select(Step)
+        .where(ready, Step.state == "pending", Step.next_attempt_at <= now)
+        .order_by(Step.next_attempt_at, Step.position)
+    )
+    steps: list[Step] = []
+    # The overdue come in index order, unsorted: sorting would read them all first.
+    for query in (overdue, due):
+        wanted = limit - len(steps)
+        if wanted > 0:
+            found = await session.scalars(query.limit(wanted).with_for_update(skip_locked=True))
+            steps.extend(found.all())
+    return steps
 
 
-def _dependencies_succeeded(dialect: str) -> TextClause:
-    """Readiness checked in SQL: filtering in Python after a LIMIT would let a crowd of
-    waiting steps hide the ready ones behind them. The unique index on (course_id, key) makes
-    each lookup an index probe."""
-    return text(_READY_SQL[dialect])
+async def link_dependencies(session: AsyncSession, course_id: str) -> None:
+    """Make the course's `step_dependencies` rows match its steps' `depends_on` keys.
+
+    Call after adding steps or changing their dependencies (course create and update); the
+    triggers then count each step's unfinished dependencies. A key naming no step of the
+    course is no edge, as it was no obstacle before: only existing steps can be unfinished.
+    """
+    await session.flush()
+    rows = (
+        await session.execute(
+            select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
+        )
+    ).all()
+    ids = {key: step_id for step_id, key, _ in rows}
+    wanted = {
+        (step_id, ids[key]) for step_id, _, depends_on in rows for key in depends_on if key in ids
+    }
+    existing = {
+        (step_id, dep_id)
+        for step_id, dep_id in await session.execute(
+            select(StepDependency.step_id, StepDependency.depends_on_id)
+            .join(Step, Step.id == StepDependency.step_id)
+            .where(Step.course_id == course_id)
+        )
+    }
+    for part in _chunks(sorted(existing - wanted)):
+        await session.execute(
+            delete(StepDependency).where(
+                tuple_(StepDependency.step_id, StepDependency.depends_on_id).in_(part)
+            )
+        )
+    new = sorted(wanted - existing)
+    if new:
+        await session.execute(
+            insert(StepDependency),
+            [{"step_id": step_id, "depends_on_id": dep_id} for step_id, dep_id in new],
+        )
+
+
+async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:
+    """Drop the dependency rows of steps about to be deleted, before they are.
+
+    A cascade would drop them too, but after the step is gone, when the trigger can no longer
+    tell whether the dependency it uncounts had succeeded.
+    """
+    for ids in _chunks(list(step_ids)):
+        await session.execute(
+            delete(StepDependency).where(
+                or_(StepDependency.step_id.in_(ids), StepDependency.depends_on_id.in_(ids))
+            )
+        )
+
+
+def _chunks(items: Sequence[_T], size: int = 2000) -> list[Sequence[_T]]:
+    """Slices of at most `size`: both drivers cap the bound parameters of one statement."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 async def renew(session: AsyncSession, step_id: int, owner: str, until: datetime) -> bool:
@@ -220,7 +324,8 @@ async def succeed(
     step.facts = facts
     step.last_error = step.last_error_code = step.action_hint = None
     _release(step, now)
-    await _event(session, step, now, owner, "step.succeeded", {"external_id": external_id})
+    done = _entry(step, now, owner, "step.succeeded", {"external_id": external_id})
+    await _settle(session, [done])
     return True
 
 
@@ -246,10 +351,23 @@ async def settle_error(
     step.action_hint = hint
     step.next_attempt_at = next_attempt_at
     _release(step, now)
-    await _event(session, step, now, owner, f"step.{state}", {"code": code})
+    events = [_entry(step, now, owner, f"step.{state}", {"code": code})]
     if state == "failed":
-        await _block_dependants(session, step, now, owner)
+        events += await _block_dependants(session, step, now, owner)
+    await _settle(session, events)
     return True
+
+
+async def _settle(session: AsyncSession, events: list[audit_chain.AuditEntry]) -> None:
+    """Write the step rows changed so far, then the events.
+
+    The order matters on PostgreSQL: a state change locks rows of other steps too (the
+    triggers update the counts of its dependants; a failure blocks them), and the audit
+    chain's lock is taken last by every writer of steps, so a transaction that holds the
+    chain never waits for a row another holds while waiting for the chain (a deadlock).
+    """
+    await session.flush()
+    await audit_chain.append_many(session, events)
 
 
 def _release(step: Step, now: datetime) -> None:
@@ -258,21 +376,35 @@ def _release(step: Step, now: datetime) -> None:
     step.updated_at = now
 
 
-async def _block_dependants(session: AsyncSession, failed: Step, now: datetime, owner: str) -> None:
-    steps = (await session.scalars(select(Step).where(Step.course_id == failed.course_id))).all()
-    blocked = {failed.key}
-    changed = True
-    while changed:  # the transitive closure: a plan is small and acyclic
-        changed = False
-        for step in steps:
-            if step.key not in blocked and blocked & set(step.depends_on):
-                blocked.add(step.key)
-                changed = True
-                if step.state in ("pending", "awaiting_action"):
-                    step.state = "blocked"
-                    step.last_error = f"waits for {failed.key}, which failed"
-                    step.updated_at = now
-                    await _event(session, step, now, owner, "step.blocked", {"by": failed.key})
+async def _block_dependants(
+    session: AsyncSession, failed: Step, now: datetime, owner: str
+) -> list[audit_chain.AuditEntry]:
+    """Block what waits, directly or not, on the failed step: a walk of the reverse index,
+    one query per level of the plan, reading only the steps it reaches. Their events."""
+    reached: set[int] = {failed.id}
+    frontier = [failed.id]
+    while frontier:
+        found: set[int] = set()
+        for part in _chunks(frontier):
+            found.update(
+                await session.scalars(
+                    select(StepDependency.step_id).where(StepDependency.depends_on_id.in_(part))
+                )
+            )
+        frontier = sorted(found - reached)
+        reached.update(frontier)
+    steps: list[Step] = []
+    for part in _chunks(sorted(reached - {failed.id})):
+        steps.extend(await session.scalars(select(Step).where(Step.id.in_(part))))
+    steps.sort(key=lambda step: step.position)
+    blocked = []
+    for step in steps:
+        if step.state in ("pending", "awaiting_action"):
+            step.state = "blocked"
+            step.last_error = f"waits for {failed.key}, which failed"
+            step.updated_at = now
+            blocked.append(_entry(step, now, owner, "step.blocked", {"by": failed.key}))
+    return blocked
 
 
 async def _event(
@@ -283,8 +415,14 @@ async def _event(
     event: str,
     summary: dict[str, Any],
 ) -> None:
-    await audit_chain.append_event(
-        session,
+    """One step's event, after its row (see `_settle`)."""
+    await _settle(session, [_entry(step, now, actor, event, summary)])
+
+
+def _entry(
+    step: Step, now: datetime, actor: str, event: str, summary: dict[str, Any]
+) -> audit_chain.AuditEntry:
+    return audit_chain.event_entry(
         at=now,
         actor=actor,
         event=event,

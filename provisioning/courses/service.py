@@ -13,11 +13,11 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import audit_chain
+from db import audit_chain, step_queue
 from db.models import STEP_STATES, Course, LabGroup, Step
 from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
-from provisioning.courses.update import apply_update, lock_course, member_rows, step_rows
+from provisioning.courses.update import add_members, apply_update, lock_course, step_rows
 from provisioning.courses.views import (
     ACTIONS_SHOWN,
     CoursePage,
@@ -156,10 +156,10 @@ class CourseService:
                 await self._raise_if_exists(session, spec)
                 session.add(row)
                 await session.flush()
-                session.add_all(member_rows(row.id, spec))
+                await add_members(session, row.id, spec)
                 session.add_all(LabGroup(course_id=row.id, name=g) for g in spec.groups)
                 session.add_all(step_rows(row.id, steps, now))
-                await session.flush()
+                await step_queue.link_dependencies(session, row.id)
                 await audit_chain.append_event(
                     session,
                     at=now,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import audit_chain
+from db import audit_chain, step_queue
 from db.models import Course, LabGroup, Member, Step
 from provisioning.courses.changes import CourseChangeNotSupportedError, StepsRunningError
 from provisioning.courses.spec import CourseSpec
@@ -54,35 +54,41 @@ class AppliedChange:
 NO_CHANGE = AppliedChange([], [], [], [])
 
 
-def member_rows(course_id: str, spec: CourseSpec) -> list[Member]:
-    """The Member rows of a description: staff first, then students."""
-    rows = [
-        Member(
-            course_id=course_id,
-            role=m.role,
-            name=m.name,
-            email=None,
-            github=m.github,
-            github_lower=m.github.lower(),
-            discord_id=m.discord_id,
-            group=None,
-        )
+def member_rows(course_id: str, spec: CourseSpec) -> list[dict[str, Any]]:
+    """The Member rows of a description, staff first, then students, as values for one bulk
+    INSERT: 10,000 ORM objects cost seconds of the write lock, these a fraction of that."""
+    staff = [
+        {
+            "course_id": course_id,
+            "role": m.role,
+            "name": m.name,
+            "email": None,
+            "github": m.github,
+            "github_lower": m.github.lower(),
+            "discord_id": m.discord_id,
+            "group": None,
+        }
         for m in spec.staff
     ]
-    rows += [
-        Member(
-            course_id=course_id,
-            role="student",
-            name=s.name,
-            email=s.email,
-            github=s.github,
-            github_lower=s.github.lower(),
-            discord_id=s.discord_id,
-            group=s.group,
-        )
+    students = [
+        {
+            "course_id": course_id,
+            "role": "student",
+            "name": s.name,
+            "email": s.email,
+            "github": s.github,
+            "github_lower": s.github.lower(),
+            "discord_id": s.discord_id,
+            "group": s.group,
+        }
         for s in spec.students
     ]
-    return rows
+    return staff + students
+
+
+async def add_members(session: AsyncSession, course_id: str, spec: CourseSpec) -> None:
+    """Insert the course's members (`member_rows`) at once."""
+    await session.execute(insert(Member), member_rows(course_id, spec))
 
 
 def step_rows(
@@ -213,6 +219,7 @@ async def apply_update(
     if running:
         raise StepsRunningError(course.id, running)
 
+    await step_queue.unlink_steps(session, [row.id for row in removed])
     for row in removed:
         await session.delete(row)
     for step in changed:
@@ -238,7 +245,7 @@ async def apply_update(
         removed=[r.key for r in removed],
         unblocked=unblocked,
     )
-    await session.flush()
+    await step_queue.link_dependencies(session, course.id)
     await _audit(session, course, result, actor, now)
     return result
 
@@ -264,7 +271,7 @@ async def _replace_people(session: AsyncSession, course: Course, spec: CourseSpe
     # (course_id, name) of a lab group that is both removed and added back.
     await session.execute(delete(Member).where(Member.course_id == course.id))
     await session.execute(delete(LabGroup).where(LabGroup.course_id == course.id))
-    session.add_all(member_rows(course.id, spec))
+    await add_members(session, course.id, spec)
     session.add_all(LabGroup(course_id=course.id, name=g) for g in spec.groups)
 
 

@@ -83,8 +83,8 @@ async def test_claimed_step_carries_its_spec_and_its_dependencies_results(
 async def test_claim_reads_specs_and_dependencies_once_however_many_steps(
     engine: AsyncEngine, session_factory: Sessions, course_data: Factory
 ) -> None:
-    """Claiming eight steps of two courses reads the courses once and the steps twice (the
-    claim itself and every dependency of every claimed step), not once per step."""
+    """Claiming eight steps of two courses reads the courses once and the steps three times (the
+    claim's two index walks, then every dependency of every claimed step), not once per step."""
     service = CourseService(session_factory, ManualClock(NOW - timedelta(minutes=1)))
     for code in ("CS101", "CS102"):
         course = await service.create(parse_course(course_data(code=code)), actor="t")
@@ -106,7 +106,7 @@ async def test_claim_reads_specs_and_dependencies_once_however_many_steps(
     assert sum(len(c.dependencies) for c in claimed) >= 4
     reads = [s for s in sent if s.startswith("SELECT")]
     assert len([s for s in reads if "FROM courses" in s]) == 1
-    assert len([s for s in reads if "FROM steps" in s]) == 2
+    assert len([s for s in reads if "FROM steps" in s]) == 3
 
 
 async def test_claiming_nothing_reads_nothing_more(
@@ -120,4 +120,4 @@ async def test_claiming_nothing_reads_nothing_more(
             )
     assert claimed == []
     assert not [s for s in sent if "FROM courses" in s]
-    assert len([s for s in sent if s.startswith("SELECT") and "FROM steps" in s]) == 1
+    assert len([s for s in sent if s.startswith("SELECT") and "FROM steps" in s]) == 2
