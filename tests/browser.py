@@ -28,7 +28,7 @@ FLAGS = [
     "--disable-sync",
 ]
 # Screenshots of what a person would see, kept after the run for people to look at.
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
 
 
 @pytest.fixture
