@@ -131,6 +131,9 @@ class Step(Base):
         # takes them, due first, and stops after as many as it wants: its cost does not grow
         # with the number of steps waiting.
         Index("ix_steps_ready", "state", "unfinished_deps", "next_attempt_at", "position"),
+        # A course's status: its summary reads this index alone, a page walks the next one.
+        Index("ix_steps_course_status", "course_id", "state", "kind", "updated_at"),
+        Index("ix_steps_course_position", "course_id", "position"),
         # One server per course, one course per server: two claims racing for one guild (or
         # for one course) cannot both commit, whatever the code in front of it checks.
         Index(
