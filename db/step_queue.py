@@ -49,6 +49,8 @@ class ClaimedStep:
     facts: dict[str, Any]
     spec: dict[str, Any]
     dependencies: dict[str, Produced]
+    # Names the spec's content (None for a spec edited by hand): a reader may cache by it.
+    spec_digest: str | None = None
 
 
 async def claim(
@@ -93,7 +95,8 @@ async def claim(
             attempt=step.attempts,
             external_id=step.external_id,
             facts=dict(step.facts or {}),
-            spec=specs[step.course_id],
+            spec=specs[step.course_id][1],
+            spec_digest=specs[step.course_id][0],
             dependencies={
                 key: produced[(step.course_id, key)]
                 for key in step.depends_on
@@ -112,7 +115,9 @@ _SPECS: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 _SPECS_KEPT = 16
 
 
-async def _specs(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+async def _specs(
+    session: AsyncSession, course_ids: Iterable[str]
+) -> dict[str, tuple[str | None, dict[str, Any]]]:
     """The stored spec of each course, in one query. Read at every claim, so a roster change
     reaches the next step at once; but the database sends the spec only when its digest is not
     one this process holds already."""
@@ -132,14 +137,14 @@ async def _specs(session: AsyncSession, course_ids: Iterable[str]) -> dict[str, 
     rows = await session.execute(
         select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
     )
-    specs: dict[str, dict[str, Any]] = {}
+    specs: dict[str, tuple[str | None, dict[str, Any]]] = {}
     for course_id, digest, spec in rows:
         if spec is None:  # one we hold
-            specs[course_id] = held[(course_id, digest)]
+            specs[course_id] = digest, held[(course_id, digest)]
             if (course_id, digest) in _SPECS:
                 _SPECS.move_to_end((course_id, digest))
             continue
-        specs[course_id] = spec
+        specs[course_id] = digest, spec
         if digest is not None:
             _SPECS[(course_id, digest)] = spec
             while len(_SPECS) > _SPECS_KEPT:

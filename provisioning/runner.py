@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,8 @@ from provisioning.retry import RetryPolicy
 from provisioning.step import Executor, StepContext, StepResult
 
 log = logging.getLogger(__name__)
+# Validated course descriptions kept by content: a few courses run at once.
+SPECS_KEPT = 16
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class StepRunner:
         self._wake = asyncio.Event()
         self.steps_run = 0
         self.wakes = 0
+        self._specs: OrderedDict[tuple[str, str], CourseSpec] = OrderedDict()
 
     def wake(self) -> None:
         """Ask for a claim round now (a course was created, retried or claimed)."""
@@ -233,6 +237,22 @@ class StepRunner:
             self._clock.monotonic() - started
         )
 
+    def _spec(self, step: step_queue.ClaimedStep) -> CourseSpec:
+        """The claimed step's course description, validated once per content: validating a
+        10,000-student description for each of its 10,000 steps would cost minutes of CPU."""
+        if step.spec_digest is None:
+            return CourseSpec.model_validate(step.spec)
+        key = (step.course_id, step.spec_digest)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = CourseSpec.model_validate(step.spec)
+            self._specs[key] = spec
+            while len(self._specs) > SPECS_KEPT:
+                self._specs.popitem(last=False)
+        else:
+            self._specs.move_to_end(key)
+        return spec
+
     async def _execute(self, step: step_queue.ClaimedStep) -> StepResult:
         executor = self._executors.get(step.kind)
         if executor is None:
@@ -242,7 +262,7 @@ class StepRunner:
         # validates fail this step through the retry policy like any other error.
         context = StepContext(
             course_id=step.course_id,
-            spec=CourseSpec.model_validate(step.spec),
+            spec=self._spec(step),
             step=PlannedStep(step.key, step.kind, step.depends_on, step.params),
             attempt=step.attempt,
             external_id=step.external_id,
