@@ -29,26 +29,32 @@ def _whole_number(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
 
 
+def _query_int(
+    request: web.Request, name: str, default: int, low: int, high: int, must: str
+) -> int:
+    """A whole-number query parameter from `low` to `high`, `default` when absent; else 400
+    saying what it `must` be."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    value = _whole_number(raw)
+    if value is None or not low <= value <= high:
+        raise web.HTTPBadRequest(text=f"{name} must be {must}")
+    return value
+
+
 def limit_param(request: web.Request) -> int:
     """``limit``: 1 to 100, default 50."""
-    raw = request.query.get("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    value = _whole_number(raw)
-    if value is None or not 1 <= value <= MAX_LIMIT:
-        raise web.HTTPBadRequest(text=f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return value
+    return _query_int(
+        request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, f"a whole number from 1 to {MAX_LIMIT}"
+    )
 
 
 def after_param(request: web.Request) -> int:
     """``after``: the last id of the previous page, 0 (the default) for the first page."""
-    raw = request.query.get("after")
-    if raw is None:
-        return 0
-    value = _whole_number(raw)
-    if value is None or value > MAX_ID:
-        raise web.HTTPBadRequest(text="after must be the last id of the previous page (0 or more)")
-    return value
+    return _query_int(
+        request, "after", 0, 0, MAX_ID, "the last id of the previous page (0 or more)"
+    )
 
 
 def next_link(request: web.Request, **query: str | int) -> tuple[str, dict[str, str]]:
@@ -64,24 +70,21 @@ STEP_STATES = ("pending", "running", "succeeded", "failed", "awaiting_action", "
 
 def steps_limit_param(request: web.Request) -> int:
     """``limit`` of a page of steps: 1 to 1000, default 100."""
-    raw = request.query.get("limit")
-    if raw is None:
-        return STEPS_DEFAULT_LIMIT
-    value = _whole_number(raw)
-    if value is None or not 1 <= value <= STEPS_MAX_LIMIT:
-        raise web.HTTPBadRequest(text=f"limit must be a whole number from 1 to {STEPS_MAX_LIMIT}")
-    return value
+    return _query_int(
+        request,
+        "limit",
+        STEPS_DEFAULT_LIMIT,
+        1,
+        STEPS_MAX_LIMIT,
+        f"a whole number from 1 to {STEPS_MAX_LIMIT}",
+    )
 
 
 def position_after_param(request: web.Request) -> int:
     """``after``: the plan position the previous page ended at; -1 (the default) to start."""
-    raw = request.query.get("after")
-    if raw is None:
-        return -1
-    value = _whole_number(raw)
-    if value is None or value > MAX_ID:
-        raise web.HTTPBadRequest(text="after must be the value the previous page's next link had")
-    return value
+    return _query_int(
+        request, "after", -1, 0, MAX_ID, "the value the previous page's next link had"
+    )
 
 
 def states_param(request: web.Request) -> list[str]:
