@@ -9,7 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import RowMapping, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -81,19 +81,9 @@ _STATUS_COLUMNS = (
 )
 
 
-def _step_status(row: Step) -> StepStatus:
-    return StepStatus(
-        key=row.key,
-        kind=row.kind,
-        state=row.state,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        last_error_code=row.last_error_code,
-        action_hint=row.action_hint,
-        external_id=row.external_id,
-        next_attempt_at=row.next_attempt_at,
-        updated_at=row.updated_at,
-    )
+def _status_of(row: RowMapping) -> StepStatus:
+    """A step's status from a row selected with `_STATUS_COLUMNS`."""
+    return StepStatus(**{column.key: row[column.key] for column in _STATUS_COLUMNS})
 
 
 def _record(row: Course) -> CourseRecord:
@@ -242,16 +232,17 @@ class CourseService:
         exists = await session.scalar(select(func.count()).where(Course.id == course_id))
         if not exists:
             raise CourseNotFoundError(course_id)
+        # Only the columns a status shows: the plan's params and facts stay unread.
         rows = (
-            await session.scalars(
-                select(Step).where(Step.course_id == course_id).order_by(Step.position)
+            await session.execute(
+                select(*_STATUS_COLUMNS).where(Step.course_id == course_id).order_by(Step.position)
             )
         ).all()
+        steps = [_status_of(row._mapping) for row in rows]
         counts = dict.fromkeys(STEP_STATES, 0)
-        for row in rows:
-            counts[row.state] += 1
-        steps = [_step_status(r) for r in rows]
-        state = derive_state([r.state for r in rows])
+        for step in steps:
+            counts[step.state] += 1
+        state = derive_state([step.state for step in steps])
         return CourseStatus(course_id=course_id, state=state, counts=counts, steps=steps)
 
     async def status_summary(self, course_id: str) -> StatusSummary:
@@ -295,9 +286,7 @@ class CourseService:
         return StatusPage(
             summary=summary,
             actions=[action_of(key, hint, error) for key, hint, error in waiting],
-            steps=[
-                StepStatus(**{c.key: row._mapping[c.key] for c in _STATUS_COLUMNS}) for row in rows
-            ],
+            steps=[_status_of(row._mapping) for row in rows],
             next_after=rows[-1].position if more and rows else None,
         )
 
