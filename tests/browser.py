@@ -35,7 +35,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
 def chromium() -> Path:
     """The system's Chromium; its absence fails the test in CI and skips it elsewhere."""
     if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium in CI")
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     return CHROMIUM

@@ -31,7 +31,7 @@ async def test_docs_page_renders_every_operation_in_a_browser(
     page.on("request", seen)
     await page.goto(f"{base}/docs")
     await page.wait_for_selector(".opblock-summary", timeout=30_000)
-    await page.screenshot(path=str(artifacts / "docs.png"), full_page=True)
+    await page.screenshot(path=str(artifacts / "docs-desktop.png"), full_page=True)
     shown = set()
     for block in await page.query_selector_all(".opblock-summary"):
         method = await (await block.query_selector(".opblock-summary-method")).inner_text()  # type: ignore[union-attr]
@@ -39,9 +39,24 @@ async def test_docs_page_renders_every_operation_in_a_browser(
         assert path is not None
         shown.add((method.strip().upper(), (await path.get_attribute("data-path")) or ""))
     body = await page.inner_text("body")
+    # On a phone the list of operations fits the screen (an opened operation's parameter
+    # table is Swagger UI's own layout and may scroll sideways by a few pixels).
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.screenshot(path=str(artifacts / "docs-phone.png"))
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    # An operation opens to its parameters, as a reader trying the API would see them.
+    await page.click("#operations-default-getCourseStatus .opblock-summary")
+    parameters = await page.wait_for_selector(
+        "#operations-default-getCourseStatus .parameters", timeout=10_000
+    )
+    assert parameters is not None
+    listed = await parameters.inner_text()
+    await page.screenshot(path=str(artifacts / "docs-status-operation-phone.png"), full_page=True)
     await page.close()
 
     assert "Unable to render this definition" not in body
     assert shown == expected
     assert requested
     assert all(url.startswith(base) for url in requested), requested
+    assert all(name in listed for name in ("course_id", "after", "limit", "state")), listed
+    assert overflow <= 0, f"the page is {overflow} px wider than a 390 px phone screen"

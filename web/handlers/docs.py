@@ -21,6 +21,7 @@ _PAGE = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Course provisioning bot - API</title>
   <link rel="stylesheet" href="{static}/swagger-ui.css">
 </head>
