@@ -92,7 +92,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_template() -> Iterator[str]:
     """A migrated PostgreSQL database per run; tests get clones (CREATE DATABASE … TEMPLATE)."""
     server = postgres_server_url()
-    name = f"{make_url(server).database}_tpl"
+    # A name of its own per run: test runs of several checkouts share one server, and a shared
+    # name would let one run drop (WITH FORCE) the template another is cloning.
+    name = f"{make_url(server).database}_tpl_{uuid.uuid4().hex[:8]}"
     pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     migrate(_database(server, name))
     yield name
