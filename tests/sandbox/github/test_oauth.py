@@ -72,6 +72,7 @@ async def test_sign_in_with_github_end_to_end(server: SandboxServer, run: Any) -
             ) as r,
         ):
             assert r.status == 200
+            assert r.headers["X-OAuth-Scopes"] == "read:user"
             user = await r.json()
         assert user["login"] == "ada"
         assert isinstance(user["id"], int)

@@ -11,6 +11,7 @@ from aiohttp import web
 from playwright.async_api import Browser, expect
 
 from sandbox.server import SandboxServer
+from tests.sandbox.a11y import serious_violations
 
 from .conftest import message, send
 
@@ -73,6 +74,7 @@ async def test_mailbox_shows_messages_as_people_read_them(
     frame = page.frame_locator("iframe[title='Message: Join CS 101 <now>']")
     await expect(frame.get_by_role("heading", name="Welcome to CS 101")).to_be_visible()
     await page.screenshot(path=str(artifacts / "sandbox-mailbox.png"), full_page=True)
+    assert await serious_violations(page) == []
     phone = await browser.new_page(viewport={"width": 390, "height": 1400})
     await phone.goto(f"{sandbox.base_url}/_sandbox/mail/")
     phone_frame = phone.frame_locator("iframe[title='Message: Join CS 101 <now>']")

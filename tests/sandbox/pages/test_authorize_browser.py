@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from sandbox.discord import DiscordConfig
 from sandbox.github.config import OAuthAppSpec
 from sandbox.server import SandboxServer
+from tests.sandbox.a11y import serious_violations
 
 from .conftest import Callback
 
@@ -54,6 +55,7 @@ async def test_discord_sign_in_in_a_browser(
     await expect(page.get_by_text("Join servers for you")).to_be_visible()
     await expect(page.get_by_text("redirected to 127.0.0.1")).to_be_visible()
     await shoot(page, artifacts, "discord-authorize-consent")
+    assert await serious_violations(page) == []
     await page.set_viewport_size({"width": 390, "height": 844})
     await shoot(page, artifacts, "discord-authorize-consent-phone")
 
@@ -117,6 +119,7 @@ async def test_discord_install_link_in_a_browser(
     await expect(page.get_by_label("Add to server")).to_have_value(guild["id"])
     await expect(page.get_by_text("Manage Roles")).to_be_visible()
     await shoot(page, artifacts, "discord-install-consent")
+    assert await serious_violations(page) == []
     await page.get_by_role("button", name="Authorize").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Authorized")
     await expect(page.get_by_text("Course Bot has been added to CS 101 Fall.")).to_be_visible()
@@ -144,6 +147,7 @@ async def test_github_sign_in_in_a_browser(
     await pick(page, "grace")
     await expect(page.get_by_text("Read all user profile data")).to_be_visible()
     await shoot(page, artifacts, "github-authorize-consent")
+    assert await serious_violations(page) == []
     await page.get_by_role("button", name="Authorize").click()
     await expect(page.get_by_role("heading", name="Back at the product")).to_be_visible()
     landed = callback.received[0]
@@ -184,3 +188,4 @@ async def test_error_page_in_a_browser(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Invalid OAuth2 redirect_uri")
     await expect(page.get_by_role("button")).to_have_count(0)
     await shoot(page, artifacts, "discord-authorize-error")
+    assert await serious_violations(page) == []
