@@ -43,6 +43,10 @@ def _secondary(retry_after: float) -> ApiError:
     )
 
 
+def _token_of(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").partition(" ")[2].strip()
+
+
 def github_middleware(
     ctx: GitHubContext,
 ) -> Middleware:
@@ -60,6 +64,10 @@ def github_middleware(
         try:
             who = authenticate(ctx, request)
             key = who.key
+            scopes = ctx.state.oauth_scopes.get(_token_of(request))
+            if scopes is not None:
+                # What an OAuth app's user token carries, as GitHub says on every answer.
+                headers["x-oauth-scopes"] = ", ".join(scopes)
             request[PRINCIPAL] = who
             status = ctx.limiter.take_primary(key)
             headers.update(_rate_headers(status))
