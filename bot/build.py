@@ -31,6 +31,7 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
+from provisioning.courses.preview import SafetyLimit
 from provisioning.courses.service import CourseService
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.github.steps import executors as github_executors
@@ -119,7 +120,8 @@ async def build(
         ),
     )
     secret = load_secret_key(settings)
-    courses = CourseService(sessions, clock, on_change=runner.wake)
+    safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
+    courses = CourseService(sessions, clock, on_change=runner.wake, safety=safety)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
     services = Services(

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     runner_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=8, ge=1, le=64)
     log_level: str = "INFO"
+    # The safety limit of course changes: dropping more than this share of a course's
+    # students, or (when true) archiving any repository, needs `confirm_removals`.
+    change_confirm_share: float = Field(default=0.10, ge=0, le=1)
+    change_confirm_archive: bool = True
     # Derives the Discord claim codes. Development keeps a generated one in ./data/.
     secret_key: SecretStr | None = None
 

@@ -20,6 +20,7 @@ from web.params import (
 from web.schemas import (
     AuditPageOut,
     AuditVerifyOut,
+    ChangePreviewOut,
     ClaimOut,
     CourseOut,
     CoursePage,
@@ -40,6 +41,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StatusPageOut, "serialization"),
     (RetryOut, "serialization"),
     (CourseUpdateOut, "serialization"),
+    (ChangePreviewOut, "serialization"),
     (ClaimOut, "serialization"),
     (AuditPageOut, "serialization"),
     (AuditVerifyOut, "serialization"),
@@ -222,12 +224,63 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
 }
 _UPDATE_DESCRIPTION = (
     "Send the full new description. The course is planned again and only the difference is "
-    "applied: new steps are added, changed ones are done again (finished ones verified), steps "
-    "no longer planned are dropped if they never produced anything. Code, term and GitHub "
-    "organization cannot change (422). A change that would need something that exists on "
-    "GitHub or Discord removed is refused as a whole with 409, listing those step keys in "
-    "`steps`; so is one that touches steps running at that moment (send it again shortly)."
+    "applied: new steps are added, changed ones are done again (finished ones verified); steps "
+    "no longer planned are dropped if they never ran, and otherwise become removal steps "
+    "(`retired`): a team membership ended, a repository archived (never deleted), a lab channel "
+    "hidden from students, an invite revoked, a staff role taken back. Code, term and GitHub "
+    "organization may change while nothing exists on GitHub yet, not after (422). A change over "
+    "the safety limit (see `POST /courses/{course_id}/preview`) is refused with 409 and "
+    "`removals` unless `confirm_removals` names that number; one that touches steps running at "
+    "that moment is refused with 409 too (send it again shortly)."
 )
+
+CONFIRM_REMOVALS: dict[str, Any] = {
+    "name": "confirm_removals",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0},
+    "description": "The `removals` of the change's preview: needed when the change is over the "
+    "safety limit (may be sent in the body as well)",
+}
+
+
+def _preview_operation() -> dict[str, Any]:
+    return {
+        "summary": "Preview a change: what PUT with this body would add, change and remove",
+        "description": "Nothing is stored. Per resource (step key) whether it is added, changed "
+        "or removed and what a removal does; per person and group; and whether the change is "
+        "over the safety limit (more than the configured share of students dropped, or any "
+        "repository archived), in which case PUT needs `confirm_removals` equal to `removals`.",
+        "operationId": "previewCourseChange",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(CourseSpec)}},
+        },
+        "responses": {
+            "200": _json(ChangePreviewOut, "What the change would do"),
+            **_problems(400, 401, 403, 404, 409, 413, 415, 422),
+        },
+    }
+
+
+def _delete_operation() -> dict[str, Any]:
+    problems = _problems(401, 403, 404, 409)
+    problems["409"]["description"] = (
+        "Something exists on GitHub or Discord for the course already: archive it instead"
+    )
+    return {
+        "summary": "Delete a course nothing was made for yet",
+        "description": "Removes the course, its steps and people while no step made anything "
+        "on GitHub or Discord (a claimed server does not count: it is the instructor's). After "
+        "that a course is never deleted: 409, pointing to archive. The audit log keeps the "
+        "course's history.",
+        "operationId": "deleteCourse",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {"204": {"description": "Deleted"}, **problems},
+    }
 
 
 _CLAIM_DESCRIPTION = (
@@ -271,7 +324,7 @@ def _update_operation() -> dict[str, Any]:
         "description": _UPDATE_DESCRIPTION,
         "operationId": "updateCourse",
         **SECURED,
-        "parameters": [COURSE_ID, IDEMPOTENCY_KEY],
+        "parameters": [COURSE_ID, IDEMPOTENCY_KEY, CONFIRM_REMOVALS],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ref(CourseSpec)}},
@@ -324,9 +377,11 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(CourseOut, "The course"), **_problems(401, 404)},
             },
             "put": _update_operation(),
+            "delete": _delete_operation(),
         },
         "/courses/{course_id}/status": {"get": _status_operation()},
         "/courses/{course_id}/claim": {"get": _claim_operation()},
+        "/courses/{course_id}/preview": {"post": _preview_operation()},
         "/courses/{course_id}/retry": {
             "post": {
                 "summary": "Retry failed, blocked and waiting steps",

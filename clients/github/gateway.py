@@ -113,6 +113,10 @@ class PyGithubGateway:
         body = {"description": description, "private": private}
         return parse.repo(await self._json("PATCH", f"/repos/{_q(owner)}/{_q(name)}", body))
 
+    async def set_repo_archived(self, owner: str, name: str, *, archived: bool) -> RepoInfo:
+        body = {"archived": archived}
+        return parse.repo(await self._json("PATCH", f"/repos/{_q(owner)}/{_q(name)}", body))
+
     async def get_topics(self, owner: str, name: str) -> tuple[str, ...]:
         data = await self._json("GET", f"/repos/{_q(owner)}/{_q(name)}/topics")
         return tuple(data.get("names") or ())
@@ -245,6 +249,10 @@ class PyGithubGateway:
     ) -> MembershipInfo:
         path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/memberships/{_q(login)}"
         return parse.membership(await self._json("PUT", path, {"role": role}))
+
+    async def remove_team_membership(self, org: str, team_slug: str, login: str) -> None:
+        path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/memberships/{_q(login)}"
+        await self._json("DELETE", path)
 
     async def get_team_repo_permission(
         self, org: str, team_slug: str, owner: str, repo: str

@@ -9,15 +9,31 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
 
-from sqlalchemy import RowMapping, func, select, tuple_, update
+from sqlalchemy import RowMapping, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain, step_queue
-from db.models import STEP_STATES, Course, LabGroup, Step
+from db.models import STEP_STATES, Course, IdempotencyKey, LabGroup, Member, Step
 from provisioning.clock import Clock
+from provisioning.courses.changes import CourseDeleteRefusedError
+from provisioning.courses.preview import (
+    ChangePreview,
+    PeopleChange,
+    SafetyLimit,
+    check_confirmation,
+    preview_of,
+)
 from provisioning.courses.spec import CourseSpec
-from provisioning.courses.update import add_members, apply_update, lock_course, step_rows
+from provisioning.courses.update import (
+    PlanDiff,
+    add_members,
+    apply_update,
+    diff_plan,
+    lock_course,
+    made_something,
+    step_rows,
+)
 from provisioning.courses.views import (
     ACTIONS_SHOWN,
     CoursePage,
@@ -113,10 +129,12 @@ class CourseService:
         clock: Clock,
         planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
         on_change: Callable[[], None] = _nobody_to_wake,
+        safety: SafetyLimit = SafetyLimit(),
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._planner = planner
+        self._safety = safety
         # Called after a commit that made steps due (the runner's wake()), so they start now
         # rather than at the runner's next tick. It must not block.
         self._on_change = on_change
@@ -331,25 +349,98 @@ class CourseService:
         actor: str,
         *,
         within: UpdateInTransaction | None = None,
+        confirm_removals: int | None = None,
     ) -> CourseUpdate:
         """Re-plan from ``spec`` and apply only the difference (``provisioning.courses.update``)
         in one transaction on the locked course, ending with ``within``; a refusal changes nothing.
+
+        A change over the safety limit (`preview`) is refused with `ConfirmationRequiredError`
+        unless ``confirm_removals`` is its number of removals.
         """
         steps = self._planner(spec)
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await lock_course(session, course_id)
-            done = await apply_update(session, row, spec, steps, actor=actor, now=now)
+            old = CourseSpec.model_validate(row.spec)
+
+            def check(diff: PlanDiff) -> None:
+                preview = preview_of(course_id, old, spec, diff, self._safety)
+                check_confirmation(preview, confirm_removals)
+
+            done = await apply_update(session, row, spec, steps, actor=actor, now=now, check=check)
             status = await self._status(session, course_id)
             outcome = CourseUpdate(
-                _record(row), done.added, done.changed, done.removed, done.unblocked, status
+                _record(row),
+                done.added,
+                done.changed,
+                done.removed,
+                done.unblocked,
+                status,
+                retired=done.retired,
             )
             if within is not None:
                 await within(session, outcome)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
-        if outcome.added or outcome.changed or outcome.unblocked:
+        if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
         return outcome
+
+    async def preview(self, course_id: str, spec: CourseSpec) -> ChangePreview:
+        """What `update` with ``spec`` would add, change and remove, per resource and person,
+        and whether it needs `confirm_removals` (and which number); nothing is stored. Raises
+        what `update` would refuse for other reasons (fixed fields, steps running)."""
+        steps = self._planner(spec)
+        async with self._sessions() as session:
+            row = await session.get(Course, course_id)
+            if row is None:
+                raise CourseNotFoundError(course_id)
+            old = CourseSpec.model_validate(row.spec)
+            if spec == old:
+                return ChangePreview(course_id, [], PeopleChange(), 0, [], False, [])
+            diff = await diff_plan(session, row, spec, steps, lock=False)
+        return preview_of(course_id, old, spec, diff, self._safety)
+
+    async def delete(self, course_id: str, actor: str) -> None:
+        """Remove a course nothing was made for yet (its server may be claimed: the server is
+        the instructor's), with its steps and people; the audit log keeps its history.
+
+        Once a step made something on GitHub or Discord, `CourseDeleteRefusedError`: a
+        course is then never deleted, only archived, so nobody's work goes with it.
+        """
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await lock_course(session, course_id)
+            steps = (
+                await session.scalars(
+                    select(Step)
+                    .where(Step.course_id == course_id)
+                    .order_by(Step.position)
+                    .with_for_update()
+                )
+            ).all()
+            made = [s.key for s in steps if s.kind != "discord.server" and made_something(s)]
+            if made:
+                raise CourseDeleteRefusedError(course_id, made)
+            await step_queue.unlink_steps(session, [s.id for s in steps])
+            await session.execute(delete(Step).where(Step.course_id == course_id))
+            await session.execute(delete(Member).where(Member.course_id == course_id))
+            await session.execute(delete(LabGroup).where(LabGroup.course_id == course_id))
+            # The stored answers stay (a replay still gets them); they just name no course.
+            await session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.course_id == course_id)
+                .values(course_id=None)
+            )
+            await audit_chain.append_event(
+                session,
+                at=now,
+                actor=actor,
+                event="course.deleted",
+                course_id=course_id,
+                summary={"code": row.code, "term": row.term, "steps": len(steps)},
+            )
+            await session.delete(row)
+        log.info("course deleted", extra={"course_id": course_id, "actor": actor})
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome:
         """Send failed, blocked and waiting steps back to pending, due now; with them, the

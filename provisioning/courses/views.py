@@ -144,7 +144,9 @@ class CourseUpdate:
     """What an update did to a course's plan (step keys, in plan order) and the status after.
 
     ``unblocked`` are steps sent back to pending only because the failed step they waited for
-    is gone or changed. All four lists are empty when the description was already the same.
+    is gone or changed. ``removed`` are the keys the new plan lacks, ``retired`` those of them
+    now pending as removal steps (a membership ended, a repository archived, …). All lists are
+    empty when the description was already the same.
     """
 
     course: CourseRecord
@@ -153,6 +155,7 @@ class CourseUpdate:
     removed: list[str]
     unblocked: list[str]
     status: CourseStatus
+    retired: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

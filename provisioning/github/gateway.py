@@ -40,6 +40,8 @@ class RepoInfo:
     default_branch: str
     # None when the answer did not carry topics (then ask `get_topics`).
     topics: tuple[str, ...] | None
+    # Archived: read-only for everyone, kept with its history (the product's "removal").
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,10 @@ class GitHubGateway(Protocol):
         self, owner: str, name: str, *, description: str, private: bool
     ) -> RepoInfo: ...
 
+    async def set_repo_archived(self, owner: str, name: str, *, archived: bool) -> RepoInfo:
+        """Archive (read-only) or unarchive: how a repository leaves a course, never deleted."""
+        ...
+
     async def get_topics(self, owner: str, name: str) -> tuple[str, ...]: ...
 
     async def replace_topics(
@@ -270,6 +276,11 @@ class GitHubGateway(Protocol):
         self, org: str, team_slug: str, login: str, *, role: str
     ) -> MembershipInfo:
         """Idempotent upsert; a non-member of the org gets an invitation and state `pending`."""
+        ...
+
+    async def remove_team_membership(self, org: str, team_slug: str, login: str) -> None:
+        """End a membership of the team (or cancel its pending invitation); the person's
+        organization membership is left as it is."""
         ...
 
     async def get_team_repo_permission(

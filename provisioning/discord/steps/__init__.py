@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from provisioning.discord.steps import (
     channel,
+    hidden_channel,
     invite,
     member_role,
+    member_unrole,
+    revoke_invite,
     role,
     role_order,
     server,
@@ -31,4 +34,8 @@ def executors() -> dict[str, Executor]:
         "discord.channel": channel.ensure_channel,
         "discord.invite": invite.ensure,
         "discord.member-role": member_role.ensure,
+        # Removals: what a changed description no longer wants (`provisioning.courses.retire`).
+        "discord.hidden-channel": hidden_channel.ensure,
+        "discord.revoke-invite": revoke_invite.ensure,
+        "discord.member-unrole": member_unrole.ensure,
     }
