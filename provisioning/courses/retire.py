@@ -92,8 +92,16 @@ def retirement(row: Step, stored: Mapping[str, Step]) -> Retirement | None:
         if role_id is None:
             return None
         return Retirement(
-            "discord.member-unrole", (_SERVER,), {"user_id": params["user_id"], "role_id": role_id}
+            "discord.member-unrole",
+            (_SERVER,),
+            {"user_id": params["user_id"], "role_ids": [role_id]},
         )
+    if row.kind == "discord.student-roles":
+        role_ids = [str(r) for r in facts.get("role_ids", [])]
+        if not role_ids:
+            return None
+        unrole = {"user_id": params["user_id"], "role_ids": role_ids}
+        return Retirement("discord.member-unrole", (_SERVER,), unrole)
     return None
 
 

@@ -192,9 +192,7 @@ async def test_dropping_a_provisioned_student_retires_their_invite_step(
     course_id, before = await _finished(service, session_factory, data)
     dropped = copy.deepcopy(data)
     dropped["students"].pop(1)
-    outcome = await service.update(
-        course_id, parse_course(dropped), actor="t", confirm_removals=1
-    )
+    outcome = await service.update(course_id, parse_course(dropped), actor="t", confirm_removals=1)
 
     key = "github.invite:students:student-1"
     assert outcome.removed == outcome.retired == [key]

@@ -18,6 +18,7 @@ from provisioning.discord.steps import (
     role_order,
     server,
     server_name,
+    student_roles,
 )
 from provisioning.step import Executor
 
@@ -34,6 +35,7 @@ def executors() -> dict[str, Executor]:
         "discord.channel": channel.ensure_channel,
         "discord.invite": invite.ensure,
         "discord.member-role": member_role.ensure,
+        "discord.student-roles": student_roles.ensure,
         # Removals: what a changed description no longer wants (`provisioning.courses.retire`).
         "discord.hidden-channel": hidden_channel.ensure,
         "discord.revoke-invite": revoke_invite.ensure,
