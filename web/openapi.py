@@ -265,6 +265,45 @@ def _preview_operation() -> dict[str, Any]:
     }
 
 
+def _archive_operation(archive: bool) -> dict[str, Any]:
+    name = "archive" if archive else "unarchive"
+    what = (
+        "End of term: every repository archived (read-only, kept), the course's text channels "
+        "read-only for students (staff still post), invite links revoked, roles kept; the "
+        "course is marked archived (`archived_at`) and refuses changes until unarchived. "
+        if archive
+        else "Undo the archive exactly: repositories unarchived, channels as before, new "
+        "invite links. "
+    )
+    return {
+        "summary": f"{name.capitalize()} a course",
+        "description": what + "Applied by the course's steps like any change; doing it again "
+        "changes nothing.",
+        "operationId": f"{name}Course",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {
+            "200": _json(CourseUpdateOut, "The steps changed and retired, the status after"),
+            **_problems(401, 403, 404, 409),
+        },
+    }
+
+
+def _archive_preview_operation(archive: bool) -> dict[str, Any]:
+    name = "archive" if archive else "unarchive"
+    return {
+        "summary": f"Preview {name}: what it would change, per resource",
+        "description": "Nothing is stored.",
+        "operationId": f"preview{name.capitalize()}Course",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {
+            "200": _json(ChangePreviewOut, f"What {name} would do"),
+            **_problems(401, 403, 404, 409),
+        },
+    }
+
+
 def _delete_operation() -> dict[str, Any]:
     problems = _problems(401, 403, 404, 409)
     problems["409"]["description"] = (
@@ -382,6 +421,10 @@ def _paths() -> dict[str, Any]:
         "/courses/{course_id}/status": {"get": _status_operation()},
         "/courses/{course_id}/claim": {"get": _claim_operation()},
         "/courses/{course_id}/preview": {"post": _preview_operation()},
+        "/courses/{course_id}/archive": {"post": _archive_operation(True)},
+        "/courses/{course_id}/unarchive": {"post": _archive_operation(False)},
+        "/courses/{course_id}/archive/preview": {"post": _archive_preview_operation(True)},
+        "/courses/{course_id}/unarchive/preview": {"post": _archive_preview_operation(False)},
         "/courses/{course_id}/retry": {
             "post": {
                 "summary": "Retry failed, blocked and waiting steps",

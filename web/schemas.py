@@ -38,6 +38,9 @@ class CourseOut(_Out):
     github_org: str
     plan_digest: str = Field(description="sha256 of the canonical plan")
     created_at: datetime
+    archived_at: datetime | None = Field(
+        default=None, description="When the course was archived; null while it is active"
+    )
     spec: CourseSpec
 
     @classmethod
@@ -51,6 +54,7 @@ class CourseOut(_Out):
             github_org=record.github_org,
             plan_digest=record.plan_digest,
             created_at=record.created_at,
+            archived_at=record.archived_at,
             spec=record.spec,
         )
 

@@ -63,6 +63,20 @@ class CourseDeleteRefusedError(CourseChangeRefusedError):
         )
 
 
+class CourseArchivedError(CourseChangeRefusedError):
+    """An archived course is not changed: it is unarchived first."""
+
+    title = "Course archived"
+
+    def __init__(self, course_id: str) -> None:
+        super().__init__(
+            course_id,
+            [],
+            "the course is archived; nothing was changed: unarchive it first "
+            f"(POST /courses/{course_id}/unarchive), then change it",
+        )
+
+
 class StepsRunningError(CourseChangeRefusedError):
     """The change touches steps a runner is executing right now."""
 

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import audit_chain, step_queue
 from db.models import STEP_STATES, Course, IdempotencyKey, LabGroup, Member, Step
 from provisioning.clock import Clock
-from provisioning.courses.changes import CourseDeleteRefusedError
+from provisioning.courses.archive import archived_plan
+from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
 from provisioning.courses.preview import (
     ChangePreview,
     PeopleChange,
@@ -113,6 +114,7 @@ def _record(row: Course) -> CourseRecord:
         spec=CourseSpec.model_validate(row.spec),
         plan_digest=row.plan_digest,
         created_at=row.created_at,
+        archived_at=row.archived_at,
     )
 
 
@@ -361,6 +363,8 @@ class CourseService:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await lock_course(session, course_id)
+            if row.archived_at is not None:
+                raise CourseArchivedError(course_id)
             old = CourseSpec.model_validate(row.spec)
 
             def check(diff: PlanDiff) -> None:
@@ -399,6 +403,68 @@ class CourseService:
                 return ChangePreview(course_id, [], PeopleChange(), 0, [], False, [])
             diff = await diff_plan(session, row, spec, steps, lock=False)
         return preview_of(course_id, old, spec, diff, self._safety)
+
+    async def archive(self, course_id: str, actor: str) -> CourseUpdate:
+        """End of term (`provisioning.courses.archive`): repositories archived, channels
+        read-only for students, invites revoked, roles kept; the course is marked archived.
+        Applied as a change of plan (the steps do the work); archiving again changes nothing."""
+        return await self._set_archived(course_id, actor, archived=True)
+
+    async def unarchive(self, course_id: str, actor: str) -> CourseUpdate:
+        """Undo `archive` exactly: the course's plan as before, new invite links."""
+        return await self._set_archived(course_id, actor, archived=False)
+
+    async def archive_preview(self, course_id: str, *, archived: bool = True) -> ChangePreview:
+        """What `archive` (or, with ``archived=False``, `unarchive`) would change; nothing is
+        stored."""
+        async with self._sessions() as session:
+            row = await session.get(Course, course_id)
+            if row is None:
+                raise CourseNotFoundError(course_id)
+            spec = CourseSpec.model_validate(row.spec)
+            steps = self._plan(spec, archived=archived)
+            diff = await diff_plan(session, row, spec, steps, lock=False)
+        return preview_of(course_id, spec, spec, diff, SafetyLimit(confirm_archive=False))
+
+    def _plan(self, spec: CourseSpec, *, archived: bool) -> builtins.list[PlannedStep]:
+        steps = self._planner(spec)
+        return archived_plan(steps) if archived else steps
+
+    async def _set_archived(self, course_id: str, actor: str, *, archived: bool) -> CourseUpdate:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await lock_course(session, course_id)
+            spec = CourseSpec.model_validate(row.spec)
+            steps = self._plan(spec, archived=archived)
+            done = await apply_update(session, row, spec, steps, actor=actor, now=now)
+            was = row.archived_at is not None
+            row.archived_at = (row.archived_at or now) if archived else None
+            if was != archived:
+                await audit_chain.append_event(
+                    session,
+                    at=now,
+                    actor=actor,
+                    event="course.archived" if archived else "course.unarchived",
+                    course_id=course_id,
+                    summary={"changed": len(done.changed), "retired": len(done.retired)},
+                )
+            status = await self._status(session, course_id)
+            outcome = CourseUpdate(
+                _record(row),
+                done.added,
+                done.changed,
+                done.removed,
+                done.unblocked,
+                status,
+                retired=done.retired,
+            )
+        log.info(
+            "course archived" if archived else "course unarchived",
+            extra={"course_id": course_id, "actor": actor},
+        )
+        if done.any:
+            self._on_change()
+        return outcome
 
     async def delete(self, course_id: str, actor: str) -> None:
         """Remove a course nothing was made for yet (its server may be claimed: the server is

@@ -288,7 +288,7 @@ async def apply_update(
     or organization changed after GitHub resources exist), `CourseConflictError` (the new
     code and term are another course's), `StepsRunningError`, or what `check` raises.
     """
-    if spec.model_dump(mode="json") == course.spec:
+    if spec.model_dump(mode="json") == course.spec and plan_digest(planned) == course.plan_digest:
         return NO_CHANGE
     diff = await diff_plan(session, course, spec, planned)
     check(diff)

@@ -30,6 +30,8 @@ class CourseRecord:
     spec: CourseSpec
     plan_digest: str
     created_at: datetime
+    # When the course was archived (end of term); None while it is active.
+    archived_at: datetime | None = None
 
 
 class InvalidCursorError(ProvisioningError):

@@ -21,8 +21,7 @@ from tests.e2e.harness import (
     discord_world,
     github_state,
     journal_cursor,
-    laboratory,
-    logins,
+    provision_lab_on_discord,
 )
 
 SLUG = "cs201-2027-fall"
@@ -34,26 +33,6 @@ def _writes(sandbox: SandboxServer, since: int) -> list[tuple[str, str]]:
         for e in sandbox.journal.query(since=since, limit=100_000)
         if e.method in MUTATING
     ]
-
-
-async def _provisioned_lab(
-    product: Product, control: Control, people: dict[str, str]
-) -> tuple[str, str, dict[str, Any]]:
-    """CS201 with 3 groups of 2; one student of each group is on Discord (bob, alan,
-    barbara) and in the server before the Discord steps run."""
-    data = laboratory(people["ada"], people["grace"])
-    for student, who in zip(data["students"][::2], ("bob", "alan", "barbara"), strict=True):
-        student["discord_id"] = people[who]
-    await control.github_users(logins(parse_course(data)))
-    course_id = await product.create(data)
-    await product.run()
-    guild = await control.server_with_bot(parse_course(data), owner="ada")
-    for who in ("grace", "bob", "alan", "barbara"):
-        await control.join(guild, who)
-    await product.claim(course_id, guild, people["ada"])
-    await product.run()
-    assert set((await product.states(course_id)).values()) == {"succeeded"}
-    return course_id, guild, data
 
 
 def _changed(data: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +52,7 @@ async def test_drop_move_and_group_removal_match_the_new_description_exactly(
     and invites are exactly what the new description wants; lab-03's repository is archived,
     not deleted, its channel hidden from students and kept for staff, its invite revoked; a
     full re-run and a retry write nothing and re-invite nobody."""
-    course_id, guild, data = await _provisioned_lab(product, control, people)
+    course_id, guild, data = await provision_lab_on_discord(product, control, people)
     new = parse_course(_changed(data))
 
     preview = await product.courses.preview(course_id, new)

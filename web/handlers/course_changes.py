@@ -1,4 +1,5 @@
-"""REST handlers for what happens to a course after it is made: preview a change, delete it.
+"""REST handlers for what happens to a course after it is made: preview a change, archive it
+at the end of term (and back), delete it.
 
 `PUT /courses/{id}` itself lives with the other course routes (`courses.py`); it takes the same
 body as the preview here, plus `confirm_removals` when the preview says one is needed.
@@ -14,7 +15,7 @@ from web.body import read_json
 from web.handlers.courses import actor_of, refused
 from web.params import course_id_param, split_confirmation
 from web.responses import json_response
-from web.schemas import ChangePreviewOut
+from web.schemas import ChangePreviewOut, CourseUpdateOut
 from web.services import SERVICES
 
 
@@ -43,6 +44,41 @@ async def delete_course(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def archive_course(request: web.Request) -> web.Response:
+    """POST /courses/{course_id}/archive: repositories archived, channels read-only for
+    students, invites revoked; 200 with the steps changed and retired (none the second time)."""
+    outcome = await request.app[SERVICES].courses.archive(
+        course_id_param(request), actor_of(request)
+    )
+    return json_response(200, CourseUpdateOut.of(outcome).model_dump_json())
+
+
+async def unarchive_course(request: web.Request) -> web.Response:
+    """POST /courses/{course_id}/unarchive: the course as it was before its archive."""
+    outcome = await request.app[SERVICES].courses.unarchive(
+        course_id_param(request), actor_of(request)
+    )
+    return json_response(200, CourseUpdateOut.of(outcome).model_dump_json())
+
+
+async def archive_preview(request: web.Request) -> web.Response:
+    """POST /courses/{course_id}/archive/preview: what archiving would change; stores nothing."""
+    preview = await request.app[SERVICES].courses.archive_preview(course_id_param(request))
+    return json_response(200, ChangePreviewOut.of(preview).model_dump_json())
+
+
+async def unarchive_preview(request: web.Request) -> web.Response:
+    """POST /courses/{course_id}/unarchive/preview: what unarchiving would change."""
+    preview = await request.app[SERVICES].courses.archive_preview(
+        course_id_param(request), archived=False
+    )
+    return json_response(200, ChangePreviewOut.of(preview).model_dump_json())
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_delete("/courses/{course_id}", delete_course)
     app.router.add_post("/courses/{course_id}/preview", preview_course)
+    app.router.add_post("/courses/{course_id}/archive", archive_course)
+    app.router.add_post("/courses/{course_id}/unarchive", unarchive_course)
+    app.router.add_post("/courses/{course_id}/archive/preview", archive_preview)
+    app.router.add_post("/courses/{course_id}/unarchive/preview", unarchive_preview)
