@@ -32,6 +32,7 @@ from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
 from provisioning.courses.preview import SafetyLimit
+from provisioning.courses.reconcile import ReconcileService
 from provisioning.courses.service import CourseService
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.github.steps import executors as github_executors
@@ -65,6 +66,7 @@ class Product:
     discord: DiscordRestGateway
     runner: StepRunner
     courses: CourseService
+    reconcile: ReconcileService
     claims: DatabaseClaimService
     tokens: ApiTokenService
     services: Services
@@ -122,10 +124,12 @@ async def build(
     secret = load_secret_key(settings)
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
     courses = CourseService(sessions, clock, on_change=runner.wake, safety=safety)
+    reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
     services = Services(
         courses=courses,
+        drift=reconcile.report,
         tokens=tokens,
         idempotency=IdempotencyStore(sessions, now=clock.now),
         readiness=functools.partial(database_reachable, engine),
@@ -156,6 +160,7 @@ async def build(
         discord=discord_gateway,
         runner=runner,
         courses=courses,
+        reconcile=reconcile,
         claims=claims,
         tokens=tokens,
         services=services,

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # students, or (when true) archiving any repository, needs `confirm_removals`.
     change_confirm_share: float = Field(default=0.10, ge=0, le=1)
     change_confirm_archive: bool = True
+    # The drift reconcile: one active course re-verified every interval (0: never), the
+    # course reconciled longest ago first; each run starts up to `reconcile_jitter_s` late.
+    reconcile_interval_s: float = Field(default=86400.0, ge=0)
+    reconcile_jitter_s: float = Field(default=600.0, ge=0)
     # Derives the Discord claim codes. Development keeps a generated one in ./data/.
     secret_key: SecretStr | None = None
 

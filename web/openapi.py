@@ -26,6 +26,7 @@ from web.schemas import (
     CoursePage,
     CourseStatusOut,
     CourseUpdateOut,
+    DriftReportOut,
     Health,
     Problem,
     RetryOut,
@@ -42,6 +43,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (RetryOut, "serialization"),
     (CourseUpdateOut, "serialization"),
     (ChangePreviewOut, "serialization"),
+    (DriftReportOut, "serialization"),
     (ClaimOut, "serialization"),
     (AuditPageOut, "serialization"),
     (AuditVerifyOut, "serialization"),
@@ -421,6 +423,23 @@ def _paths() -> dict[str, Any]:
         "/courses/{course_id}/status": {"get": _status_operation()},
         "/courses/{course_id}/claim": {"get": _claim_operation()},
         "/courses/{course_id}/preview": {"post": _preview_operation()},
+        "/courses/{course_id}/drift": {
+            "get": {
+                "summary": "Drift: what the last reconcile found changed by hand and repaired",
+                "description": "A scheduled reconcile (`RECONCILE_INTERVAL_S`, default daily) "
+                "re-verifies every finished step of each active course; a step that finds its "
+                "resource differs from the description repairs it, and each repair is a write "
+                "listed here (and in the audit log). Expired invite links and GitHub "
+                "invitations are renewed the same way.",
+                "operationId": "getCourseDrift",
+                **SECURED,
+                "parameters": [COURSE_ID],
+                "responses": {
+                    "200": _json(DriftReportOut, "The drift report"),
+                    **_problems(401, 404),
+                },
+            }
+        },
         "/courses/{course_id}/archive": {"post": _archive_operation(True)},
         "/courses/{course_id}/unarchive": {"post": _archive_operation(False)},
         "/courses/{course_id}/archive/preview": {"post": _archive_preview_operation(True)},

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from db.audit_chain import ChainVerification
 from provisioning.audit import AuditPage
 from provisioning.courses.preview import ChangePreview
+from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
@@ -365,4 +366,43 @@ class ChangePreviewOut(_Out):
             repositories_archived=preview.repositories_archived,
             confirmation_needed=preview.confirmation_needed,
             reasons=preview.reasons,
+        )
+
+
+class RepairOut(_Out):
+    """One write a re-verifying step made, because what it checked differed."""
+
+    step_key: str
+    method: str
+    path: str = Field(description="The platform's path, secrets redacted as in the audit log")
+    status: int | None
+    at: datetime
+
+
+class DriftReportOut(_Out):
+    """What the course's last reconcile found changed by hand, and what it repaired."""
+
+    course_id: str
+    started_at: datetime | None = Field(description="Null when never reconciled")
+    finished: bool = Field(description="No step of the course waits to run any more")
+    checked: int = Field(description="Finished steps sent back to be verified")
+    drifted: list[str] = Field(description="Steps that found drift and repaired it")
+    repairs: list[RepairOut]
+    failed: list[str] = Field(description="Steps that failed or wait for a person")
+
+    @classmethod
+    def of(cls, report: DriftReport) -> DriftReportOut:
+        return cls(
+            course_id=report.course_id,
+            started_at=report.started_at,
+            finished=report.finished,
+            checked=report.checked,
+            drifted=report.drifted,
+            repairs=[
+                RepairOut(
+                    step_key=r.step_key, method=r.method, path=r.path, status=r.status, at=r.at
+                )
+                for r in report.repairs
+            ],
+            failed=report.failed,
         )
