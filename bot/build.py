@@ -123,7 +123,13 @@ async def build(
     )
     secret = load_secret_key(settings)
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
-    courses = CourseService(sessions, clock, on_change=runner.wake, safety=safety)
+    courses = CourseService(
+        sessions,
+        clock,
+        on_change=runner.wake,
+        safety=safety,
+        leave_org=settings.dropped_leave_org,
+    )
     reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)

@@ -92,6 +92,13 @@ class PyGithubGateway:
                 return found
             page += 1
 
+    async def get_org_membership(self, org: str, login: str) -> MembershipInfo | None:
+        data = await self._maybe(f"/orgs/{_q(org)}/memberships/{_q(login)}")
+        return None if data is None else parse.membership(data)
+
+    async def remove_org_membership(self, org: str, login: str) -> None:
+        await self._json("DELETE", f"/orgs/{_q(org)}/memberships/{_q(login)}")
+
     # --- repositories -----------------------------------------------------------------------
     async def get_repo(self, owner: str, name: str) -> RepoInfo | None:
         data = await self._maybe(f"/repos/{_q(owner)}/{_q(name)}")

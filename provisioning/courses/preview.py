@@ -118,6 +118,8 @@ def preview_of(
     for row in diff.removed:
         retired = diff.retiring.get(row.key)
         what = REMOVALS[retired.kind] if retired is not None else None
+        if retired is not None and retired.params.get("leave_org"):
+            what = f"{what}; leaves the organization (the course invited them)"
         resources.append(ResourceChange(row.key, row.kind, "removed", what))
     people = _people(old, new)
     archived = [str(r.params["name"]) for r in diff.retiring.values() if r.kind == "github.archive"]

@@ -14,7 +14,7 @@ step runs with its old kind (the resource is adopted again by its stored id or n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,14 +56,30 @@ def touched(row: Step) -> bool:
     )
 
 
-def retirement(row: Step, stored: Mapping[str, Step]) -> Retirement | None:
-    """The removal `row` turns into, or None when nothing is undone (the row is dropped)."""
+def _stays(_login: str) -> bool:
+    return False
+
+
+def retirement(
+    row: Step, stored: Mapping[str, Step], leaves_org: Callable[[str], bool] = _stays
+) -> Retirement | None:
+    """The removal `row` turns into, or None when nothing is undone (the row is dropped).
+
+    `leaves_org(login)`: whether a person leaving this team leaves the course's organization
+    too (no other course there lists them); it applies only to people this course invited.
+    """
     params, facts = row.params, row.facts or {}
     if row.kind == "github.invite":
+        login = str(params["login"])
         return Retirement(
             "github.uninvite",
             (),
-            {"org": params["org"], "team": _team_slug(row, stored), "login": params["login"]},
+            {
+                "org": params["org"],
+                "team": _team_slug(row, stored),
+                "login": login,
+                "leave_org": bool(facts.get("invited_org")) and leaves_org(login),
+            },
         )
     if row.kind == "github.repo":
         return Retirement(

@@ -132,11 +132,15 @@ class CourseService:
         planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
         on_change: Callable[[], None] = _nobody_to_wake,
         safety: SafetyLimit = SafetyLimit(),
+        leave_org: bool = True,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._planner = planner
         self._safety = safety
+        # Whether people dropped from every course of an organization it invited them to
+        # leave it too (`provisioning.courses.retire`); else their membership is left alone.
+        self._leave_org = leave_org
         # Called after a commit that made steps due (the runner's wake()), so they start now
         # rather than at the runner's next tick. It must not block.
         self._on_change = on_change
@@ -371,7 +375,16 @@ class CourseService:
                 preview = preview_of(course_id, old, spec, diff, self._safety)
                 check_confirmation(preview, confirm_removals)
 
-            done = await apply_update(session, row, spec, steps, actor=actor, now=now, check=check)
+            done = await apply_update(
+                session,
+                row,
+                spec,
+                steps,
+                actor=actor,
+                now=now,
+                check=check,
+                leave_org=self._leave_org,
+            )
             status = await self._status(session, course_id)
             outcome = CourseUpdate(
                 _record(row),
@@ -401,7 +414,7 @@ class CourseService:
             old = CourseSpec.model_validate(row.spec)
             if spec == old:
                 return ChangePreview(course_id, [], PeopleChange(), 0, [], False, [])
-            diff = await diff_plan(session, row, spec, steps, lock=False)
+            diff = await diff_plan(session, row, spec, steps, lock=False, leave_org=self._leave_org)
         return preview_of(course_id, old, spec, diff, self._safety)
 
     async def archive(self, course_id: str, actor: str) -> CourseUpdate:

@@ -241,6 +241,7 @@ async def diff_plan(
     planned: list[PlannedStep],
     *,
     lock: bool = True,
+    leave_org: bool = True,
 ) -> PlanDiff:
     """Compare the course's rows with `spec`'s plan; raises what `apply_update` would refuse
     (`CourseValidationError`, `CourseConflictError`, `StepsRunningError`). `lock`: the rows
@@ -264,11 +265,39 @@ async def diff_plan(
     running = [key for key in touched_keys if stored[key].state == "running"]
     if running:
         raise StepsRunningError(course.id, running)
+    leaving = await _leaving_org(session, course, spec, removed) if leave_org else set()
+
+    def leaves(login: str) -> bool:
+        return login.lower() in leaving
+
     retiring = {
-        row.key: r for row in removed if touched(row) and (r := retirement(row, stored)) is not None
+        row.key: r
+        for row in removed
+        if touched(row) and (r := retirement(row, stored, leaves)) is not None
     }
     added = [p for p in planned if p.key not in stored]
     return PlanDiff(rows, added, changed, removed, retiring)
+
+
+async def _leaving_org(
+    session: AsyncSession, course: Course, spec: CourseSpec, removed: list[Step]
+) -> set[str]:
+    """Logins (lower case) of people leaving this course's teams who stay in none of its teams
+    and are listed by no other course of its organization: they may leave the organization."""
+    staying = {m.github.lower() for m in spec.staff} | {s.github.lower() for s in spec.students}
+    gone = {str(r.params["login"]).lower() for r in removed if r.kind == "github.invite"} - staying
+    if not gone:
+        return set()
+    elsewhere = await session.scalars(
+        select(Member.github_lower)
+        .join(Course, Course.id == Member.course_id)
+        .where(
+            Member.course_id != course.id,
+            func.lower(Course.github_org) == spec.github_org.lower(),
+            Member.github_lower.in_(sorted(gone)),
+        )
+    )
+    return gone - set(elsewhere.all())
 
 
 async def apply_update(
@@ -280,6 +309,7 @@ async def apply_update(
     actor: str,
     now: datetime,
     check: Callable[[PlanDiff], None] = lambda _: None,
+    leave_org: bool = True,
 ) -> AppliedChange:
     """Bring the locked course's rows to `spec` and its plan, in the caller's transaction.
 
@@ -290,7 +320,7 @@ async def apply_update(
     """
     if spec.model_dump(mode="json") == course.spec and plan_digest(planned) == course.plan_digest:
         return NO_CHANGE
-    diff = await diff_plan(session, course, spec, planned)
+    diff = await diff_plan(session, course, spec, planned, leave_org=leave_org)
     check(diff)
     rows, stored, retiring = diff.rows, diff.stored, diff.retiring
     wanted = {step.key for step in planned}

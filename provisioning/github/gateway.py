@@ -160,6 +160,15 @@ class GitHubGateway(Protocol):
 
     async def list_org_invitations(self, org: str) -> list[OrgInvitation]: ...
 
+    async def get_org_membership(self, org: str, login: str) -> MembershipInfo | None:
+        """The person's organization membership (`pending` while invited); None if neither."""
+        ...
+
+    async def remove_org_membership(self, org: str, login: str) -> None:
+        """Remove a member from the organization (and its teams), or cancel their pending
+        invitation."""
+        ...
+
     # --- repositories -----------------------------------------------------------------------
     async def get_repo(self, owner: str, name: str) -> RepoInfo | None: ...
 

@@ -126,7 +126,8 @@ def _retired(key: str, spec: CourseSpec, results: dict[str, StepResult]) -> Plan
         )
         for s in plan_course(spec)
     }
-    removal = retirement(rows[key], rows)
+    # The dropped person is in no other course: they leave the organization too.
+    removal = retirement(rows[key], rows, lambda _: True)
     assert removal is not None, key
     return PlannedStep(key, removal.kind, removal.depends_on, removal.params)
 

@@ -23,6 +23,8 @@ GITHUB: list[Operation] = [
         ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
         ("PUT", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
         ("DELETE", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+        ("GET", "/orgs/{org}/memberships/{username}"),
+        ("DELETE", "/orgs/{org}/memberships/{username}"),
         ("GET", "/orgs/{org}/teams/{team_slug}/repos"),
         ("PUT", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"),
         ("POST", "/orgs/{org}/repos"),

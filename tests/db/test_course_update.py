@@ -208,6 +208,8 @@ async def test_dropping_a_provisioned_student_retires_their_invite_step(
         "org": "uni-cs",
         "team": "cs101-2027-spring-students",
         "login": "student-1",
+        # The invite step recorded no organization invitation of ours: the org is left alone.
+        "leave_org": False,
     }
     assert step.depends_on == []
     assert set(after) == set(before)

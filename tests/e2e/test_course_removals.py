@@ -76,7 +76,13 @@ async def test_drop_move_and_group_removal_match_the_new_description_exactly(
     writes = _writes(sandbox, cursor)
     assert not [w for w in writes if w[0] == "DELETE" and "/repos/" in w[1]], writes
     assert ("PATCH", f"/api/v3/repos/demo-university/{SLUG}-lab-03") in writes
-    check_github(github_state(sandbox), new, removed_groups=["lab-03"])
+    github = github_state(sandbox)
+    check_github(github, new, removed_groups=["lab-03"])
+    # The dropped students were invited to the organization by this course and are in no
+    # other course: their invitations are cancelled; the moved students keep theirs.
+    invited = {i.login.lower() for i in github.org_invitations.values()}
+    assert not invited & {"s-1-1", "s-3-2"}
+    assert {"s-2-1", "s-3-1"} <= invited
     server = check_discord(discord_world(sandbox), guild, new, removed_groups=["lab-03"])
     members = server.guild.members
     course_roles = set(server.roles.values()) - {server.guild.id}
