@@ -58,6 +58,18 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
     async with AsyncExitStack() as stack:
         scheduler = AsyncIOScheduler()
         scheduler.add_job(product.runner.wake, "interval", seconds=RUNNER_TICK_S, id="runner-tick")
+        if not runner_only and settings.reconcile_interval_s > 0:
+            # One course per run, never two runs at once: a reconcile stays within the rate
+            # limits whatever the number of courses (DESIGN.md §2.8).
+            scheduler.add_job(
+                product.reconcile.run_round,
+                "interval",
+                seconds=settings.reconcile_interval_s,
+                jitter=settings.reconcile_jitter_s,
+                id="reconcile",
+                max_instances=1,
+                coalesce=True,
+            )
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         if not runner_only:

@@ -31,6 +31,8 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
+from provisioning.courses.change_preview import SafetyLimit
+from provisioning.courses.reconcile import ReconcileService
 from provisioning.courses.service import CourseService
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.github.steps import executors as github_executors
@@ -64,6 +66,7 @@ class Product:
     discord: DiscordRestGateway
     runner: StepRunner
     courses: CourseService
+    reconcile: ReconcileService
     claims: DatabaseClaimService
     tokens: ApiTokenService
     services: Services
@@ -119,11 +122,20 @@ async def build(
         ),
     )
     secret = load_secret_key(settings)
-    courses = CourseService(sessions, clock, on_change=runner.wake)
+    safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
+    courses = CourseService(
+        sessions,
+        clock,
+        on_change=runner.wake,
+        safety=safety,
+        leave_org=settings.dropped_leave_org,
+    )
+    reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
     services = Services(
         courses=courses,
+        drift=reconcile.report,
         tokens=tokens,
         idempotency=IdempotencyStore(sessions, now=clock.now),
         readiness=functools.partial(database_reachable, engine),
@@ -154,6 +166,7 @@ async def build(
         discord=discord_gateway,
         runner=runner,
         courses=courses,
+        reconcile=reconcile,
         claims=claims,
         tokens=tokens,
         services=services,

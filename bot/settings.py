@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     runner_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=8, ge=1, le=64)
     log_level: str = "INFO"
+    # The safety limit of course changes: dropping more than this share of a course's
+    # students, or (when true) archiving any repository, needs `confirm_removals`.
+    change_confirm_share: float = Field(default=0.10, ge=0, le=1)
+    change_confirm_archive: bool = True
+    # A person dropped from a course leaves its GitHub organization too (or their invitation
+    # is cancelled) when the course invited them and no other course there lists them.
+    dropped_leave_org: bool = True
+    # The drift reconcile: one active course re-verified every interval (0: never), the
+    # course reconciled longest ago first; each run starts up to `reconcile_jitter_s` late.
+    reconcile_interval_s: float = Field(default=86400.0, ge=0)
+    reconcile_jitter_s: float = Field(default=600.0, ge=0)
     # Derives the Discord claim codes. Development keeps a generated one in ./data/.
     secret_key: SecretStr | None = None
 

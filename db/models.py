@@ -70,6 +70,8 @@ class Course(Base):
     # already. A change of `spec` by hand, in SQL, clears it (a trigger, migration 0004).
     spec_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set while the course is archived (end of term): read-only, left out of reconciles.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     members: Mapped[list[Member]] = relationship(
         back_populates="course", cascade="all, delete-orphan", passive_deletes=True

@@ -230,6 +230,28 @@ def _discord_steps(spec: CourseSpec) -> list[PlannedStep]:
                     {"user_id": member.discord_id, "role": role},
                 )
             )
+    steps += _student_roles(spec)
+    return steps
+
+
+def _student_roles(spec: CourseSpec) -> list[PlannedStep]:
+    """Students known on Discord keep the Student role and their group's role, also after a
+    move to another group (the invite they joined with granted the roles of that time)."""
+    steps = []
+    for student in spec.students:
+        if student.discord_id is None:
+            continue
+        roles = ["discord.role:student"]
+        if spec.kind == "laboratory" and student.group:
+            roles.append(f"discord.role:{student.group}")
+        steps.append(
+            PlannedStep(
+                f"discord.student-roles:{student.discord_id}",
+                "discord.student-roles",
+                tuple(roles),
+                {"user_id": student.discord_id, "roles": roles},
+            )
+        )
     return steps
 
 

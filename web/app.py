@@ -7,7 +7,7 @@ from aiohttp import web
 from web.answer_cache import AnswerCache
 from web.auth import auth_middleware
 from web.body import MAX_BODY_BYTES
-from web.handlers import audit, claims, courses, docs, health, metrics
+from web.handlers import audit, claims, course_changes, courses, docs, drift, health, metrics
 from web.openapi import build_openapi
 from web.problems import problem_middleware
 from web.services import ANSWERS, OPENAPI, SERVICES, Services
@@ -25,6 +25,8 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     health.add_routes(app)
     docs.add_routes(app)
     courses.add_routes(app)
+    course_changes.add_routes(app)
+    drift.add_routes(app)
     claims.add_routes(app)
     audit.add_routes(app)
     metrics.add_routes(app)

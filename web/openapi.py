@@ -20,11 +20,13 @@ from web.params import (
 from web.schemas import (
     AuditPageOut,
     AuditVerifyOut,
+    ChangePreviewOut,
     ClaimOut,
     CourseOut,
     CoursePage,
     CourseStatusOut,
     CourseUpdateOut,
+    DriftReportOut,
     Health,
     Problem,
     RetryOut,
@@ -40,6 +42,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StatusPageOut, "serialization"),
     (RetryOut, "serialization"),
     (CourseUpdateOut, "serialization"),
+    (ChangePreviewOut, "serialization"),
+    (DriftReportOut, "serialization"),
     (ClaimOut, "serialization"),
     (AuditPageOut, "serialization"),
     (AuditVerifyOut, "serialization"),
@@ -222,12 +226,102 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
 }
 _UPDATE_DESCRIPTION = (
     "Send the full new description. The course is planned again and only the difference is "
-    "applied: new steps are added, changed ones are done again (finished ones verified), steps "
-    "no longer planned are dropped if they never produced anything. Code, term and GitHub "
-    "organization cannot change (422). A change that would need something that exists on "
-    "GitHub or Discord removed is refused as a whole with 409, listing those step keys in "
-    "`steps`; so is one that touches steps running at that moment (send it again shortly)."
+    "applied: new steps are added, changed ones are done again (finished ones verified); steps "
+    "no longer planned are dropped if they never ran, and otherwise become removal steps "
+    "(`retired`): a team membership ended, a repository archived (never deleted), a lab channel "
+    "hidden from students, an invite revoked, a staff role taken back. Code, term and GitHub "
+    "organization may change while nothing exists on GitHub yet, not after (422). A change over "
+    "the safety limit (see `POST /courses/{course_id}/preview`) is refused with 409 and "
+    "`removals` unless `confirm_removals` names that number; one that touches steps running at "
+    "that moment is refused with 409 too (send it again shortly)."
 )
+
+CONFIRM_REMOVALS: dict[str, Any] = {
+    "name": "confirm_removals",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0},
+    "description": "The `removals` of the change's preview: needed when the change is over the "
+    "safety limit (may be sent in the body as well)",
+}
+
+
+def _preview_operation() -> dict[str, Any]:
+    return {
+        "summary": "Preview a change: what PUT with this body would add, change and remove",
+        "description": "Nothing is stored. Per resource (step key) whether it is added, changed "
+        "or removed and what a removal does; per person and group; and whether the change is "
+        "over the safety limit (more than the configured share of students dropped, or any "
+        "repository archived), in which case PUT needs `confirm_removals` equal to `removals`.",
+        "operationId": "previewCourseChange",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(CourseSpec)}},
+        },
+        "responses": {
+            "200": _json(ChangePreviewOut, "What the change would do"),
+            **_problems(400, 401, 403, 404, 409, 413, 415, 422),
+        },
+    }
+
+
+def _archive_operation(archive: bool) -> dict[str, Any]:
+    name = "archive" if archive else "unarchive"
+    what = (
+        "End of term: every repository archived (read-only, kept), the course's text channels "
+        "read-only for students (staff still post), invite links revoked, roles kept; the "
+        "course is marked archived (`archived_at`) and refuses changes until unarchived. "
+        if archive
+        else "Undo the archive exactly: repositories unarchived, channels as before, new "
+        "invite links. "
+    )
+    return {
+        "summary": f"{name.capitalize()} a course",
+        "description": what + "Applied by the course's steps like any change; doing it again "
+        "changes nothing.",
+        "operationId": f"{name}Course",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {
+            "200": _json(CourseUpdateOut, "The steps changed and retired, the status after"),
+            **_problems(401, 403, 404, 409),
+        },
+    }
+
+
+def _archive_preview_operation(archive: bool) -> dict[str, Any]:
+    name = "archive" if archive else "unarchive"
+    return {
+        "summary": f"Preview {name}: what it would change, per resource",
+        "description": "Nothing is stored.",
+        "operationId": f"preview{name.capitalize()}Course",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {
+            "200": _json(ChangePreviewOut, f"What {name} would do"),
+            **_problems(401, 403, 404, 409),
+        },
+    }
+
+
+def _delete_operation() -> dict[str, Any]:
+    problems = _problems(401, 403, 404, 409)
+    problems["409"]["description"] = (
+        "Something exists on GitHub or Discord for the course already: archive it instead"
+    )
+    return {
+        "summary": "Delete a course nothing was made for yet",
+        "description": "Removes the course, its steps and people while no step made anything "
+        "on GitHub or Discord (a claimed server does not count: it is the instructor's). After "
+        "that a course is never deleted: 409, pointing to archive. The audit log keeps the "
+        "course's history.",
+        "operationId": "deleteCourse",
+        **SECURED,
+        "parameters": [COURSE_ID],
+        "responses": {"204": {"description": "Deleted"}, **problems},
+    }
 
 
 _CLAIM_DESCRIPTION = (
@@ -271,7 +365,7 @@ def _update_operation() -> dict[str, Any]:
         "description": _UPDATE_DESCRIPTION,
         "operationId": "updateCourse",
         **SECURED,
-        "parameters": [COURSE_ID, IDEMPOTENCY_KEY],
+        "parameters": [COURSE_ID, IDEMPOTENCY_KEY, CONFIRM_REMOVALS],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ref(CourseSpec)}},
@@ -324,9 +418,32 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(CourseOut, "The course"), **_problems(401, 404)},
             },
             "put": _update_operation(),
+            "delete": _delete_operation(),
         },
         "/courses/{course_id}/status": {"get": _status_operation()},
         "/courses/{course_id}/claim": {"get": _claim_operation()},
+        "/courses/{course_id}/preview": {"post": _preview_operation()},
+        "/courses/{course_id}/drift": {
+            "get": {
+                "summary": "Drift: what the last reconcile found changed by hand and repaired",
+                "description": "A scheduled reconcile (`RECONCILE_INTERVAL_S`, default daily) "
+                "re-verifies every finished step of each active course; a step that finds its "
+                "resource differs from the description repairs it, and each repair is a write "
+                "listed here (and in the audit log). Expired invite links and GitHub "
+                "invitations are renewed the same way.",
+                "operationId": "getCourseDrift",
+                **SECURED,
+                "parameters": [COURSE_ID],
+                "responses": {
+                    "200": _json(DriftReportOut, "The drift report"),
+                    **_problems(401, 404),
+                },
+            }
+        },
+        "/courses/{course_id}/archive": {"post": _archive_operation(True)},
+        "/courses/{course_id}/unarchive": {"post": _archive_operation(False)},
+        "/courses/{course_id}/archive/preview": {"post": _archive_preview_operation(True)},
+        "/courses/{course_id}/unarchive/preview": {"post": _archive_preview_operation(False)},
         "/courses/{course_id}/retry": {
             "post": {
                 "summary": "Retry failed, blocked and waiting steps",

@@ -6,7 +6,7 @@ import uuid
 
 from aiohttp import web
 
-from provisioning.errors import CourseNotFoundError
+from provisioning.errors import CourseNotFoundError, CourseValidationError, FieldProblem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -96,3 +96,31 @@ def states_param(request: web.Request) -> list[str]:
             text=f"state must be one of {', '.join(STEP_STATES)} (got {', '.join(unknown)[:100]})"
         )
     return states
+
+
+CONFIRM_REMOVALS = "confirm_removals"
+
+
+def split_confirmation(request: web.Request, document: object) -> tuple[object, int | None]:
+    """A change's description and its `confirm_removals`, from the query or the body (where
+    it is taken out before the description is validated); a bad value is 422 naming it."""
+    raw: object = request.query.get(CONFIRM_REMOVALS)
+    if isinstance(document, dict) and CONFIRM_REMOVALS in document:
+        document = dict(document)
+        raw = document.pop(CONFIRM_REMOVALS)
+    if raw is None:
+        return document, None
+    value = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if isinstance(raw, str):
+        value = _whole_number(raw)
+    if value is None or value < 0:
+        raise CourseValidationError(
+            [
+                FieldProblem(
+                    CONFIRM_REMOVALS,
+                    "must be a whole number: the `removals` of the change's preview "
+                    "(POST /courses/{id}/preview)",
+                )
+            ]
+        )
+    return document, value

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from db.audit_chain import ChainVerification
 from provisioning.audit import AuditPage
+from provisioning.courses.change_preview import ChangePreview
+from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
@@ -37,6 +39,9 @@ class CourseOut(_Out):
     github_org: str
     plan_digest: str = Field(description="sha256 of the canonical plan")
     created_at: datetime
+    archived_at: datetime | None = Field(
+        default=None, description="When the course was archived; null while it is active"
+    )
     spec: CourseSpec
 
     @classmethod
@@ -50,6 +55,7 @@ class CourseOut(_Out):
             github_org=record.github_org,
             plan_digest=record.plan_digest,
             created_at=record.created_at,
+            archived_at=record.archived_at,
             spec=record.spec,
         )
 
@@ -176,7 +182,14 @@ class CourseUpdateOut(_Out):
         "verified and repaired again, failed or waiting ones start afresh"
     )
     removed: list[str] = Field(
-        description="Steps no longer planned; only steps that never produced anything"
+        description="Steps no longer planned: those that never ran are dropped, the others "
+        "are retired (listed again in `retired`)"
+    )
+    retired: list[str] = Field(
+        default_factory=list,
+        description="Steps turned into removal steps, pending: a team membership ended, a "
+        "repository archived (never deleted), a lab channel hidden from students, an invite "
+        "revoked, a staff role taken back",
     )
     unblocked: list[str] = Field(
         description="Blocked steps sent back to pending because the failed step they waited "
@@ -191,6 +204,7 @@ class CourseUpdateOut(_Out):
             added=outcome.added,
             changed=outcome.changed,
             removed=outcome.removed,
+            retired=outcome.retired,
             unblocked=outcome.unblocked,
             status=CourseStatusOut.of(outcome.status),
         )
@@ -277,9 +291,118 @@ class Problem(_Out):
     steps: list[str] | None = Field(
         default=None, description="The step keys that stand in the way of a refused change (409)"
     )
+    removals: int | None = Field(
+        default=None,
+        description="A change over the safety limit (409): the number `confirm_removals` "
+        "must name to apply it",
+    )
 
 
 class Health(_Out):
     """Liveness or readiness."""
 
     status: Literal["ok"]
+
+
+class ResourceChangeOut(_Out):
+    """One resource (a step's key) a change adds, changes or removes."""
+
+    key: str
+    kind: str = Field(description="The step kind that ensures the resource")
+    change: Literal["added", "changed", "removed"]
+    removal: str | None = Field(
+        default=None,
+        description="For a removal, what happens on the platform (membership ended, repository "
+        "archived, channel hidden from students, invite revoked, staff role taken back); null "
+        "when the resource is left as it is, or never existed",
+    )
+
+
+class PeopleChangeOut(_Out):
+    """The change in people (GitHub logins) and lab groups."""
+
+    students_added: list[str]
+    students_dropped: list[str]
+    students_moved: list[str]
+    staff_added: list[str]
+    staff_removed: list[str]
+    groups_added: list[str]
+    groups_removed: list[str]
+
+
+class ChangePreviewOut(_Out):
+    """What `PUT /courses/{id}` with the same body would do; nothing was stored."""
+
+    course_id: str
+    resources: list[ResourceChangeOut]
+    people: PeopleChangeOut
+    removals: int = Field(description="Removal steps the change would start")
+    repositories_archived: list[str]
+    confirmation_needed: bool = Field(
+        description="The change is over the safety limit: PUT it with "
+        "`confirm_removals` equal to `removals`"
+    )
+    reasons: list[str] = Field(description="Why a confirmation is needed")
+
+    @classmethod
+    def of(cls, preview: ChangePreview) -> ChangePreviewOut:
+        people = preview.people
+        return cls(
+            course_id=preview.course_id,
+            resources=[
+                ResourceChangeOut(key=r.key, kind=r.kind, change=r.change, removal=r.removal)
+                for r in preview.resources
+            ],
+            people=PeopleChangeOut(
+                students_added=people.students_added,
+                students_dropped=people.students_dropped,
+                students_moved=people.students_moved,
+                staff_added=people.staff_added,
+                staff_removed=people.staff_removed,
+                groups_added=people.groups_added,
+                groups_removed=people.groups_removed,
+            ),
+            removals=preview.removals,
+            repositories_archived=preview.repositories_archived,
+            confirmation_needed=preview.confirmation_needed,
+            reasons=preview.reasons,
+        )
+
+
+class RepairOut(_Out):
+    """One write a re-verifying step made, because what it checked differed."""
+
+    step_key: str
+    method: str
+    path: str = Field(description="The platform's path, secrets redacted as in the audit log")
+    status: int | None
+    at: datetime
+
+
+class DriftReportOut(_Out):
+    """What the course's last reconcile found changed by hand, and what it repaired."""
+
+    course_id: str
+    started_at: datetime | None = Field(description="Null when never reconciled")
+    finished: bool = Field(description="No step of the course waits to run any more")
+    checked: int = Field(description="Finished steps sent back to be verified")
+    drifted: list[str] = Field(description="Steps that found drift and repaired it")
+    repairs: list[RepairOut]
+    failed: list[str] = Field(description="Steps that failed or wait for a person")
+
+    @classmethod
+    def of(cls, report: DriftReport) -> DriftReportOut:
+        return cls(
+            course_id=report.course_id,
+            started_at=report.started_at,
+            finished=report.finished,
+            checked=report.checked,
+            drifted=report.drifted,
+            repairs=[
+                RepairOut(
+                    step_key=r.step_key, method=r.method, path=r.path, status=r.status, at=r.at
+                )
+                for r in report.repairs
+            ],
+            failed=report.failed,
+        )

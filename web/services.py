@@ -14,6 +14,7 @@ from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
+from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
 from web.answer_cache import AnswerCache
 
@@ -23,6 +24,8 @@ class Services:
     """The services handlers call. Changes wake the runner inside the services themselves."""
 
     courses: CourseService
+    # The drift report of a course's last reconcile (`ReconcileService.report`).
+    drift: Callable[[str], Awaitable[DriftReport]]
     tokens: ApiTokenService
     idempotency: IdempotencyStore
     readiness: Callable[[], Awaitable[bool]]

@@ -366,6 +366,18 @@ class DiscordRestGateway:
             role_id=role_id,
         )
 
+    async def remove_member_role(
+        self, guild_id: str, user_id: str, role_id: str, *, reason: str
+    ) -> None:
+        await self._call(
+            "DELETE",
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            reason=reason,
+            guild_id=guild_id,
+            user_id=user_id,
+            role_id=role_id,
+        )
+
 
 # -- JSON to dataclasses ---------------------------------------------------------------------
 

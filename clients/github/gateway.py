@@ -92,6 +92,13 @@ class PyGithubGateway:
                 return found
             page += 1
 
+    async def get_org_membership(self, org: str, login: str) -> MembershipInfo | None:
+        data = await self._maybe(f"/orgs/{_q(org)}/memberships/{_q(login)}")
+        return None if data is None else parse.membership(data)
+
+    async def remove_org_membership(self, org: str, login: str) -> None:
+        await self._json("DELETE", f"/orgs/{_q(org)}/memberships/{_q(login)}")
+
     # --- repositories -----------------------------------------------------------------------
     async def get_repo(self, owner: str, name: str) -> RepoInfo | None:
         data = await self._maybe(f"/repos/{_q(owner)}/{_q(name)}")
@@ -111,6 +118,10 @@ class PyGithubGateway:
         self, owner: str, name: str, *, description: str, private: bool
     ) -> RepoInfo:
         body = {"description": description, "private": private}
+        return parse.repo(await self._json("PATCH", f"/repos/{_q(owner)}/{_q(name)}", body))
+
+    async def set_repo_archived(self, owner: str, name: str, *, archived: bool) -> RepoInfo:
+        body = {"archived": archived}
         return parse.repo(await self._json("PATCH", f"/repos/{_q(owner)}/{_q(name)}", body))
 
     async def get_topics(self, owner: str, name: str) -> tuple[str, ...]:
@@ -245,6 +256,10 @@ class PyGithubGateway:
     ) -> MembershipInfo:
         path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/memberships/{_q(login)}"
         return parse.membership(await self._json("PUT", path, {"role": role}))
+
+    async def remove_team_membership(self, org: str, team_slug: str, login: str) -> None:
+        path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/memberships/{_q(login)}"
+        await self._json("DELETE", path)
 
     async def get_team_repo_permission(
         self, org: str, team_slug: str, owner: str, repo: str

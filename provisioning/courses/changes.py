@@ -46,6 +46,37 @@ class CourseChangeNotSupportedError(CourseChangeRefusedError):
         )
 
 
+class CourseDeleteRefusedError(CourseChangeRefusedError):
+    """A course that made something on GitHub or Discord is never deleted: it is archived."""
+
+    title = "Course not deleted"
+
+    def __init__(self, course_id: str, step_keys: Sequence[str]) -> None:
+        super().__init__(
+            course_id,
+            step_keys,
+            f"the course has {len(step_keys)} resource(s) on GitHub or Discord already "
+            f"({_listed(step_keys)}); a course is deleted only before anything was made for "
+            f"it, so nobody's work goes with it. Archive it instead (POST /courses/{course_id}"
+            "/archive: repositories read-only, students' write access on Discord removed), or "
+            "change it with PUT /courses/{id}.",
+        )
+
+
+class CourseArchivedError(CourseChangeRefusedError):
+    """An archived course is not changed: it is unarchived first."""
+
+    title = "Course archived"
+
+    def __init__(self, course_id: str) -> None:
+        super().__init__(
+            course_id,
+            [],
+            "the course is archived; nothing was changed: unarchive it first "
+            f"(POST /courses/{course_id}/unarchive), then change it",
+        )
+
+
 class StepsRunningError(CourseChangeRefusedError):
     """The change touches steps a runner is executing right now."""
 

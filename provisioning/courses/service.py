@@ -9,15 +9,32 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
 
-from sqlalchemy import RowMapping, func, select, tuple_, update
+from sqlalchemy import RowMapping, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain, step_queue
-from db.models import STEP_STATES, Course, LabGroup, Step
+from db.models import STEP_STATES, Course, IdempotencyKey, LabGroup, Member, Step
 from provisioning.clock import Clock
+from provisioning.courses.archive import archived_plan
+from provisioning.courses.change_preview import (
+    ChangePreview,
+    PeopleChange,
+    SafetyLimit,
+    check_confirmation,
+    preview_of,
+)
+from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
 from provisioning.courses.spec import CourseSpec
-from provisioning.courses.update import add_members, apply_update, lock_course, step_rows
+from provisioning.courses.update import (
+    PlanDiff,
+    add_members,
+    apply_update,
+    diff_plan,
+    lock_course,
+    made_something,
+    step_rows,
+)
 from provisioning.courses.views import (
     ACTIONS_SHOWN,
     CoursePage,
@@ -97,6 +114,7 @@ def _record(row: Course) -> CourseRecord:
         spec=CourseSpec.model_validate(row.spec),
         plan_digest=row.plan_digest,
         created_at=row.created_at,
+        archived_at=row.archived_at,
     )
 
 
@@ -113,10 +131,16 @@ class CourseService:
         clock: Clock,
         planner: Callable[[CourseSpec], list[PlannedStep]] = plan_course,
         on_change: Callable[[], None] = _nobody_to_wake,
+        safety: SafetyLimit = SafetyLimit(),
+        leave_org: bool = True,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._planner = planner
+        self._safety = safety
+        # Whether people dropped from every course of an organization it invited them to
+        # leave it too (`provisioning.courses.retire`); else their membership is left alone.
+        self._leave_org = leave_org
         # Called after a commit that made steps due (the runner's wake()), so they start now
         # rather than at the runner's next tick. It must not block.
         self._on_change = on_change
@@ -331,25 +355,171 @@ class CourseService:
         actor: str,
         *,
         within: UpdateInTransaction | None = None,
+        confirm_removals: int | None = None,
     ) -> CourseUpdate:
         """Re-plan from ``spec`` and apply only the difference (``provisioning.courses.update``)
         in one transaction on the locked course, ending with ``within``; a refusal changes nothing.
+
+        A change over the safety limit (`preview`) is refused with `ConfirmationRequiredError`
+        unless ``confirm_removals`` is its number of removals.
         """
         steps = self._planner(spec)
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await lock_course(session, course_id)
-            done = await apply_update(session, row, spec, steps, actor=actor, now=now)
+            if row.archived_at is not None:
+                raise CourseArchivedError(course_id)
+            old = CourseSpec.model_validate(row.spec)
+
+            def check(diff: PlanDiff) -> None:
+                preview = preview_of(course_id, old, spec, diff, self._safety)
+                check_confirmation(preview, confirm_removals)
+
+            done = await apply_update(
+                session,
+                row,
+                spec,
+                steps,
+                actor=actor,
+                now=now,
+                check=check,
+                leave_org=self._leave_org,
+            )
             status = await self._status(session, course_id)
             outcome = CourseUpdate(
-                _record(row), done.added, done.changed, done.removed, done.unblocked, status
+                _record(row),
+                done.added,
+                done.changed,
+                done.removed,
+                done.unblocked,
+                status,
+                retired=done.retired,
             )
             if within is not None:
                 await within(session, outcome)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
-        if outcome.added or outcome.changed or outcome.unblocked:
+        if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
         return outcome
+
+    async def preview(self, course_id: str, spec: CourseSpec) -> ChangePreview:
+        """What `update` with ``spec`` would add, change and remove, per resource and person,
+        and whether it needs `confirm_removals` (and which number); nothing is stored. Raises
+        what `update` would refuse for other reasons (fixed fields, steps running)."""
+        steps = self._planner(spec)
+        async with self._sessions() as session:
+            row = await session.get(Course, course_id)
+            if row is None:
+                raise CourseNotFoundError(course_id)
+            old = CourseSpec.model_validate(row.spec)
+            if spec == old:
+                return ChangePreview(course_id, [], PeopleChange(), 0, [], False, [])
+            diff = await diff_plan(session, row, spec, steps, lock=False, leave_org=self._leave_org)
+        return preview_of(course_id, old, spec, diff, self._safety)
+
+    async def archive(self, course_id: str, actor: str) -> CourseUpdate:
+        """End of term (`provisioning.courses.archive`): repositories archived, channels
+        read-only for students, invites revoked, roles kept; the course is marked archived.
+        Applied as a change of plan (the steps do the work); archiving again changes nothing."""
+        return await self._set_archived(course_id, actor, archived=True)
+
+    async def unarchive(self, course_id: str, actor: str) -> CourseUpdate:
+        """Undo `archive` exactly: the course's plan as before, new invite links."""
+        return await self._set_archived(course_id, actor, archived=False)
+
+    async def archive_preview(self, course_id: str, *, archived: bool = True) -> ChangePreview:
+        """What `archive` (or, with ``archived=False``, `unarchive`) would change; nothing is
+        stored."""
+        async with self._sessions() as session:
+            row = await session.get(Course, course_id)
+            if row is None:
+                raise CourseNotFoundError(course_id)
+            spec = CourseSpec.model_validate(row.spec)
+            steps = self._plan(spec, archived=archived)
+            diff = await diff_plan(session, row, spec, steps, lock=False)
+        return preview_of(course_id, spec, spec, diff, SafetyLimit(confirm_archive=False))
+
+    def _plan(self, spec: CourseSpec, *, archived: bool) -> builtins.list[PlannedStep]:
+        steps = self._planner(spec)
+        return archived_plan(steps) if archived else steps
+
+    async def _set_archived(self, course_id: str, actor: str, *, archived: bool) -> CourseUpdate:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await lock_course(session, course_id)
+            spec = CourseSpec.model_validate(row.spec)
+            steps = self._plan(spec, archived=archived)
+            done = await apply_update(session, row, spec, steps, actor=actor, now=now)
+            was = row.archived_at is not None
+            row.archived_at = (row.archived_at or now) if archived else None
+            if was != archived:
+                await audit_chain.append_event(
+                    session,
+                    at=now,
+                    actor=actor,
+                    event="course.archived" if archived else "course.unarchived",
+                    course_id=course_id,
+                    summary={"changed": len(done.changed), "retired": len(done.retired)},
+                )
+            status = await self._status(session, course_id)
+            outcome = CourseUpdate(
+                _record(row),
+                done.added,
+                done.changed,
+                done.removed,
+                done.unblocked,
+                status,
+                retired=done.retired,
+            )
+        log.info(
+            "course archived" if archived else "course unarchived",
+            extra={"course_id": course_id, "actor": actor},
+        )
+        if done.any:
+            self._on_change()
+        return outcome
+
+    async def delete(self, course_id: str, actor: str) -> None:
+        """Remove a course nothing was made for yet (its server may be claimed: the server is
+        the instructor's), with its steps and people; the audit log keeps its history.
+
+        Once a step made something on GitHub or Discord, `CourseDeleteRefusedError`: a
+        course is then never deleted, only archived, so nobody's work goes with it.
+        """
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row = await lock_course(session, course_id)
+            steps = (
+                await session.scalars(
+                    select(Step)
+                    .where(Step.course_id == course_id)
+                    .order_by(Step.position)
+                    .with_for_update()
+                )
+            ).all()
+            made = [s.key for s in steps if s.kind != "discord.server" and made_something(s)]
+            if made:
+                raise CourseDeleteRefusedError(course_id, made)
+            await step_queue.unlink_steps(session, [s.id for s in steps])
+            await session.execute(delete(Step).where(Step.course_id == course_id))
+            await session.execute(delete(Member).where(Member.course_id == course_id))
+            await session.execute(delete(LabGroup).where(LabGroup.course_id == course_id))
+            # The stored answers stay (a replay still gets them); they just name no course.
+            await session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.course_id == course_id)
+                .values(course_id=None)
+            )
+            await audit_chain.append_event(
+                session,
+                at=now,
+                actor=actor,
+                event="course.deleted",
+                course_id=course_id,
+                summary={"code": row.code, "term": row.term, "steps": len(steps)},
+            )
+            await session.delete(row)
+        log.info("course deleted", extra={"course_id": course_id, "actor": actor})
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome:
         """Send failed, blocked and waiting steps back to pending, due now; with them, the

@@ -2,15 +2,17 @@
 
 Steps are matched by key (DESIGN.md §2.6, §4). A new key is new work; a key whose params or
 dependencies changed is done again (an executor verifies and repairs what its external id names,
-so a finished step is re-checked, not re-created); a key the new plan lacks is dropped only if it
-never produced anything. Removing what exists on GitHub or Discord is not built yet, so such a
-change is refused as a whole rather than half applied.
+so a finished step is re-checked, not re-created); a key the new plan lacks is dropped when it
+never ran, and otherwise retired (`provisioning.courses.retire`): it becomes a removal step
+(membership ended, repository archived, channel hidden, invite revoked), never a deletion of
+anything people made. The fields that name the course's GitHub resources (code, term,
+organization) may change only while nothing exists there yet.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,38 +22,50 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain, step_queue
 from db.models import Course, LabGroup, Member, Step
-from provisioning.courses.changes import CourseChangeNotSupportedError, StepsRunningError
+from provisioning.courses.changes import StepsRunningError
+from provisioning.courses.retire import RETIRED_KINDS, Retirement, retirement, touched
 from provisioning.courses.spec import CourseSpec
-from provisioning.errors import CourseNotFoundError, CourseValidationError, FieldProblem
+from provisioning.errors import (
+    CourseConflictError,
+    CourseNotFoundError,
+    CourseValidationError,
+    FieldProblem,
+)
 from provisioning.plan import PlannedStep, plan_digest
 
 # A change is the fix for a step that failed or waits for a person: it gets a fresh start.
 _RESTART_STATES = frozenset({"succeeded", "failed", "blocked", "awaiting_action"})
 _AUDIT_KEYS_MAX = 50
-# These name every resource of the course (repository and team names, the org they live in):
-# a different value is a different course, not a change of this one.
+# These name the course's GitHub resources (repository and team names, the org they live in):
+# once one exists, a different value would be a different course, not a change of this one.
+# Discord names follow by themselves (their steps rename), so only GitHub holds them fixed.
 _FIXED_FIELDS = {
-    "code": "it is part of every repository, team and server name",
-    "term": "it is part of every repository, team and server name",
+    "code": "it is part of every repository and team name",
+    "term": "it is part of every repository and team name",
     "github_org": "the course's repositories and teams live in it",
 }
 
 
 @dataclass(frozen=True)
 class AppliedChange:
-    """The step keys an update added, changed, removed, and unblocked (in plan order)."""
+    """The step keys an update added, changed, removed, and unblocked (in plan order).
+
+    ``removed`` are the keys the new plan lacks; ``retired`` the part of them that became
+    removal steps (pending), the rest were dropped, having never run.
+    """
 
     added: list[str]
     changed: list[str]
     removed: list[str]
     unblocked: list[str]
+    retired: list[str]
 
     @property
     def any(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.unblocked)
 
 
-NO_CHANGE = AppliedChange([], [], [], [])
+NO_CHANGE = AppliedChange([], [], [], [], [])
 
 
 def member_rows(course_id: str, spec: CourseSpec) -> list[dict[str, Any]]:
@@ -126,16 +140,41 @@ async def lock_course(session: AsyncSession, course_id: str) -> Course:
     return row
 
 
-def _fixed_field_problems(course: Course, spec: CourseSpec) -> list[FieldProblem]:
+def made_something(row: Step) -> bool:
+    """Whether the step's resource exists: it holds an id, succeeded, or is running now. A
+    step that failed (an organization that does not exist) made nothing."""
+    return row.external_id is not None or row.state in ("succeeded", "running")
+
+
+def _fixed_field_problems(course: Course, spec: CourseSpec, rows: list[Step]) -> list[FieldProblem]:
+    """A field naming GitHub resources may change while none exists (a mistyped organization
+    is fixed before a repository could be made in it); after that, it is refused."""
+    changed = [name for name in _FIXED_FIELDS if getattr(course, name) != getattr(spec, name)]
+    made = [r.key for r in rows if r.kind.startswith("github.") and made_something(r)]
+    if not changed or not made:
+        return []
+    shown = ", ".join(made[:3]) + (f" and {len(made) - 3} more" if len(made) > 3 else "")
     return [
         FieldProblem(
             name,
-            f"cannot change from {getattr(course, name)!r} to {getattr(spec, name)!r}: {why}; "
-            "create a new course instead",
+            f"cannot change from {getattr(course, name)!r} to {getattr(spec, name)!r}: "
+            f"{_FIXED_FIELDS[name]}, and GitHub has the course's resources already ({shown}); "
+            f"keep {getattr(course, name)!r}, or archive this course and create a new one",
         )
-        for name, why in _FIXED_FIELDS.items()
-        if getattr(course, name) != getattr(spec, name)
+        for name in changed
     ]
+
+
+async def _raise_if_taken(session: AsyncSession, course: Course, spec: CourseSpec) -> None:
+    if (course.code, course.term) == (spec.code, spec.term):
+        return
+    other = await session.scalar(
+        select(Course.id).where(
+            Course.code == spec.code, Course.term == spec.term, Course.id != course.id
+        )
+    )
+    if other is not None:
+        raise CourseConflictError(other, spec.code, spec.term)
 
 
 def _canonical(value: Any) -> str:
@@ -178,6 +217,89 @@ def _failed_roots(rows: Iterable[Step]) -> dict[str, str]:
     return {key: by for key, by in root.items() if key != by}
 
 
+@dataclass(frozen=True)
+class PlanDiff:
+    """How a course's stored steps differ from a new plan; computed without writing."""
+
+    rows: list[Step]
+    added: list[PlannedStep]
+    changed: list[PlannedStep]
+    # Stored steps the new plan lacks (removal steps of earlier changes excepted).
+    removed: list[Step]
+    # Of those, the ones that may have made something, with the removal step each becomes.
+    retiring: dict[str, Retirement]
+
+    @property
+    def stored(self) -> dict[str, Step]:
+        return {row.key: row for row in self.rows}
+
+
+async def diff_plan(
+    session: AsyncSession,
+    course: Course,
+    spec: CourseSpec,
+    planned: list[PlannedStep],
+    *,
+    lock: bool = True,
+    leave_org: bool = True,
+) -> PlanDiff:
+    """Compare the course's rows with `spec`'s plan; raises what `apply_update` would refuse
+    (`CourseValidationError`, `CourseConflictError`, `StepsRunningError`). `lock`: the rows
+    stay locked until the transaction ends (an update); a preview only reads."""
+    query = select(Step).where(Step.course_id == course.id).order_by(Step.position)
+    if lock:
+        query = query.with_for_update()
+    rows = list((await session.scalars(query)).all())
+    problems = _fixed_field_problems(course, spec, rows)
+    if problems:
+        raise CourseValidationError(problems)
+    await _raise_if_taken(session, course, spec)
+    stored = {row.key: row for row in rows}
+    wanted = {step.key for step in planned}
+    # Removal steps from earlier changes stay as they are until their key is planned again.
+    removed = [row for row in rows if row.key not in wanted and row.kind not in RETIRED_KINDS]
+    changed = [p for p in planned if p.key in stored and _differs(stored[p.key], p)]
+    touched_keys = [*(r.key for r in removed), *(p.key for p in changed)]
+    # A running step would settle with the parameters it was claimed with, or for a step no
+    # longer planned: refuse rather than lose the change or orphan what it creates.
+    running = [key for key in touched_keys if stored[key].state == "running"]
+    if running:
+        raise StepsRunningError(course.id, running)
+    leaving = await _leaving_org(session, course, spec, removed) if leave_org else set()
+
+    def leaves(login: str) -> bool:
+        return login.lower() in leaving
+
+    retiring = {
+        row.key: r
+        for row in removed
+        if touched(row) and (r := retirement(row, stored, leaves)) is not None
+    }
+    added = [p for p in planned if p.key not in stored]
+    return PlanDiff(rows, added, changed, removed, retiring)
+
+
+async def _leaving_org(
+    session: AsyncSession, course: Course, spec: CourseSpec, removed: list[Step]
+) -> set[str]:
+    """Logins (lower case) of people leaving this course's teams who stay in none of its teams
+    and are listed by no other course of its organization: they may leave the organization."""
+    staying = {m.github.lower() for m in spec.staff} | {s.github.lower() for s in spec.students}
+    gone = {str(r.params["login"]).lower() for r in removed if r.kind == "github.invite"} - staying
+    if not gone:
+        return set()
+    elsewhere = await session.scalars(
+        select(Member.github_lower)
+        .join(Course, Course.id == Member.course_id)
+        .where(
+            Member.course_id != course.id,
+            func.lower(Course.github_org) == spec.github_org.lower(),
+            Member.github_lower.in_(sorted(gone)),
+        )
+    )
+    return gone - set(elsewhere.all())
+
+
 async def apply_update(
     session: AsyncSession,
     course: Course,
@@ -186,64 +308,54 @@ async def apply_update(
     *,
     actor: str,
     now: datetime,
+    check: Callable[[PlanDiff], None] = lambda _: None,
+    leave_org: bool = True,
 ) -> AppliedChange:
     """Bring the locked course's rows to `spec` and its plan, in the caller's transaction.
 
-    Raises before writing anything: `CourseValidationError` (code, term or organization
-    changed), `CourseChangeNotSupportedError`, `StepsRunningError`.
+    `check` sees the difference before anything is written and may refuse it (the safety
+    limit on removals). Raises before writing anything: `CourseValidationError` (code, term
+    or organization changed after GitHub resources exist), `CourseConflictError` (the new
+    code and term are another course's), `StepsRunningError`, or what `check` raises.
     """
-    problems = _fixed_field_problems(course, spec)
-    if problems:
-        raise CourseValidationError(problems)
-    if spec.model_dump(mode="json") == course.spec:
+    if spec.model_dump(mode="json") == course.spec and plan_digest(planned) == course.plan_digest:
         return NO_CHANGE
-    rows = (
-        await session.scalars(
-            select(Step)
-            .where(Step.course_id == course.id)
-            .order_by(Step.position)
-            .with_for_update()
-        )
-    ).all()
-    stored = {row.key: row for row in rows}
+    diff = await diff_plan(session, course, spec, planned, leave_org=leave_org)
+    check(diff)
+    rows, stored, retiring = diff.rows, diff.stored, diff.retiring
     wanted = {step.key for step in planned}
-    removed = [row for row in rows if row.key not in wanted]
-    exists = [r.key for r in removed if r.external_id is not None or r.state == "succeeded"]
-    if exists:
-        raise CourseChangeNotSupportedError(course.id, exists)
-    changed = [p for p in planned if p.key in stored and _differs(stored[p.key], p)]
-    touched = [*(r.key for r in removed), *(p.key for p in changed)]
-    # A running step would settle with the parameters it was claimed with, or for a step no
-    # longer planned: refuse rather than lose the change or orphan what it creates.
-    running = [key for key in touched if stored[key].state == "running"]
-    if running:
-        raise StepsRunningError(course.id, running)
-
-    await step_queue.unlink_steps(session, [row.id for row in removed])
-    for row in removed:
+    dropped = [row for row in diff.removed if row.key not in retiring]
+    await step_queue.unlink_steps(session, [row.id for row in dropped])
+    for row in dropped:
         await session.delete(row)
-    for step in changed:
+    for key, removal in retiring.items():
+        row = stored[key]
+        row.kind, row.params = removal.kind, removal.params
+        row.depends_on = list(removal.depends_on)
+        _restart(row, now)
+    for step in diff.changed:
         row = stored[step.key]
         row.kind, row.depends_on, row.params = step.kind, list(step.depends_on), step.params
         row.updated_at = now
         if row.state in _RESTART_STATES:
             _restart(row, now)
     position = max((row.position for row in rows), default=-1) + 1
-    added = [p for p in planned if p.key not in stored]
-    new_rows = step_rows(course.id, added, now, start=position)
+    new_rows = step_rows(course.id, diff.added, now, start=position)
     session.add_all(new_rows)
-    unblocked = _rebalance_blocked(
-        [*(r for r in rows if r.key in wanted), *new_rows], {p.key for p in [*changed, *added]}, now
-    )
+    kept = [r for r in rows if r.key in wanted or r.kind in RETIRED_KINDS]
+    touched_now = {p.key for p in [*diff.changed, *diff.added]} | set(retiring)
+    unblocked = _rebalance_blocked([*kept, *new_rows], touched_now, now)
     await _replace_people(session, course, spec)
+    course.code, course.term, course.github_org = spec.code, spec.term, spec.github_org
     course.title, course.kind = spec.title, spec.kind
     course.spec = spec.model_dump(mode="json")
     course.plan_digest = plan_digest(planned)
     result = AppliedChange(
-        added=[p.key for p in added],
-        changed=[p.key for p in changed],
-        removed=[r.key for r in removed],
+        added=[p.key for p in diff.added],
+        changed=[p.key for p in diff.changed],
+        removed=[r.key for r in diff.removed],
         unblocked=unblocked,
+        retired=[r.key for r in diff.removed if r.key in retiring],
     )
     await step_queue.link_dependencies(session, course.id)
     await _audit(session, course, result, actor, now)
@@ -289,6 +401,7 @@ async def _audit(
             "added": len(change.added),
             "changed": len(change.changed),
             "removed": len(change.removed),
+            "retired": len(change.retired),
             "unblocked": len(change.unblocked),
             "steps": steps,
             "plan_digest": course.plan_digest,
@@ -296,6 +409,7 @@ async def _audit(
                 "added": change.added[:_AUDIT_KEYS_MAX],
                 "changed": change.changed[:_AUDIT_KEYS_MAX],
                 "removed": change.removed[:_AUDIT_KEYS_MAX],
+                "retired": change.retired[:_AUDIT_KEYS_MAX],
             },
         },
     )

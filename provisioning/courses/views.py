@@ -30,6 +30,8 @@ class CourseRecord:
     spec: CourseSpec
     plan_digest: str
     created_at: datetime
+    # When the course was archived (end of term); None while it is active.
+    archived_at: datetime | None = None
 
 
 class InvalidCursorError(ProvisioningError):
@@ -144,7 +146,9 @@ class CourseUpdate:
     """What an update did to a course's plan (step keys, in plan order) and the status after.
 
     ``unblocked`` are steps sent back to pending only because the failed step they waited for
-    is gone or changed. All four lists are empty when the description was already the same.
+    is gone or changed. ``removed`` are the keys the new plan lacks, ``retired`` those of them
+    now pending as removal steps (a membership ended, a repository archived, …). All lists are
+    empty when the description was already the same.
     """
 
     course: CourseRecord
@@ -153,6 +157,7 @@ class CourseUpdate:
     removed: list[str]
     unblocked: list[str]
     status: CourseStatus
+    retired: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

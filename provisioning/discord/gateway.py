@@ -226,6 +226,10 @@ class DiscordGateway(Protocol):
         self, guild_id: str, user_id: str, role_id: str, *, reason: str
     ) -> None: ...
 
+    async def remove_member_role(
+        self, guild_id: str, user_id: str, role_id: str, *, reason: str
+    ) -> None: ...
+
     async def audit_log(
         self, guild_id: str, *, action_type: int, user_id: str | None = None, limit: int = 100
     ) -> list[AuditEntry]: ...

@@ -40,6 +40,8 @@ class RepoInfo:
     default_branch: str
     # None when the answer did not carry topics (then ask `get_topics`).
     topics: tuple[str, ...] | None
+    # Archived: read-only for everyone, kept with its history (the product's "removal").
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,15 @@ class GitHubGateway(Protocol):
 
     async def list_org_invitations(self, org: str) -> list[OrgInvitation]: ...
 
+    async def get_org_membership(self, org: str, login: str) -> MembershipInfo | None:
+        """The person's organization membership (`pending` while invited); None if neither."""
+        ...
+
+    async def remove_org_membership(self, org: str, login: str) -> None:
+        """Remove a member from the organization (and its teams), or cancel their pending
+        invitation."""
+        ...
+
     # --- repositories -----------------------------------------------------------------------
     async def get_repo(self, owner: str, name: str) -> RepoInfo | None: ...
 
@@ -172,6 +183,10 @@ class GitHubGateway(Protocol):
     async def update_repo(
         self, owner: str, name: str, *, description: str, private: bool
     ) -> RepoInfo: ...
+
+    async def set_repo_archived(self, owner: str, name: str, *, archived: bool) -> RepoInfo:
+        """Archive (read-only) or unarchive: how a repository leaves a course, never deleted."""
+        ...
 
     async def get_topics(self, owner: str, name: str) -> tuple[str, ...]: ...
 
@@ -270,6 +285,11 @@ class GitHubGateway(Protocol):
         self, org: str, team_slug: str, login: str, *, role: str
     ) -> MembershipInfo:
         """Idempotent upsert; a non-member of the org gets an invitation and state `pending`."""
+        ...
+
+    async def remove_team_membership(self, org: str, team_slug: str, login: str) -> None:
+        """End a membership of the team (or cancel its pending invitation); the person's
+        organization membership is left as it is."""
         ...
 
     async def get_team_repo_permission(

@@ -67,6 +67,7 @@ def repo(data: Mapping[str, Any]) -> RepoInfo:
         description=data.get("description"),
         default_branch=str(data.get("default_branch") or "main"),
         topics=tuple(str(t) for t in topics) if isinstance(topics, list) else None,
+        archived=bool(data.get("archived")),
     )
 
 

@@ -17,6 +17,7 @@ from sandbox.github.errors import ApiError
 from sandbox.github.models import Repo
 
 PROTECTED_UPDATE_FAILED = "Protected branch update failed for refs/heads/{branch}."
+ARCHIVED = "Repository was archived so is read-only."
 
 
 def _reviews(repo: Repo, branch: str) -> dict[str, Any] | None:
@@ -52,6 +53,9 @@ def may_bypass(ctx: GitHubContext, repo: Repo, branch: str, who: Principal) -> b
 
 
 def check_branch_update(ctx: GitHubContext, repo: Repo, branch: str, who: Principal) -> None:
-    """Raise the 422 GitHub gives when `who` writes to a branch that needs reviewed PRs."""
+    """Raise the 403 GitHub gives for any push to an archived repository, and the 422 it gives
+    when `who` writes to a branch that needs reviewed PRs."""
+    if repo.archived:
+        raise ApiError(403, ARCHIVED)
     if not may_bypass(ctx, repo, branch, who):
         raise ApiError(422, PROTECTED_UPDATE_FAILED.format(branch=branch))

@@ -112,6 +112,26 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
             invite_to_org(ctx, org, user.login, principal(request).login, invite_role)
         return _org_membership(request, org.login, user.login)
 
+    async def delete_org_membership(request: web.Request) -> web.Response:
+        # Like GitHub: a member leaves the organization and its teams; an invitee's pending
+        # invitation is cancelled, with the team memberships it held.
+        org = ctx.org(request.match_info["org"])
+        user = ctx.user(request.match_info["username"])
+        login = user.login.lower()
+        pending = pending_org_invitation(ctx, org, user.login)
+        if org.members.pop(login, None) is None and pending is None:
+            raise not_found()
+        for inv_id in [
+            i
+            for i, inv in ctx.state.org_invitations.items()
+            if inv.org.lower() == org.login.lower() and (inv.login or "").lower() == login
+        ]:
+            del ctx.state.org_invitations[inv_id]
+        for team in ctx.state.teams.values():
+            if team.org.lower() == org.login.lower():
+                team.members.pop(login, None)
+        return no_content()
+
     async def put_collaborator(request: web.Request) -> web.Response:
         repo = ctx.repo(request)
         login = ctx.user(request.match_info["username"]).login
@@ -137,5 +157,6 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
     router.add_post("/orgs/{org}/invitations", post_org_invitation)
     router.add_get("/orgs/{org}/memberships/{username}", get_org_membership)
     router.add_put("/orgs/{org}/memberships/{username}", put_org_membership)
+    router.add_delete("/orgs/{org}/memberships/{username}", delete_org_membership)
     router.add_put("/repos/{owner}/{repo}/collaborators/{username}", put_collaborator)
     router.add_get("/repos/{owner}/{repo}/invitations", list_repo_invitations)

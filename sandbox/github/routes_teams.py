@@ -149,8 +149,13 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
 
     async def delete_membership(request: web.Request) -> web.Response:
         team = _team(request)
-        if team.members.pop(request.match_info["username"].lower(), None) is None:
+        login = request.match_info["username"].lower()
+        if team.members.pop(login, None) is None:
             raise not_found()
+        # A pending member's org invitation no longer brings them into this team on accept.
+        for invitation in ctx.state.org_invitations.values():
+            if (invitation.login or "").lower() == login and team.id in invitation.team_ids:
+                invitation.team_ids.remove(team.id)
         return no_content()
 
     team_path = "/orgs/{org}/teams/{team_slug}"

@@ -20,8 +20,12 @@ import aiohttp
 from bot.build import Product as Built
 from bot.build import build
 from bot.settings import Settings
+from db.models import Step
+from provisioning.courses.retire import retirement
 from provisioning.courses.spec import CourseSpec, parse_course
+from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import needed_permissions
+from provisioning.plan import PlannedStep, plan_course
 from provisioning.step import StepResult
 from sandbox.core.clock import ManualClock
 from sandbox.discord import BucketRate, DiscordConfig, DiscordSandbox, RateConfig
@@ -106,6 +110,54 @@ async def run_discord(product: Built, spec: CourseSpec, guild_id: str) -> dict[s
     return await discord_harness.run_all(spec, gateway, guild_id, done=results)
 
 
+def _retired(key: str, spec: CourseSpec, results: dict[str, StepResult]) -> PlannedStep:
+    """The removal step the planned step `key` becomes when a description drops it, made by
+    the product's own rule (`provisioning.courses.retire`) from its stored result."""
+    rows = {
+        s.key: Step(
+            key=s.key,
+            kind=s.kind,
+            params=s.params,
+            depends_on=list(s.depends_on),
+            state="succeeded",
+            attempts=1,
+            external_id=results[s.key].external_id if s.key in results else None,
+            facts=dict(results[s.key].facts) if s.key in results else None,
+        )
+        for s in plan_course(spec)
+    }
+    # The dropped person is in no other course: they leave the organization too.
+    removal = retirement(rows[key], rows, lambda _: True)
+    assert removal is not None, key
+    return PlannedStep(key, removal.kind, removal.depends_on, removal.params)
+
+
+async def run_removals(
+    product: Built,
+    spec: CourseSpec,
+    github: dict[str, StepResult],
+    discord: dict[str, StepResult],
+) -> None:
+    """Lab group lab-03 and a student of lab-01 leave the course, the TA leaves the staff:
+    every kind of removal step runs twice (the second time reads only)."""
+    student = next(s for s in spec.students if s.group == "lab-01")
+    ta = spec.staff[1]
+    github_keys = [f"github.invite:lab-01:{student.github.lower()}", "github.repo:lab-03"]
+    discord_keys = [
+        "discord.channel:lab-03",
+        "discord.invite:lab-03",
+        f"discord.member-role:{ta.discord_id}",
+    ]
+    for _ in range(2):
+        for key in github_keys:
+            step = _retired(key, spec, github)
+            await github_harness.run_step(product.github, spec, step, dict(github))
+        for key in discord_keys:
+            step = _retired(key, spec, discord)
+            context = discord_harness.context(spec, step, product.discord, discord, discord[key])
+            await discord_executors()[step.kind](context)
+
+
 async def provision(capture: Capture, database_url: str) -> Outcome:
     """Run the whole course on a fresh sandbox; `capture` sees every API request."""
     clock = ManualClock()
@@ -136,4 +188,5 @@ async def provision(capture: Capture, database_url: str) -> Outcome:
         await _control(http, "POST", f"/guilds/{guild['id']}/bot", json=bot)
         await _control(http, "POST", f"/guilds/{guild['id']}/members", json={"user": "grace"})
         discord_results = await run_discord(product, spec, guild["id"])
+        await run_removals(product, spec, github, discord_results)
     return Outcome(spec, github, discord_results)

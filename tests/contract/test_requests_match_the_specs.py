@@ -22,6 +22,9 @@ GITHUB: list[Operation] = [
         ("GET", "/orgs/{org}/teams/{team_slug}"),
         ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
         ("PUT", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+        ("DELETE", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+        ("GET", "/orgs/{org}/memberships/{username}"),
+        ("DELETE", "/orgs/{org}/memberships/{username}"),
         ("GET", "/orgs/{org}/teams/{team_slug}/repos"),
         ("PUT", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"),
         ("POST", "/orgs/{org}/repos"),
@@ -56,6 +59,9 @@ DISCORD: list[Operation] = [
         ("POST", "/channels/{channel_id}/invites"),
         ("GET", "/guilds/{guild_id}/members/{user_id}"),
         ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"),
+        ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"),
+        ("PATCH", "/channels/{channel_id}"),
+        ("DELETE", "/invites/{code}"),
     ]
 ]
 EXPECTED = GITHUB + DISCORD

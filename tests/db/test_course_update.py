@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain, step_queue
 from db.models import AuditEvent, Course, LabGroup, Member, Step
-from provisioning.courses.changes import CourseChangeNotSupportedError, StepsRunningError
+from provisioning.courses.changes import StepsRunningError
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import parse_course
 from provisioning.courses.views import CourseUpdate
-from provisioning.errors import CourseNotFoundError, CourseValidationError
+from provisioning.errors import CourseConflictError, CourseNotFoundError, CourseValidationError
 from provisioning.plan import plan_course
 from tests.fakes.clocks import ManualClock
 
@@ -182,49 +182,131 @@ async def test_changed_params_send_finished_steps_back_to_be_verified(
     assert outcome.course.title == "Programming, Revised"
 
 
-async def test_dropping_a_provisioned_student_is_refused_and_changes_nothing(
+async def test_dropping_a_provisioned_student_retires_their_invite_step(
     session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
-    """Removing a student whose invite succeeded needs removal on GitHub, which is not built:
-    409 naming the step, and the course, its steps, people and audit log stay as they were."""
+    """A student whose invite succeeded is dropped: the step stays, with its id, as a pending
+    `github.uninvite` (a removal step), never deleted; the audit event counts it as retired."""
     service = CourseService(session_factory, clock)
     data = course_data()
     course_id, before = await _finished(service, session_factory, data)
-    events = len(await _events(session_factory))
     dropped = copy.deepcopy(data)
     dropped["students"].pop(1)
-    dropped["title"] = "Also a new title"
-    with pytest.raises(CourseChangeNotSupportedError) as caught:
-        await service.update(course_id, parse_course(dropped), actor="t")
+    outcome = await service.update(course_id, parse_course(dropped), actor="t", confirm_removals=1)
 
-    assert caught.value.status == 409
-    assert caught.value.step_keys == ["github.invite:students:student-1"]
-    assert "by hand" in caught.value.detail
+    key = "github.invite:students:student-1"
+    assert outcome.removed == outcome.retired == [key]
     after = await _steps(session_factory, course_id)
-    assert {k: (s.state, s.params) for k, s in after.items()} == {
-        k: (s.state, s.params) for k, s in before.items()
+    step = after[key]
+    assert (step.kind, step.state, step.external_id, step.attempts) == (
+        "github.uninvite",
+        "pending",
+        "ext",
+        0,
+    )
+    assert step.params == {
+        "org": "uni-cs",
+        "team": "cs101-2027-spring-students",
+        "login": "student-1",
+        # The invite step recorded no organization invitation of ours: the org is left alone.
+        "leave_org": False,
     }
-    assert (await service.get(course_id)).spec == parse_course(data)
-    assert len(await _events(session_factory)) == events
+    assert step.depends_on == []
+    assert set(after) == set(before)
+    event = (await _events(session_factory))[-1]
+    assert event.event == "course.updated"
+    assert event.request_summary is not None
+    assert event.request_summary["retired"] == 1
     async with session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(Member)) == 5
+        assert await session.scalar(select(func.count()).select_from(Member)) == 4
+
+
+async def test_a_retired_step_stays_retired_and_comes_back_when_planned_again(
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
+) -> None:
+    """Another change leaves a removal step alone; putting the student back plans the invite
+    again on the same row (its old kind, pending), so nothing is lost or duplicated."""
+    service = CourseService(session_factory, clock)
+    data = course_data()
+    course_id, _ = await _finished(service, session_factory, data)
+    dropped = copy.deepcopy(data)
+    dropped["students"].pop(1)
+    await service.update(course_id, parse_course(dropped), actor="t", confirm_removals=1)
+    key = "github.invite:students:student-1"
+    retitled = await service.update(
+        course_id, parse_course({**dropped, "title": "Another title"}), actor="t"
+    )
+    assert key not in retitled.removed + retitled.changed
+    assert (await _steps(session_factory, course_id))[key].kind == "github.uninvite"
+
+    back = await service.update(course_id, parse_course(data), actor="t")
+    assert key in back.changed
+    row = (await _steps(session_factory, course_id))[key]
+    assert (row.kind, row.state) == ("github.invite", "pending")
 
 
 @pytest.mark.parametrize(
     ("field", "value"), [("code", "CS102"), ("term", "2027-fall"), ("github_org", "other")]
 )
-async def test_code_term_and_organization_cannot_change(
+async def test_code_term_and_organization_change_while_github_has_nothing(
     session_factory: Sessions, clock: ManualClock, course_data: Factory, field: str, value: str
 ) -> None:
-    """Changing a field that names every resource is a 422 naming that field; nothing changes."""
+    """Before any GitHub step made something (the organization was mistyped: the repository
+    step failed), the field changes and every GitHub step starts afresh with the new value."""
     service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
+    await _set_states(session_factory, course.id, {"github.repo:lecture": "failed"})
+    outcome = await service.update(course.id, parse_course({**data, field: value}), actor="t")
+    record = await service.get(course.id)
+    assert getattr(record, field) == value
+    assert record.spec == parse_course({**data, field: value})
+    steps = await _steps(session_factory, course.id)
+    assert steps["github.repo:lecture"].state == "pending"
+    assert steps["github.repo:lecture"].last_error is None
+    if field == "github_org":
+        assert "github.repo:lecture" in outcome.changed
+        assert {s.params["org"] for k, s in steps.items() if k.startswith("github.")} == {value}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("code", "CS102"), ("term", "2027-fall"), ("github_org", "other")]
+)
+async def test_code_term_and_organization_cannot_change_once_github_has_something(
+    session_factory: Sessions, clock: ManualClock, course_data: Factory, field: str, value: str
+) -> None:
+    """Once a repository or team exists, changing a field that names them is a 422 naming the
+    field, what exists and what to do; nothing changes."""
+    service = CourseService(session_factory, clock)
+    data = course_data()
+    course = await service.create(parse_course(data), actor="t")
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(Step)
+            .where(Step.course_id == course.id, Step.key == "github.repo:lecture")
+            .values(state="succeeded", external_id="42")
+        )
     with pytest.raises(CourseValidationError) as caught:
         await service.update(course.id, parse_course({**data, field: value}), actor="t")
     assert [p.path for p in caught.value.problems] == [field]
-    assert "create a new course" in caught.value.problems[0].message
+    message = caught.value.problems[0].message
+    assert "github.repo:lecture" in message
+    assert "archive this course and create a new one" in message
     assert (await service.get(course.id)).spec == parse_course(data)
+
+
+async def test_new_code_and_term_of_another_course_is_a_conflict(
+    session_factory: Sessions, clock: ManualClock, course_data: Factory
+) -> None:
+    """A code change that would make two courses of one code and term is refused as 409."""
+    service = CourseService(session_factory, clock)
+    data = course_data()
+    course = await service.create(parse_course(data), actor="t")
+    other = await service.create(parse_course({**data, "code": "CS102"}), actor="t")
+    with pytest.raises(CourseConflictError) as caught:
+        await service.update(course.id, parse_course({**data, "code": "CS102"}), actor="t")
+    assert caught.value.course_id == other.id
+    assert (await service.get(course.id)).code == data["code"]
 
 
 async def test_unknown_course_is_not_found(

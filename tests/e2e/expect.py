@@ -7,6 +7,7 @@ use them as they are.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provisioning.courses.spec import CourseSpec
@@ -67,18 +68,24 @@ def check_repo(state: GitHubState, spec: CourseSpec, name: str, group: str | Non
     return repo
 
 
-def check_github(state: GitHubState, spec: CourseSpec) -> None:
-    """Repos, teams with their permissions, and a pending membership for every person."""
+def check_github(state: GitHubState, spec: CourseSpec, removed_groups: Sequence[str] = ()) -> None:
+    """Repos, teams with their permissions, and a pending membership for every person.
+
+    `removed_groups`: lab groups an earlier description had: their repositories are still there,
+    archived, and their teams still have access to them, with no members left.
+    """
     org, slug = spec.github_org.lower(), course_slug(spec)
-    repos = {slug: None, **{f"{slug}-{g}": g for g in spec.groups}}
+    groups = [*spec.groups, *removed_groups]
+    repos = {slug: None, **{f"{slug}-{g}": g for g in groups}}
     ours = sorted(r.name for r in state.repos.values() if r.name.startswith(slug))
     assert ours == sorted(repos)
     for name, group in repos.items():
-        check_repo(state, spec, name, group)
+        repo = check_repo(state, spec, name, group)
+        assert repo.archived is (group in removed_groups), name
 
     teams = [t for t in state.teams.values() if t.org.lower() == org and t.slug.startswith(slug)]
     assert Counter(t.name for t in teams) == Counter(
-        f"{slug}-{t}" for t in ("instructors", "tas", "students", *spec.groups)
+        f"{slug}-{t}" for t in ("instructors", "tas", "students", *groups)
     )
     by_slug = {t.slug: t for t in teams}
     lecture_repo = f"{org}/{slug}"
@@ -86,7 +93,7 @@ def check_github(state: GitHubState, spec: CourseSpec) -> None:
         f"{slug}-instructors": {f"{org}/{r}": "admin" for r in repos},
         f"{slug}-tas": {f"{org}/{r}": "maintain" for r in repos},
         f"{slug}-students": {lecture_repo: spec.student_permission},
-        **{f"{slug}-{g}": {f"{org}/{slug}-{g}": "push"} for g in spec.groups},
+        **{f"{slug}-{g}": {f"{org}/{slug}-{g}": "push"} for g in groups},
     }
     for team_slug, access in wanted_repos.items():
         assert by_slug[team_slug].repos == access, team_slug
@@ -135,13 +142,20 @@ def server_name(spec: CourseSpec) -> str:
     return f"{spec.code} · {spec.title} · {spec.term}"
 
 
-def check_discord(world: World, guild_id: str, spec: CourseSpec) -> Server:
-    """Name, roles in order under the bot's, channels and overwrites, invites, staff roles."""
+def check_discord(
+    world: World, guild_id: str, spec: CourseSpec, removed_groups: Sequence[str] = ()
+) -> Server:
+    """Name, roles in order under the bot's, channels and overwrites, invites, staff roles.
+
+    `removed_groups`: lab groups an earlier description had: their roles are kept (below the
+    course's), their channels kept but seen by staff only, their invites revoked.
+    """
     guild = world.guilds[int(guild_id)]
     bot = world.users[world.bot_user_id]
     assert guild.name == server_name(spec)
 
     course_roles = ["Instructor", "TA", "Student", *(role_name(g) for g in spec.groups)]
+    course_roles += [role_name(g) for g in removed_groups]
     ranked = sorted(guild.roles.values(), key=role_key, reverse=True)
     assert [r.name for r in ranked] == [bot.username, *course_roles, "@everyone"], [
         (r.name, r.id, r.position) for r in ranked
@@ -167,8 +181,14 @@ def check_discord(world: World, guild_id: str, spec: CourseSpec) -> Server:
             (c for c in guild.channels.values() if c.parent_id == labs[0].id),
             key=lambda c: c.position,
         )
-        assert [c.name for c in in_labs] == list(spec.groups)
+        assert sorted(c.name for c in in_labs) == sorted([*spec.groups, *removed_groups])
         channels.update((c.name, c) for c in in_labs)
+    for group in removed_groups:
+        hidden = {(o.type, o.id): (o.allow, o.deny) for o in channels[group].overwrites}
+        assert (0, roles[role_name(group)]) not in hidden, group
+        assert hidden[(0, guild.id)][1] & VIEW_CHANNEL, group
+        for staff in ("Instructor", "TA"):
+            assert hidden[(0, roles[staff])][0] & VIEW_CHANNEL, (group, staff)
     assert Counter(c.name for c in guild.channels.values() if c.type != 4) == Counter(
         [*channels, "general", "General"]  # and the two the server was created with
     )

@@ -379,6 +379,26 @@ async def provision_both(product: Product, control: Control, people: dict[str, s
     return Provisioned(specs[0], specs[1], ids[0], ids[1], guilds[0], guilds[1])
 
 
+async def provision_lab_on_discord(
+    product: Product, control: Control, people: dict[str, str]
+) -> tuple[str, str, dict[str, Any]]:
+    """CS201 with 3 groups of 2; one student of each group is on Discord (bob, alan,
+    barbara) and in the server before the Discord steps run."""
+    data = laboratory(people["ada"], people["grace"])
+    for student, who in zip(data["students"][::2], ("bob", "alan", "barbara"), strict=True):
+        student["discord_id"] = people[who]
+    await control.github_users(logins(parse_course(data)))
+    course_id = await product.create(data)
+    await product.run()
+    guild = await control.server_with_bot(parse_course(data), owner="ada")
+    for who in ("grace", "bob", "alan", "barbara"):
+        await control.join(guild, who)
+    await product.claim(course_id, guild, people["ada"])
+    await product.run()
+    assert set((await product.states(course_id)).values()) == {"succeeded"}
+    return course_id, guild, data
+
+
 # --- the product's own processes --------------------------------------------------------------
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -43,7 +43,25 @@ def test_lecture_plan_table() -> None:
         "discord.channel:qa-help",
         "discord.invite:students",
         "discord.member-role:80351110224678912",
+        "discord.student-roles:80351110224678913",
     ]
+
+
+def test_a_student_known_on_discord_keeps_the_roles_of_their_group() -> None:
+    """A lab student with a Discord id gets a step ensuring the Student and group roles, which
+    depends on both role steps; a move to another group changes only its params and roles."""
+    data = lab_course(groups=2)
+    data["students"][0]["discord_id"] = "80351110224678999"
+    group = data["students"][0]["group"]
+    step = {s.key: s for s in plan_course(parse_course(data))}[
+        "discord.student-roles:80351110224678999"
+    ]
+    assert step.kind == "discord.student-roles"
+    assert step.depends_on == ("discord.role:student", f"discord.role:{group}")
+    assert step.params == {
+        "user_id": "80351110224678999",
+        "roles": ["discord.role:student", f"discord.role:{group}"],
+    }
 
 
 def test_lab_plan_table() -> None:

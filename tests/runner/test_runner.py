@@ -20,7 +20,10 @@ from tests.provisioning.examples import lab_course, lecture_course
 from tests.runner.fakes import Script, make_runner
 
 Sessions = async_sessionmaker[AsyncSession]
-KINDS = sorted({s.kind for s in plan_course(parse_course(lab_course()))})
+# Every kind either example plans (the lecture's Carol is known on Discord).
+KINDS = sorted(
+    {s.kind for data in (lab_course(), lecture_course()) for s in plan_course(parse_course(data))}
+)
 
 
 async def create(sessions: Sessions, data: dict[str, Any]) -> str:

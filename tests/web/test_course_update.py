@@ -1,4 +1,5 @@
-"""PUT /courses/{id} against a real server: apply the difference, refuse removals, auth."""
+"""PUT, DELETE and preview of /courses/{id} against a real server: the difference applied,
+the safety limit on removals, the delete rule, auth."""
 
 from __future__ import annotations
 
@@ -65,45 +66,118 @@ async def test_put_of_the_same_description_changes_nothing_and_wakes_nobody(
     assert changes.calls == 1
 
 
-async def test_removing_a_provisioned_student_is_409_with_the_step_keys(
-    client: Client, auth: dict[str, str], course_data: Factory, session_factory: Sessions
-) -> None:
-    """Dropping a student whose invite succeeded: 409 problem+json listing that step in
-    `steps`, saying what to do; the course is unchanged."""
-    data = course_data()
+async def _provisioned(client: Client, auth: dict[str, str], sessions: Sessions, data: Any) -> str:
     course_id = await create_course(client, auth, data)
-    async with session_factory.begin() as session:
+    async with sessions.begin() as session:
         await session.execute(
             update(Step)
             .where(Step.course_id == course_id)
             .values(state="succeeded", external_id="1")
         )
+    return course_id
+
+
+async def test_dropping_a_third_of_the_students_needs_the_confirmation_naming_its_number(
+    client: Client, auth: dict[str, str], course_data: Factory, session_factory: Sessions
+) -> None:
+    """Dropping 1 of 3 provisioned students (over 10%): the preview says so and stores nothing;
+    PUT without `confirm_removals`, or with another number, is 409 with `removals` and the
+    steps, nothing changed; with the number it is 200 and the invite step is retired."""
+    data = course_data()
+    course_id = await _provisioned(client, auth, session_factory, data)
     dropped = copy.deepcopy(data)
     dropped["students"].pop(0)
-    response = await client.put(f"/courses/{course_id}", json=dropped, headers=auth)
-    problem = await _problem(response, 409)
-    assert problem["steps"] == ["github.invite:students:student-0"]
-    assert problem["course_id"] == course_id
-    assert problem["type"] == "urn:course-bot:problem:course-change-not-supported"
-    assert "by hand" in problem["detail"]
+
+    preview = await client.post(f"/courses/{course_id}/preview", json=dropped, headers=auth)
+    assert preview.status == 200, await preview.text()
+    seen = await preview.json()
+    assert seen["confirmation_needed"] is True
+    assert seen["removals"] == 1
+    assert seen["people"]["students_dropped"] == ["student-0"]
+    assert seen["reasons"] == ["1 of 3 students dropped, over the limit of 10%"]
+    assert {
+        "key": "github.invite:students:student-0",
+        "kind": "github.invite",
+        "change": "removed",
+        "removal": "team membership ended",
+    } in seen["resources"]
     stored = await (await client.get(f"/courses/{course_id}", headers=auth)).json()
     assert len(stored["spec"]["students"]) == 3
 
+    for query in ("", "?confirm_removals=2"):
+        response = await client.put(f"/courses/{course_id}{query}", json=dropped, headers=auth)
+        problem = await _problem(response, 409)
+        assert problem["type"] == "urn:course-bot:problem:confirmation-required"
+        assert problem["removals"] == 1
+        assert problem["steps"] == ["github.invite:students:student-0"]
+        assert "confirm_removals: 1" in problem["detail"]
+    stored = await (await client.get(f"/courses/{course_id}", headers=auth)).json()
+    assert len(stored["spec"]["students"]) == 3
 
-async def test_put_validates_like_post_and_refuses_a_new_code(
+    confirmed = {**dropped, "confirm_removals": 1}
+    response = await client.put(f"/courses/{course_id}", json=confirmed, headers=auth)
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["removed"] == body["retired"] == ["github.invite:students:student-0"]
+    assert "confirm_removals" not in body["course"]["spec"]
+
+
+async def test_confirm_removals_must_be_a_whole_number(
     client: Client, auth: dict[str, str], course_data: Factory
 ) -> None:
-    """An invalid body is 422 with field paths; a changed code is 422 naming `code`."""
+    """A `confirm_removals` that is not a whole number is 422 naming it."""
+    data = course_data()
+    course_id = await create_course(client, auth, data)
+    for bad in ("x", -1, True, 1.5):
+        response = await client.put(
+            f"/courses/{course_id}", json={**data, "confirm_removals": bad}, headers=auth
+        )
+        problem = await _problem(response, 422)
+        assert [e["path"] for e in problem["errors"]] == ["confirm_removals"], bad
+
+
+async def test_delete_removes_a_course_nothing_was_made_for(
+    client: Client, auth: dict[str, str], course_data: Factory
+) -> None:
+    """DELETE before any step made something: 204, then the course is gone (404) and a course
+    of the same code and term can be created again."""
+    data = course_data()
+    course_id = await create_course(client, auth, data)
+    response = await client.delete(f"/courses/{course_id}", headers=auth)
+    assert response.status == 204, await response.text()
+    assert (await client.get(f"/courses/{course_id}", headers=auth)).status == 404
+    assert (await client.delete(f"/courses/{course_id}", headers=auth)).status == 404
+    again = await client.post("/courses", json=data, headers=auth)
+    assert again.status == 201, await again.text()
+
+
+async def test_delete_after_something_was_made_is_409_pointing_to_archive(
+    client: Client, auth: dict[str, str], course_data: Factory, session_factory: Sessions
+) -> None:
+    """DELETE once a repository exists: 409 naming the steps and saying to archive; the course
+    stays."""
+    data = course_data()
+    course_id = await _provisioned(client, auth, session_factory, data)
+    problem = await _problem(await client.delete(f"/courses/{course_id}", headers=auth), 409)
+    assert problem["type"] == "urn:course-bot:problem:course-delete-refused"
+    assert "github.repo:lecture" in problem["steps"]
+    assert f"POST /courses/{course_id}/archive" in problem["detail"]
+    assert (await client.get(f"/courses/{course_id}", headers=auth)).status == 200
+
+
+async def test_put_validates_like_post_and_takes_a_new_code_before_github_has_anything(
+    client: Client, auth: dict[str, str], course_data: Factory
+) -> None:
+    """An invalid body is 422 with field paths; a new code is taken while GitHub has nothing."""
     data = course_data()
     course_id = await create_course(client, auth, data)
     bad = {**data, "students": [{"name": "X", "github": "-bad-"}]}
     problem = await _problem(await client.put(f"/courses/{course_id}", json=bad, headers=auth), 422)
     assert [e["path"] for e in problem["errors"]] == ["students[0].github"]
     renamed = {**data, "code": "CS999"}
-    problem = await _problem(
-        await client.put(f"/courses/{course_id}", json=renamed, headers=auth), 422
-    )
-    assert [e["path"] for e in problem["errors"]] == ["code"]
+    response = await client.put(f"/courses/{course_id}", json=renamed, headers=auth)
+    assert response.status == 200, await response.text()
+    assert (await response.json())["course"]["code"] == "CS999"
 
 
 async def test_put_of_an_unknown_course_is_404(

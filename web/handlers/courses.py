@@ -18,6 +18,7 @@ from web.params import (
     limit_param,
     next_link,
     position_after_param,
+    split_confirmation,
     states_param,
     steps_limit_param,
 )
@@ -29,7 +30,7 @@ from web.services import ANSWERS, API_TOKEN, SERVICES
 log = logging.getLogger(__name__)
 
 
-def _actor(request: web.Request) -> str:
+def actor_of(request: web.Request) -> str:
     return f"api:{request[API_TOKEN].name}"
 
 
@@ -50,7 +51,7 @@ async def create_course(request: web.Request, body: JsonBody, remember: Remember
     """POST /courses: validate in full, store the course and its plan; 201 + Location."""
     services = request.app[SERVICES]
     record = await services.courses.create(
-        parse_course(body.data), actor=_actor(request), within=remember(_created, _id_of_created)
+        parse_course(body.data), actor=actor_of(request), within=remember(_created, _id_of_created)
     )
     return _created(record)
 
@@ -63,7 +64,7 @@ def _id_of_updated(outcome: CourseUpdate) -> str:
     return outcome.course.id
 
 
-def _refused(request: web.Request, error: CourseChangeRefusedError) -> web.Response:
+def refused(request: web.Request, error: CourseChangeRefusedError) -> web.Response:
     """409 naming the steps in the way, so a client can act on each without parsing text."""
     body = Problem(
         type=problem_type(error),
@@ -73,6 +74,7 @@ def _refused(request: web.Request, error: CourseChangeRefusedError) -> web.Respo
         instance=request.path,
         course_id=error.course_id,
         steps=error.step_keys,
+        removals=getattr(error, "removals", None),
     )
     return web.Response(
         status=error.status, text=body.model_dump_json(exclude_none=True), content_type=PROBLEM_JSON
@@ -87,13 +89,18 @@ async def update_course(request: web.Request, body: JsonBody, remember: Remember
     """PUT /courses/{course_id}: the full new description; apply only the difference; 200."""
     services = request.app[SERVICES]
     course_id = course_id_param(request)
-    spec = parse_course(body.data)
+    description, confirm = split_confirmation(request, body.data)
+    spec = parse_course(description)
     try:
         outcome = await services.courses.update(
-            course_id, spec, _actor(request), within=remember(_updated, _id_of_updated)
+            course_id,
+            spec,
+            actor_of(request),
+            within=remember(_updated, _id_of_updated),
+            confirm_removals=confirm,
         )
     except CourseChangeRefusedError as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     return _updated(outcome)
 
 
@@ -157,7 +164,7 @@ def _if_none_match(request: web.Request) -> set[str]:
 async def retry_course(request: web.Request) -> web.Response:
     """POST /courses/{course_id}/retry: 202 with the steps sent back to pending, or 409."""
     services = request.app[SERVICES]
-    outcome = await services.courses.retry(course_id_param(request), _actor(request))
+    outcome = await services.courses.retry(course_id_param(request), actor_of(request))
     return json_response(202, RetryOut.of(outcome).model_dump_json())
 
 

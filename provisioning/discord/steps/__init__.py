@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from provisioning.discord.steps import (
     channel,
+    hidden_channel,
     invite,
     member_role,
+    member_unrole,
+    revoke_invite,
     role,
     role_order,
     server,
     server_name,
+    student_roles,
 )
 from provisioning.step import Executor
 
@@ -31,4 +35,9 @@ def executors() -> dict[str, Executor]:
         "discord.channel": channel.ensure_channel,
         "discord.invite": invite.ensure,
         "discord.member-role": member_role.ensure,
+        "discord.student-roles": student_roles.ensure,
+        # Removals: what a changed description no longer wants (`provisioning.courses.retire`).
+        "discord.hidden-channel": hidden_channel.ensure,
+        "discord.revoke-invite": revoke_invite.ensure,
+        "discord.member-unrole": member_unrole.ensure,
     }

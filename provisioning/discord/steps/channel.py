@@ -57,7 +57,7 @@ def desired_overwrites(ctx: StepContext, guild: str, bot_id: str) -> tuple[Overw
     return tuple(out)
 
 
-def _same_overwrites(a: tuple[Overwrite, ...], b: tuple[Overwrite, ...]) -> bool:
+def same_overwrites(a: tuple[Overwrite, ...], b: tuple[Overwrite, ...]) -> bool:
     def key(items: tuple[Overwrite, ...]) -> dict[tuple[str, int], tuple[int, int]]:
         return {(o.id, o.type): (o.allow, o.deny) for o in items}
 
@@ -145,7 +145,7 @@ async def _repair(
         changes["topic"] = topic
     if parent is not None and channel.parent_id != parent:
         changes["parent_id"] = parent
-    if not _same_overwrites(channel.overwrites, overwrites):
+    if not same_overwrites(channel.overwrites, overwrites):
         # The whole set: a stray allow on a lab channel would open it to others.
         changes["overwrites"] = overwrites
     if not changes:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from provisioning.github.steps import access, invite, protection, repo, seed, team
+from provisioning.github.steps import (
+    access,
+    archive,
+    invite,
+    protection,
+    repo,
+    seed,
+    team,
+    uninvite,
+)
 from provisioning.step import Executor
 
 
@@ -15,4 +24,7 @@ def executors() -> dict[str, Executor]:
         "github.seed": seed.ensure,
         "github.protection": protection.ensure,
         "github.access": access.ensure,
+        # Removals: what a changed description no longer wants (`provisioning.courses.retire`).
+        "github.uninvite": uninvite.ensure,
+        "github.archive": archive.ensure,
     }

@@ -26,6 +26,9 @@ async def ensure(ctx: StepContext) -> StepResult:
     org, login, role = ctx.params["org"], ctx.params["login"], ctx.params["role"]
     slug = team_slug(ctx, ctx.params["team"])
     membership = await ctx.github.get_team_membership(org, slug, login)
+    # Whether this course brought the person into the organization (its membership PUT sent
+    # the invitation): only then may dropping them from the course end it (`uninvite`).
+    invited_org = bool(ctx.facts.get("invited_org"))
     if membership is None or membership.role != role:
         try:
             membership = await ctx.github.put_team_membership(org, slug, login, role=role)
@@ -39,7 +42,13 @@ async def ensure(ctx: StepContext) -> StepResult:
                     "GitHub login in the course roster, then retry the course",
                 ) from exc
             raise
+        invited_org = invited_org or membership.state == "pending"
     return StepResult(
         external_id=login.lower(),
-        facts={"team": slug, "state": membership.state, "role": membership.role},
+        facts={
+            "team": slug,
+            "state": membership.state,
+            "role": membership.role,
+            "invited_org": invited_org,
+        },
     )

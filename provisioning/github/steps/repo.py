@@ -50,12 +50,19 @@ async def _adopt(ctx: StepContext, repo: RepoInfo, *, stored: bool) -> StepResul
             "delete it, then retry"
         )
     private = bool(ctx.params.get("private", True))
+    # An archived course's repositories are archived (read-only, GitHub refuses other writes
+    # to them): unarchive before repairing, archive after.
+    archived = bool(ctx.params.get("archived", False))
+    if repo.archived and not archived:
+        repo = await ctx.github.set_repo_archived(repo.owner, repo.name, archived=False)
     if repo.private != private or repo.description != description:
         repo = await ctx.github.update_repo(
             repo.owner, repo.name, description=description, private=private
         )
     if MARKER_TOPIC not in topics:
         await ctx.github.replace_topics(repo.owner, repo.name, [*topics, MARKER_TOPIC])
+    if archived and not repo.archived:
+        repo = await ctx.github.set_repo_archived(repo.owner, repo.name, archived=True)
     return _result(repo)
 
 

@@ -43,7 +43,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}": ("get", "put", "delete"),
     "/orgs/{org}/invitations": ("get",),
     "/orgs/{org}/members": ("get",),
-    "/orgs/{org}/memberships/{username}": ("get", "put"),
+    "/orgs/{org}/memberships/{username}": ("get", "put", "delete"),
     "/repos/{owner}/{repo}/collaborators/{username}": ("put",),
     "/repos/{owner}/{repo}/invitations": ("get",),
     "/app/installations/{installation_id}/access_tokens": ("post",),

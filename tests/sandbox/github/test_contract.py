@@ -106,6 +106,9 @@ async def raw_scenario(http: aiohttp.ClientSession) -> None:
         pass
     async with http.get("/api/v3/orgs/demo-university/memberships/demo-admin"):
         pass
+    # Carol's pending invitation is cancelled (she was never a member).
+    async with http.delete("/api/v3/orgs/demo-university/memberships/carol-c") as resp:
+        assert resp.status == 204
     await nested_team_scenario(http)
     async with http.delete("/api/v3/repos/demo-university/lab"):
         pass

@@ -1,0 +1,263 @@
+"""Drift: the scheduled re-verification of active courses, and what it found.
+
+The course description is the truth. A reconcile sends every finished step of one active
+(not archived) course back to pending, so its executor checks what it made against the
+description and repairs what differs: a role or team membership removed by hand comes back, an
+expired invite link or GitHub invitation is made again. A step that finds nothing wrong writes
+nothing, so every write a reconcile causes is drift it repaired, and the HTTP audit rows
+already record each one (which call, for which step, with what answer). The drift report is
+read from them: the writes of the course's steps since its last reconcile started. When the
+course's steps have settled, the report's summary is appended to the audit log too.
+
+One course at a time (`run_once`), the course reconciled longest ago first, so a reconcile of
+all courses stays within the platforms' rate limits; `run_round` goes through every active
+course that way. The schedule is the caller's (APScheduler in `bot/app.py`,
+`RECONCILE_INTERVAL_S`, jittered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import audit_chain
+from db.models import AuditEvent, Course, Step
+from provisioning.clock import Clock
+from provisioning.courses.changes import CourseArchivedError
+from provisioning.courses.update import lock_course
+from provisioning.errors import CourseNotFoundError
+
+log = logging.getLogger(__name__)
+
+STARTED = "course.reconcile_started"
+REPORTED = "course.drift_reported"
+ACTOR = "reconcile"
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
+_UNSETTLED = ("pending", "running")
+_KEYS_MAX = 50
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One write a re-verifying step made: something differed from the description."""
+
+    step_key: str
+    method: str
+    path: str
+    status: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """What the course's last reconcile found changed by hand and repaired.
+
+    `started_at` is None when the course was never reconciled. `finished` once none of its
+    steps waits to run; until then `repairs` grows. `drifted`: the steps that had to repair
+    (in the order of their first write); `failed`: steps that could not (see the status).
+    """
+
+    course_id: str
+    started_at: datetime | None
+    finished: bool
+    checked: int
+    drifted: list[str]
+    repairs: list[Repair]
+    failed: list[str]
+
+
+class ReconcileService:
+    """Starts reconciles, reports drift. Every public method is one unit of work."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        on_change: Callable[[], None],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._on_change = on_change
+        self._sleep = sleep
+
+    async def start(self, course_id: str, actor: str = ACTOR) -> int:
+        """Send the course's finished steps back to pending, to be verified and repaired; the
+        number of steps. An archived course is left alone (`CourseArchivedError`)."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            course = await lock_course(session, course_id)
+            if course.archived_at is not None:
+                raise CourseArchivedError(course_id)
+            result = await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.state == "succeeded")
+                .values(
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+                .returning(Step.key)
+                .execution_options(synchronize_session=False)
+            )
+            checked = len(result.scalars().all())
+            await audit_chain.append_event(
+                session,
+                at=now,
+                actor=actor,
+                event=STARTED,
+                course_id=course_id,
+                summary={"steps": checked},
+            )
+        log.info("reconcile started", extra={"course_id": course_id, "steps": checked})
+        self._on_change()
+        return checked
+
+    async def report(self, course_id: str) -> DriftReport:
+        """The drift report of the course's last reconcile (`GET /courses/{id}/drift`)."""
+        async with self._sessions() as session:
+            if await session.get(Course, course_id) is None:
+                raise CourseNotFoundError(course_id)
+            started = (
+                await session.execute(
+                    select(AuditEvent.id, AuditEvent.at, AuditEvent.request_summary)
+                    .where(AuditEvent.course_id == course_id, AuditEvent.event == STARTED)
+                    .order_by(AuditEvent.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            states = dict(
+                (
+                    await session.execute(
+                        select(Step.state, func.count())
+                        .where(Step.course_id == course_id)
+                        .group_by(Step.state)
+                    )
+                ).all()
+            )
+            failed = (
+                await session.scalars(
+                    select(Step.key)
+                    .where(
+                        Step.course_id == course_id,
+                        Step.state.in_(("failed", "blocked", "awaiting_action")),
+                    )
+                    .order_by(Step.position)
+                )
+            ).all()
+            if started is None:
+                return DriftReport(course_id, None, True, 0, [], [], [])
+            rows = (
+                await session.execute(
+                    select(
+                        AuditEvent.step_key,
+                        AuditEvent.method,
+                        AuditEvent.path,
+                        AuditEvent.status,
+                        AuditEvent.at,
+                    )
+                    .where(
+                        AuditEvent.course_id == course_id,
+                        AuditEvent.id > started.id,
+                        AuditEvent.kind == "http",
+                        AuditEvent.method.in_(_WRITES),
+                    )
+                    .order_by(AuditEvent.id)
+                )
+            ).all()
+        repairs = [Repair(str(k), str(m), str(p), s, at) for k, m, p, s, at in rows]
+        return DriftReport(
+            course_id=course_id,
+            started_at=started.at,
+            finished=not any(states.get(s, 0) for s in _UNSETTLED),
+            checked=int((started.request_summary or {}).get("steps", 0)),
+            drifted=list(dict.fromkeys(r.step_key for r in repairs)),
+            repairs=repairs,
+            failed=list(failed),
+        )
+
+    async def finish(self, course_id: str) -> DriftReport:
+        """Record the report of a settled reconcile in the audit log."""
+        report = await self.report(course_id)
+        async with self._sessions.begin() as session:
+            await audit_chain.append_event(
+                session,
+                at=self._clock.now(),
+                actor=ACTOR,
+                event=REPORTED,
+                course_id=course_id,
+                summary={
+                    "checked": report.checked,
+                    "repaired": len(report.drifted),
+                    "writes": len(report.repairs),
+                    "drifted": report.drifted[:_KEYS_MAX],
+                    "failed": report.failed[:_KEYS_MAX],
+                },
+            )
+        if report.drifted:
+            log.warning(
+                "drift repaired", extra={"course_id": course_id, "steps": len(report.drifted)}
+            )
+        return report
+
+    async def next_course(self) -> str | None:
+        """The active course reconciled longest ago (never first), or None."""
+        last = (
+            select(AuditEvent.course_id, func.max(AuditEvent.id).label("last"))
+            .where(AuditEvent.event == STARTED)
+            .group_by(AuditEvent.course_id)
+            .subquery()
+        )
+        query = (
+            select(Course.id)
+            .outerjoin(last, last.c.course_id == Course.id)
+            .where(Course.archived_at.is_(None))
+            .order_by(last.c.last.is_not(None), last.c.last, Course.created_at, Course.id)
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            return await session.scalar(query)
+
+    async def run_once(
+        self, *, poll_s: float = 1.0, timeout_s: float = 3600.0
+    ) -> DriftReport | None:
+        """Reconcile one course: start, wait (polling) until its steps settle, record the
+        report. None when there is no active course."""
+        course_id = await self.next_course()
+        if course_id is None:
+            return None
+        return await self._run(course_id, poll_s=poll_s, timeout_s=timeout_s)
+
+    async def _run(
+        self, course_id: str, *, poll_s: float = 1.0, timeout_s: float = 3600.0
+    ) -> DriftReport:
+        await self.start(course_id)
+        waited = 0.0
+        report = await self.report(course_id)
+        while not report.finished and waited < timeout_s:
+            await self._sleep(poll_s)
+            waited += poll_s
+            report = await self.report(course_id)
+        return await self.finish(course_id)
+
+    async def run_round(self) -> list[DriftReport]:
+        """Reconcile every active course once, one after the other."""
+        reports: list[DriftReport] = []
+        seen: set[str] = set()
+        while (course_id := await self.next_course()) is not None and course_id not in seen:
+            seen.add(course_id)
+            try:
+                report = await self._run(course_id)
+            except CourseArchivedError:
+                continue  # archived between the choice and the start
+            reports.append(report)
+        return reports
