@@ -10,11 +10,12 @@ Common control routes (JSON unless noted):
   `GET /_sandbox/faults`; `DELETE /_sandbox/faults[/{id}]` → 204.
 - `POST /_sandbox/reset[?journal=1]`, `POST /_sandbox/save` / `POST /_sandbox/load` with an
   optional `{"path": "name.json"}` inside the data directory (default: the `--state` file);
-  `GET /_sandbox/` is the HTML overview.
+  `GET /_sandbox/` is the web app a person acts in (`sandbox/console/`).
 Each emulator adds its own routes under `/_sandbox/<name>/` (see `sandbox/github/control.py`).
 
 Every mutating control request needs the run's secret (`X-Sandbox-Secret`, or the cookie the
-overview page sets) and `application/json`: see `sandbox/core/guard.py`. The server listens on
+console's pages set, with their CSRF token: `sandbox/console/csrf.py`) and `application/json`:
+see `sandbox/core/guard.py`. The server listens on
 127.0.0.1 only; with a state file it holds a lock on it while running and saves the world
 after changes (at most once per `save_interval` seconds) and on stop.
 """
@@ -31,6 +32,8 @@ from types import TracebackType
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from sandbox.console.app import add_console
+from sandbox.console.csrf import csrf_guard
 from sandbox.core.control import add_control_routes, load_file, save_file
 from sandbox.core.emulator import Clock, PlatformEmulator, SystemClock
 from sandbox.core.faults import FaultInjector, add_fault_routes
@@ -91,6 +94,7 @@ def create_sandbox_app(
     app = web.Application(
         middlewares=[
             control_guard(secret),
+            csrf_guard(secret),
             *watch,
             journal.middleware(),
             injector.middleware(),
@@ -100,8 +104,9 @@ def create_sandbox_app(
     app[EMULATORS] = list(emulators)
     app[JOURNAL] = journal
     app[FAULTS] = injector
-    add_control_routes(app, emulators, journal, injector, state_path, data_dir, secret)
+    add_control_routes(app, emulators, journal, injector, state_path, data_dir)
     add_fault_routes(app, injector)
+    add_console(app, emulators, journal, injector, secret)
     for emulator in emulators:
         emulator.add_routes(app)
 
