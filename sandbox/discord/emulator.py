@@ -11,6 +11,7 @@ from sandbox.core.emulator import Clock
 from sandbox.discord.api import Api
 from sandbox.discord.config import DiscordConfig
 from sandbox.discord.control import ControlRoutes
+from sandbox.discord.control_interactions import InteractionControlRoutes
 from sandbox.discord.gateway import Gateway
 from sandbox.discord.html import render
 from sandbox.discord.interactions import InteractionRoutes
@@ -53,6 +54,7 @@ class DiscordSandbox:
             group.register(api, app)
         app.router.add_get("/gateway", self.gateway.handle)
         ControlRoutes(self.state, self.gateway, self.limiter).register(app)
+        InteractionControlRoutes(self.state).register(app)
 
     def render_html(self) -> str:
         return render(self.state)
