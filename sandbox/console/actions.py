@@ -1,36 +1,39 @@
 """Control routes the console needs beyond the emulators' own (JSON in and out, guarded like
-every control route): who the browser acts as, a slash command from a generated form, leaving a
-server and opening an install link.
+every control route): who the browser acts as, a slash command from a generated form (and its
+autocomplete), joining and leaving a server. Adding the bot is the sandbox's own install page,
+`/oauth2/authorize` (`sandbox/discord/authorize_page.py`).
 
-- `POST /_sandbox/console/me` `{"user_id": "…"}` → the person this browser acts as (a cookie);
+- `POST /_sandbox/console/me` `{"user_id": "…"}` → the person this browser acts as (the cookie
+  the authorize page reads too, so both know who is at the browser);
 - `POST /_sandbox/console/run` `{"guild_id", "channel_id", "command": "course claim",
   "values": {option: value or {"filename", "content_type", "base64"}}}` → 201 `{"id"}`: the
   interaction the bot receives, its options typed and nested from the registered schema;
+- `POST /_sandbox/console/autocomplete` the same body and `"focused": option` → `{"choices"}`
+  the bot offers for what is typed so far (504 when it does not answer within 3 s);
 - `POST /_sandbox/console/join` `{"invite": "https://discord.gg/CODE" or "CODE"}` → the person
   accepts the invite (its roles come with it);
-- `POST /_sandbox/console/guilds/{guild_id}/leave` → the person leaves (not the owner);
-- `POST /_sandbox/console/guilds/{guild_id}/install` `{"link": "…"}` → the bot joins with the
-  permissions the install link asks for, when the person may manage the server.
+- `POST /_sandbox/console/guilds/{guild_id}/leave` → the person leaves (not the owner).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
-from sandbox.console.commands import FormError, build_options, command_forms
-from sandbox.discord import people
+from sandbox.console.commands import CommandForm, FormError, build_options, command_forms
+from sandbox.core.oauth import remember_user, remembered_user
+from sandbox.discord import client_actions, people
 from sandbox.discord.errors import DiscordError
-from sandbox.discord.interactions import ControlError, run_command
-from sandbox.discord.permissions import MANAGE_GUILD, base_permissions
+from sandbox.discord.interactions import ControlError
+from sandbox.discord.models import Interaction
 from sandbox.discord.serialize import user_json
 from sandbox.discord.state import DiscordState
 
-ACTING_COOKIE = "sandbox_as"
 PREFIX = "/_sandbox/console"
+# Real seconds to wait for the bot's autocomplete answer: the platform's window is 3 s.
+AUTOCOMPLETE_WAIT_S = 3.0
 
 
 def _error(status: int, message: str, field: str | None = None) -> web.Response:
@@ -59,7 +62,7 @@ def _snowflake(data: dict[str, Any], name: str) -> int:
 
 def acting_user(state: DiscordState, request: web.Request) -> int | None:
     """The person this browser acts as, if the cookie names one that exists."""
-    raw = request.cookies.get(ACTING_COOKIE, "")
+    raw = remembered_user(request, "discord") or ""
     if raw.isdigit() and int(raw) in state.world.users and not state.world.users[int(raw)].bot:
         return int(raw)
     return None
@@ -79,9 +82,9 @@ class ConsoleActions:
     def register(self, app: web.Application) -> None:
         app.router.add_post(PREFIX + "/me", self._guarded(self.choose_me))
         app.router.add_post(PREFIX + "/run", self._guarded(self.run))
+        app.router.add_post(PREFIX + "/autocomplete", self._guarded(self.autocomplete))
         app.router.add_post(PREFIX + "/join", self._guarded(self.join))
         app.router.add_post(PREFIX + "/guilds/{guild_id}/leave", self._guarded(self.leave))
-        app.router.add_post(PREFIX + "/guilds/{guild_id}/install", self._guarded(self.install))
 
     @staticmethod
     def _guarded(handler: Any) -> Any:
@@ -103,11 +106,10 @@ class ConsoleActions:
         if user is None or user.bot:
             raise ControlError(404, "user_id: no such person in the sandbox; create one")
         response = web.json_response(user_json(user))
-        response.set_cookie(ACTING_COOKIE, str(uid), path="/_sandbox", samesite="Strict")
+        remember_user(response, "discord", str(uid))
         return response
 
-    async def run(self, request: web.Request) -> web.Response:
-        data = await _body(request)
+    def _form(self, data: dict[str, Any]) -> tuple[int, CommandForm, dict[str, Any]]:
         guild_id = _snowflake(data, "guild_id")
         wanted = str(data.get("command", ""))
         forms = {
@@ -122,17 +124,48 @@ class ConsoleActions:
         values = data.get("values") or {}
         if not isinstance(values, dict):
             raise ControlError(400, "values: expected an object of option values")
+        return guild_id, form, values
+
+    def _dispatch(
+        self,
+        request: web.Request,
+        data: dict[str, Any],
+        form: CommandForm,
+        guild_id: int,
+        options: list[dict[str, Any]],
+        autocomplete: bool,
+    ) -> Interaction:
         channel = data.get("channel_id")
-        interaction = run_command(
+        return client_actions.run_command(
             self.state,
             guild_id=guild_id,
             channel_id=None if channel in (None, "") else _snowflake(data, "channel_id"),
             user_id=_me(self.state, request),
             name=form.command,
-            options=build_options(form, values),
+            options=options,
             base_url=f"{request.scheme}://{request.host}",
+            autocomplete=autocomplete,
         )
+
+    async def run(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        guild_id, form, values = self._form(data)
+        options = build_options(form, values)
+        interaction = self._dispatch(request, data, form, guild_id, options, autocomplete=False)
         return web.json_response({"id": str(interaction.id)}, status=201)
+
+    async def autocomplete(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        guild_id, form, values = self._form(data)
+        options = build_options(form, values, focused=str(data.get("focused", "")))
+        interaction = self._dispatch(request, data, form, guild_id, options, autocomplete=True)
+        if interaction.callback is None:
+            await self.state.wait_for_answer(interaction.id, AUTOCOMPLETE_WAIT_S)
+        if interaction.callback is None:
+            raise ControlError(504, "the bot did not answer the autocomplete within 3 s")
+        answer = interaction.callback.get("data") or {}
+        choices = answer.get("choices", []) if isinstance(answer, dict) else []
+        return web.json_response({"choices": choices if isinstance(choices, list) else []})
 
     async def join(self, request: web.Request) -> web.Response:
         data = await _body(request)
@@ -160,23 +193,3 @@ class ConsoleActions:
         user = user_json(self.state.world.users[uid])
         self.state.emit("GUILD_MEMBER_REMOVE", {"guild_id": str(guild.id), "user": user}, guild.id)
         return web.json_response({"left": str(guild.id)})
-
-    async def install(self, request: web.Request) -> web.Response:
-        data = await _body(request)
-        uid = _me(self.state, request)
-        guild = people.existing_guild(self.state, _snowflake(dict(request.match_info), "guild_id"))
-        query = parse_qs(urlsplit(str(data.get("link", "")).strip()).query)
-        client = (query.get("client_id") or [""])[0]
-        if client != str(self.state.world.application_id):
-            raise ControlError(
-                400, "link: not this bot's install link (its client_id is the application id)"
-            )
-        if "bot" not in (query.get("scope") or [""])[0].split():
-            raise ControlError(400, "link: the install link has no bot scope")
-        if not base_permissions(guild, uid) & MANAGE_GUILD:
-            raise ControlError(403, "you need Manage Server in this server to add a bot")
-        raw = (query.get("permissions") or ["0"])[0]
-        if not raw.isdigit():
-            raise ControlError(400, "link: permissions must be a number")
-        role = people.add_bot(self.state, guild.id, int(raw))
-        return web.json_response({"guild_id": str(guild.id), "role": role.name}, status=201)

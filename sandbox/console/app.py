@@ -175,10 +175,17 @@ class Console:
         if found is None or uid is None:
             return self._missing(request, "command")
         shown = discord_view.shown_messages(found, discord_view.display_name(state.bot), uid)
+        modal = found.modal if found.user_id == uid else None
         return self._render(
             "reply.html",
             request,
-            {"interaction": found, "messages": shown, "answered": found.callback is not None},
+            {
+                "interaction": found,
+                "messages": shown,
+                "answered": found.callback is not None,
+                "modal": modal,
+                "inputs": [] if modal is None else discord_view.modal_inputs(modal),
+            },
         )
 
     async def github_page(self, request: web.Request) -> web.Response:

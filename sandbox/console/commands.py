@@ -202,12 +202,18 @@ def _filled(raw: Any) -> bool:
     return not (isinstance(raw, str) and raw.strip() == "")
 
 
-def build_options(form: CommandForm, values: dict[str, Any]) -> list[dict[str, Any]]:
+def build_options(
+    form: CommandForm, values: dict[str, Any], focused: str | None = None
+) -> list[dict[str, Any]]:
     """The interaction's `options` for a filled form: nested under its subcommand path.
 
     Empty optional inputs are left out, as the client leaves out options not given; a missing
-    required one is a `FormError` naming it.
+    required one is a `FormError` naming it. With `focused` (an option being typed into), the
+    form is the half-filled one autocomplete sends: that option's text as it is, marked
+    `focused`, and the others only when they are filled and valid.
     """
+    if focused is not None:
+        return _nest(form, _partial(form, values, focused))
     options: list[dict[str, Any]] = []
     for field in form.fields:
         raw = values.get(field.name)
@@ -224,6 +230,29 @@ def build_options(form: CommandForm, values: dict[str, Any]) -> list[dict[str, A
             )
         else:
             options.append({"name": field.name, "type": field.type, "value": _value(field, raw)})
+    return _nest(form, options)
+
+
+def _partial(form: CommandForm, values: dict[str, Any], focused: str) -> list[dict[str, Any]]:
+    if focused not in {f.name for f in form.fields if f.autocomplete}:
+        raise FormError(focused, "this option offers no autocomplete")
+    options: list[dict[str, Any]] = []
+    for field in form.fields:
+        raw = values.get(field.name)
+        if field.name == focused:
+            text = "" if raw is None else str(raw)
+            options.append({"name": field.name, "type": field.type, "value": text, "focused": True})
+        elif field.type != ATTACHMENT and _filled(raw):
+            try:
+                options.append(
+                    {"name": field.name, "type": field.type, "value": _value(field, raw)}
+                )
+            except FormError:
+                continue  # the client sends what it can; a half-typed number is left out
+    return options
+
+
+def _nest(form: CommandForm, options: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for depth, name in reversed(list(enumerate(form.path))):
         kind = SUB_COMMAND if depth == len(form.path) - 1 else SUB_COMMAND_GROUP
         options = [{"name": name, "type": kind, "options": options}]

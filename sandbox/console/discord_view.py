@@ -4,6 +4,7 @@ view (permissions computed as Discord does), roles, members and the messages of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sandbox.discord.models import Channel, Guild, Interaction, Message, User
 from sandbox.discord.permissions import VIEW_CHANNEL, channel_permissions, role_key
@@ -12,6 +13,7 @@ from sandbox.discord.state import DiscordState
 EPHEMERAL = 64
 LOADING = 128
 CATEGORY = 4
+TEXT_INPUT, LABEL = 4, 18
 CHANNEL_KINDS = {0: "text", 2: "voice", 4: "category", 5: "announcement", 13: "stage"}
 
 
@@ -122,6 +124,56 @@ def members_of(state: DiscordState, guild: Guild) -> list[MemberRow]:
     return sorted(rows, key=lambda m: (m.is_bot, m.name.lower()))
 
 
+@dataclass(frozen=True)
+class ModalInput:
+    """One text input of a modal the bot opened (style 1 short, 2 paragraph)."""
+
+    custom_id: str
+    label: str
+    description: str
+    paragraph: bool
+    required: bool
+    min_length: int | None
+    max_length: int | None
+    placeholder: str
+    value: str
+
+
+def modal_inputs(modal: dict[str, Any]) -> list[ModalInput]:
+    """The text inputs of a modal, in order: in action rows (type 1) or labels (type 18)."""
+    found: list[ModalInput] = []
+
+    def walk(items: list[Any], label: str, description: str) -> None:
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == TEXT_INPUT:
+                found.append(
+                    ModalInput(
+                        custom_id=str(item.get("custom_id", "")),
+                        label=str(item.get("label") or label or item.get("custom_id", "")),
+                        description=description,
+                        paragraph=item.get("style") == 2,
+                        required=bool(item.get("required", True)),
+                        min_length=item.get("min_length"),
+                        max_length=item.get("max_length"),
+                        placeholder=str(item.get("placeholder") or ""),
+                        value=str(item.get("value") or ""),
+                    )
+                )
+            elif item.get("type") == LABEL and isinstance(item.get("component"), dict):
+                walk(
+                    [item["component"]],
+                    str(item.get("label", "")),
+                    str(item.get("description") or ""),
+                )
+            else:
+                walk(list(item.get("components") or []), label, description)
+
+    walk(list(modal.get("components") or []), "", "")
+    return found
+
+
 def shown_messages(interaction: Interaction, bot_name: str, viewer: int) -> list[ShownMessage]:
     """The reply and follow-ups of one interaction that `viewer` may see."""
     out = []
@@ -149,11 +201,12 @@ def shown_messages(interaction: Interaction, bot_name: str, viewer: int) -> list
 
 def channel_messages(state: DiscordState, channel_id: int, viewer: int) -> list[ShownMessage]:
     """The bot's messages in a channel, oldest first (the emulator keeps interaction replies)."""
-    shown: list[ShownMessage] = []
+    shown: dict[int, ShownMessage] = {}
     for interaction in state.world.interactions.values():
         if interaction.channel_id == channel_id:
-            shown.extend(shown_messages(interaction, display_name(state.bot), viewer))
-    return sorted(shown, key=lambda s: (s.message.created_at, s.message.id))
+            for item in shown_messages(interaction, display_name(state.bot), viewer):
+                shown[item.message.id] = item
+    return sorted(shown.values(), key=lambda s: (s.message.created_at, s.message.id))
 
 
 def first_text_channel(guild: Guild, user_id: int) -> Channel | None:

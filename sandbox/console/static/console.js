@@ -19,21 +19,20 @@ function readFile(file) {
 }
 
 function put(body, name, value) {
-  // "values.code" → body.values.code
-  const parts = name.split(".");
-  let here = body;
-  for (let i = 0; i < parts.length - 1; i++) {
-    here[parts[i]] = here[parts[i]] || {};
-    here = here[parts[i]];
-  }
-  here[parts[parts.length - 1]] = value;
+  // "values.code" → body.values.code (only the first dot: a modal's custom_id may hold dots)
+  const dot = name.indexOf(".");
+  if (dot < 0) { body[name] = value; return; }
+  const head = name.slice(0, dot);
+  body[head] = body[head] || {};
+  body[head][name.slice(dot + 1)] = value;
 }
 
-async function formBody(form) {
+async function formBody(form, skipFiles) {
   const body = {};
   for (const el of Array.from(form.elements)) {
     if (!el.name || el.name === "csrf" || el.disabled) continue;
     if (el.type === "file") {
+      if (skipFiles) continue;
       if (el.files.length) put(body, el.name, await readFile(el.files[0]));
     } else if (el.type === "checkbox") {
       if (el.dataset.bool) put(body, el.name, el.checked);
@@ -80,20 +79,26 @@ function paint(root) {
 const POLL_MS = 1000;
 const POLL_FOR_MS = 15 * 60 * 1000; // an interaction's token lives 15 minutes
 
-function follow(target, interactionId) {
+// Shows what the bot answers to one interaction in `target` (a new command replaces what was
+// there; a click or a modal adds below), polled so edits arrive.
+function follow(target, interactionId, append) {
   const started = Date.now();
   let last = "";
-  target.dataset.interaction = interactionId;
-  target.innerHTML = "";
+  if (!append) target.innerHTML = "";
+  const part = document.createElement("div");
+  part.className = "part";
+  target.appendChild(part);
   async function tick() {
-    if (target.dataset.interaction !== interactionId) return; // a newer command replaced it
+    if (!document.contains(part)) return; // replaced by a newer command
     const response = await fetch("/_sandbox/interactions/" + interactionId, { credentials: "same-origin" });
     if (response.ok) {
       const html = await response.text();
-      if (html !== last) {
+      // Never redraw under a person typing into a modal.
+      const typing = part.contains(document.activeElement) && document.activeElement.form;
+      if (html !== last && !typing) {
         last = html;
-        target.innerHTML = html;
-        paint(target);
+        part.innerHTML = html;
+        paint(part);
       }
     }
     if (Date.now() - started < POLL_FOR_MS) setTimeout(tick, POLL_MS);
@@ -101,8 +106,89 @@ function follow(target, interactionId) {
   tick();
 }
 
+function liveRegionOf(element) {
+  return element.closest(".live") || document.getElementById("channel-live");
+}
+
+async function click(event) {
+  const button = event.target.closest("button[data-custom-id]");
+  if (!button) return;
+  const me = document.body.dataset.me;
+  const result = await send(
+    "/_sandbox/discord/messages/" + button.dataset.messageId + "/click",
+    "POST",
+    document.body.dataset.csrf,
+    { custom_id: button.dataset.customId, user_id: me }
+  );
+  const region = liveRegionOf(button);
+  if (!result.ok) {
+    const note = document.createElement("p");
+    note.className = "error";
+    note.setAttribute("role", "alert");
+    note.textContent = result.data.error || result.data.message || "The click was refused";
+    region.appendChild(note);
+    return;
+  }
+  follow(region, result.data.id, true);
+}
+
+// Autocomplete: the bot is asked for choices as the person types (debounced), as the client does.
+const AUTOCOMPLETE_MS = 300;
+let typingTimer = null;
+
+function autocomplete(event) {
+  const input = event.target;
+  if (!input.dataset || !input.dataset.autocomplete) return;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(async function () {
+    const form = input.form;
+    const body = await formBody(form, true);
+    body.focused = input.dataset.autocomplete;
+    body.values = body.values || {};
+    body.values[input.dataset.autocomplete] = input.value;
+    const result = await send("/_sandbox/console/autocomplete", "POST", form.elements.csrf.value, body);
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!result.ok || !list) return;
+    list.innerHTML = "";
+    for (const choice of result.data.choices || []) {
+      const option = document.createElement("option");
+      option.value = String(choice.value);
+      option.label = choice.name;
+      option.textContent = choice.name;
+      list.appendChild(option);
+    }
+  }, AUTOCOMPLETE_MS);
+}
+
+// An install link (discord.com or the sandbox's) opens the sandbox's own authorize page, with
+// this server chosen, as Discord's would on the real site.
+function openInstall(form) {
+  const box = form.querySelector(".error");
+  let link;
+  try {
+    link = new URL(form.elements.link.value.trim());
+  } catch (error) {
+    box.textContent = "link: paste the whole install link, starting with https://";
+    box.hidden = false;
+    return;
+  }
+  if (link.pathname.replace(/\/$/, "") !== "/oauth2/authorize" && link.pathname !== "/api/oauth2/authorize") {
+    box.textContent = "link: an install link goes to /oauth2/authorize";
+    box.hidden = false;
+    return;
+  }
+  const params = link.searchParams;
+  params.set("guild_id", form.dataset.install);
+  window.location.assign(window.location.origin + "/oauth2/authorize?" + params.toString());
+}
+
 async function submit(event) {
   const form = event.target;
+  if (form.dataset && form.dataset.install) {
+    event.preventDefault();
+    openInstall(form);
+    return;
+  }
   if (!form.dataset || !form.dataset.api) return;
   event.preventDefault();
   const box = form.querySelector(".error");
@@ -122,7 +208,10 @@ async function submit(event) {
       if (!chosen.ok) { showError(form, chosen.data); return; }
     }
     if (form.dataset.reply) {
-      follow(document.getElementById(form.dataset.reply), result.data.id);
+      follow(document.getElementById(form.dataset.reply), result.data.id, false);
+    } else if (form.dataset.follow) {
+      follow(liveRegionOf(form), result.data.id, true);
+      form.closest(".modal").remove();
     } else if (form.dataset.next) {
       window.location.assign(form.dataset.next.replace("{id}", result.data.id || ""));
     } else {
@@ -136,4 +225,6 @@ async function submit(event) {
 }
 
 document.addEventListener("submit", submit);
+document.addEventListener("click", click);
+document.addEventListener("input", autocomplete);
 document.addEventListener("DOMContentLoaded", function () { paint(document); });

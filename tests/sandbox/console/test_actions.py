@@ -153,11 +153,12 @@ async def test_run_sends_typed_options_from_the_registered_schema(
     status, guild = await post(
         browser_like, server, "/_sandbox/discord/guilds", {"name": "Course", "owner_id": ada}
     )
-    link = f"https://discord.com/oauth2/authorize?client_id={APP}&permissions=8&scope=bot"
-    status, _ = await post(
-        browser_like, server, f"/_sandbox/console/guilds/{guild['id']}/install", {"link": link}
-    )
-    assert status == 201
+    async with browser_like.post(
+        f"/_sandbox/discord/guilds/{guild['id']}/bot",
+        json={"permissions": 8},
+        headers=server.control_headers,
+    ) as resp:
+        assert resp.status == 201
     async with browser_like.get(f"/_sandbox/servers/{guild['id']}") as resp:
         page = await resp.text()
     assert 'id="cmd-course-claim"' in page
@@ -183,7 +184,7 @@ async def test_run_sends_typed_options_from_the_registered_schema(
     assert "command:" in unknown["message"]
 
 
-async def test_install_join_and_leave_as_a_person(
+async def test_join_and_leave_as_a_person(
     server: SandboxServer, browser_like: aiohttp.ClientSession
 ) -> None:
     people = await users(browser_like)
@@ -195,12 +196,6 @@ async def test_install_join_and_leave_as_a_person(
         {"name": "Mine", "owner_id": people["ada"]},
     )
     gid = guild["id"]
-    other = "https://discord.com/oauth2/authorize?client_id=42&permissions=8&scope=bot"
-    status, refused = await post(
-        browser_like, server, f"/_sandbox/console/guilds/{gid}/install", {"link": other}
-    )
-    assert status == 400
-    assert refused["message"].startswith("link:")
     status, refused = await post(browser_like, server, f"/_sandbox/console/guilds/{gid}/leave", {})
     assert status == 400
     assert "owner" in refused["message"]
