@@ -135,6 +135,7 @@ async function click(event) {
 // Autocomplete: the bot is asked for choices as the person types (debounced), as the client does.
 const AUTOCOMPLETE_MS = 300;
 let typingTimer = null;
+let asked = 0; // answers to older keystrokes that arrive late are dropped
 
 function autocomplete(event) {
   const input = event.target;
@@ -146,9 +147,10 @@ function autocomplete(event) {
     body.focused = input.dataset.autocomplete;
     body.values = body.values || {};
     body.values[input.dataset.autocomplete] = input.value;
+    const mine = ++asked;
     const result = await send("/_sandbox/console/autocomplete", "POST", form.elements.csrf.value, body);
     const list = document.getElementById(input.getAttribute("list"));
-    if (!result.ok || !list) return;
+    if (!result.ok || !list || mine !== asked) return;
     list.innerHTML = "";
     for (const choice of result.data.choices || []) {
       const option = document.createElement("option");
