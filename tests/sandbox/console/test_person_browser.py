@@ -294,13 +294,34 @@ async def _scenario(
     seen = await page.locator("nav.channels li").all_inner_texts()
     student_roles = await page.locator("aside .members li", has_text="Bob").inner_text()
     await screens.shoot("7-student-view")
-    await page.goto(f"{base}/_sandbox/journal?platform=github&method=PUT")
+    # The journal, filtered with its form: GitHub's PUTs only.
+    await page.goto(f"{base}/_sandbox/journal")
+    await page.select_option("#f-platform", "github")
+    await page.select_option("#f-method", "PUT")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url("**/_sandbox/journal?platform=github&method=PUT**")
+    rows = await page.locator("table.journal tbody tr").all()
+    assert rows
+    for row in rows:
+        cells = await row.locator("td").all_inner_texts()
+        assert cells[1:3] == ["github", "PUT"], cells
     await screens.shoot("8-journal")
     await page.goto(f"{base}/_sandbox/github")
     await page.click("details.repo summary")
     await screens.shoot("9-github")
+    # A fault set from the form is listed, then removed.
     await page.goto(f"{base}/_sandbox/fault-rules")
+    await page.select_option("#pl", "github")
+    await page.fill("#pa", "/orgs/*/nothing")
+    await page.fill("#st", "503")
+    await page.fill("#co", "2")
+    await page.get_by_role("button", name="Add fault").click()
+    await page.locator("td", has_text="/orgs/*/nothing").wait_for()
+    assert [r["path"] for r in await control.call("GET", "/faults")] == ["/orgs/*/nothing"]
     await screens.shoot("10-faults")
+    await page.get_by_role("button", name="Remove fault").click()
+    await page.locator("text=None: every request is answered normally.").wait_for()
+    assert await control.call("GET", "/faults") == []
     await context.close()
 
     # The server's own #general and voice channel, then the course's category.
