@@ -10,13 +10,14 @@ Common control routes (JSON unless noted):
   `GET /_sandbox/faults`; `DELETE /_sandbox/faults[/{id}]` → 204.
 - `POST /_sandbox/reset[?journal=1]`, `POST /_sandbox/save` / `POST /_sandbox/load` with an
   optional `{"path": "name.json"}` inside the data directory (default: the `--state` file);
-  `GET /_sandbox/` is the HTML overview.
+  `GET /_sandbox/` is the web app a person acts in (`sandbox/console/`).
 Each emulator adds its own routes under `/_sandbox/<name>/` (see `sandbox/github/control.py`).
 The mail emulator (`sandbox/mail/`) also runs an SMTP server on 127.0.0.1, started and stopped
 with the HTTP server (`SandboxServer.smtp_port`, `GET /_sandbox/mail/info`).
 
 Every mutating control request needs the run's secret (`X-Sandbox-Secret`, or the cookie the
-overview page sets) and `application/json`: see `sandbox/core/guard.py`. The server listens on
+console's pages set, with their CSRF token: `sandbox/console/csrf.py`) and `application/json`:
+see `sandbox/core/guard.py`. The server listens on
 127.0.0.1 only; with a state file it holds a lock on it while running and saves the world
 after changes (at most once per `save_interval` seconds) and on stop.
 """
@@ -33,6 +34,8 @@ from types import TracebackType
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from sandbox.console.app import add_console
+from sandbox.console.csrf import csrf_guard
 from sandbox.core.control import add_control_routes, load_file, save_file
 from sandbox.core.emulator import Clock, PlatformEmulator, SystemClock
 from sandbox.core.faults import FaultInjector, add_fault_routes
@@ -102,6 +105,7 @@ def create_sandbox_app(
     app = web.Application(
         middlewares=[
             control_guard(secret),
+            csrf_guard(secret),
             *watch,
             journal.middleware(),
             injector.middleware(),
@@ -112,8 +116,9 @@ def create_sandbox_app(
     app[JOURNAL] = journal
     app[FAULTS] = injector
     app[CONTROL_SECRET] = secret
-    add_control_routes(app, emulators, journal, injector, state_path, data_dir, secret)
+    add_control_routes(app, emulators, journal, injector, state_path, data_dir)
     add_fault_routes(app, injector)
+    add_console(app, emulators, journal, injector, secret)
     for emulator in emulators:
         emulator.add_routes(app)
 

@@ -1,8 +1,7 @@
-"""Common control routes under `/_sandbox/`: journal, reset, save/load and the HTML overview."""
+"""Common control routes under `/_sandbox/`: journal, reset, save/load (pages: sandbox/console)."""
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Sequence
@@ -12,8 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.core.emulator import PlatformEmulator
-from sandbox.core.faults import FaultInjector, rules_json
-from sandbox.core.guard import set_secret_cookie
+from sandbox.core.faults import FaultInjector
 from sandbox.core.journal import Journal, entry_json
 from sandbox.core.persistence import UnsafePathError, confined_path, write_atomically
 
@@ -58,26 +56,6 @@ def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
-def render_page(emulators: Sequence[PlatformEmulator], injector: FaultInjector) -> str:
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Sandbox</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}</style></head><body>",
-        "<h1>Sandbox</h1><p>Read-only overview. Journal: <a href='/_sandbox/requests'>"
-        "/_sandbox/requests</a>; faults: <a href='/_sandbox/faults'>/_sandbox/faults</a>.</p>",
-    ]
-    for emulator in emulators:
-        parts.append(f"<section id='{html.escape(emulator.name)}'>")
-        parts.append(f"<h2>{html.escape(emulator.name)}</h2>")
-        parts.append(emulator.render_html())
-        parts.append("</section>")
-    rules = rules_json(injector)
-    parts.append(f"<h2>Active faults ({len(rules)})</h2><pre>")
-    parts.append(html.escape(json.dumps(rules, indent=1)))
-    parts.append("</pre></body></html>")
-    return "".join(parts)
-
-
 def add_control_routes(
     app: web.Application,
     emulators: Sequence[PlatformEmulator],
@@ -85,9 +63,8 @@ def add_control_routes(
     injector: FaultInjector,
     state_path: Path | None,
     data_dir: Path | None,
-    secret: str,
 ) -> None:
-    """Register journal, reset, save/load and overview routes.
+    """Register journal, reset and save/load routes.
 
     Save and load take a `path` relative to `data_dir` (none outside it: the control API must
     not become a way to write files anywhere); without one they use `state_path`.
@@ -153,14 +130,7 @@ def add_control_routes(
             raise _bad_request(f"path: {target.name} is not a saved sandbox world ({exc})") from exc
         return web.json_response({"loaded": str(target)})
 
-    async def overview(request: web.Request) -> web.Response:
-        response = web.Response(text=render_page(emulators, injector), content_type="text/html")
-        set_secret_cookie(response, request, secret)
-        return response
-
     app.router.add_get("/_sandbox/requests", requests)
     app.router.add_post("/_sandbox/reset", reset)
     app.router.add_post("/_sandbox/save", save)
     app.router.add_post("/_sandbox/load", load)
-    app.router.add_get("/_sandbox/", overview)
-    app.router.add_get("/_sandbox", overview)

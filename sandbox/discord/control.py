@@ -1,8 +1,11 @@
-"""Control routes under `/_sandbox/discord/`: act on the sandbox as a person would (JSON in/out)."""
+"""Control routes under `/_sandbox/discord/`: act on the sandbox as a person would (JSON in/out).
+
+Running commands, autocomplete, clicking buttons and submitting modals are in
+`sandbox.discord.control_interactions`, which documents its routes.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,10 +15,10 @@ from aiohttp import web
 from sandbox.discord import people
 from sandbox.discord.errors import DiscordError
 from sandbox.discord.gateway import Gateway, gateway_guild
-from sandbox.discord.interactions import ControlError, run_command
+from sandbox.discord.interactions import ControlError
 from sandbox.discord.oauth import SCOPES, grant_code, parse_scopes
 from sandbox.discord.ratelimit import RateLimiter
-from sandbox.discord.serialize import member_json, message_json, role_json, sorted_roles, user_json
+from sandbox.discord.serialize import member_json, role_json, sorted_roles, user_json
 from sandbox.discord.state import DiscordState
 
 PREFIX = "/_sandbox/discord"
@@ -74,10 +77,7 @@ class ControlRoutes:
             ("POST", "/guilds/{guild_id}/bot-role", self.move_bot_role),
             ("POST", "/guilds/{guild_id}/members", self.add_member),
             ("POST", "/invites/{code}/accept", self.accept_invite),
-            ("POST", "/interactions", self.run_command),
-            ("GET", "/interactions/{interaction_id}", self.get_interaction),
             ("GET", "/invalid-requests", self.invalid_requests),
-            ("GET", "/attachments/{attachment_id}", self.attachment),
             ("GET", "/gateway", self.gateway_info),
             ("POST", "/gateway/reconnect", self.reconnect),
             ("GET", "/oauth2", self.oauth_app),
@@ -161,54 +161,9 @@ class ControlRoutes:
         uid = people.resolve_user(self.state, data)
         return _json(people.accept_invite(self.state, request.match_info["code"], uid))
 
-    async def run_command(self, request: web.Request) -> web.Response:
-        data = await _body(request)
-        name = data.get("name")
-        if not isinstance(name, str) or not name:
-            raise ControlError(400, "name (the command) is required")
-        channel = data.get("channel_id")
-        interaction = run_command(
-            self.state,
-            guild_id=_int(data.get("guild_id"), "guild_id"),
-            channel_id=None if channel is None else _int(channel, "channel_id"),
-            user_id=people.resolve_user(self.state, data),
-            name=name,
-            options=data.get("options", []),
-            base_url=f"{request.scheme}://{request.host}",
-        )
-        return _json({"id": str(interaction.id), "token": interaction.token}, 201)
-
-    async def get_interaction(self, request: web.Request) -> web.Response:
-        iid = _int(request.match_info["interaction_id"], "interaction_id")
-        interaction = self.state.world.interactions.get(iid)
-        if interaction is None:
-            raise ControlError(404, "unknown interaction")
-        bot, app_id = self.state.bot, self.state.world.application_id
-        original = interaction.original
-        return _json(
-            {
-                "id": str(interaction.id),
-                "name": interaction.name,
-                "acknowledged": interaction.callback is not None,
-                "callback": interaction.callback,
-                "original": None if original is None else message_json(original, bot, app_id),
-                "followups": [message_json(m, bot, app_id) for m in interaction.followups],
-            }
-        )
-
     async def invalid_requests(self, request: web.Request) -> web.Response:
         return _json(
             {"count": self.limiter.invalid_count(), "window_seconds": self.limiter.invalid_window}
-        )
-
-    async def attachment(self, request: web.Request) -> web.Response:
-        att = self.state.world.attachments.get(
-            _int(request.match_info["attachment_id"], "attachment_id")
-        )
-        if att is None:
-            raise ControlError(404, "unknown attachment")
-        return web.Response(
-            body=base64.b64decode(att.data_b64), headers={"Content-Type": att.content_type}
         )
 
     async def gateway_info(self, request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from sandbox.discord.api import Api
 from sandbox.discord.authorize_page import AuthorizePage
 from sandbox.discord.config import DiscordConfig
 from sandbox.discord.control import ControlRoutes
+from sandbox.discord.control_interactions import InteractionControlRoutes
 from sandbox.discord.gateway import Gateway
 from sandbox.discord.html import render
 from sandbox.discord.interactions import InteractionRoutes
@@ -57,6 +58,7 @@ class DiscordSandbox:
         app.router.add_get("/gateway", self.gateway.handle)
         AuthorizePage(self.state).register(app)
         ControlRoutes(self.state, self.gateway, self.limiter).register(app)
+        InteractionControlRoutes(self.state).register(app)
 
     def render_html(self) -> str:
         return render(self.state)

@@ -1,14 +1,16 @@
-"""Slash-command interactions: a person runs a command (control API), the bot answers (REST).
+"""The bot's side of interactions: the callback, follow-ups and edits (REST, no bot token).
 
-Timing follows PLATFORM.md §1.11 on the injected clock: the first callback is due within 3 s, the
-token (follow-ups, edits) lives 15 min.
+A person acts through `sandbox.discord.client_actions` (driven by the control API); the bot
+answers here. Timing follows PLATFORM.md §1.11 on the injected clock: the first callback is due
+within 3 s, the token (follow-ups, edits) lives 15 min. Callback types by interaction type, as
+Discord checks them: 4 and 5 (a message) for commands, components and modal submits; 6 and 7
+(update the message the component is on) for components and modal submits from a message; 8
+(choices) only for autocomplete; 9 (a modal) for commands and components, never for a modal
+submit. A second callback is 40060; one after the 3 s window is 10062.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import secrets
 from typing import Any
 
 from aiohttp import web
@@ -16,14 +18,20 @@ from aiohttp import web
 from sandbox.discord.api import Api, read_json
 from sandbox.discord.errors import DiscordError, discord_json, unknown
 from sandbox.discord.fields import Body, require_snowflake
-from sandbox.discord.models import Attachment, Interaction, Message
-from sandbox.discord.permissions import channel_permissions
-from sandbox.discord.serialize import channel_json, member_json, message_json
+from sandbox.discord.models import Interaction, Message, World
+from sandbox.discord.serialize import message_json
 from sandbox.discord.state import DiscordState
 
 EPHEMERAL = 64
 LOADING = 128
 CALLBACK_TYPES = (1, 4, 5, 6, 7, 8, 9, 10, 12)
+# Interaction type → the callback types Discord accepts for it (see the module docstring).
+ALLOWED_CALLBACKS: dict[int, tuple[int, ...]] = {
+    2: (4, 5, 9, 10, 12),
+    3: (4, 5, 6, 7, 9, 10, 12),
+    4: (8,),
+    5: (4, 5, 6, 7, 10, 12),
+}
 
 
 class ControlError(Exception):
@@ -35,136 +43,13 @@ class ControlError(Exception):
         self.message = message
 
 
-def _attachment(state: DiscordState, spec: Any, base_url: str) -> tuple[int, dict[str, Any]]:
-    if not isinstance(spec, dict) or "filename" not in spec:
-        raise ControlError(400, "attachment needs filename and text or base64")
-    if "base64" in spec:
-        try:
-            data = base64.b64decode(str(spec["base64"]), validate=True)
-        except binascii.Error as exc:
-            raise ControlError(400, "attachment base64 is not valid") from exc
-    else:
-        data = str(spec.get("text", "")).encode()
-    att = Attachment(
-        id=state.new_id(),
-        filename=str(spec["filename"]),
-        content_type=str(spec.get("content_type", "application/octet-stream")),
-        data_b64=base64.b64encode(data).decode(),
-        size=len(data),
-    )
-    state.world.attachments[att.id] = att
-    url = f"{base_url}/_sandbox/discord/attachments/{att.id}"
-    return att.id, {
-        "id": str(att.id),
-        "filename": att.filename,
-        "size": att.size,
-        "url": url,
-        "proxy_url": url,
-        "content_type": att.content_type,
-    }
-
-
-def _options(
-    state: DiscordState, options: Any, base_url: str, resolved: dict[str, Any]
-) -> list[dict[str, Any]]:
-    if not isinstance(options, list):
-        raise ControlError(400, "options must be a list")
-    out: list[dict[str, Any]] = []
-    for opt in options:
-        if not isinstance(opt, dict) or "name" not in opt or "type" not in opt:
-            raise ControlError(400, "each option needs name and type")
-        item: dict[str, Any] = {"name": opt["name"], "type": int(opt["type"])}
-        if item["type"] in (1, 2):
-            item["options"] = _options(state, opt.get("options", []), base_url, resolved)
-        elif item["type"] == 11:
-            att_id, att = _attachment(state, opt.get("attachment"), base_url)
-            resolved.setdefault("attachments", {})[str(att_id)] = att
-            item["value"] = str(att_id)
-        else:
-            item["value"] = opt.get("value")
-        out.append(item)
-    return out
-
-
-def run_command(
-    state: DiscordState,
-    *,
-    guild_id: int,
-    channel_id: int | None,
-    user_id: int,
-    name: str,
-    options: Any,
-    base_url: str,
-) -> Interaction:
-    """What the client does when a person runs `/name`: dispatch INTERACTION_CREATE to the bot."""
-    guild = state.world.guilds.get(guild_id)
-    if guild is None or state.bot_id not in guild.members:
-        raise ControlError(404, "the bot is not in that guild")
-    member = guild.members.get(user_id)
-    if member is None:
-        raise ControlError(400, "the user is not a member of that guild")
-    if channel_id is None:
-        texts = sorted(
-            (c for c in guild.channels.values() if c.type == 0), key=lambda c: c.position
-        )
-        if not texts:
-            raise ControlError(400, "the guild has no text channel")
-        channel_id = texts[0].id
-    channel = guild.channels.get(channel_id)
-    if channel is None:
-        raise ControlError(404, "unknown channel")
-    resolved: dict[str, Any] = {}
-    opts = _options(state, options or [], base_url, resolved)
-    registered = [
-        c
-        for c in state.world.commands.values()
-        if c.name == name and c.guild_id in (None, guild.id)
-    ]
-    # Unregistered commands still dispatch: discord.py's CommandTree routes by name.
-    command_id = registered[0].id if registered else state.new_id()
-    member_payload = member_json(member, state.world.users[user_id])
-    member_payload["permissions"] = str(channel_permissions(guild, channel, user_id))
-    data: dict[str, Any] = {
-        "id": str(command_id),
-        "name": name,
-        "type": 1,
-        "options": opts,
-        "guild_id": str(guild.id),
-    }
-    if resolved:
-        data["resolved"] = resolved
-    interaction = Interaction(
-        id=state.new_id(),
-        token="aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48),
-        created_at=state.now(),
-        guild_id=guild.id,
-        channel_id=channel.id,
-        user_id=user_id,
-        name=name,
-    )
-    interaction.payload = {
-        "id": str(interaction.id),
-        "application_id": str(state.world.application_id),
-        "type": 2,
-        "token": interaction.token,
-        "version": 1,
-        "attachment_size_limit": state.config.limits.attachment_size_limit,
-        "guild_id": str(guild.id),
-        "guild": {"id": str(guild.id), "locale": guild.preferred_locale, "features": []},
-        "guild_locale": guild.preferred_locale,
-        "channel_id": str(channel.id),
-        "channel": channel_json(channel),
-        "member": member_payload,
-        "app_permissions": str(channel_permissions(guild, channel, state.bot_id)),
-        "locale": "en-US",
-        "entitlements": [],
-        "authorizing_integration_owners": {"0": str(guild.id)},
-        "context": 0,
-        "data": data,
-    }
-    state.world.interactions[interaction.id] = interaction
-    state.emit("INTERACTION_CREATE", interaction.payload, guild.id)
-    return interaction
+def find_message(world: World, message_id: int) -> tuple[Interaction, Message] | None:
+    """A message the bot sent in answer to an interaction, and that interaction."""
+    for interaction in world.interactions.values():
+        for message in (interaction.original, *interaction.followups):
+            if message is not None and message.id == message_id:
+                return interaction, message
+    return None
 
 
 class InteractionRoutes:
@@ -204,33 +89,73 @@ class InteractionRoutes:
         if not body.has("type"):
             body.errors.add(("type",), "BASE_TYPE_REQUIRED", "This field is required")
         body.done()
-        data = body.data.get("data") or {}
+        raw = body.data.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if ctype not in ALLOWED_CALLBACKS.get(interaction.type, ()):
+            raise DiscordError(400, 40043, "Interaction callback type is not allowed here.")
+        if ctype == 9:
+            self._check_modal(data)
+        message = self._answer(interaction, ctype, data)
         interaction.callback = {"type": ctype, "data": data}
-        flags = int(data.get("flags", 0)) if isinstance(data, dict) else 0
-        message: Message | None = None
+        self.state.answered(interaction.id)
+        if request.query.get("with_response", "").lower() not in ("1", "true"):
+            return web.Response(status=204)
+        info: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type}
+        out: dict[str, Any] = {"interaction": info}
+        if message is not None and ctype in (4, 5, 7):
+            info.update(
+                response_message_id=str(message.id),
+                response_message_loading=ctype == 5,
+                response_message_ephemeral=bool(message.flags & EPHEMERAL),
+            )
+            if ctype in (4, 7):  # the schema has resources for messages sent, not for defers
+                out["resource"] = {"type": ctype, "message": self._msg(message)}
+        return discord_json(out)
+
+    def _answer(self, interaction: Interaction, ctype: int, data: dict[str, Any]) -> Message | None:
+        """What the person sees after the callback: a new message (4, 5), the message the
+        component is on updated (6, 7), a modal (9), choices under the option (8)."""
         if ctype in (4, 5):
             message = Message(
                 id=self.state.new_id(),
                 channel_id=interaction.channel_id,
-                content=str(data.get("content", "")) if ctype == 4 else "",
-                flags=(flags & EPHEMERAL) | (LOADING if ctype == 5 else 0),
-                embeds=list(data.get("embeds", [])) if ctype == 4 else [],
                 created_at=self.state.now(),
             )
+            if ctype == 4:
+                self._apply(message, Body(data))
+            flags = int(data.get("flags", 0) or 0)
+            message.flags = (flags & EPHEMERAL) | (LOADING if ctype == 5 else 0)
             interaction.original = message
-        if request.query.get("with_response", "").lower() not in ("1", "true"):
-            return web.Response(status=204)
-        info: dict[str, Any] = {"id": str(interaction.id), "type": 2}
-        out: dict[str, Any] = {"interaction": info}
-        if message is not None:
-            info.update(
-                response_message_id=str(message.id),
-                response_message_loading=ctype == 5,
-                response_message_ephemeral=bool(flags & EPHEMERAL),
+            return message
+        if ctype in (6, 7):
+            found = self._source(interaction)
+            if ctype == 7:
+                self._apply(found, Body(data))
+                found.edited_at = self.state.now()
+            return found
+        if ctype == 9:
+            interaction.modal = data
+        return None
+
+    def _check_modal(self, data: dict[str, Any]) -> None:
+        body = Body(data)
+        body.string("custom_id", required=True)
+        body.string("title", required=True, max_len=45)
+        components = data.get("components")
+        if not isinstance(components, list) or not 1 <= len(components) <= 5:
+            body.errors.add(
+                ("components",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
             )
-            if ctype == 4:  # the schema has resources for messages sent, not for defers
-                out["resource"] = {"type": ctype, "message": self._msg(message)}
-        return discord_json(out)
+        body.errors.raise_if_any()
+
+    def _source(self, interaction: Interaction) -> Message:
+        """The message a component interaction came from."""
+        if interaction.source_message_id is None:
+            raise DiscordError(400, 40043, "Interaction callback type is not allowed here.")
+        found = find_message(self.state.world, interaction.source_message_id)
+        if found is None:
+            raise unknown("message")
+        return found[1]
 
     def _msg(self, message: Message) -> dict[str, Any]:
         return message_json(message, self.state.bot, self.state.world.application_id)
@@ -250,6 +175,14 @@ class InteractionRoutes:
     def _apply(self, message: Message, body: Body) -> None:
         content = body.string("content", min_len=0, max_len=2000)
         flags = body.integer("flags", lo=0)
+        embeds = body.data.get("embeds")
+        if isinstance(embeds, list) and len(embeds) > 10:
+            body.errors.add(("embeds",), "BASE_TYPE_BAD_LENGTH", "Must be 10 or fewer in length.")
+        components = body.data.get("components")
+        if isinstance(components, list) and len(components) > 5:
+            body.errors.add(
+                ("components",), "BASE_TYPE_BAD_LENGTH", "Must be 5 or fewer in length."
+            )
         body.done()
         if content is not None:
             message.content = content
@@ -276,6 +209,9 @@ class InteractionRoutes:
     def _find(self, interaction: Interaction, request: web.Request) -> Message:
         raw = request.match_info.get("message_id")
         if raw is None:
+            callback = interaction.callback or {}
+            if callback.get("type") in (6, 7):
+                return self._source(interaction)
             if interaction.original is None:
                 raise unknown("message")
             return interaction.original

@@ -134,10 +134,17 @@ class Interaction(BaseModel):
     channel_id: int
     user_id: int
     name: str
+    # 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT, 4 AUTOCOMPLETE, 5 MODAL_SUBMIT
+    type: int = 2
     payload: dict[str, Any] = Field(default_factory=dict)
     callback: dict[str, Any] | None = None
     original: Message | None = None
     followups: list[Message] = Field(default_factory=list)
+    # The message whose component was used (type 3), or that held the modal's button (type 5):
+    # callback types 6 and 7 update it, and it becomes the interaction's @original.
+    source_message_id: int | None = None
+    # The modal the bot opened with callback type 9, until the person submits it.
+    modal: dict[str, Any] | None = None
 
 
 class OAuthGrant(BaseModel):

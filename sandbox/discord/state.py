@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import string
@@ -47,6 +48,8 @@ class DiscordState:
         self.ids = SnowflakeGen()
         self._sinks: list[EventSink] = []
         self.world = self._initial_world()
+        # Control calls waiting for the bot's first answer to an interaction, by its id.
+        self._answers: dict[int, asyncio.Event] = {}
 
     def _initial_world(self) -> World:
         fixed = SnowflakeGen(worker=2)
@@ -86,6 +89,23 @@ class DiscordState:
                 return
         for sink in self._sinks:
             sink(event, data, guild_id)
+
+    async def wait_for_answer(self, interaction_id: int, timeout_s: float) -> None:
+        """Return when the bot has answered interaction `interaction_id`, or after `timeout_s`."""
+        event = self._answers.setdefault(interaction_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(timeout_s):
+                await event.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._answers.pop(interaction_id, None)
+
+    def answered(self, interaction_id: int) -> None:
+        """The bot's callback for `interaction_id` arrived: wake whoever waits for it."""
+        event = self._answers.get(interaction_id)
+        if event is not None:
+            event.set()
 
     # -- lookups -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Journal, reset, save/load (including `--state` at start and stop) and the HTML overview."""
+"""Journal, reset, save/load (including `--state` at start and stop) and the GitHub page."""
 
 from __future__ import annotations
 
@@ -100,8 +100,9 @@ async def test_state_file_saved_on_stop_and_loaded_on_start(tmp_path: Path) -> N
             assert resp.status == 200
 
 
-async def test_html_overview_shows_the_world(http: aiohttp.ClientSession) -> None:
-    """GET /_sandbox/ renders orgs with plans, repos with files, teams, invitations, escaped."""
+async def test_github_page_shows_the_world(http: aiohttp.ClientSession) -> None:
+    """GET /_sandbox/github renders orgs with plans, repos with files, teams, invitations,
+    escaped."""
     async with http.post(CREATE, json={"name": "lab", "auto_init": True}):
         pass
     async with http.post("/api/v3/orgs/demo-university/teams", json={"name": "<b>x</b>"}):
@@ -109,7 +110,7 @@ async def test_html_overview_shows_the_world(http: aiohttp.ClientSession) -> Non
     path = "/api/v3/orgs/demo-university/teams/b-x-b/memberships/ada"
     async with http.put(path, json={"role": "member"}) as resp:
         assert resp.status == 200
-    async with http.get("/_sandbox/") as resp:
+    async with http.get("/_sandbox/github") as resp:
         page = await resp.text()
     for text in (
         "demo-university",
@@ -117,8 +118,7 @@ async def test_html_overview_shows_the_world(http: aiohttp.ClientSession) -> Non
         "demo-free",
         "free",
         "README.md",
-        "pending",
-        "pings: 0",
+        "invited",
         "&lt;b&gt;",
     ):
         assert text in page

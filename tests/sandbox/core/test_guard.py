@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from sandbox.console.csrf import CSRF_HEADER, csrf_token
 from sandbox.core.guard import SECRET_COOKIE, SECRET_HEADER
 from sandbox.server import SandboxServer
 
@@ -125,7 +126,8 @@ async def test_a_rebound_host_name_is_refused(
 async def test_reads_stay_open_and_the_page_sets_the_cookie(
     server: SandboxServer, stranger: aiohttp.ClientSession, http: aiohttp.ClientSession
 ) -> None:
-    """The overview and the journal need no secret; the page's cookie then lets JSON posts act."""
+    """The pages and the journal need no secret; the page's cookie, with the CSRF token its
+    forms carry, then lets JSON posts act (without the token: 403)."""
     async with stranger.get("/_sandbox/requests") as resp:
         assert resp.status == 200
     async with stranger.get("/_sandbox/") as resp:
@@ -136,6 +138,10 @@ async def test_reads_stay_open_and_the_page_sets_the_cookie(
     assert cookie["samesite"] == "Strict"
     # The session now carries the cookie, as the browser that opened the page would.
     async with stranger.post("/_sandbox/github/orgs", json=NEW_ORG) as resp:
+        assert resp.status == 403
+        assert CSRF_HEADER in (await resp.json())["message"]
+    token = {CSRF_HEADER: csrf_token(server.control_secret)}
+    async with stranger.post("/_sandbox/github/orgs", json=NEW_ORG, headers=token) as resp:
         assert resp.status == 201
     assert await _org_exists(http, "evil-org")
 

@@ -130,6 +130,25 @@ async def test_a_taken_port_is_one_line_and_frees_the_world(
         pass  # the failed start released its lock
 
 
+async def test_a_taken_port_leaves_the_saved_world_as_it_was(
+    taken_port: int, tmp_path: Path
+) -> None:
+    """A sandbox that cannot listen never writes the world it loaded back over the file (the
+    other instance's, or one saved earlier), not even when stopped afterwards."""
+    state = tmp_path / "sandbox.json"
+    clock = ManualClock()
+    async with SandboxServer([GitHubSandbox(clock)], clock=clock, state_path=state) as first:
+        session = aiohttp.ClientSession(first.base_url, headers=TOKEN)
+        async with session, session.post(CREATE, json={"name": "kept"}) as resp:
+            assert resp.status == 201
+    saved = state.read_bytes()
+    late = SandboxServer([GitHubSandbox(clock)], clock=clock, port=taken_port, state_path=state)
+    with pytest.raises(SandboxStartError):
+        await late.start()
+    await late.stop()
+    assert state.read_bytes() == saved
+
+
 def test_python_m_sandbox_on_a_taken_port_prints_one_line(taken_port: int, tmp_path: Path) -> None:
     """`python -m sandbox` on a taken port exits non-zero with one line on stderr."""
     done = subprocess.run(
