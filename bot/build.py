@@ -12,17 +12,19 @@ from __future__ import annotations
 import functools
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 
 import discord
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.endpoints import Endpoints, load_secret_key, open_endpoints
+from bot.endpoints import Endpoints, load_secret_key, open_endpoints, smtp_config
 from bot.errors import StartupError
 from bot.settings import Settings
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
+from clients.smtp.gateway import SmtpMailGateway
 from cogs.course import CourseCommands
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
@@ -38,6 +40,10 @@ from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
+from provisioning.students import message
+from provisioning.students.links import JoinLinks
+from provisioning.students.steps import executors as student_executors
+from provisioning.students.steps.join_email import JoinEmail
 from web.app import create_app
 from web.services import Services
 
@@ -70,6 +76,7 @@ class Product:
     web_app: web.Application
     commands: CourseCommands
     secret: bytes
+    join_links: JoinLinks
 
     def claim_code(self, course_id: str) -> str:
         """The course's Discord claim code (what `/course status` shows its admins)."""
@@ -106,9 +113,16 @@ async def build(
     stack.push_async_callback(github.aclose)
     client = await _discord_client(endpoints, audit, stack)
     discord_gateway = DiscordRestGateway(client, discord_governor)
+    secret = load_secret_key(settings)
+    join_links = JoinLinks(secret)
+    join_email = _join_email(settings, audit, join_links, clock)
     runner = StepRunner(
         sessions=sessions,
-        executors={**github_executors(), **discord_executors()},
+        executors={
+            **github_executors(),
+            **discord_executors(),
+            **student_executors(join_email),
+        },
         github=github,
         discord=discord_gateway,
         policy=policy or RetryPolicy.scaled(settings.rate_scale),
@@ -118,7 +132,6 @@ async def build(
             lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
         ),
     )
-    secret = load_secret_key(settings)
     courses = CourseService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
@@ -160,6 +173,21 @@ async def build(
         web_app=create_app(services),
         commands=commands,
         secret=secret,
+        join_links=join_links,
+    )
+
+
+def _join_email(settings: Settings, audit: AuditLog, links: JoinLinks, clock: Clock) -> JoinEmail:
+    config = smtp_config(settings)
+    mail = SmtpMailGateway(config, audit) if config is not None else None
+    return JoinEmail(
+        mail=mail,
+        links=links,
+        clock=clock,
+        templates=message.environment(),
+        public_url=settings.join_base_url,
+        link_ttl=timedelta(days=settings.join_link_days),
+        message_domain=(settings.mail_from or "course-bot.invalid").rpartition("@")[2],
     )
 
 

@@ -22,6 +22,7 @@ from discord.http import Route
 from bot.errors import StartupError
 from bot.settings import Settings
 from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
+from clients.smtp.gateway import SmtpConfig
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,25 @@ def load_secret_key(settings: Settings) -> bytes:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    """The e-mail server of the join e-mails: SMTP_HOST, or none (the join e-mail steps then
+    wait, saying what to set). Staging and production refuse to start without SMTP_HOST."""
+    if settings.smtp_host is None or settings.mail_from is None:
+        return None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port_or_default,
+        security=settings.smtp_security,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=(
+            settings.smtp_password.get_secret_value()
+            if settings.smtp_password is not None
+            else None
+        ),
+    )
 
 
 def _github_credentials(settings: Settings) -> Credentials:

@@ -185,6 +185,8 @@ class StaffMember(_Strict):
 
     role: StaffRole
     name: PersonName
+    # Where the personal join link goes (staff join like students, with staff roles).
+    email: Email = None
     github: GitHubLogin
     discord_id: DiscordId = None
 
@@ -302,7 +304,7 @@ def _people_problems(data: dict[str, Any], kind: object, groups: set[str]) -> li
     )
     problems += _duplicates(
         "email",
-        ((f"{path}.email", _lower(_field(p, "email"))) for path, p in students),
+        ((f"{path}.email", _lower(_field(p, "email"))) for path, p in people),
         what="e-mail address",
     )
     for path, student in students:

@@ -28,6 +28,9 @@ from provisioning.plan import PlannedStep, plan_digest
 # A change is the fix for a step that failed or waits for a person: it gets a fresh start.
 _RESTART_STATES = frozenset({"succeeded", "failed", "blocked", "awaiting_action"})
 _AUDIT_KEYS_MAX = 50
+# Steps whose result exists nowhere to be removed: a join e-mail sent to an address the roster
+# no longer has (corrected) is simply no longer wanted.
+_NOTHING_TO_REMOVE = frozenset({"email.join"})
 # These name every resource of the course (repository and team names, the org they live in):
 # a different value is a different course, not a change of this one.
 _FIXED_FIELDS = {
@@ -62,7 +65,7 @@ def member_rows(course_id: str, spec: CourseSpec) -> list[dict[str, Any]]:
             "course_id": course_id,
             "role": m.role,
             "name": m.name,
-            "email": None,
+            "email": m.email,
             "github": m.github,
             "github_lower": m.github.lower(),
             "discord_id": m.discord_id,
@@ -208,7 +211,12 @@ async def apply_update(
     stored = {row.key: row for row in rows}
     wanted = {step.key for step in planned}
     removed = [row for row in rows if row.key not in wanted]
-    exists = [r.key for r in removed if r.external_id is not None or r.state == "succeeded"]
+    exists = [
+        r.key
+        for r in removed
+        if r.kind not in _NOTHING_TO_REMOVE
+        and (r.external_id is not None or r.state == "succeeded")
+    ]
     if exists:
         raise CourseChangeNotSupportedError(course.id, exists)
     changed = [p for p in planned if p.key in stored and _differs(stored[p.key], p)]

@@ -330,13 +330,19 @@ async def test_same_description_changes_nothing_and_records_nothing(
 async def test_people_follow_the_description_even_without_plan_changes(
     session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
-    """A changed name and e-mail change no step but are stored: members and spec follow."""
+    """A changed name changes no step, a changed e-mail only its join e-mail step, and both are
+    stored: members and spec follow."""
     service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
+    old_email = data["students"][0]["email"]
     data["students"][0].update(name="Renamed Student", email="renamed@example.edu")
     outcome = await service.update(course.id, parse_course(data), actor="t")
-    assert (outcome.added, outcome.changed, outcome.removed) == ([], [], [])
+    assert (outcome.added, outcome.changed, outcome.removed) == (
+        ["email.join:renamed@example.edu"],
+        [],
+        [f"email.join:{old_email}"],
+    )
     async with session_factory() as session:
         member = await session.scalar(select(Member).where(Member.github == "student-0"))
         stored = await session.get(Course, course.id)

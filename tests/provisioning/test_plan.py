@@ -43,6 +43,7 @@ def test_lecture_plan_table() -> None:
         "discord.channel:qa-help",
         "discord.invite:students",
         "discord.member-role:80351110224678912",
+        "email.join:bob@example.edu",
     ]
 
 

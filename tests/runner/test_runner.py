@@ -20,7 +20,9 @@ from tests.provisioning.examples import lab_course, lecture_course
 from tests.runner.fakes import Script, make_runner
 
 Sessions = async_sessionmaker[AsyncSession]
-KINDS = sorted({s.kind for s in plan_course(parse_course(lab_course()))})
+KINDS = sorted(
+    {s.kind for c in (lab_course(), lecture_course()) for s in plan_course(parse_course(c))}
+)
 
 
 async def create(sessions: Sessions, data: dict[str, Any]) -> str:
