@@ -42,6 +42,7 @@ from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from provisioning.students import message
 from provisioning.students.links import JoinLinks
+from provisioning.students.roster_status import RosterStatusService
 from provisioning.students.steps import executors as student_executors
 from provisioning.students.steps.join_email import JoinEmail
 from web.app import create_app
@@ -77,6 +78,7 @@ class Product:
     commands: CourseCommands
     secret: bytes
     join_links: JoinLinks
+    roster: RosterStatusService
 
     def claim_code(self, course_id: str) -> str:
         """The course's Discord claim code (what `/course status` shows its admins)."""
@@ -135,6 +137,7 @@ async def build(
     courses = CourseService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
+    roster = RosterStatusService(sessions)
     services = Services(
         courses=courses,
         tokens=tokens,
@@ -144,6 +147,7 @@ async def build(
         metrics=functools.partial(metrics.render, sessions, (github_governor, discord_governor)),
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
+        roster=roster,
     )
     commands = CourseCommands(
         claims=claims,
@@ -174,6 +178,7 @@ async def build(
         commands=commands,
         secret=secret,
         join_links=join_links,
+        roster=roster,
     )
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from web.answer_cache import AnswerCache
 from web.auth import auth_middleware
 from web.body import MAX_BODY_BYTES
-from web.handlers import audit, claims, courses, docs, health, metrics
+from web.handlers import audit, claims, courses, docs, health, metrics, roster
 from web.openapi import build_openapi
 from web.problems import problem_middleware
 from web.services import ANSWERS, OPENAPI, SERVICES, Services
@@ -27,5 +27,6 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     courses.add_routes(app)
     claims.add_routes(app)
     audit.add_routes(app)
+    roster.add_routes(app)
     metrics.add_routes(app)
     return app

@@ -15,6 +15,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.service import CourseService
+from provisioning.students.roster_status import RosterStatusService
 from web.answer_cache import AnswerCache
 
 
@@ -35,6 +36,8 @@ class Services:
     # The bot's Discord application id, for the install link next to the claim code; without
     # one the link is left out.
     application_id: Callable[[], Awaitable[str]] | None = None
+    # Who is in, per person (`GET /courses/{id}/roster`).
+    roster: RosterStatusService | None = None
 
 
 SERVICES = web.AppKey("services", Services)
