@@ -41,6 +41,7 @@ from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from provisioning.students import message
+from provisioning.students.join import JoinService
 from provisioning.students.links import JoinLinks
 from provisioning.students.roster_status import RosterStatusService
 from provisioning.students.steps import executors as student_executors
@@ -148,6 +149,9 @@ async def build(
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
         roster=roster,
+        join=JoinService(
+            sessions, join_links, clock, roster, github_web_url=_github_web_url(settings)
+        ),
     )
     commands = CourseCommands(
         claims=claims,
@@ -180,6 +184,15 @@ async def build(
         join_links=join_links,
         roster=roster,
     )
+
+
+def _github_web_url(settings: Settings) -> str:
+    """GitHub's pages for people (where an invitation is accepted): github.com, or the
+    Enterprise Server whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`)."""
+    api = settings.github_api_url.rstrip("/")
+    if api == "https://api.github.com":
+        return "https://github.com"
+    return api.removesuffix("/api/v3")
 
 
 def _join_email(settings: Settings, audit: AuditLog, links: JoinLinks, clock: Clock) -> JoinEmail:

@@ -15,6 +15,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.service import CourseService
+from provisioning.students.join import JoinService
 from provisioning.students.roster_status import RosterStatusService
 from web.answer_cache import AnswerCache
 
@@ -38,6 +39,8 @@ class Services:
     application_id: Callable[[], Awaitable[str]] | None = None
     # Who is in, per person (`GET /courses/{id}/roster`).
     roster: RosterStatusService | None = None
+    # The students' join page (`/join/{token}`); without it the page is not served.
+    join: JoinService | None = None
 
 
 SERVICES = web.AppKey("services", Services)

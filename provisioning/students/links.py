@@ -23,7 +23,9 @@ _VERSION = 1
 # Separates this key from every other use of the product's secret (claim codes).
 _KEY_LABEL = b"course-bot/join-link/v1"
 
-JoinLinkProblem = Literal["malformed", "altered", "expired", "other_course"]
+JoinLinkProblem = Literal[
+    "malformed", "altered", "expired", "other_course", "not_on_roster", "superseded"
+]
 
 
 class JoinLinkError(ProvisioningError):
@@ -93,7 +95,7 @@ class JoinLinks:
         if now >= claim.expires_at:
             raise JoinLinkError(
                 "expired",
-                f"This join link expired on {claim.expires_at:%Y-%m-%d}. Ask your course staff "
+                f"This join link expired on {claim.expires_at:%d %B %Y}. Ask your course staff "
                 "to send you a new one.",
             )
         return claim

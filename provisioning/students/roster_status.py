@@ -122,6 +122,16 @@ class RosterStatusService:
         people = [_status(m, steps, laboratory) for m in members]
         return RosterPage(course_id, people, people[-1].id if more and people else None)
 
+    async def person(self, course_id: str, member_id: int) -> PersonStatus:
+        """One person's status (the join page shows it to them)."""
+        async with self._sessions() as session:
+            laboratory = await self._laboratory(session, course_id)
+            member = await session.get(Member, member_id)
+            if member is None or member.course_id != course_id:
+                raise LookupError(f"no member {member_id} in course {course_id}")
+            steps = await self._steps(session, course_id, [member], laboratory)
+        return _status(member, steps, laboratory)
+
     async def summary(self, course_id: str) -> RosterSummary:
         """Counts per state and the people who are stuck (for `/course roster-status`)."""
         async with self._sessions() as session:

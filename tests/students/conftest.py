@@ -11,6 +11,7 @@ import pytest
 from bot.build import build
 from provisioning.retry import RetryPolicy
 from sandbox.server import SandboxServer
+from tests.browser import artifacts, browser, chromium  # noqa: F401 - fixtures
 from tests.e2e.harness import SANDBOX_RATE_SCALE, Control, Product, control_of, e2e_settings
 from tests.students.mailbox import Mailbox
 
