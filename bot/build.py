@@ -18,12 +18,20 @@ import discord
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.endpoints import Endpoints, load_secret_key, open_endpoints, smtp_config
+from bot.endpoints import (
+    Endpoints,
+    github_web_url,
+    load_secret_key,
+    oauth_apps,
+    open_endpoints,
+    smtp_config,
+)
 from bot.errors import StartupError
 from bot.settings import Settings
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
+from clients.oauth.sign_in import OAuthSignIn
 from clients.smtp.gateway import SmtpMailGateway
 from cogs.course import CourseCommands
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
@@ -42,11 +50,13 @@ from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from provisioning.students import message
 from provisioning.students.join import JoinService
+from provisioning.students.join_actions import JoinActions
 from provisioning.students.links import JoinLinks
 from provisioning.students.roster_status import RosterStatusService
 from provisioning.students.steps import executors as student_executors
 from provisioning.students.steps.join_email import JoinEmail
 from web.app import create_app
+from web.join.parts import JoinParts
 from web.services import Services
 
 # discord.py sleeps through rate limits unless told otherwise; a day-long role bucket must
@@ -138,7 +148,23 @@ async def build(
     courses = CourseService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
-    roster = RosterStatusService(sessions)
+    roster = RosterStatusService(sessions, person_of=join_links.person)
+    join_view = JoinService(
+        sessions, join_links, clock, roster, github_web_url=github_web_url(settings)
+    )
+    apps = oauth_apps(settings, endpoints)
+    join = JoinParts(
+        view=join_view,
+        public_url=settings.join_base_url,
+        sign_in=(
+            OAuthSignIn(apps, audit, discord_gateway.application_id) if apps is not None else None
+        ),
+        actions=(
+            JoinActions(sessions, join_view, courses, discord_gateway, clock)
+            if apps is not None
+            else None
+        ),
+    )
     services = Services(
         courses=courses,
         tokens=tokens,
@@ -149,9 +175,7 @@ async def build(
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
         roster=roster,
-        join=JoinService(
-            sessions, join_links, clock, roster, github_web_url=_github_web_url(settings)
-        ),
+        join=join,
     )
     commands = CourseCommands(
         claims=claims,
@@ -184,15 +208,6 @@ async def build(
         join_links=join_links,
         roster=roster,
     )
-
-
-def _github_web_url(settings: Settings) -> str:
-    """GitHub's pages for people (where an invitation is accepted): github.com, or the
-    Enterprise Server whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`)."""
-    api = settings.github_api_url.rstrip("/")
-    if api == "https://api.github.com":
-        return "https://github.com"
-    return api.removesuffix("/api/v3")
 
 
 def _join_email(settings: Settings, audit: AuditLog, links: JoinLinks, clock: Clock) -> JoinEmail:

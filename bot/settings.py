@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # How long a personal join link works.
     join_link_days: int = Field(default=30, ge=1, le=365)
+    # The OAuth apps of the join page: "Sign in with GitHub" (an OAuth app whose callback URL
+    # is PUBLIC_URL/join-oauth/github/callback) and "Join the Discord server" (the bot's own
+    # application, with PUBLIC_URL/join-oauth/discord/callback as a redirect). Development on
+    # the sandbox uses the sandbox's.
+    github_oauth_client_id: str | None = None
+    github_oauth_client_secret: SecretStr | None = None
+    discord_client_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -104,6 +111,9 @@ class Settings(BaseSettings):
         "smtp_password",
         "mail_from",
         "public_url",
+        "github_oauth_client_id",
+        "github_oauth_client_secret",
+        "discord_client_secret",
         mode="before",
     )
     @classmethod
@@ -258,6 +268,16 @@ def mail_problems(settings: Settings) -> list[str]:
         )
     if (settings.smtp_username is None) != (settings.smtp_password is None):
         problems.append("SMTP_USERNAME and SMTP_PASSWORD: give both or neither")
+    if settings.github_oauth_client_id is None or settings.github_oauth_client_secret is None:
+        problems.append(
+            "GITHUB_OAUTH_CLIENT_ID and GITHUB_OAUTH_CLIENT_SECRET: required (Sign in with "
+            "GitHub on the join page)"
+        )
+    if settings.discord_client_secret is None:
+        problems.append(
+            "DISCORD_CLIENT_SECRET: required (the bot application's OAuth2 secret, for joining "
+            "the server from the join page)"
+        )
     if settings.smtp_security == "none" and settings.smtp_password is not None:
         problems.append(
             "SMTP_SECURITY: none would send SMTP_PASSWORD in clear; use starttls or tls"

@@ -8,7 +8,7 @@ from web.answer_cache import AnswerCache
 from web.auth import auth_middleware
 from web.body import MAX_BODY_BYTES
 from web.handlers import audit, claims, courses, docs, health, metrics, roster
-from web.join import pages as join_pages
+from web.join import routes as join_routes
 from web.openapi import build_openapi
 from web.problems import problem_middleware
 from web.services import ANSWERS, OPENAPI, SERVICES, Services
@@ -30,6 +30,6 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     audit.add_routes(app)
     roster.add_routes(app)
     if services.join is not None:
-        join_pages.add_routes(app, services.join)
+        join_routes.add_routes(app, services.join)
     metrics.add_routes(app)
     return app

@@ -26,9 +26,13 @@ class PersonStatusOut(BaseModel):
     github_state: Literal[
         "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
     ] = Field(description="The person's team membership: invitation pending or accepted")
-    discord: Literal["not_linked", "linked", "roles_set", "waiting", "failed"] = Field(
-        description="`linked`: the roster holds their Discord id; `roles_set`: the product "
-        "gave them their roles"
+    github_verified: bool = Field(
+        description="They signed in with GitHub on the join page as the roster's login"
+    )
+    discord: Literal["not_linked", "linked", "joined", "roles_set", "waiting", "failed"] = Field(
+        description="`linked`: the roster holds their Discord id; `joined`: they joined the "
+        "server from the join page with their roles; `roles_set`: the product gave a member "
+        "of staff their roles"
     )
     stuck: bool = Field(description="Someone must act; `problem` says what")
     problem: str | None
@@ -44,6 +48,7 @@ class PersonStatusOut(BaseModel):
                 "group": person.group,
                 "email": person.email,
                 "github_state": person.github_state,
+                "github_verified": person.github_verified,
                 "discord": person.discord,
                 "stuck": person.stuck,
                 "problem": person.problem,

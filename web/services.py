@@ -15,9 +15,9 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.service import CourseService
-from provisioning.students.join import JoinService
 from provisioning.students.roster_status import RosterStatusService
 from web.answer_cache import AnswerCache
+from web.join.parts import JoinParts
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Services:
     # Who is in, per person (`GET /courses/{id}/roster`).
     roster: RosterStatusService | None = None
     # The students' join page (`/join/{token}`); without it the page is not served.
-    join: JoinService | None = None
+    join: JoinParts | None = None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -9,14 +9,14 @@ per person, not a second record that could disagree with them. The same service 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Course, Member, Step
+from db.models import Course, Member, RosterLink, Step
 from provisioning.errors import CourseNotFoundError
 from provisioning.github.steps.invite import UNKNOWN_LOGIN
 
@@ -24,7 +24,7 @@ EmailState = Literal["no_address", "queued", "sent", "retrying", "bounced", "wai
 GitHubState = Literal[
     "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
 ]
-DiscordState = Literal["not_linked", "linked", "roles_set", "waiting", "failed"]
+DiscordState = Literal["not_linked", "linked", "joined", "roles_set", "waiting", "failed"]
 _STAFF_TEAMS = {"instructor": "instructors", "ta": "tas"}
 # People shown as stuck in a summary: enough for a reply, the rest is in the REST answer.
 STUCK_SHOWN = 20
@@ -44,6 +44,8 @@ class PersonStatus:
     email: EmailState
     github_state: GitHubState
     discord: DiscordState
+    # They signed in with GitHub on the join page as the login the roster holds.
+    github_verified: bool = False
     # What a person of staff should know or do, in words; None when nothing is wrong.
     problem: str | None = None
 
@@ -101,8 +103,14 @@ class _StepView:
 class RosterStatusService:
     """Reads the roster status of courses; every method takes one short read transaction."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        person_of: Callable[[str], str] | None = None,
+    ) -> None:
         self._sessions = sessions
+        # E-mail address → the person reference `roster_links` rows are kept under.
+        self._person_of = person_of
 
     async def page(self, course_id: str, *, after: int = 0, limit: int = 50) -> RosterPage:
         """People with `id > after`, in roster order (staff first), at most `limit`."""
@@ -119,7 +127,8 @@ class RosterStatusService:
             more = len(members) > limit
             members = members[:limit]
             steps = await self._steps(session, course_id, members, laboratory)
-        people = [_status(m, steps, laboratory) for m in members]
+            links = await self._links(session, course_id, members)
+        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
         return RosterPage(course_id, people, people[-1].id if more and people else None)
 
     async def person(self, course_id: str, member_id: int) -> PersonStatus:
@@ -130,7 +139,8 @@ class RosterStatusService:
             if member is None or member.course_id != course_id:
                 raise LookupError(f"no member {member_id} in course {course_id}")
             steps = await self._steps(session, course_id, [member], laboratory)
-        return _status(member, steps, laboratory)
+            links = await self._links(session, course_id, [member])
+        return _status(member, steps, laboratory, links.get(member.id))
 
     async def summary(self, course_id: str) -> RosterSummary:
         """Counts per state and the people who are stuck (for `/course roster-status`)."""
@@ -142,7 +152,8 @@ class RosterStatusService:
                 )
             ).all()
             steps = await self._steps(session, course_id, members, laboratory)
-        people = [_status(m, steps, laboratory) for m in members]
+            links = await self._links(session, course_id, members)
+        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
         stuck = [p for p in people if p.stuck]
         return RosterSummary(
             course_id=course_id,
@@ -159,6 +170,26 @@ class RosterStatusService:
         if kind is None:
             raise CourseNotFoundError(course_id)
         return kind == "laboratory"
+
+    async def _links(
+        self, session: AsyncSession, course_id: str, members: Sequence[Member]
+    ) -> dict[int, RosterLink]:
+        """The join-page links of these members, by member id."""
+        if self._person_of is None:
+            return {}
+        refs = {self._person_of(m.email): m.id for m in members if m.email}
+        found: dict[int, RosterLink] = {}
+        ordered = sorted(refs)
+        for start in range(0, len(ordered), 500):
+            rows = await session.scalars(
+                select(RosterLink).where(
+                    RosterLink.course_id == course_id,
+                    RosterLink.person.in_(ordered[start : start + 500]),
+                )
+            )
+            for link in rows:
+                found[refs[link.person]] = link
+        return found
 
     async def _steps(
         self,
@@ -184,10 +215,22 @@ class RosterStatusService:
         return views
 
 
-def _status(member: Member, steps: Mapping[str, _StepView], laboratory: bool) -> PersonStatus:
+def _status(
+    member: Member,
+    steps: Mapping[str, _StepView],
+    laboratory: bool,
+    link: RosterLink | None,
+) -> PersonStatus:
     email, email_problem = _email(member, steps)
     github, github_problem = _github(steps.get(invite_key(member, laboratory)))
     discord = _discord(member, steps)
+    verified = bool(
+        link is not None
+        and link.github_verified_at is not None
+        and (link.github_login or "").lower() == member.github_lower
+    )
+    if link is not None and link.discord_id is not None and discord != "roles_set":
+        discord = "joined"
     return PersonStatus(
         id=member.id,
         role=member.role,
@@ -197,6 +240,7 @@ def _status(member: Member, steps: Mapping[str, _StepView], laboratory: bool) ->
         email=email,
         github_state=github,
         discord=discord,
+        github_verified=verified,
         problem=github_problem or email_problem,
     )
 
