@@ -22,6 +22,7 @@ from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
 from bot.settings import Settings
 from cogs.course import install
+from web.access_log import RedactingAccessLogger
 
 log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0
@@ -93,7 +94,7 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
 
 
 async def _start_web(app: web.Application, settings: Settings, stack: AsyncExitStack) -> None:
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     site = web.TCPSite(runner, settings.web_host, settings.web_port)

@@ -28,6 +28,7 @@ from bot.endpoints import (
 )
 from bot.errors import StartupError
 from bot.settings import Settings
+from clients.discord import log_redaction as discord_log_redaction
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
@@ -124,6 +125,8 @@ async def build(
         timeout_s=settings.github_timeout_s,
     )
     stack.push_async_callback(github.aclose)
+    # discord.py's DEBUG lines would carry invite codes and people's OAuth2 tokens.
+    discord_log_redaction.install()
     client = await _discord_client(endpoints, audit, stack)
     discord_gateway = DiscordRestGateway(client, discord_governor)
     secret = load_secret_key(settings)

@@ -122,7 +122,11 @@ class OAuthSignIn:
                     "code": code,
                     "redirect_uri": redirect_uri,
                 },
-                auth=aiohttp.BasicAuth(client_id, apps.discord_client_secret),
+                headers={
+                    "Authorization": aiohttp.encode_basic_auth(
+                        client_id, apps.discord_client_secret
+                    )
+                },
             )
             access = token.get("access_token")
             if not isinstance(access, str) or not access:

@@ -50,16 +50,15 @@ async def open_mailing_product(
     database_url: str, sandbox: SandboxServer, mailbox: Mailbox, policy: RetryPolicy, **more: Any
 ) -> AsyncIterator[Product]:
     """The product as `bot.build` makes it, sending its e-mail to `mailbox`."""
-    settings = e2e_settings(
-        database_url,
-        sandbox,
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox.port,
-        smtp_security="none",
-        mail_from=SENDER,
-        public_url=PUBLIC_URL,
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "smtp_security": "none",
+        "mail_from": SENDER,
+        "public_url": PUBLIC_URL,
         **more,
-    )
+    }
+    settings = e2e_settings(database_url, sandbox, **values)
     async with contextlib.AsyncExitStack() as stack:
         yield Product(await build(settings, stack, policy=policy))
 

@@ -73,8 +73,12 @@ async def test_a_student_sees_the_course_and_what_is_left(
     assert "lab group lab-02" in body
     assert "your GitHub login on the roster is s-2-1" in body
     left = await page.locator("ul.left li").all_inner_texts()
-    assert left[0] == "Accept the invitation to the GitHub organization demo-university."
-    assert left[1].startswith("The course's Discord server is not ready yet")
+    assert left[0] == "Sign in with GitHub, so the invitation reaches your own account."
+    assert left[1] == "Accept the invitation to the GitHub organization demo-university."
+    assert left[2].startswith("The course's Discord server is not ready yet")
+    assert await page.get_by_role("link", name="Sign in with GitHub").count() == 1
+    # No server yet: no button to join it.
+    assert await page.get_by_role("link", name="Join the Discord server").count() == 0
     button = page.get_by_role("link", name="Accept the GitHub invitation")
     assert await button.get_attribute("href") == (
         "https://github.com/orgs/demo-university/invitation"
@@ -102,12 +106,15 @@ async def test_a_mistyped_login_is_explained(
     browser: Browser,
     artifacts: Path,
 ) -> None:
-    """A student whose roster login GitHub does not know reads that, and what to do."""
+    """A student whose roster login GitHub does not know reads that, and how to fix it."""
     await provisioned_with_trouble(product, control, people)
     page = await browser.new_page()
     await page.goto(f"{site}/join/{token_of(mailbox, 's-1-2@example.edu')}")
     left = await page.locator("ul.left li").all_inner_texts()
-    assert left[0].startswith("GitHub has no account 's-1-2-typo', the login on the roster")
+    assert left[0] == (
+        "GitHub has no account 's-1-2-typo', the login on the roster: sign in with GitHub to "
+        "correct it."
+    )
     assert await page.get_by_role("link", name="Accept the GitHub invitation").count() == 0
     await page.screenshot(path=str(artifacts / "join-page-unknown-login.png"), full_page=True)
 

@@ -74,7 +74,7 @@ def _progress(view: JoinView, signing_in: bool) -> dict[str, object]:
     left: list[str] = []
     if person.github_verified:
         done.append(f"You confirmed your GitHub account {person.github}.")
-    elif signing_in:
+    elif signing_in and person.github_state != "unknown_login":
         left.append("Sign in with GitHub, so the invitation reaches your own account.")
     if person.github_state == "accepted":
         done.append(f"You are a member of the GitHub organization {view.github_org}.")
