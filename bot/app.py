@@ -26,6 +26,8 @@ from web.access_log import RedactingAccessLogger
 
 log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0
+# The reminders look for people due one every hour (they are counted in days).
+REMINDERS_EVERY_S = 3600.0
 BOOTSTRAP_TOKEN_NAME = "bootstrap"  # noqa: S105 - the token's name, shown in the audit log
 
 __all__ = ["PartFailedError", "StartupError", "run", "serve"]
@@ -52,6 +54,14 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         await run(product, stop, runner_only=runner_only)
 
 
+async def _remind(product: Product) -> None:
+    """The reminders' round; a failure is logged and the next round tries again."""
+    try:
+        await product.reminders.run(product.clock.now())
+    except Exception:
+        log.exception("reminders round failed")
+
+
 async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = False) -> None:
     """Run the runner, and unless `runner_only` the web server and the bot, until `stop`."""
     settings = product.settings
@@ -59,6 +69,10 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
     async with AsyncExitStack() as stack:
         scheduler = AsyncIOScheduler()
         scheduler.add_job(product.runner.wake, "interval", seconds=RUNNER_TICK_S, id="runner-tick")
+        if not runner_only:
+            scheduler.add_job(
+                _remind, "interval", args=[product], seconds=REMINDERS_EVERY_S, id="reminders"
+            )
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         if not runner_only:

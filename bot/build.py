@@ -53,6 +53,7 @@ from provisioning.students import message
 from provisioning.students.join import JoinService
 from provisioning.students.join_actions import JoinActions
 from provisioning.students.links import JoinLinks
+from provisioning.students.reminders import Reminders
 from provisioning.students.roster_status import RosterStatusService
 from provisioning.students.steps import executors as student_executors
 from provisioning.students.steps.join_email import JoinEmail
@@ -91,6 +92,7 @@ class Product:
     secret: bytes
     join_links: JoinLinks
     roster: RosterStatusService
+    reminders: Reminders
 
     def claim_code(self, course_id: str) -> str:
         """The course's Discord claim code (what `/course status` shows its admins)."""
@@ -210,6 +212,12 @@ async def build(
         secret=secret,
         join_links=join_links,
         roster=roster,
+        reminders=Reminders(
+            sessions,
+            join_links.person,
+            on_change=runner.wake,
+            email_after=timedelta(days=settings.reminder_days),
+        ),
     )
 
 

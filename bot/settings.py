@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # How long a personal join link works.
     join_link_days: int = Field(default=30, ge=1, le=365)
+    # Days without a visit to the join page after which the join e-mail is sent again
+    # (twice at most).
+    reminder_days: int = Field(default=7, ge=1, le=90)
     # The OAuth apps of the join page: "Sign in with GitHub" (an OAuth app whose callback URL
     # is PUBLIC_URL/join-oauth/github/callback) and "Join the Discord server" (the bot's own
     # application, with PUBLIC_URL/join-oauth/discord/callback as a redirect). Development on

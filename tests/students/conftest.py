@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.build import build
+from provisioning.clock import Clock
 from provisioning.retry import RetryPolicy
 from sandbox.server import SandboxServer
 from tests.browser import artifacts, browser, chromium  # noqa: F401 - fixtures
@@ -47,7 +48,12 @@ async def mailbox() -> AsyncIterator[Mailbox]:
 
 @contextlib.asynccontextmanager
 async def open_mailing_product(
-    database_url: str, sandbox: SandboxServer, mailbox: Mailbox, policy: RetryPolicy, **more: Any
+    database_url: str,
+    sandbox: SandboxServer,
+    mailbox: Mailbox,
+    policy: RetryPolicy,
+    clock: Clock | None = None,
+    **more: Any,
 ) -> AsyncIterator[Product]:
     """The product as `bot.build` makes it, sending its e-mail to `mailbox`."""
     values: dict[str, Any] = {
@@ -60,7 +66,7 @@ async def open_mailing_product(
     }
     settings = e2e_settings(database_url, sandbox, **values)
     async with contextlib.AsyncExitStack() as stack:
-        yield Product(await build(settings, stack, policy=policy))
+        yield Product(await build(settings, stack, policy=policy, clock=clock))
 
 
 @pytest.fixture
