@@ -27,6 +27,7 @@ from bot.endpoints import (
     smtp_config,
 )
 from bot.errors import StartupError
+from bot.member_events import listen_for_members
 from bot.settings import Settings
 from clients.discord import log_redaction as discord_log_redaction
 from clients.discord.audit import make_audit_trace
@@ -53,6 +54,7 @@ from provisioning.students import message
 from provisioning.students.join import JoinService
 from provisioning.students.join_actions import JoinActions
 from provisioning.students.links import JoinLinks
+from provisioning.students.member_join import MemberJoins
 from provisioning.students.reminders import Reminders
 from provisioning.students.roster_status import RosterStatusService
 from provisioning.students.steps import executors as student_executors
@@ -93,6 +95,7 @@ class Product:
     join_links: JoinLinks
     roster: RosterStatusService
     reminders: Reminders
+    member_joins: MemberJoins
 
     def claim_code(self, course_id: str) -> str:
         """The course's Discord claim code (what `/course status` shows its admins)."""
@@ -131,6 +134,8 @@ async def build(
     discord_log_redaction.install()
     client = await _discord_client(endpoints, audit, stack)
     discord_gateway = DiscordRestGateway(client, discord_governor)
+    member_joins = MemberJoins(sessions, discord_gateway, clock)
+    listen_for_members(client, member_joins)
     secret = load_secret_key(settings)
     join_links = JoinLinks(secret)
     join_email = _join_email(settings, audit, join_links, clock)
@@ -212,6 +217,7 @@ async def build(
         secret=secret,
         join_links=join_links,
         roster=roster,
+        member_joins=member_joins,
         reminders=Reminders(
             sessions,
             join_links.person,
@@ -256,8 +262,12 @@ def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> A
 async def _discord_client(
     endpoints: Endpoints, audit: AuditLog, stack: AsyncExitStack
 ) -> discord.Client:
+    # GUILD_MEMBERS is privileged: enable "Server Members Intent" for the bot in the developer
+    # portal; it lets roster members who join some other way get their roles (member_events).
+    intents = discord.Intents.default()
+    intents.members = True
     client = discord.Client(
-        intents=discord.Intents.default(),
+        intents=intents,
         http_trace=make_audit_trace(audit),
         max_ratelimit_timeout=DISCORD_MAX_RATELIMIT_WAIT_S,
     )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
-from db.models import RosterLink, Step
+from db.models import RosterLink
 from provisioning import audit_context
 from provisioning.clock import Clock
 from provisioning.courses.changes import CourseChangeRefusedError
@@ -26,6 +26,7 @@ from provisioning.courses.spec import StaffMember, Student, parse_course
 from provisioning.discord.gateway import DiscordGateway
 from provisioning.errors import ProvisioningError
 from provisioning.students.join import JoinService, JoinView
+from provisioning.students.member_roles import role_keys, server_and_roles
 from provisioning.students.sign_in import DiscordIdentity, GitHubIdentity
 
 log = logging.getLogger(__name__)
@@ -149,32 +150,14 @@ class JoinActions:
         return JoinDone("You are in the course's Discord server with your roles.")
 
     async def _server_and_roles(self, view: JoinView) -> tuple[str, list[str]]:
-        person = view.person
-        if person.role == "student":
-            keys = ["discord.role:student"]
-            if person.group:
-                keys.append(f"discord.role:{person.group}")
-        else:
-            keys = [f"discord.role:{person.role}"]
+        keys = role_keys(view.person.role, view.person.group)
         async with self._sessions() as session:
-            rows = dict(
-                (
-                    await session.execute(
-                        select(Step.key, Step.external_id).where(
-                            Step.course_id == view.course_id,
-                            Step.key.in_(["discord.server", *keys]),
-                            Step.state == "succeeded",
-                        )
-                    )
-                ).all()
-            )
-        guild = rows.get("discord.server")
-        roles = [rows.get(k) for k in keys]
-        if guild is None or any(r is None for r in roles):
+            guild, roles = await server_and_roles(session, view.course_id, keys)
+        if guild is None or roles is None:
             raise JoinRefusedError(
                 "The course's Discord server is not ready yet: come back to this page later."
             )
-        return guild, [r for r in roles if r is not None]
+        return guild, roles
 
     async def _record_discord_id(self, view: JoinView, discord_id: str) -> None:
         record = await self._courses.get(view.course_id)
