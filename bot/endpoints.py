@@ -45,6 +45,8 @@ class Endpoints:
     github_api_url: str
     github_credentials: Credentials
     sandbox_url: str | None = None
+    sandbox_smtp: tuple[str, int] | None = None
+    """(host, port) of the sandbox's SMTP server, where mail goes in development."""
 
 
 async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints:
@@ -69,6 +71,7 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         github_api_url=f"{base_url}/api/v3",
         github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
         sandbox_url=base_url,
+        sandbox_smtp=await sandbox_smtp(base_url),
     )
 
 
@@ -113,6 +116,24 @@ async def _running_sandbox() -> str | None:
             return url if response.status == 200 else None
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return None
+
+
+async def sandbox_smtp(base_url: str) -> tuple[str, int] | None:
+    """Where the sandbox at `base_url` takes mail (`GET /_sandbox/mail/info`), the same for an
+    embedded sandbox and one another process runs; None when it has no mail server."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+            http.get(f"{base_url}/_sandbox/mail/info") as response,
+        ):
+            info = await response.json() if response.status == 200 else {}
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    host, port = info.get("host"), info.get("port")
+    if isinstance(host, str) and isinstance(port, int):
+        return host, port
+    log.warning("the sandbox at %s has no mail server", base_url)
+    return None
 
 
 def point_discord_at(api_url: str, gateway_url: str) -> None:

@@ -1,5 +1,5 @@
-"""`python -m sandbox --port N [--state FILE] [--data DIR] [--rate-scale X]`: serve the emulators
-on one port of 127.0.0.1."""
+"""`python -m sandbox --port N [--state FILE] [--data DIR] [--rate-scale X] [--smtp-port N]`:
+serve the emulators on one port of 127.0.0.1, and the mail server on another."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="save the state at most once per this many seconds (0 = after every change)",
     )
     parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=0,
+        help="port on 127.0.0.1 of the sandbox's SMTP server (0 = any free port)",
+    )
+    parser.add_argument(
         "--rate-scale",
         type=float,
         default=1.0,
@@ -53,10 +59,13 @@ async def serve(args: argparse.Namespace) -> None:
         state_path=args.state,
         data_dir=data,
         save_interval=args.save_interval,
+        smtp_port=args.smtp_port,
     ) as server:
         print(f"GitHub API:   {server.github_api_url}   (token: sandbox-github-token)")
         print(f"Discord API:  {server.discord_api_url}")
         print(f"Gateway:      {server.gateway_url}")
+        print(f"SMTP:         {server.smtp_host}:{server.smtp_port}")
+        print(f"Mailbox:      {server.base_url}/_sandbox/mail/")
         print(f"Control/HTML: {server.base_url}/_sandbox/")
         print(f"Control secret ({SECRET_HEADER} header, also in {server.secret_path}):")
         print(server.control_secret, flush=True)

@@ -12,6 +12,8 @@ Common control routes (JSON unless noted):
   optional `{"path": "name.json"}` inside the data directory (default: the `--state` file);
   `GET /_sandbox/` is the HTML overview.
 Each emulator adds its own routes under `/_sandbox/<name>/` (see `sandbox/github/control.py`).
+The mail emulator (`sandbox/mail/`) also runs an SMTP server on 127.0.0.1, started and stopped
+with the HTTP server (`SandboxServer.smtp_port`, `GET /_sandbox/mail/info`).
 
 Every mutating control request needs the run's secret (`X-Sandbox-Secret`, or the cookie the
 overview page sets) and `application/json`: see `sandbox/core/guard.py`. The server listens on
@@ -34,7 +36,13 @@ from aiohttp.typedefs import Middleware
 from sandbox.core.control import add_control_routes, load_file, save_file
 from sandbox.core.emulator import Clock, PlatformEmulator, SystemClock
 from sandbox.core.faults import FaultInjector, add_fault_routes
-from sandbox.core.guard import SECRET_HEADER, control_guard, is_loopback, new_secret
+from sandbox.core.guard import (
+    CONTROL_SECRET,
+    SECRET_HEADER,
+    control_guard,
+    is_loopback,
+    new_secret,
+)
 from sandbox.core.journal import Journal
 from sandbox.core.persistence import (
     Autosaver,
@@ -45,6 +53,7 @@ from sandbox.core.persistence import (
 )
 from sandbox.discord import DiscordSandbox
 from sandbox.github import GitHubSandbox
+from sandbox.mail import MailSandbox
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +67,12 @@ __all__ = ["SandboxServer", "SandboxStartError", "create_sandbox_app", "default_
 
 
 def default_emulators(clock: Clock, rate_scale: float = 1.0) -> list[PlatformEmulator]:
-    """GitHub and Discord, on one clock, their documented limits sped up by `rate_scale`."""
+    """GitHub, Discord and the mailbox, on one clock, the platforms' documented limits sped up
+    by `rate_scale`."""
     return [
         GitHubSandbox(clock, rate_scale=rate_scale),
         DiscordSandbox(clock, rate_scale=rate_scale),
+        MailSandbox(clock),
     ]
 
 
@@ -100,6 +111,7 @@ def create_sandbox_app(
     app[EMULATORS] = list(emulators)
     app[JOURNAL] = journal
     app[FAULTS] = injector
+    app[CONTROL_SECRET] = secret
     add_control_routes(app, emulators, journal, injector, state_path, data_dir, secret)
     add_fault_routes(app, injector)
     for emulator in emulators:
@@ -132,7 +144,8 @@ class SandboxServer:
     With a `state_path` the world is loaded at start, saved after changes and at stop, and the
     file is locked while running. `data_dir` (default: the state file's folder) is where
     save/load paths may point and where the secret is written (`secret_path`: next to the state
-    file, `data/sandbox.json` → `data/sandbox.secret`).
+    file, `data/sandbox.json` → `data/sandbox.secret`). With a mail emulator, an SMTP server
+    listens on `smtp_port` (0: any free port; the one picked is read back into `smtp_port`).
     """
 
     def __init__(
@@ -148,6 +161,7 @@ class SandboxServer:
         save_interval: float = 1.0,
         fault_seed: int | None = None,
         middlewares: Sequence[Middleware] = (),
+        smtp_port: int = 0,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"host: the sandbox listens on 127.0.0.1 only, not {host!r}")
@@ -159,6 +173,7 @@ class SandboxServer:
         )
         self.host = host
         self.port = port
+        self.smtp_port = smtp_port
         self.state_path = state_path
         self.data_dir = data_dir if data_dir is not None else _folder_of(state_path)
         self.control_secret = new_secret()
@@ -176,6 +191,10 @@ class SandboxServer:
             on_change=self._autosaver.changed if self._autosaver is not None else None,
         )
         self._runner: web.AppRunner | None = None
+        self.mail = next((e for e in self.emulators if isinstance(e, MailSandbox)), None)
+        if self.mail is not None and self._autosaver is not None:
+            # Mail arrives by SMTP, which the HTTP change watch does not see.
+            self.mail.on_change = self._autosaver.changed
 
     @property
     def control_headers(self) -> dict[str, str]:
@@ -199,6 +218,11 @@ class SandboxServer:
         return f"ws://{self.host}:{self.port}/gateway"
 
     @property
+    def smtp_host(self) -> str:
+        """Where the SMTP server listens (with `smtp_port`, once started)."""
+        return self.host
+
+    @property
     def journal(self) -> Journal:
         return self.app[JOURNAL]
 
@@ -220,6 +244,8 @@ class SandboxServer:
         try:
             await self._start()
         except BaseException:
+            if self.mail is not None:
+                await self.mail.stop_smtp()
             if self._runner is not None:
                 await self._runner.cleanup()
                 self._runner = None
@@ -246,6 +272,15 @@ class SandboxServer:
         if self.port == 0:
             # Port 0 lets the OS pick; read back what it picked so the URLs are right.
             self.port = int(self._runner.addresses[0][1])
+        if self.mail is not None:
+            try:
+                self.smtp_port = await self.mail.start_smtp(self.host, self.smtp_port)
+            except OSError as exc:
+                why = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise SandboxStartError(
+                    f"the sandbox's SMTP server cannot listen on {self.host}:{self.smtp_port} "
+                    f"({why}): choose a free port (python -m sandbox --smtp-port, 0 = any)"
+                ) from exc
         if self._lock is not None:
             self._lock.note(self.port)
         if self.data_dir is not None:
@@ -253,7 +288,11 @@ class SandboxServer:
             write_secret(self.secret_path, self.control_secret)
         log.info(
             "sandbox listening",
-            extra={"url": self.base_url, "secret_file": str(self.secret_path or "")},
+            extra={
+                "url": self.base_url,
+                "smtp": f"{self.host}:{self.smtp_port}" if self.mail is not None else "",
+                "secret_file": str(self.secret_path or ""),
+            },
         )
 
     def _save(self) -> None:
@@ -263,7 +302,9 @@ class SandboxServer:
     async def stop(self) -> None:
         if self._runner is None:
             return
-        # Saved once no request can change the world any more.
+        # Saved once no request (and no mail) can change the world any more.
+        if self.mail is not None:
+            await self.mail.stop_smtp()
         await self._runner.cleanup()
         self._runner = None
         if self._autosaver is not None:

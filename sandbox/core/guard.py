@@ -153,3 +153,15 @@ def csrf_refusal(request: web.Request, submitted: str | None) -> str | None:
             "reload the page and submit it again"
         )
     return None
+
+
+# -- reads that show secrets (the mailbox: join links) ---------------------------------------
+CONTROL_SECRET = web.AppKey("sandbox_control_secret", str)
+"""The run's secret, for handlers whose reads must be guarded like changes."""
+
+
+def has_control_secret(request: web.Request) -> bool:
+    """Whether the request carries this run's secret (header or the sandbox pages' cookie)."""
+    secret = request.app[CONTROL_SECRET]
+    given = [request.headers.get(SECRET_HEADER), request.cookies.get(SECRET_COOKIE)]
+    return any(g is not None and secrets.compare_digest(g, secret) for g in given)
