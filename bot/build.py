@@ -138,7 +138,7 @@ async def build(
     listen_for_members(client, member_joins)
     secret = load_secret_key(settings)
     join_links = JoinLinks(secret)
-    join_email = _join_email(settings, audit, join_links, clock)
+    join_email = _join_email(settings, endpoints, audit, join_links, clock)
     runner = StepRunner(
         sessions=sessions,
         executors={
@@ -227,8 +227,10 @@ async def build(
     )
 
 
-def _join_email(settings: Settings, audit: AuditLog, links: JoinLinks, clock: Clock) -> JoinEmail:
-    config = smtp_config(settings)
+def _join_email(
+    settings: Settings, endpoints: Endpoints, audit: AuditLog, links: JoinLinks, clock: Clock
+) -> JoinEmail:
+    config = smtp_config(settings, endpoints)
     mail = SmtpMailGateway(config, audit) if config is not None else None
     return JoinEmail(
         mail=mail,
@@ -237,7 +239,7 @@ def _join_email(settings: Settings, audit: AuditLog, links: JoinLinks, clock: Cl
         templates=message.environment(),
         public_url=settings.join_base_url,
         link_ttl=timedelta(days=settings.join_link_days),
-        message_domain=(settings.mail_from or "course-bot.invalid").rpartition("@")[2],
+        message_domain=(config.sender if config else "course-bot.invalid").rpartition("@")[2],
     )
 
 

@@ -154,23 +154,32 @@ def load_secret_key(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
-def smtp_config(settings: Settings) -> SmtpConfig | None:
-    """The e-mail server of the join e-mails: SMTP_HOST, or none (the join e-mail steps then
-    wait, saying what to set). Staging and production refuse to start without SMTP_HOST."""
-    if settings.smtp_host is None or settings.mail_from is None:
-        return None
-    return SmtpConfig(
-        host=settings.smtp_host,
-        port=settings.smtp_port_or_default,
-        security=settings.smtp_security,
-        sender=settings.mail_from,
-        username=settings.smtp_username,
-        password=(
-            settings.smtp_password.get_secret_value()
-            if settings.smtp_password is not None
-            else None
-        ),
-    )
+# The sender of the join e-mails on the sandbox when MAIL_FROM is not set.
+SANDBOX_MAIL_FROM = "course-bot@sandbox.test"
+
+
+def smtp_config(settings: Settings, endpoints: Endpoints) -> SmtpConfig | None:
+    """The e-mail server of the join e-mails: SMTP_HOST, else in development the sandbox's
+    mail server; or none (the join e-mail steps then wait, saying what to set). Staging and
+    production refuse to start without SMTP_HOST and MAIL_FROM."""
+    if settings.smtp_host is not None and settings.mail_from is not None:
+        return SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port_or_default,
+            security=settings.smtp_security,
+            sender=settings.mail_from,
+            username=settings.smtp_username,
+            password=(
+                settings.smtp_password.get_secret_value()
+                if settings.smtp_password is not None
+                else None
+            ),
+        )
+    if settings.smtp_host is None and endpoints.sandbox_smtp is not None:
+        host, port = endpoints.sandbox_smtp
+        sender = settings.mail_from or SANDBOX_MAIL_FROM
+        return SmtpConfig(host=host, port=port, security="none", sender=sender)
+    return None
 
 
 def github_web_url(settings: Settings) -> str:
