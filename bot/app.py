@@ -22,9 +22,12 @@ from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
 from bot.settings import Settings
 from cogs.course import install
+from web.access_log import RedactingAccessLogger
 
 log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0
+# The reminders look for people due one every hour (they are counted in days).
+REMINDERS_EVERY_S = 3600.0
 BOOTSTRAP_TOKEN_NAME = "bootstrap"  # noqa: S105 - the token's name, shown in the audit log
 
 __all__ = ["PartFailedError", "StartupError", "run", "serve"]
@@ -51,6 +54,14 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         await run(product, stop, runner_only=runner_only)
 
 
+async def _remind(product: Product) -> None:
+    """The reminders' round; a failure is logged and the next round tries again."""
+    try:
+        await product.reminders.run(product.clock.now())
+    except Exception:
+        log.exception("reminders round failed")
+
+
 async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = False) -> None:
     """Run the runner, and unless `runner_only` the web server and the bot, until `stop`."""
     settings = product.settings
@@ -69,6 +80,10 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
                 id="reconcile",
                 max_instances=1,
                 coalesce=True,
+            )
+        if not runner_only:
+            scheduler.add_job(
+                _remind, "interval", args=[product], seconds=REMINDERS_EVERY_S, id="reminders"
             )
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
@@ -105,7 +120,7 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
 
 
 async def _start_web(app: web.Application, settings: Settings, stack: AsyncExitStack) -> None:
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     site = web.TCPSite(runner, settings.web_host, settings.web_port)

@@ -12,17 +12,29 @@ from __future__ import annotations
 import functools
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 
 import discord
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.endpoints import Endpoints, load_secret_key, open_endpoints
+from bot.endpoints import (
+    Endpoints,
+    github_web_url,
+    load_secret_key,
+    oauth_apps,
+    open_endpoints,
+    smtp_config,
+)
 from bot.errors import StartupError
+from bot.member_events import listen_for_members
 from bot.settings import Settings
+from clients.discord import log_redaction as discord_log_redaction
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
+from clients.oauth.sign_in import OAuthSignIn
+from clients.smtp.gateway import SmtpMailGateway
 from cogs.course import CourseCommands
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
@@ -40,7 +52,17 @@ from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
+from provisioning.students import message
+from provisioning.students.join import JoinService
+from provisioning.students.join_actions import JoinActions
+from provisioning.students.links import JoinLinks
+from provisioning.students.member_join import MemberJoins
+from provisioning.students.reminders import Reminders
+from provisioning.students.roster_status import RosterStatusService
+from provisioning.students.steps import executors as student_executors
+from provisioning.students.steps.join_email import JoinEmail
 from web.app import create_app
+from web.join.parts import JoinParts
 from web.services import Services
 
 # discord.py sleeps through rate limits unless told otherwise; a day-long role bucket must
@@ -73,6 +95,10 @@ class Product:
     web_app: web.Application
     commands: CourseCommands
     secret: bytes
+    join_links: JoinLinks
+    roster: RosterStatusService
+    reminders: Reminders
+    member_joins: MemberJoins
 
     def claim_code(self, course_id: str) -> str:
         """The course's Discord claim code (what `/course status` shows its admins)."""
@@ -107,11 +133,22 @@ async def build(
         timeout_s=settings.github_timeout_s,
     )
     stack.push_async_callback(github.aclose)
+    # discord.py's DEBUG lines would carry invite codes and people's OAuth2 tokens.
+    discord_log_redaction.install()
     client = await _discord_client(endpoints, audit, stack)
     discord_gateway = DiscordRestGateway(client, discord_governor)
+    member_joins = MemberJoins(sessions, discord_gateway, clock)
+    listen_for_members(client, member_joins)
+    secret = load_secret_key(settings)
+    join_links = JoinLinks(secret)
+    join_email = _join_email(settings, endpoints, audit, join_links, clock)
     runner = StepRunner(
         sessions=sessions,
-        executors={**github_executors(), **discord_executors()},
+        executors={
+            **github_executors(),
+            **discord_executors(),
+            **student_executors(join_email),
+        },
         github=github,
         discord=discord_gateway,
         policy=policy or RetryPolicy.scaled(settings.rate_scale),
@@ -121,7 +158,6 @@ async def build(
             lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
         ),
     )
-    secret = load_secret_key(settings)
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
     courses = CourseService(
         sessions,
@@ -133,6 +169,23 @@ async def build(
     reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
+    roster = RosterStatusService(sessions, person_of=join_links.person)
+    join_view = JoinService(
+        sessions, join_links, clock, roster, github_web_url=github_web_url(settings)
+    )
+    apps = oauth_apps(settings, endpoints)
+    join = JoinParts(
+        view=join_view,
+        public_url=settings.join_base_url,
+        sign_in=(
+            OAuthSignIn(apps, audit, discord_gateway.application_id) if apps is not None else None
+        ),
+        actions=(
+            JoinActions(sessions, join_view, courses, discord_gateway, clock)
+            if apps is not None
+            else None
+        ),
+    )
     services = Services(
         courses=courses,
         drift=reconcile.report,
@@ -143,6 +196,8 @@ async def build(
         metrics=functools.partial(metrics.render, sessions, (github_governor, discord_governor)),
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
+        roster=roster,
+        join=join,
     )
     commands = CourseCommands(
         claims=claims,
@@ -173,6 +228,31 @@ async def build(
         web_app=create_app(services),
         commands=commands,
         secret=secret,
+        join_links=join_links,
+        roster=roster,
+        member_joins=member_joins,
+        reminders=Reminders(
+            sessions,
+            join_links.person,
+            on_change=runner.wake,
+            email_after=timedelta(days=settings.reminder_days),
+        ),
+    )
+
+
+def _join_email(
+    settings: Settings, endpoints: Endpoints, audit: AuditLog, links: JoinLinks, clock: Clock
+) -> JoinEmail:
+    config = smtp_config(settings, endpoints)
+    mail = SmtpMailGateway(config, audit) if config is not None else None
+    return JoinEmail(
+        mail=mail,
+        links=links,
+        clock=clock,
+        templates=message.environment(),
+        public_url=settings.join_base_url,
+        link_ttl=timedelta(days=settings.join_link_days),
+        message_domain=(config.sender if config else "course-bot.invalid").rpartition("@")[2],
     )
 
 
@@ -197,8 +277,12 @@ def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> A
 async def _discord_client(
     endpoints: Endpoints, audit: AuditLog, stack: AsyncExitStack
 ) -> discord.Client:
+    # GUILD_MEMBERS is privileged: enable "Server Members Intent" for the bot in the developer
+    # portal; it lets roster members who join some other way get their roles (member_events).
+    intents = discord.Intents.default()
+    intents.members = True
     client = discord.Client(
-        intents=discord.Intents.default(),
+        intents=intents,
         http_trace=make_audit_trace(audit),
         max_ratelimit_timeout=DISCORD_MAX_RATELIMIT_WAIT_S,
     )

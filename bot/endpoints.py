@@ -22,11 +22,17 @@ from discord.http import Route
 from bot.errors import StartupError
 from bot.settings import Settings
 from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
+from clients.oauth.sign_in import OAuthApps
+from clients.smtp.gateway import SmtpConfig
 
 log = logging.getLogger(__name__)
 
 SANDBOX_DISCORD_TOKEN = "sandbox-discord-token"  # noqa: S105 - the sandbox's published token
 SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's published token
+# The sandbox's OAuth apps (`GET /_sandbox/github/oauth-app`, `/_sandbox/discord/oauth2`).
+SANDBOX_GITHUB_OAUTH_CLIENT_ID = "Ov23liSandboxCourseBot"
+SANDBOX_GITHUB_OAUTH_SECRET = "sandbox-github-client-secret"  # noqa: S105 - published
+SANDBOX_DISCORD_CLIENT_SECRET = "sandbox-discord-client-secret"  # noqa: S105 - published
 # Where the embedded sandbox of a development process says it listens, for the others.
 SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
@@ -146,6 +152,77 @@ def load_secret_key(settings: Settings) -> bytes:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+# The sender of the join e-mails on the sandbox when MAIL_FROM is not set.
+SANDBOX_MAIL_FROM = "course-bot@sandbox.test"
+
+
+def smtp_config(settings: Settings, endpoints: Endpoints) -> SmtpConfig | None:
+    """The e-mail server of the join e-mails: SMTP_HOST, else in development the sandbox's
+    mail server; or none (the join e-mail steps then wait, saying what to set). Staging and
+    production refuse to start without SMTP_HOST and MAIL_FROM."""
+    if settings.smtp_host is not None and settings.mail_from is not None:
+        return SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port_or_default,
+            security=settings.smtp_security,
+            sender=settings.mail_from,
+            username=settings.smtp_username,
+            password=(
+                settings.smtp_password.get_secret_value()
+                if settings.smtp_password is not None
+                else None
+            ),
+        )
+    if settings.smtp_host is None and endpoints.sandbox_smtp is not None:
+        host, port = endpoints.sandbox_smtp
+        sender = settings.mail_from or SANDBOX_MAIL_FROM
+        return SmtpConfig(host=host, port=port, security="none", sender=sender)
+    return None
+
+
+def github_web_url(settings: Settings) -> str:
+    """GitHub's pages for people (sign-in, invitations): github.com, or the Enterprise Server
+    whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`)."""
+    api = settings.github_api_url.rstrip("/")
+    if api == "https://api.github.com":
+        return "https://github.com"
+    return api.removesuffix("/api/v3")
+
+
+def oauth_apps(settings: Settings, endpoints: Endpoints) -> OAuthApps | None:
+    """The join page's OAuth apps: the sandbox's, the configured ones, or none (the page then
+    offers no sign-in; staging and production refuse to start without them)."""
+    if endpoints.sandbox_url is not None:
+        base = endpoints.sandbox_url
+        return OAuthApps(
+            github_authorize_url=f"{base}/login/oauth/authorize",
+            github_token_url=f"{base}/login/oauth/access_token",
+            github_api_url=endpoints.github_api_url,
+            github_client_id=SANDBOX_GITHUB_OAUTH_CLIENT_ID,
+            github_client_secret=SANDBOX_GITHUB_OAUTH_SECRET,
+            discord_authorize_url=f"{base}/oauth2/authorize",
+            discord_token_url=f"{base}/api/v10/oauth2/token",
+            discord_api_url=f"{base}/api/v10",
+            discord_client_secret=SANDBOX_DISCORD_CLIENT_SECRET,
+        )
+    github_id, github_secret = settings.github_oauth_client_id, settings.github_oauth_client_secret
+    discord_secret = settings.discord_client_secret
+    if github_id is None or github_secret is None or discord_secret is None:
+        return None
+    web = github_web_url(settings)
+    return OAuthApps(
+        github_authorize_url=f"{web}/login/oauth/authorize",
+        github_token_url=f"{web}/login/oauth/access_token",
+        github_api_url=endpoints.github_api_url,
+        github_client_id=github_id,
+        github_client_secret=github_secret.get_secret_value(),
+        discord_authorize_url="https://discord.com/oauth2/authorize",
+        discord_token_url="https://discord.com/api/v10/oauth2/token",  # noqa: S106 - a URL
+        discord_api_url="https://discord.com/api/v10",
+        discord_client_secret=discord_secret.get_secret_value(),
+    )
 
 
 def _github_credentials(settings: Settings) -> Credentials:

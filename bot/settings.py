@@ -7,6 +7,7 @@ secret values, so an operator fixes a deployment in one go.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -67,8 +68,33 @@ class Settings(BaseSettings):
     # course reconciled longest ago first; each run starts up to `reconcile_jitter_s` late.
     reconcile_interval_s: float = Field(default=86400.0, ge=0)
     reconcile_jitter_s: float = Field(default=600.0, ge=0)
-    # Derives the Discord claim codes. Development keeps a generated one in ./data/.
+    # Derives the Discord claim codes and signs the join links. Development keeps a generated
+    # one in ./data/.
     secret_key: SecretStr | None = None
+    # The e-mail server of the join e-mails. Development without one: the sandbox's.
+    smtp_host: str | None = None
+    # Unset: 465 for tls, 587 for starttls, 25 for none.
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # The sender of the join e-mails, e.g. course-bot@example.edu.
+    mail_from: str | None = None
+    # The product's address as students reach it (join links point there). Development:
+    # http://WEB_HOST:WEB_PORT.
+    public_url: str | None = None
+    # How long a personal join link works.
+    join_link_days: int = Field(default=30, ge=1, le=365)
+    # Days without a visit to the join page after which the join e-mail is sent again
+    # (twice at most).
+    reminder_days: int = Field(default=7, ge=1, le=90)
+    # The OAuth apps of the join page: "Sign in with GitHub" (an OAuth app whose callback URL
+    # is PUBLIC_URL/join-oauth/github/callback) and "Join the Discord server" (the bot's own
+    # application, with PUBLIC_URL/join-oauth/discord/callback as a redirect). Development on
+    # the sandbox uses the sandbox's.
+    github_oauth_client_id: str | None = None
+    github_oauth_client_secret: SecretStr | None = None
+    discord_client_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -93,6 +119,15 @@ class Settings(BaseSettings):
         "discord_admin_guild_id",
         "github_app_id",
         "github_installation_id",
+        "smtp_host",
+        "smtp_port",
+        "smtp_username",
+        "smtp_password",
+        "mail_from",
+        "public_url",
+        "github_oauth_client_id",
+        "github_oauth_client_secret",
+        "discord_client_secret",
         mode="before",
     )
     @classmethod
@@ -112,6 +147,20 @@ class Settings(BaseSettings):
                 "the server, Copy Server ID)"
             )
         return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", value):
+            raise ValueError("use a plain e-mail address, e.g. course-bot@example.edu")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("use the address people open, e.g. https://course-bot.example.edu")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("database_url")
     @classmethod
@@ -139,6 +188,16 @@ class Settings(BaseSettings):
     def has_github_credentials(self) -> bool:
         app = self.github_app_id and self.github_app_private_key and self.github_installation_id
         return bool(self.github_token or app)
+
+    @property
+    def join_base_url(self) -> str:
+        """Where join links point: PUBLIC_URL, or this process's own web server."""
+        return self.public_url or f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        default = {"tls": 465, "starttls": 587, "none": 25}[self.smtp_security]
+        return self.smtp_port or default
 
     @property
     def sandbox(self) -> bool:
@@ -207,4 +266,34 @@ def deployment_problems(settings: Settings) -> list[str]:
         problems.append("SANDBOX_URL: the sandbox is refused outside development; unset it")
     if settings.rate_scale != 1.0:
         problems.append("RATE_SCALE: only the sandbox runs faster than the real platforms")
+    return problems + mail_problems(settings)
+
+
+def mail_problems(settings: Settings) -> list[str]:
+    """What sending the join e-mails needs outside development (which has the sandbox's)."""
+    problems = []
+    if settings.smtp_host is None:
+        problems.append("SMTP_HOST: required (the e-mail server that sends the join links)")
+    if settings.mail_from is None:
+        problems.append("MAIL_FROM: required (the sender of the join e-mails)")
+    if settings.public_url is None or not settings.public_url.startswith("https://"):
+        problems.append(
+            "PUBLIC_URL: required, https (the product's address in the students' join links)"
+        )
+    if (settings.smtp_username is None) != (settings.smtp_password is None):
+        problems.append("SMTP_USERNAME and SMTP_PASSWORD: give both or neither")
+    if settings.github_oauth_client_id is None or settings.github_oauth_client_secret is None:
+        problems.append(
+            "GITHUB_OAUTH_CLIENT_ID and GITHUB_OAUTH_CLIENT_SECRET: required (Sign in with "
+            "GitHub on the join page)"
+        )
+    if settings.discord_client_secret is None:
+        problems.append(
+            "DISCORD_CLIENT_SECRET: required (the bot application's OAuth2 secret, for joining "
+            "the server from the join page)"
+        )
+    if settings.smtp_security == "none" and settings.smtp_password is not None:
+        problems.append(
+            "SMTP_SECURITY: none would send SMTP_PASSWORD in clear; use starttls or tls"
+        )
     return problems

@@ -259,3 +259,29 @@ class IdempotencyKey(Base):
     response_body: Mapped[str] = mapped_column(Text)
     course_id: Mapped[str | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RosterLink(Base):
+    """What a person proved on the join page: their GitHub account and their Discord account.
+
+    One row per person of a course (`person` is `JoinLinks.person` of their e-mail address, so
+    a roster change that keeps the address keeps the row). An account proves one person of a
+    course only: the unique constraints refuse a second person signing in with it, whatever the
+    code in front of them checks.
+    """
+
+    __tablename__ = "roster_links"
+    __table_args__ = (
+        UniqueConstraint("course_id", "person"),
+        UniqueConstraint("course_id", "github_id"),
+        UniqueConstraint("course_id", "discord_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(64))
+    github_login: Mapped[str | None] = mapped_column(String())
+    github_id: Mapped[str | None] = mapped_column(String(32))
+    github_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    discord_id: Mapped[str | None] = mapped_column(String(32))
+    discord_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

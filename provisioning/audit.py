@@ -66,6 +66,21 @@ class AuditLog:
         if exchange.rate_limited or exchange.status == 429:
             self._metrics.http_429.labels(exchange.platform).inc()
 
+    async def record_mail(self, recipient: str, status: str, context: AuditContext) -> None:
+        """One message a mail transport tried to send: to whom and the answer (`MailAuditSink`);
+        never its content, which holds a personal link."""
+        async with self._sessions.begin() as session:
+            await audit_chain.append_event(
+                session,
+                at=self._clock.now(),
+                actor=context.actor,
+                event="email.sent" if status.startswith("sent") else "email.failed",
+                course_id=context.course_id,
+                step_key=context.step_key,
+                attempt=context.attempt,
+                summary={"to": recipient, "status": status},
+            )
+
     async def verify(self) -> audit_chain.ChainVerification:
         """Walk the chain; the first broken link, if any."""
         async with self._sessions() as session:

@@ -63,7 +63,7 @@ def role_name(group: str) -> str:
 
 def plan_course(spec: CourseSpec) -> list[PlannedStep]:
     """Every step of the course, dependencies before dependants, in a fixed order."""
-    steps = [*_github_steps(spec), *_discord_steps(spec)]
+    steps = [*_github_steps(spec), *_discord_steps(spec), *_email_steps(spec)]
     keys = [step.key for step in steps]
     if len(set(keys)) != len(keys):
         # parse_course refuses the names that would collide; this guards the plan itself.
@@ -372,3 +372,25 @@ def _invites(spec: CourseSpec) -> list[PlannedStep]:
             )
         )
     return steps
+
+
+# --- E-mail -----------------------------------------------------------------------------------
+
+
+def _email_steps(spec: CourseSpec) -> list[PlannedStep]:
+    """One join e-mail per person with an address. Keyed by the address, not the GitHub login:
+    the join page corrects mistyped logins, and that must not send the person a second mail.
+    Nothing waits for these steps, and they wait for nothing: a student whose login is wrong
+    gets the mail (and can fix the login) while the GitHub invitation waits for them."""
+    people: list[tuple[str, str, str, str | None]] = [
+        (m.email, m.name, m.role, None) for m in spec.staff if m.email is not None
+    ]
+    people += [(s.email, s.name, "student", s.group) for s in spec.students if s.email is not None]
+    return [
+        PlannedStep(
+            f"email.join:{email.lower()}",
+            "email.join",
+            params={"to": email, "name": name, "role": role, "group": group},
+        )
+        for email, name, role, group in people
+    ]

@@ -7,6 +7,9 @@ straight to the cell an error names.
 from __future__ import annotations
 
 import csv
+import io
+import re
+from collections.abc import Iterator
 
 from pydantic import ValidationError
 
@@ -46,8 +49,11 @@ def parse_roster(data: bytes, *, groups: list[str] | None = None) -> list[Studen
                 )
             ]
         ) from exc
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    # The csv module's own line handling (only CR, LF, CRLF end a row): str.splitlines would
+    # also cut a cell at U+2028, NEL or a form feed, and a bad name would be reported as two
+    # rows instead of as the character the JSON path names.
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    if not first_line.strip():
         raise CourseValidationError(
             [
                 FieldProblem(
@@ -57,13 +63,15 @@ def parse_roster(data: bytes, *, groups: list[str] | None = None) -> list[Studen
                 )
             ]
         )
-    reader = csv.reader(lines, delimiter=_delimiter(lines[0]), skipinitialspace=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(first_line), skipinitialspace=True
+    )
     header = next(reader)
     columns, problems = _columns(header)
     if problems:
         raise CourseValidationError(problems)
     parsed: list[tuple[int, Student]] = []
-    for row_number, cells in enumerate(reader, start=2):
+    for row_number, cells in _rows(reader):
         if not any(cell.strip() for cell in cells):
             continue
         student = _student(row_number, columns, cells, problems)
@@ -74,6 +82,33 @@ def parse_roster(data: bytes, *, groups: list[str] | None = None) -> list[Studen
     if problems:
         raise CourseValidationError(problems)
     return [student for _, student in parsed]
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """The rows after the header with their spreadsheet numbers.
+
+    The csv module refuses a cell over 131,072 characters (its field size limit). No value of a
+    roster is longer than 254 characters, so such a cell is always a mistake, most often a quote
+    left open that swallowed the rest of the file: say so with its row, as for any other cell.
+    """
+    row_number = 1
+    while True:
+        row_number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CourseValidationError(
+                [
+                    FieldProblem(
+                        f"row {row_number}",
+                        f"the file cannot be read from here on ({exc}): no roster value is "
+                        'that long; look for a quote (") opened and never closed',
+                    )
+                ]
+            ) from exc
+        yield row_number, cells
 
 
 def _delimiter(header_line: str) -> str:

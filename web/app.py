@@ -7,7 +7,18 @@ from aiohttp import web
 from web.answer_cache import AnswerCache
 from web.auth import auth_middleware
 from web.body import MAX_BODY_BYTES
-from web.handlers import audit, claims, course_changes, courses, docs, drift, health, metrics
+from web.handlers import (
+    audit,
+    claims,
+    course_changes,
+    courses,
+    docs,
+    drift,
+    health,
+    metrics,
+    roster,
+)
+from web.join import routes as join_routes
 from web.openapi import build_openapi
 from web.problems import problem_middleware
 from web.services import ANSWERS, OPENAPI, SERVICES, Services
@@ -29,5 +40,8 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     drift.add_routes(app)
     claims.add_routes(app)
     audit.add_routes(app)
+    roster.add_routes(app)
+    if services.join is not None:
+        join_routes.add_routes(app, services.join)
     metrics.add_routes(app)
     return app

@@ -17,6 +17,7 @@ from web.params import (
     STEPS_DEFAULT_LIMIT,
     STEPS_MAX_LIMIT,
 )
+from web.roster_schemas import RosterPageOut
 from web.schemas import (
     AuditPageOut,
     AuditVerifyOut,
@@ -47,6 +48,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ClaimOut, "serialization"),
     (AuditPageOut, "serialization"),
     (AuditVerifyOut, "serialization"),
+    (RosterPageOut, "serialization"),
     (Problem, "serialization"),
     (Health, "serialization"),
 ]
@@ -98,6 +100,7 @@ _COURSE_LINKS = {
         ("UpdateCourse", "updateCourse"),
         ("GetCourseAudit", "getCourseAudit"),
         ("GetCourseClaim", "getCourseClaim"),
+        ("GetCourseRoster", "getCourseRoster"),
     )
 }
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
@@ -166,6 +169,36 @@ def _status_operation() -> dict[str, Any]:
             "200": {**_json(StatusPageOut, "Status"), "headers": {**NEXT_LINK, **etag}},
             "304": {"description": "Not modified since the ETag sent", "headers": etag},
             **_problems(400, 401, 404),
+        },
+    }
+
+
+def _roster_paths() -> dict[str, Any]:
+    return {
+        "/courses/{course_id}/roster": {
+            "get": {
+                "summary": "Who is in: the roster status per person",
+                "description": "Per person, staff first: the join e-mail (sent, retrying, "
+                "bounced), the GitHub invitation (pending, accepted, unknown login) and "
+                "Discord; `stuck` marks the people someone must help. Page on with `next` "
+                "(or the `Link` header).",
+                "operationId": "getCourseRoster",
+                **SECURED,
+                "parameters": [
+                    COURSE_ID,
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "The last `id` of the previous page; 0 for the first",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                    },
+                    LIMIT,
+                ],
+                "responses": {
+                    "200": _page(RosterPageOut, "One page"),
+                    **_problems(400, 401, 404),
+                },
+            }
         },
     }
 
@@ -471,6 +504,7 @@ def _paths() -> dict[str, Any]:
             }
         },
         **_audit_paths(),
+        **_roster_paths(),
     }
 
 

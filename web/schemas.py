@@ -130,7 +130,7 @@ class StatusPageOut(_Out):
     actions_total: int = Field(description="How many steps wait for a person in all")
     counts: dict[str, int]
     platforms: dict[str, dict[str, int]] = Field(
-        description="Counts per step state for each platform (github, discord)"
+        description="Counts per step state for each platform (github, discord, email)"
     )
     steps: list[StepOut] = Field(description="One page of steps, in plan order")
     next: str | None = Field(description="The URL of the next page of steps, if any")

@@ -16,7 +16,9 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
+from provisioning.students.roster_status import RosterStatusService
 from web.answer_cache import AnswerCache
+from web.join.parts import JoinParts
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class Services:
     # The bot's Discord application id, for the install link next to the claim code; without
     # one the link is left out.
     application_id: Callable[[], Awaitable[str]] | None = None
+    # Who is in, per person (`GET /courses/{id}/roster`).
+    roster: RosterStatusService | None = None
+    # The students' join page (`/join/{token}`); without it the page is not served.
+    join: JoinParts | None = None
 
 
 SERVICES = web.AppKey("services", Services)

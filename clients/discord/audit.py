@@ -40,7 +40,7 @@ _SECRET_SEGMENTS = (
     re.compile(r"^(/webhooks/\d+/)[^/]+"),
     re.compile(r"^(/invites/)[^/?]+"),
 )
-_SECRET_KEYS = frozenset({"code", "token", "password", "secret"})
+_SECRET_KEYS = frozenset({"code", "token", "access_token", "password", "secret"})
 _BODY_MAX = 8192
 
 

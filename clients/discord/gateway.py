@@ -354,6 +354,19 @@ class DiscordRestGateway:
             name=data.get("nick") or user.get("global_name") or user.get("username"),
         )
 
+    async def add_guild_member(
+        self, guild_id: str, user_id: str, *, access_token: str, role_ids: Sequence[str]
+    ) -> bool:
+        data, _ = await self._call(
+            "PUT",
+            "/guilds/{guild_id}/members/{user_id}",
+            json={"access_token": access_token, "roles": list(role_ids)},
+            guild_id=guild_id,
+            user_id=user_id,
+        )
+        # 201 answers the new member; 204 (already a member, nothing changed) answers nothing.
+        return isinstance(data, dict) and bool(data)
+
     async def add_member_role(
         self, guild_id: str, user_id: str, role_id: str, *, reason: str
     ) -> None:

@@ -8,6 +8,7 @@ platform limits), which run on the raw input so they are not hidden by an unrela
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -108,6 +109,53 @@ def _email(value: str | None) -> str | None:
     return value
 
 
+# Characters that change how a name is shown instead of being part of it: they would reach
+# Discord role names, GitHub team names and e-mail headers. Tabs and line breaks count too: a
+# name or title is one line. Bidi overrides (U+202E) make a name read differently than it is
+# stored; NUL cannot be stored by PostgreSQL. The JSON path and the CSV path share this rule.
+_BIDI_CONTROLS = frozenset(
+    [
+        "\u061c",
+        "\u200e",
+        "\u200f",
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+    ]
+)
+
+
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\x07": "BEL",
+    "\x1b": "ESC",
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a line break",
+}
+
+
+def _control_character(value: str) -> str | None:
+    for char in value:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
+            return char
+    return None
+
+
+def _plain_text(value: str) -> str:
+    char = _control_character(value)
+    if char is not None:
+        label = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
+        raise ValueError(
+            f"contains the invisible character U+{ord(char):04X} ({label}); "
+            "retype the text without it on one line"
+        )
+    return value
+
+
+def _optional_plain_text(value: str | None) -> str | None:
+    return None if value is None else _plain_text(value)
+
+
 def _pattern(regex: re.Pattern[str]) -> Any:
     # The rule is shown in the JSON schema, but checked by our validators, whose messages say
     # how to fix the value (pydantic's own pattern error only repeats the regex).
@@ -118,8 +166,13 @@ GitHubLogin = Annotated[str, AfterValidator(_github_login), _pattern(_GITHUB_LOG
 DiscordId = Annotated[
     str | None, AfterValidator(_snowflake), Field(json_schema_extra={"pattern": _SNOWFLAKE.pattern})
 ]
-PersonName = Annotated[str, Field(min_length=1, max_length=100)]
-Email = Annotated[str | None, Field(default=None, max_length=254), AfterValidator(_email)]
+PersonName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain_text)]
+Email = Annotated[
+    str | None,
+    Field(default=None, max_length=254),
+    AfterValidator(_optional_plain_text),
+    AfterValidator(_email),
+]
 GroupName = Annotated[str, AfterValidator(_group), _pattern(_GROUP)]
 
 
@@ -132,6 +185,8 @@ class StaffMember(_Strict):
 
     role: StaffRole
     name: PersonName
+    # Where the personal join link goes (staff join like students, with staff roles).
+    email: Email = None
     github: GitHubLogin
     discord_id: DiscordId = None
 
@@ -150,7 +205,9 @@ class CourseSpec(_Strict):
     """Everything the product needs to provision one course for one term."""
 
     code: Annotated[str, AfterValidator(_code), _pattern(_CODE)] = Field(examples=["CS101"])
-    title: Annotated[str, Field(min_length=1, max_length=limits.TITLE_MAX)]
+    title: Annotated[
+        str, Field(min_length=1, max_length=limits.TITLE_MAX), AfterValidator(_plain_text)
+    ]
     term: Annotated[str, AfterValidator(_term), _pattern(_TERM)] = Field(examples=["2027-spring"])
     kind: CourseKind
     github_org: GitHubLogin
@@ -247,7 +304,7 @@ def _people_problems(data: dict[str, Any], kind: object, groups: set[str]) -> li
     )
     problems += _duplicates(
         "email",
-        ((f"{path}.email", _lower(_field(p, "email"))) for path, p in students),
+        ((f"{path}.email", _lower(_field(p, "email"))) for path, p in people),
         what="e-mail address",
     )
     for path, student in students:

@@ -76,7 +76,7 @@ def member_rows(course_id: str, spec: CourseSpec) -> list[dict[str, Any]]:
             "course_id": course_id,
             "role": m.role,
             "name": m.name,
-            "email": None,
+            "email": m.email,
             "github": m.github,
             "github_lower": m.github.lower(),
             "discord_id": m.discord_id,

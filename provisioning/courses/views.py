@@ -198,7 +198,7 @@ class StatusSummary:
     course_id: str
     state: CourseState
     counts: dict[str, int]
-    # Counts per state for each platform ("github", "discord"): a reader sees which side waits.
+    # Counts per state for each platform ("github", "discord", "email"): which side waits.
     platforms: dict[str, dict[str, int]]
     # Changes whenever any step of the course changes: the basis of the status ETag.
     version: str

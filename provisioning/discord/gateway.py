@@ -222,6 +222,13 @@ class DiscordGateway(Protocol):
 
     async def get_member(self, guild_id: str, user_id: str) -> Member: ...
 
+    async def add_guild_member(
+        self, guild_id: str, user_id: str, *, access_token: str, role_ids: Sequence[str]
+    ) -> bool:
+        """Add a person with their OAuth2 `guilds.join` token and these roles; True when they
+        were added, False when they were a member already (Discord then applies no roles)."""
+        ...
+
     async def add_member_role(
         self, guild_id: str, user_id: str, role_id: str, *, reason: str
     ) -> None: ...

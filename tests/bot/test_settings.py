@@ -4,6 +4,15 @@ import pytest
 
 from bot.settings import SettingsError, load_settings
 
+MAIL = {
+    "SMTP_HOST": "smtp.example.edu",
+    "MAIL_FROM": "course-bot@example.edu",
+    "PUBLIC_URL": "https://course-bot.example.edu",
+    "GITHUB_OAUTH_CLIENT_ID": "Iv1.0123456789abcdef",
+    "GITHUB_OAUTH_CLIENT_SECRET": "github-oauth-secret-4",
+    "DISCORD_CLIENT_SECRET": "discord-oauth-secret-5",
+}
+
 
 def test_development_defaults_use_sqlite_and_the_sandbox() -> None:
     """With nothing configured, development runs on SQLite against the sandbox."""
@@ -41,6 +50,7 @@ def test_staging_accepts_a_complete_configuration() -> None:
             "GITHUB_TOKEN": "github-secret-2",
             "SECRET_KEY": "k" * 40,
             "DISCORD_ADMIN_GUILD_ID": "1100000000000000001",
+            **MAIL,
         }
     )
     assert not settings.sandbox
@@ -93,6 +103,7 @@ def test_production_needs_the_admin_server_and_development_does_not() -> None:
         "DISCORD_TOKEN": "discord-secret-1",
         "GITHUB_TOKEN": "github-secret-2",
         "SECRET_KEY": "k" * 40,
+        **MAIL,
     }
     with pytest.raises(SettingsError) as info:
         load_settings({**complete, "DISCORD_ADMIN_GUILD_ID": " "})
@@ -110,3 +121,40 @@ def test_the_admin_server_id_must_be_a_snowflake() -> None:
             SettingsError, match="DISCORD_ADMIN_GUILD_ID: use the admin server's id"
         ):
             load_settings({"DISCORD_ADMIN_GUILD_ID": bad})
+
+
+def test_production_needs_a_mail_server_sender_and_public_address() -> None:
+    """Outside development the join e-mails need a server, a sender and an https address for
+    their links, the join page its two OAuth apps; a password needs a user and an encrypted
+    connection. Development needs none of it."""
+    complete = {
+        "APP_ENV": "production",
+        "DATABASE_URL": "postgresql+asyncpg://app@db/app",
+        "DISCORD_TOKEN": "discord-secret-1",
+        "GITHUB_TOKEN": "github-secret-2",
+        "SECRET_KEY": "k" * 40,
+        "DISCORD_ADMIN_GUILD_ID": "42",
+    }
+    with pytest.raises(SettingsError) as info:
+        load_settings(complete)
+    assert str(info.value).splitlines()[1:] == [
+        "- SMTP_HOST: required (the e-mail server that sends the join links)",
+        "- MAIL_FROM: required (the sender of the join e-mails)",
+        "- PUBLIC_URL: required, https (the product's address in the students' join links)",
+        "- GITHUB_OAUTH_CLIENT_ID and GITHUB_OAUTH_CLIENT_SECRET: required (Sign in with GitHub "
+        "on the join page)",
+        "- DISCORD_CLIENT_SECRET: required (the bot application's OAuth2 secret, for joining "
+        "the server from the join page)",
+    ]
+    with pytest.raises(SettingsError) as info:
+        load_settings(complete | MAIL | {"SMTP_SECURITY": "none", "SMTP_PASSWORD": "mail-secret-3"})
+    assert "SMTP_USERNAME and SMTP_PASSWORD: give both or neither" in str(info.value)
+    assert "SMTP_SECURITY: none would send SMTP_PASSWORD in clear" in str(info.value)
+    assert "mail-secret-3" not in str(info.value)
+    assert "oauth-secret" not in str(info.value)
+    with pytest.raises(SettingsError, match="MAIL_FROM: use a plain e-mail address"):
+        load_settings({"MAIL_FROM": "Course Bot <bot@example.edu>"})
+    settings = load_settings(complete | MAIL | {"SMTP_PORT": ""})
+    assert settings.smtp_port_or_default == 587
+    assert settings.join_base_url == "https://course-bot.example.edu"
+    assert load_settings({}).join_base_url == "http://127.0.0.1:8080"

@@ -195,7 +195,9 @@ async def test_dropping_a_provisioned_student_retires_their_invite_step(
     outcome = await service.update(course_id, parse_course(dropped), actor="t", confirm_removals=1)
 
     key = "github.invite:students:student-1"
-    assert outcome.removed == outcome.retired == [key]
+    # Their join e-mail step goes too (nothing to undo: a sent e-mail stays sent).
+    assert outcome.retired == [key]
+    assert sorted(outcome.removed) == [f"email.join:{data['students'][1]['email']}", key]
     after = await _steps(session_factory, course_id)
     step = after[key]
     assert (step.kind, step.state, step.external_id, step.attempts) == (
@@ -212,7 +214,8 @@ async def test_dropping_a_provisioned_student_retires_their_invite_step(
         "leave_org": False,
     }
     assert step.depends_on == []
-    assert set(after) == set(before)
+    # Every other step stays; only the e-mail step, which has nothing to undo, is gone.
+    assert set(after) == set(before) - {f"email.join:{data['students'][1]['email']}"}
     event = (await _events(session_factory))[-1]
     assert event.event == "course.updated"
     assert event.request_summary is not None
@@ -412,13 +415,19 @@ async def test_same_description_changes_nothing_and_records_nothing(
 async def test_people_follow_the_description_even_without_plan_changes(
     session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
-    """A changed name and e-mail change no step but are stored: members and spec follow."""
+    """A changed name changes no step, a changed e-mail only its join e-mail step, and both are
+    stored: members and spec follow."""
     service = CourseService(session_factory, clock)
     data = course_data()
     course = await service.create(parse_course(data), actor="t")
+    old_email = data["students"][0]["email"]
     data["students"][0].update(name="Renamed Student", email="renamed@example.edu")
     outcome = await service.update(course.id, parse_course(data), actor="t")
-    assert (outcome.added, outcome.changed, outcome.removed) == ([], [], [])
+    assert (outcome.added, outcome.changed, outcome.removed) == (
+        ["email.join:renamed@example.edu"],
+        [],
+        [f"email.join:{old_email}"],
+    )
     async with session_factory() as session:
         member = await session.scalar(select(Member).where(Member.github == "student-0"))
         stored = await session.get(Course, course.id)

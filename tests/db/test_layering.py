@@ -40,6 +40,8 @@ PARTS = (
     "IdempotencyStore",
     "PyGithubGateway",
     "DiscordRestGateway",
+    "SmtpMailGateway",
+    "JoinLinks",
     "RateGovernor",
     "Services",
     "CourseCommands",

@@ -44,6 +44,7 @@ def test_lecture_plan_table() -> None:
         "discord.invite:students",
         "discord.member-role:80351110224678912",
         "discord.student-roles:80351110224678913",
+        "email.join:bob@example.edu",
     ]
 
 

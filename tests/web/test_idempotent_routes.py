@@ -173,7 +173,10 @@ async def test_a_refused_put_is_not_stored(
     response = await client.put(path, json=dropped, headers=headers)
     assert response.status == 200, await response.text()
     assert "Idempotent-Replayed" not in response.headers
-    assert (await response.json())["removed"] == ["github.invite:students:student-0"]
+    assert (await response.json())["removed"] == [
+        "github.invite:students:student-0",
+        "email.join:s0@example.edu",
+    ]
 
 
 async def test_a_malformed_course_id_is_404_before_the_key_is_read(

@@ -47,7 +47,7 @@ async def test_pages_walk_every_step_once_in_plan_order(
         for state, n in counts.items():
             total[state] += n
     assert total == first["counts"]
-    assert set(first["platforms"]) == {"github", "discord"}
+    assert set(first["platforms"]) == {"github", "discord", "email"}
 
 
 async def test_state_filter_and_actions_beyond_the_shown_fifty(

@@ -3,7 +3,7 @@
 A plain ADD COLUMN on both databases: no batch rebuild of `courses`, whose trigger (0004) a
 rebuild would drop.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None

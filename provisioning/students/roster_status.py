@@ -1,0 +1,285 @@
+"""Who is in: per person of a course, the join e-mail, GitHub and Discord, from the steps.
+
+Read-only and derived: the e-mail and invitation steps already record what happened (sent,
+refused, waiting for a login fix, the invitation's state), so the status is those steps read
+per person, not a second record that could disagree with them. The same service answers
+`GET /courses/{id}/roster`, the course page's table and `/course roster-status`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Course, Member, RosterLink, Step
+from provisioning.errors import CourseNotFoundError
+from provisioning.github.steps.invite import UNKNOWN_LOGIN
+
+EmailState = Literal["no_address", "queued", "sent", "retrying", "bounced", "waiting"]
+GitHubState = Literal[
+    "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
+]
+DiscordState = Literal["not_linked", "linked", "joined", "roles_set", "waiting", "failed"]
+_STAFF_TEAMS = {"instructor": "instructors", "ta": "tas"}
+# People shown as stuck in a summary: enough for a reply, the rest is in the REST answer.
+STUCK_SHOWN = 20
+# Member ids are 32-bit on PostgreSQL: a larger `after` matches nothing, as does this one.
+_MEMBER_ID_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class PersonStatus:
+    """One person of the roster and how far they got."""
+
+    id: int
+    role: str
+    name: str
+    github: str
+    group: str | None
+    email: EmailState
+    github_state: GitHubState
+    discord: DiscordState
+    # They signed in with GitHub on the join page as the login the roster holds.
+    github_verified: bool = False
+    # What a person of staff should know or do, in words; None when nothing is wrong.
+    problem: str | None = None
+
+    @property
+    def stuck(self) -> bool:
+        return self.problem is not None
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    """One page of a course's people in roster order; `next_after` continues it."""
+
+    course_id: str
+    people: list[PersonStatus]
+    next_after: int | None
+
+
+@dataclass(frozen=True)
+class RosterSummary:
+    """Counts per state over the whole roster and the first people who are stuck."""
+
+    course_id: str
+    people: int
+    email: Mapping[str, int]
+    github: Mapping[str, int]
+    discord: Mapping[str, int]
+    stuck: list[PersonStatus] = field(default_factory=list)
+    stuck_total: int = 0
+
+
+def email_key(address: str) -> str:
+    return f"email.join:{address.lower()}"
+
+
+def invite_key(member: Member, laboratory: bool) -> str:
+    if member.role in _STAFF_TEAMS:
+        team = _STAFF_TEAMS[member.role]
+    else:
+        team = member.group if laboratory and member.group else "students"
+    return f"github.invite:{team}:{member.github_lower}"
+
+
+def discord_key(member: Member) -> str | None:
+    return f"discord.member-role:{member.discord_id}" if member.discord_id else None
+
+
+@dataclass(frozen=True)
+class _StepView:
+    state: str
+    facts: Mapping[str, Any]
+    code: str | None
+    error: str | None
+
+
+class RosterStatusService:
+    """Reads the roster status of courses; every method takes one short read transaction."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        person_of: Callable[[str], str] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        # E-mail address → the person reference `roster_links` rows are kept under.
+        self._person_of = person_of
+
+    async def page(self, course_id: str, *, after: int = 0, limit: int = 50) -> RosterPage:
+        """People with `id > after`, in roster order (staff first), at most `limit`."""
+        async with self._sessions() as session:
+            laboratory = await self._laboratory(session, course_id)
+            members = (
+                await session.scalars(
+                    select(Member)
+                    .where(Member.course_id == course_id, Member.id > min(after, _MEMBER_ID_MAX))
+                    .order_by(Member.id)
+                    .limit(limit + 1)
+                )
+            ).all()
+            more = len(members) > limit
+            members = members[:limit]
+            steps = await self._steps(session, course_id, members, laboratory)
+            links = await self._links(session, course_id, members)
+        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
+        return RosterPage(course_id, people, people[-1].id if more and people else None)
+
+    async def person(self, course_id: str, member_id: int) -> PersonStatus:
+        """One person's status (the join page shows it to them)."""
+        async with self._sessions() as session:
+            laboratory = await self._laboratory(session, course_id)
+            member = await session.get(Member, member_id)
+            if member is None or member.course_id != course_id:
+                raise LookupError(f"no member {member_id} in course {course_id}")
+            steps = await self._steps(session, course_id, [member], laboratory)
+            links = await self._links(session, course_id, [member])
+        return _status(member, steps, laboratory, links.get(member.id))
+
+    async def summary(self, course_id: str) -> RosterSummary:
+        """Counts per state and the people who are stuck (for `/course roster-status`)."""
+        async with self._sessions() as session:
+            laboratory = await self._laboratory(session, course_id)
+            members = (
+                await session.scalars(
+                    select(Member).where(Member.course_id == course_id).order_by(Member.id)
+                )
+            ).all()
+            steps = await self._steps(session, course_id, members, laboratory)
+            links = await self._links(session, course_id, members)
+        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
+        stuck = [p for p in people if p.stuck]
+        return RosterSummary(
+            course_id=course_id,
+            people=len(people),
+            email=Counter(p.email for p in people),
+            github=Counter(p.github_state for p in people),
+            discord=Counter(p.discord for p in people),
+            stuck=stuck[:STUCK_SHOWN],
+            stuck_total=len(stuck),
+        )
+
+    async def _laboratory(self, session: AsyncSession, course_id: str) -> bool:
+        kind = await session.scalar(select(Course.kind).where(Course.id == course_id))
+        if kind is None:
+            raise CourseNotFoundError(course_id)
+        return kind == "laboratory"
+
+    async def _links(
+        self, session: AsyncSession, course_id: str, members: Sequence[Member]
+    ) -> dict[int, RosterLink]:
+        """The join-page links of these members, by member id."""
+        if self._person_of is None:
+            return {}
+        refs = {self._person_of(m.email): m.id for m in members if m.email}
+        found: dict[int, RosterLink] = {}
+        ordered = sorted(refs)
+        for start in range(0, len(ordered), 500):
+            rows = await session.scalars(
+                select(RosterLink).where(
+                    RosterLink.course_id == course_id,
+                    RosterLink.person.in_(ordered[start : start + 500]),
+                )
+            )
+            for link in rows:
+                found[refs[link.person]] = link
+        return found
+
+    async def _steps(
+        self,
+        session: AsyncSession,
+        course_id: str,
+        members: Sequence[Member],
+        laboratory: bool,
+    ) -> dict[str, _StepView]:
+        keys = {invite_key(m, laboratory) for m in members}
+        keys |= {email_key(m.email) for m in members if m.email}
+        keys |= {k for m in members if (k := discord_key(m)) is not None}
+        views: dict[str, _StepView] = {}
+        ordered = sorted(keys)
+        # In chunks: a whole roster's keys would exceed SQLite's bound-parameter limit.
+        for start in range(0, len(ordered), 500):
+            rows = await session.execute(
+                select(Step.key, Step.state, Step.facts, Step.last_error_code, Step.last_error)
+                .where(Step.course_id == course_id)
+                .where(Step.key.in_(ordered[start : start + 500]))
+            )
+            for key, state, facts, code, error in rows:
+                views[key] = _StepView(state, facts or {}, code, error)
+        return views
+
+
+def _status(
+    member: Member,
+    steps: Mapping[str, _StepView],
+    laboratory: bool,
+    link: RosterLink | None,
+) -> PersonStatus:
+    email, email_problem = _email(member, steps)
+    github, github_problem = _github(steps.get(invite_key(member, laboratory)))
+    discord = _discord(member, steps)
+    verified = bool(
+        link is not None
+        and link.github_verified_at is not None
+        and (link.github_login or "").lower() == member.github_lower
+    )
+    if link is not None and link.discord_id is not None and discord != "roles_set":
+        discord = "joined"
+    return PersonStatus(
+        id=member.id,
+        role=member.role,
+        name=member.name,
+        github=member.github,
+        group=member.group,
+        email=email,
+        github_state=github,
+        discord=discord,
+        github_verified=verified,
+        problem=github_problem or email_problem,
+    )
+
+
+def _email(member: Member, steps: Mapping[str, _StepView]) -> tuple[EmailState, str | None]:
+    if not member.email:
+        return "no_address", None
+    step = steps.get(email_key(member.email))
+    if step is None or step.state in ("running", "blocked"):
+        return "queued", None
+    if step.state == "succeeded":
+        return "sent", None
+    if step.state == "failed":
+        return "bounced", f"the e-mail server refused the join e-mail: {step.error}"
+    if step.state == "awaiting_action":
+        return "waiting", step.error
+    return ("retrying" if step.error else "queued"), None
+
+
+def _github(step: _StepView | None) -> tuple[GitHubState, str | None]:
+    if step is None or step.state in ("pending", "running", "blocked"):
+        return "queued", None
+    if step.state == "succeeded":
+        return ("accepted" if step.facts.get("state") == "active" else "invitation_pending"), None
+    if step.state == "awaiting_action":
+        if step.code == UNKNOWN_LOGIN:
+            return "unknown_login", step.error
+        return "waiting", step.error
+    return "failed", step.error
+
+
+def _discord(member: Member, steps: Mapping[str, _StepView]) -> DiscordState:
+    key = discord_key(member)
+    if key is None:
+        return "not_linked"
+    step = steps.get(key)
+    if step is None:
+        # Students with a known id get their roles when they join (invite or join page).
+        return "linked"
+    if step.state == "succeeded":
+        return "roles_set"
+    return "failed" if step.state == "failed" else "waiting"

@@ -1,0 +1,1 @@
+"""The students' join page (`/join/{token}`): public, no staff session; its own templates."""
