@@ -21,7 +21,7 @@ from discord import app_commands
 from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
 from bot.settings import Settings
-from cogs.course import install
+from cogs.course.group import install
 
 log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0

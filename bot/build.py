@@ -23,7 +23,8 @@ from bot.settings import Settings
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
-from cogs.course import CourseCommands
+from cogs.course.group import CourseCommands
+from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenService
@@ -31,8 +32,12 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
+from provisioning.courses.drafts import DraftService
+from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
+from provisioning.courses.spec import CourseSpec
 from provisioning.discord.steps import executors as discord_executors
+from provisioning.discord.steps.server import install_link
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
@@ -44,6 +49,9 @@ from web.services import Services
 # discord.py sleeps through rate limits unless told otherwise; a day-long role bucket must
 # surface as an error the runner can schedule around, not a hung step (PLATFORM.md §4.3).
 DISCORD_MAX_RATELIMIT_WAIT_S = 30.0
+# A live `/course status` reply is edited at most this often (Discord limits edits per token).
+LIVE_STATUS_EVERY_S = 5.0
+LIVE_STATUS_MIN_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -133,11 +141,21 @@ async def build(
         application_id=discord_gateway.application_id,
     )
     commands = CourseCommands(
-        claims=claims,
-        courses=courses,
-        claim_code=functools.partial(claim_code, secret),
-        admin_role=settings.discord_admin_role,
-        admin_guild_id=settings.discord_admin_guild_id,
+        CommandServices(
+            claims=claims,
+            courses=courses,
+            drafts=DraftService(sessions, clock, courses),
+            lookup=CourseFinder(sessions),
+            claim_code=functools.partial(claim_code, secret),
+            install_link=functools.partial(_install_link, discord_gateway, endpoints),
+            admin=AdminPolicy(
+                role=settings.discord_admin_role,
+                # Development: the sandbox's admin server, so every command works at once.
+                guild_id=settings.discord_admin_guild_id or endpoints.admin_guild_id,
+            ),
+            # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
+            live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
+        )
     )
     return Product(
         settings=settings,
@@ -174,6 +192,10 @@ async def open_database(
     if problem is not None:
         raise StartupError(problem)
     return engine, create_session_factory(engine)
+
+
+async def _install_link(gateway: DiscordRestGateway, endpoints: Endpoints, spec: CourseSpec) -> str:
+    return install_link(await gateway.application_id(), spec, endpoints.authorize_url)
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

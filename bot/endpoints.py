@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SANDBOX_DISCORD_TOKEN = "sandbox-discord-token"  # noqa: S105 - the sandbox's published token
 SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's published token
+DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 # Where the embedded sandbox of a development process says it listens, for the others.
 SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
@@ -39,6 +40,10 @@ class Endpoints:
     github_api_url: str
     github_credentials: Credentials
     sandbox_url: str | None = None
+    # Where the bot's install link sends people: Discord's page, or the sandbox's own.
+    authorize_url: str = DISCORD_AUTHORIZE_URL
+    # The sandbox's admin server, the default DISCORD_ADMIN_GUILD_ID of development.
+    admin_guild_id: str | None = None
 
 
 async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints:
@@ -58,11 +63,16 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         "SANDBOX MODE: Discord and GitHub are local emulators at %s; nothing real is touched",
         base_url,
     )
+    # Development only: never imported in production.
+    from sandbox.discord.config import AdminServer
+
     return Endpoints(
         discord_token=SANDBOX_DISCORD_TOKEN,
         github_api_url=f"{base_url}/api/v3",
         github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
         sandbox_url=base_url,
+        authorize_url=f"{base_url}/oauth2/authorize",
+        admin_guild_id=str(AdminServer().guild_id),
     )
 
 

@@ -1,11 +1,16 @@
 """What the `/course` commands need from the domain, as Protocols (the bot passes the services
-of `provisioning.claims.service` and `provisioning.courses.service`)."""
+of `provisioning.claims.service`, `provisioning.courses.service`, `provisioning.courses.drafts`
+and `provisioning.courses.search`), and the settings they run with."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from provisioning.claims.codes import ClaimResult
+from provisioning.courses.drafts import Confirmed, Draft, RosterApplied
+from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
@@ -40,3 +45,53 @@ class CourseCommandService(Protocol):
     async def update(self, course_id: str, spec: CourseSpec, actor: str) -> CourseUpdate: ...
 
     async def recent(self, limit: int = 10) -> list[CourseSummary]: ...
+
+
+class DraftCommandService(Protocol):
+    """Previews awaiting Confirm (`provisioning.courses.drafts.DraftService`)."""
+
+    async def propose(
+        self, kind: str, spec: CourseSpec, actor: str, course_id: str | None = None
+    ) -> Draft: ...
+
+    async def get(self, draft_id: str) -> Draft: ...
+
+    async def confirm_course(self, draft_id: str, actor: str) -> Confirmed: ...
+
+    async def confirm_roster(self, draft_id: str, actor: str) -> RosterApplied: ...
+
+    async def cancel(self, draft_id: str) -> bool: ...
+
+
+class CourseLookup(Protocol):
+    """Courses by what a person types (`provisioning.courses.search.CourseFinder`)."""
+
+    async def find(self, text: str, limit: int = ...) -> list[CourseChoice]: ...
+
+    async def resolve(self, value: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class AdminPolicy:
+    """Who may run the admin commands: members of `guild_id` holding the role `role`."""
+
+    role: str
+    guild_id: str | None
+
+
+@dataclass(frozen=True)
+class CommandServices:
+    """Everything the `/course` commands call; built once by `bot.build`."""
+
+    claims: ClaimService
+    courses: CourseCommandService
+    drafts: DraftCommandService
+    lookup: CourseLookup
+    claim_code: Callable[[str], str]
+    # The bot's install link for a course (exactly the permissions its plan needs).
+    install_link: Callable[[CourseSpec], Awaitable[str]]
+    admin: AdminPolicy
+    # How often a live `/course status` reply is edited, and for how long (Discord's token
+    # lives 15 min; the last edit must come before that).
+    live_every_s: float = 5.0
+    live_for_s: float = 14 * 60.0

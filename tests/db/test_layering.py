@@ -43,6 +43,9 @@ PARTS = (
     "RateGovernor",
     "Services",
     "CourseCommands",
+    "DraftService",
+    "CourseFinder",
+    "CommandServices",
 )
 # Where the product is assembled for running or for measuring: only through `bot.build.build`.
 ASSEMBLERS = (
