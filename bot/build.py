@@ -24,6 +24,7 @@ from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
 from cogs.course.group import CourseCommands
+from cogs.course.status import LiveUpdates
 from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
@@ -140,6 +141,9 @@ async def build(
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
     )
+    live = LiveUpdates()
+    # Registered after the Discord client: stopped before it closes.
+    stack.push_async_callback(live.close)
     commands = CourseCommands(
         CommandServices(
             claims=claims,
@@ -153,6 +157,7 @@ async def build(
                 # Development: the sandbox's admin server, so every command works at once.
                 guild_id=settings.discord_admin_guild_id or endpoints.admin_guild_id,
             ),
+            live=live,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
         )

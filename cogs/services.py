@@ -4,9 +4,9 @@ and `provisioning.courses.search`), and the settings they run with."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from provisioning.claims.codes import ClaimResult
 from provisioning.courses.drafts import Confirmed, Draft, RosterApplied
@@ -63,6 +63,12 @@ class DraftCommandService(Protocol):
     async def cancel(self, draft_id: str) -> bool: ...
 
 
+class LiveReplies(Protocol):
+    """Background edits of live replies (`cogs.course.status.LiveUpdates`)."""
+
+    def start(self, updates: Coroutine[Any, Any, None]) -> None: ...
+
+
 class CourseLookup(Protocol):
     """Courses by what a person types (`provisioning.courses.search.CourseFinder`)."""
 
@@ -91,6 +97,7 @@ class CommandServices:
     # The bot's install link for a course (exactly the permissions its plan needs).
     install_link: Callable[[CourseSpec], Awaitable[str]]
     admin: AdminPolicy
+    live: LiveReplies
     # How often a live `/course status` reply is edited, and for how long (Discord's token
     # lives 15 min; the last edit must come before that).
     live_every_s: float = 5.0

@@ -22,7 +22,7 @@ from cogs.services import CommandServices
 from provisioning.courses.preview import preview_course
 from provisioning.courses.spec import CourseSpec, parse_course
 from provisioning.errors import CourseValidationError, FieldProblem
-from provisioning.roster import parse_roster
+from provisioning.roster import group_names, parse_roster
 
 MODAL_TIMEOUT_S = 15 * 60.0
 
@@ -50,15 +50,21 @@ def build_spec(
     """Validate the modal's fields and the roster together: every problem at once."""
     problems: list[FieldProblem] = []
     students: list[Any] = []
+    roster_failed = False
     if roster is not None:
+        # A lecture has no groups; a laboratory's are those its roster names, and every
+        # student needs one of them.
+        groups = group_names(roster) if kind == "laboratory" else []
         try:
-            students = parse_roster(roster)
+            students = parse_roster(roster, groups=groups or ([] if kind == "lecture" else None))
         except CourseValidationError as exc:
             problems += exc.problems
+            roster_failed = True
     try:
         spec = parse_course(course_document(fields, kind, instructor, students))
     except CourseValidationError as exc:
-        problems += exc.problems
+        # Without readable rows a laboratory has no groups yet: that is the roster's problem.
+        problems += [p for p in exc.problems if not (roster_failed and p.path == "groups")]
     if problems:
         raise CourseValidationError(problems)
     return spec

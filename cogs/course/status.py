@@ -8,12 +8,34 @@ done or failed, or says when the live updates stopped.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from cogs.access import Interaction, acting_as, require_admin
 from cogs.render.status import FINISHED, status_embed
 from cogs.services import CommandServices
 from provisioning.claims.codes import waiting_for_claim
 from provisioning.courses.views import CourseRecord, CourseStatus
+
+log = logging.getLogger(__name__)
+
+
+class LiveUpdates:
+    """The live status replies being edited; `close` stops them with the bot."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, updates: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(updates, name="live course status")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _footer(record: CourseRecord, status: CourseStatus, live: bool) -> str:
@@ -28,27 +50,50 @@ def _footer(record: CourseRecord, status: CourseStatus, live: bool) -> str:
 
 
 async def show_status(services: CommandServices, interaction: Interaction, course: str) -> None:
+    """Answer with the status now, then keep the answer up to date in the background."""
     require_admin(services.admin, interaction)
     with acting_as(interaction):
         await interaction.response.defer(ephemeral=True, thinking=True)
         course_id = await services.lookup.resolve(course)
         record = await services.courses.get(course_id)
         status = await services.courses.status(course_id)
+        await _show(services, interaction, record, status, live=True)
+        if status.state not in FINISHED:
+            services.live.start(_follow(services, interaction, record, status))
 
-        async def show(status: CourseStatus, live: bool) -> None:
-            code = services.claim_code(course_id) if waiting_for_claim(status) else None
-            embed = status_embed(record, status, code, _footer(record, status, live))
-            await interaction.edit_original_response(embed=embed)
 
-        await show(status, live=True)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + services.live_for_s
-        while status.state not in FINISHED:
-            if loop.time() + services.live_every_s > deadline:
-                await show(status, live=False)
-                return
-            await asyncio.sleep(services.live_every_s)
-            latest = await services.courses.status(course_id)
-            if latest != status:
-                status = latest
-                await show(status, live=True)
+async def _show(
+    services: CommandServices,
+    interaction: Interaction,
+    record: CourseRecord,
+    status: CourseStatus,
+    live: bool,
+) -> None:
+    code = services.claim_code(record.id) if waiting_for_claim(status) else None
+    embed = status_embed(record, status, code, _footer(record, status, live))
+    await interaction.edit_original_response(embed=embed)
+
+
+async def _follow(
+    services: CommandServices,
+    interaction: Interaction,
+    record: CourseRecord,
+    status: CourseStatus,
+) -> None:
+    """Edit the reply when the status changes, until done or failed or the window ends."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + services.live_for_s
+    try:
+        with acting_as(interaction):
+            while status.state not in FINISHED:
+                if loop.time() + services.live_every_s > deadline:
+                    await _show(services, interaction, record, status, live=False)
+                    return
+                await asyncio.sleep(services.live_every_s)
+                latest = await services.courses.status(record.id)
+                if latest != status:
+                    status = latest
+                    await _show(services, interaction, record, status, live=True)
+    except Exception:
+        # The person has the last state shown; a failed edit must not end anything else.
+        log.warning("live status updates stopped", exc_info=True, extra={"course_id": record.id})

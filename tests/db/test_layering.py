@@ -46,6 +46,7 @@ PARTS = (
     "DraftService",
     "CourseFinder",
     "CommandServices",
+    "LiveUpdates",
 )
 # Where the product is assembled for running or for measuring: only through `bot.build.build`.
 ASSEMBLERS = (

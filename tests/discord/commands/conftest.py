@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -93,7 +95,10 @@ class Person:
             "options": [{"name": sub, "type": 1, "options": list(options)}],
         }
         path = "/discord/interactions" + ("?wait=1" if wait else "")
-        return dict(await self.control.call("POST", path, json=body))
+        # A stream, not bytes: aiohttp warns that a large body sent at once blocks its loop.
+        stream = io.BytesIO(json.dumps(body).encode())
+        headers = {"Content-Type": "application/json"}
+        return dict(await self.control.call("POST", path, data=stream, headers=headers))
 
     async def autocomplete(self, sub: str, option: str, text: str) -> list[dict[str, Any]]:
         body = {
