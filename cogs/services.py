@@ -68,6 +68,10 @@ class LiveReplies(Protocol):
 
     def start(self, updates: Coroutine[Any, Any, None]) -> None: ...
 
+    async def pause(self, seconds: float) -> bool:
+        """Wait `seconds`; False when the bot is stopping."""
+        ...
+
 
 class CourseLookup(Protocol):
     """Courses by what a person types (`provisioning.courses.search.CourseFinder`)."""

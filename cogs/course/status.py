@@ -19,23 +19,40 @@ from provisioning.claims.codes import waiting_for_claim
 from provisioning.courses.views import CourseRecord, CourseStatus
 
 log = logging.getLogger(__name__)
+# How long stopping the bot waits for live updates to finish their current read.
+CLOSE_WAIT_S = 10.0
 
 
 class LiveUpdates:
-    """The live status replies being edited; `close` stops them with the bot."""
+    """The live status replies being edited; `close` stops them with the bot.
+
+    They stop between two reads, never inside one: a task cancelled in the middle of a
+    database call could leave its connection unreturned."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
 
     def start(self, updates: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(updates, name="live course status")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def pause(self, seconds: float) -> bool:
+        """Wait `seconds`; False (at once) when the bot is stopping."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._closing.wait()
+        except TimeoutError:
+            return True
+        return False
+
     async def close(self) -> None:
+        self._closing.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _footer(record: CourseRecord, status: CourseStatus, live: bool) -> str:
@@ -89,7 +106,8 @@ async def _follow(
                 if loop.time() + services.live_every_s > deadline:
                     await _show(services, interaction, record, status, live=False)
                     return
-                await asyncio.sleep(services.live_every_s)
+                if not await services.live.pause(services.live_every_s):
+                    return
                 latest = await services.courses.status(record.id)
                 if latest != status:
                     status = latest
