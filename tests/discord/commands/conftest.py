@@ -65,8 +65,21 @@ async def running_bot(database_url: str, sandbox: SandboxServer) -> AsyncIterato
             )
             yield product
         finally:
+            await _handlers_finished()
             await client.close()
             await asyncio.wait([task], timeout=5)
+
+
+async def _handlers_finished() -> None:
+    """Wait for the interactions the bot is still handling (their last audit row may be in
+    flight after the person saw the reply), so closing the database leaves nothing behind."""
+    busy = [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("CommandTree-invoker", "discord-ui-"))
+    ]
+    if busy:
+        await asyncio.wait(busy, timeout=5)
 
 
 @pytest.fixture
