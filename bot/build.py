@@ -37,6 +37,7 @@ from provisioning.courses.drafts import DraftService
 from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import CourseSpec
+from provisioning.discord.invite_links import InviteLinks
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import install_link
 from provisioning.github.steps import executors as github_executors
@@ -150,6 +151,7 @@ async def build(
             courses=courses,
             drafts=DraftService(sessions, clock, courses),
             lookup=CourseFinder(sessions),
+            invites=InviteLinks(courses, discord_gateway, endpoints.invite_url),
             claim_code=functools.partial(claim_code, secret),
             install_link=functools.partial(_install_link, discord_gateway, endpoints),
             admin=AdminPolicy(

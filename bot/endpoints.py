@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SANDBOX_DISCORD_TOKEN = "sandbox-discord-token"  # noqa: S105 - the sandbox's published token
 SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's published token
 DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
+DISCORD_INVITE_URL = "https://discord.gg/"
 # Where the embedded sandbox of a development process says it listens, for the others.
 SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
@@ -42,6 +43,8 @@ class Endpoints:
     sandbox_url: str | None = None
     # Where the bot's install link sends people: Discord's page, or the sandbox's own.
     authorize_url: str = DISCORD_AUTHORIZE_URL
+    # Where an invite code becomes a link people open.
+    invite_url: str = DISCORD_INVITE_URL
     # The sandbox's admin server, the default DISCORD_ADMIN_GUILD_ID of development.
     admin_guild_id: str | None = None
 
@@ -72,6 +75,7 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
         sandbox_url=base_url,
         authorize_url=f"{base_url}/oauth2/authorize",
+        invite_url=f"{base_url}/invite/",
         admin_guild_id=str(AdminServer().guild_id),
     )
 

@@ -19,6 +19,7 @@ from provisioning.courses.views import (
     CourseUpdate,
     RetryOutcome,
 )
+from provisioning.discord.invite_links import InviteLink
 
 
 class ClaimService(Protocol):
@@ -73,6 +74,12 @@ class LiveReplies(Protocol):
         ...
 
 
+class InviteLinkReader(Protocol):
+    """A course's live invite links (`provisioning.discord.invite_links.InviteLinks`)."""
+
+    async def links(self, course_id: str) -> list[InviteLink]: ...
+
+
 class CourseLookup(Protocol):
     """Courses by what a person types (`provisioning.courses.search.CourseFinder`)."""
 
@@ -97,6 +104,7 @@ class CommandServices:
     courses: CourseCommandService
     drafts: DraftCommandService
     lookup: CourseLookup
+    invites: InviteLinkReader
     claim_code: Callable[[str], str]
     # The bot's install link for a course (exactly the permissions its plan needs).
     install_link: Callable[[CourseSpec], Awaitable[str]]

@@ -5,7 +5,7 @@
 | create | `cogs.course.create` (modal, roster CSV, preview) and `cogs.course.decisions` |
 | claim | `cogs.course.claim` |
 | status | `cogs.course.status` (live embed) |
-| retry, list | here (one service call, one embed) |
+| retry, list, invites | here (one service call, one embed) |
 | roster | `cogs.course.roster` (difference, then `cogs.course.decisions`) |
 
 Courses are chosen by autocomplete over code and term (`CourseLookup.find`); the value sent is
@@ -26,7 +26,8 @@ from cogs.course.roster import preview_roster
 from cogs.course.status import show_status
 from cogs.errors import handle_error
 from cogs.render.courses import courses_embed
-from cogs.render.status import status_embed
+from cogs.render.invites import invites_embed
+from cogs.render.status import course_name, status_embed
 from cogs.services import CommandServices
 
 Choice = app_commands.Choice[str]
@@ -114,12 +115,29 @@ class CourseCommands(app_commands.Group):
             courses = await self._services.courses.recent(_LISTED_COURSES)
             await interaction.followup.send(embed=courses_embed(courses), ephemeral=True)
 
+    @app_commands.command(name="invites", description="A course's invite links (only you see them)")
+    @app_commands.describe(course=_COURSE_HELP)
+    async def invites(self, interaction: Interaction, course: str) -> None:
+        services = self._services
+        require_admin(services.admin, interaction)
+        with acting_as(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            course_id = await services.lookup.resolve(course)
+            record = await services.courses.get(course_id)
+            links = await services.invites.links(course_id)
+            embed = invites_embed(course_name(record), links)
+            await interaction.followup.send(embed=embed, ephemeral=True)
+
     @status.autocomplete("course")
     async def _status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
         return await self._courses(interaction, current)
 
     @retry.autocomplete("course")
     async def _retry_courses(self, interaction: Interaction, current: str) -> list[Choice]:
+        return await self._courses(interaction, current)
+
+    @invites.autocomplete("course")
+    async def _invites_courses(self, interaction: Interaction, current: str) -> list[Choice]:
         return await self._courses(interaction, current)
 
     @roster.autocomplete("course")

@@ -47,6 +47,7 @@ PARTS = (
     "CourseFinder",
     "CommandServices",
     "LiveUpdates",
+    "InviteLinks",
 )
 # Where the product is assembled for running or for measuring: only through `bot.build.build`.
 ASSEMBLERS = (

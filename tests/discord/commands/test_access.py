@@ -15,6 +15,7 @@ ADMIN_COMMANDS = {
         attachment("file", b"name,github\nBob,bob-b\n"),
     ],
     "list": [],
+    "invites": [string("course", "CS101 2027-spring")],
 }
 
 
