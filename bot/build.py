@@ -25,6 +25,7 @@ from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
 from cogs.course.group import CourseCommands
 from cogs.course.status import LiveUpdates
+from cogs.course_log import CourseLog
 from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
@@ -34,6 +35,7 @@ from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
 from provisioning.courses.drafts import DraftService
+from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import CourseSpec
@@ -79,6 +81,7 @@ class Product:
     services: Services
     web_app: web.Application
     commands: CourseCommands
+    course_log: CourseLog
     secret: bytes
 
     def claim_code(self, course_id: str) -> str:
@@ -142,6 +145,7 @@ async def build(
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
     )
+    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     live = LiveUpdates()
     # Registered after the Discord client: stopped before it closes.
     stack.push_async_callback(live.close)
@@ -157,7 +161,7 @@ async def build(
             admin=AdminPolicy(
                 role=settings.discord_admin_role,
                 # Development: the sandbox's admin server, so every command works at once.
-                guild_id=settings.discord_admin_guild_id or endpoints.admin_guild_id,
+                guild_id=admin_guild_id,
             ),
             live=live,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
@@ -184,6 +188,12 @@ async def build(
         services=services,
         web_app=create_app(services),
         commands=commands,
+        course_log=CourseLog(
+            client,
+            MilestoneTracker(sessions, clock),
+            admin_guild_id,
+            settings.discord_log_channel,
+        ),
         secret=secret,
     )
 

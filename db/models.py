@@ -259,6 +259,19 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CourseMilestone(Base):
+    """A milestone of a course posted to the course log (`provisioning.courses.milestones`):
+    the primary key makes it once per course."""
+
+    __tablename__ = "course_milestones"
+
+    course_id: Mapped[str] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    milestone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 DRAFT_KINDS = ("create", "roster")
 DRAFT_DECISIONS = ("confirmed", "cancelled")
 

@@ -1,4 +1,5 @@
-"""Course drafts: a `/course create` or `/course roster` preview waiting for Confirm or Cancel.
+"""Course drafts (a `/course create` or `/course roster` preview waiting for Confirm or Cancel)
+and course milestones (what the course log posted).
 
 Revision ID: 0008
 Revises: 0005
@@ -38,7 +39,21 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_course_drafts")),
     )
+    op.create_table(
+        "course_milestones",
+        sa.Column("course_id", sa.String(36), nullable=False),
+        sa.Column("milestone", sa.String(32), nullable=False),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["course_id"],
+            ["courses.id"],
+            name=op.f("fk_course_milestones_course_id_courses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("course_id", "milestone", name=op.f("pk_course_milestones")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("course_milestones")
     op.drop_table("course_drafts")

@@ -25,6 +25,7 @@ def _default_buckets() -> dict[str, BucketRate]:
         "invite_create": BucketRate(5, 15.0),
         "overwrite": BucketRate(10, 10.0),
         "commands": BucketRate(2, 60.0),
+        "message_create": BucketRate(5, 5.0),
     }
 
 

@@ -20,6 +20,7 @@ from sandbox.discord.routes_app import AppRoutes
 from sandbox.discord.routes_channels import ChannelRoutes
 from sandbox.discord.routes_guilds import GuildRoutes
 from sandbox.discord.routes_invites import InviteRoutes
+from sandbox.discord.routes_messages import MessageRoutes
 from sandbox.discord.routes_roles import RoleRoutes
 from sandbox.discord.state import DiscordState
 
@@ -50,6 +51,7 @@ class DiscordSandbox:
             ChannelRoutes(self.state),
             InviteRoutes(self.state),
             InteractionRoutes(self.state),
+            MessageRoutes(self.state),
         ):
             group.register(api, app)
         app.router.add_get("/gateway", self.gateway.handle)

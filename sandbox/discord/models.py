@@ -158,3 +158,5 @@ class World(BaseModel):
     commands: dict[int, Command] = Field(default_factory=dict)
     interactions: dict[int, Interaction] = Field(default_factory=dict)
     attachments: dict[int, Attachment] = Field(default_factory=dict)
+    # Messages the bot posted in channels (not interaction answers), by channel id.
+    messages: dict[int, list[Message]] = Field(default_factory=dict)

@@ -48,6 +48,8 @@ PARTS = (
     "CommandServices",
     "LiveUpdates",
     "InviteLinks",
+    "CourseLog",
+    "MilestoneTracker",
 )
 # Where the product is assembled for running or for measuring: only through `bot.build.build`.
 ASSEMBLERS = (
