@@ -118,7 +118,7 @@ async def build(
     )
     stack.push_async_callback(github.aclose)
     client = await _discord_client(endpoints, audit, stack)
-    discord_gateway = DiscordRestGateway(client, discord_governor)
+    discord_gateway = DiscordRestGateway(client, discord_governor, endpoints.authorize_url)
     runner = StepRunner(
         sessions=sessions,
         executors={**github_executors(), **discord_executors()},
@@ -144,6 +144,7 @@ async def build(
         metrics=functools.partial(metrics.render, sessions, (github_governor, discord_governor)),
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
+        authorize_url=endpoints.authorize_url,
     )
     admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     live = LiveUpdates()
@@ -157,7 +158,7 @@ async def build(
             lookup=CourseFinder(sessions),
             invites=InviteLinks(courses, discord_gateway, endpoints.invite_url),
             claim_code=functools.partial(claim_code, secret),
-            install_link=functools.partial(_install_link, discord_gateway, endpoints),
+            install_link=functools.partial(_install_link, discord_gateway),
             admin=AdminPolicy(
                 role=settings.discord_admin_role,
                 # Development: the sandbox's admin server, so every command works at once.
@@ -211,8 +212,8 @@ async def open_database(
     return engine, create_session_factory(engine)
 
 
-async def _install_link(gateway: DiscordRestGateway, endpoints: Endpoints, spec: CourseSpec) -> str:
-    return install_link(await gateway.application_id(), spec, endpoints.authorize_url)
+async def _install_link(gateway: DiscordRestGateway, spec: CourseSpec) -> str:
+    return install_link(await gateway.application_id(), spec, gateway.authorize_url)
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

@@ -15,6 +15,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.service import CourseService
+from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 from web.answer_cache import AnswerCache
 
 
@@ -35,6 +36,8 @@ class Services:
     # The bot's Discord application id, for the install link next to the claim code; without
     # one the link is left out.
     application_id: Callable[[], Awaitable[str]] | None = None
+    # Where the install link sends people (the sandbox's page in development).
+    authorize_url: str = DISCORD_AUTHORIZE_URL
 
 
 SERVICES = web.AppKey("services", Services)

@@ -70,7 +70,7 @@ def claim_instructions(course_id: str, link: str) -> str:
 
 async def ensure(ctx: StepContext) -> StepResult:
     """The executor of `discord.server`: wait for a claim, then check the bot's standing."""
-    link = install_link(await ctx.discord.application_id(), ctx.spec)
+    link = install_link(await ctx.discord.application_id(), ctx.spec, ctx.discord.authorize_url)
     if not ctx.external_id:
         raise ActionRequiredError("discord.claim", claim_instructions(ctx.course_id, link))
     guild = ctx.external_id

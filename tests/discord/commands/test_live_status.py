@@ -21,7 +21,7 @@ async def server_with_bot(control: Control, data: dict[str, object]) -> str:
 
 
 async def test_the_status_reply_is_edited_as_steps_complete_and_stops_at_done(
-    product: Product, control: Control, ada: Person
+    product: Product, sandbox: SandboxServer, control: Control, ada: Person
 ) -> None:
     """Ada asks for the status of a new course: the reply shows the claim code while the server
     waits, is edited as GitHub and then Discord steps finish, and is left alone once done."""
@@ -50,6 +50,8 @@ async def test_the_status_reply_is_edited_as_steps_complete_and_stops_at_done(
     assert "CS201 · 2027-fall: Needs a person" in text
     code = product.built.claim_code(course_id)
     assert f"`/course claim {code}`" in text
+    # The server step's hint carries the install link: the sandbox's page in development.
+    assert f"add the bot with this link: {sandbox.base_url}/oauth2/authorize?client_id=" in text
 
     guild = await server_with_bot(control, data)
     await product.claim(course_id, guild, people["ada"])
