@@ -21,7 +21,7 @@ from discord import app_commands
 from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
 from bot.settings import Settings
-from cogs.course import install
+from cogs.course.group import install
 from web.access_log import RedactingAccessLogger
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,9 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
             # A bulk overwrite of the same commands creates nothing new, so the daily limit of
             # 200 command creates (PLATFORM.md §1.11) is not spent by restarts.
             await tree.sync()
+            scheduler.add_job(
+                product.course_log.post_due, "interval", seconds=RUNNER_TICK_S, id="course-log"
+            )
             gateway_task = asyncio.create_task(
                 product.discord_client.connect(reconnect=True), name="discord"
             )

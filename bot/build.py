@@ -35,7 +35,10 @@ from clients.discord.gateway import DiscordRestGateway
 from clients.github.gateway import PyGithubGateway
 from clients.oauth.sign_in import OAuthSignIn
 from clients.smtp.gateway import SmtpMailGateway
-from cogs.course import CourseCommands
+from cogs.course.group import CourseCommands
+from cogs.course.status import LiveUpdates
+from cogs.course_log import CourseLog
+from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenService
@@ -44,9 +47,15 @@ from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
 from provisioning.courses.change_preview import SafetyLimit
+from provisioning.courses.drafts import DraftService
+from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.reconcile import ReconcileService
+from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
+from provisioning.courses.spec import CourseSpec
+from provisioning.discord.invite_links import InviteLinks
 from provisioning.discord.steps import executors as discord_executors
+from provisioning.discord.steps.server import install_link
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
@@ -68,6 +77,9 @@ from web.services import Services
 # discord.py sleeps through rate limits unless told otherwise; a day-long role bucket must
 # surface as an error the runner can schedule around, not a hung step (PLATFORM.md §4.3).
 DISCORD_MAX_RATELIMIT_WAIT_S = 30.0
+# A live `/course status` reply is edited at most this often (Discord limits edits per token).
+LIVE_STATUS_EVERY_S = 5.0
+LIVE_STATUS_MIN_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,7 @@ class Product:
     services: Services
     web_app: web.Application
     commands: CourseCommands
+    course_log: CourseLog
     secret: bytes
     join_links: JoinLinks
     roster: RosterStatusService
@@ -136,7 +149,7 @@ async def build(
     # discord.py's DEBUG lines would carry invite codes and people's OAuth2 tokens.
     discord_log_redaction.install()
     client = await _discord_client(endpoints, audit, stack)
-    discord_gateway = DiscordRestGateway(client, discord_governor)
+    discord_gateway = DiscordRestGateway(client, discord_governor, endpoints.authorize_url)
     member_joins = MemberJoins(sessions, discord_gateway, clock)
     listen_for_members(client, member_joins)
     secret = load_secret_key(settings)
@@ -198,13 +211,30 @@ async def build(
         application_id=discord_gateway.application_id,
         roster=roster,
         join=join,
+        authorize_url=endpoints.authorize_url,
     )
+    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
+    live = LiveUpdates()
+    # Registered after the Discord client: stopped before it closes.
+    stack.push_async_callback(live.close)
     commands = CourseCommands(
-        claims=claims,
-        courses=courses,
-        claim_code=functools.partial(claim_code, secret),
-        admin_role=settings.discord_admin_role,
-        admin_guild_id=settings.discord_admin_guild_id,
+        CommandServices(
+            claims=claims,
+            courses=courses,
+            drafts=DraftService(sessions, clock, courses),
+            lookup=CourseFinder(sessions),
+            invites=InviteLinks(courses, discord_gateway, endpoints.invite_url),
+            claim_code=functools.partial(claim_code, secret),
+            install_link=functools.partial(_install_link, discord_gateway),
+            admin=AdminPolicy(
+                role=settings.discord_admin_role,
+                # Development: the sandbox's admin server, so every command works at once.
+                guild_id=admin_guild_id,
+            ),
+            live=live,
+            # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
+            live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
+        )
     )
     return Product(
         settings=settings,
@@ -227,6 +257,12 @@ async def build(
         services=services,
         web_app=create_app(services),
         commands=commands,
+        course_log=CourseLog(
+            client,
+            MilestoneTracker(sessions, clock),
+            admin_guild_id,
+            settings.discord_log_channel,
+        ),
         secret=secret,
         join_links=join_links,
         roster=roster,
@@ -267,6 +303,10 @@ async def open_database(
     if problem is not None:
         raise StartupError(problem)
     return engine, create_session_factory(engine)
+
+
+async def _install_link(gateway: DiscordRestGateway, spec: CourseSpec) -> str:
+    return install_link(await gateway.application_id(), spec, gateway.authorize_url)
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

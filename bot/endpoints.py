@@ -33,6 +33,8 @@ SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's publ
 SANDBOX_GITHUB_OAUTH_CLIENT_ID = "Ov23liSandboxCourseBot"
 SANDBOX_GITHUB_OAUTH_SECRET = "sandbox-github-client-secret"  # noqa: S105 - published
 SANDBOX_DISCORD_CLIENT_SECRET = "sandbox-discord-client-secret"  # noqa: S105 - published
+DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
+DISCORD_INVITE_URL = "https://discord.gg/"
 # Where the embedded sandbox of a development process says it listens, for the others.
 SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
@@ -47,6 +49,12 @@ class Endpoints:
     sandbox_url: str | None = None
     sandbox_smtp: tuple[str, int] | None = None
     """(host, port) of the sandbox's SMTP server, where mail goes in development."""
+    # Where the bot's install link sends people: Discord's page, or the sandbox's own.
+    authorize_url: str = DISCORD_AUTHORIZE_URL
+    # Where an invite code becomes a link people open.
+    invite_url: str = DISCORD_INVITE_URL
+    # The sandbox's admin server, the default DISCORD_ADMIN_GUILD_ID of development.
+    admin_guild_id: str | None = None
 
 
 async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints:
@@ -66,12 +74,18 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         "SANDBOX MODE: Discord and GitHub are local emulators at %s; nothing real is touched",
         base_url,
     )
+    # Development only: never imported in production.
+    from sandbox.discord.config import AdminServer
+
     return Endpoints(
         discord_token=SANDBOX_DISCORD_TOKEN,
         github_api_url=f"{base_url}/api/v3",
         github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
         sandbox_url=base_url,
         sandbox_smtp=await sandbox_smtp(base_url),
+        authorize_url=f"{base_url}/oauth2/authorize",
+        invite_url=f"{base_url}/invite/",
+        admin_guild_id=str(AdminServer().guild_id),
     )
 
 

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # The server (guild) id where the admin commands may run; the role alone is not enough,
     # since anyone can make a role of that name in a server of their own.
     discord_admin_guild_id: str | None = None
+    # The channel of the admin server where the bot posts each course's milestones; empty: off.
+    discord_log_channel: str = "course-log"
     github_token: SecretStr | None = None
     github_app_id: int | None = None
     github_app_private_key: SecretStr | None = None

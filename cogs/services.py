@@ -1,11 +1,17 @@
 """What the `/course` commands need from the domain, as Protocols (the bot passes the services
-of `provisioning.claims.service` and `provisioning.courses.service`)."""
+of `provisioning.claims.service`, `provisioning.courses.service`, `provisioning.courses.drafts`
+and `provisioning.courses.search`), and the settings they run with."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from provisioning.claims.codes import ClaimResult
+from provisioning.courses.change_preview import ChangePreview
+from provisioning.courses.drafts import Confirmed, Draft, RosterApplied
+from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
@@ -14,6 +20,7 @@ from provisioning.courses.views import (
     CourseUpdate,
     RetryOutcome,
 )
+from provisioning.discord.invite_links import InviteLink
 
 
 class ClaimService(Protocol):
@@ -39,4 +46,79 @@ class CourseCommandService(Protocol):
 
     async def update(self, course_id: str, spec: CourseSpec, actor: str) -> CourseUpdate: ...
 
+    async def preview(self, course_id: str, spec: CourseSpec) -> ChangePreview: ...
+
     async def recent(self, limit: int = 10) -> list[CourseSummary]: ...
+
+
+class DraftCommandService(Protocol):
+    """Previews awaiting Confirm (`provisioning.courses.drafts.DraftService`)."""
+
+    async def propose(
+        self,
+        kind: str,
+        spec: CourseSpec,
+        actor: str,
+        course_id: str | None = None,
+        confirm_removals: int | None = None,
+    ) -> Draft: ...
+
+    async def get(self, draft_id: str) -> Draft: ...
+
+    async def confirm_course(self, draft_id: str, actor: str) -> Confirmed: ...
+
+    async def confirm_roster(self, draft_id: str, actor: str) -> RosterApplied: ...
+
+    async def cancel(self, draft_id: str) -> bool: ...
+
+
+class LiveReplies(Protocol):
+    """Background edits of live replies (`cogs.course.status.LiveUpdates`)."""
+
+    def start(self, updates: Coroutine[Any, Any, None]) -> None: ...
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait `seconds`; False when the bot is stopping."""
+        ...
+
+
+class InviteLinkReader(Protocol):
+    """A course's live invite links (`provisioning.discord.invite_links.InviteLinks`)."""
+
+    async def links(self, course_id: str) -> list[InviteLink]: ...
+
+
+class CourseLookup(Protocol):
+    """Courses by what a person types (`provisioning.courses.search.CourseFinder`)."""
+
+    async def find(self, text: str, limit: int = ...) -> list[CourseChoice]: ...
+
+    async def resolve(self, value: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class AdminPolicy:
+    """Who may run the admin commands: members of `guild_id` holding the role `role`."""
+
+    role: str
+    guild_id: str | None
+
+
+@dataclass(frozen=True)
+class CommandServices:
+    """Everything the `/course` commands call; built once by `bot.build`."""
+
+    claims: ClaimService
+    courses: CourseCommandService
+    drafts: DraftCommandService
+    lookup: CourseLookup
+    invites: InviteLinkReader
+    claim_code: Callable[[str], str]
+    # The bot's install link for a course (exactly the permissions its plan needs).
+    install_link: Callable[[CourseSpec], Awaitable[str]]
+    admin: AdminPolicy
+    live: LiveReplies
+    # How often a live `/course status` reply is edited, and for how long (Discord's token
+    # lives 15 min; the last edit must come before that).
+    live_every_s: float = 5.0
+    live_for_s: float = 14 * 60.0

@@ -285,3 +285,45 @@ class RosterLink(Base):
     github_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     discord_id: Mapped[str | None] = mapped_column(String(32))
     discord_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CourseMilestone(Base):
+    """A milestone of a course posted to the course log (`provisioning.courses.milestones`):
+    the primary key makes it once per course."""
+
+    __tablename__ = "course_milestones"
+
+    course_id: Mapped[str] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    milestone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+DRAFT_KINDS = ("create", "roster")
+DRAFT_DECISIONS = ("confirmed", "cancelled")
+
+
+class CourseDraft(Base):
+    """A change shown as a preview with Confirm and Cancel (`/course create`, `/course roster`):
+    the validated description waits here, so a click, even after a restart, applies exactly what
+    was shown, once. ``course_id`` is the course made (create, once confirmed) or changed
+    (roster)."""
+
+    __tablename__ = "course_drafts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DRAFT_KINDS), name="kind"),
+        CheckConstraint(_in("decision", DRAFT_DECISIONS), name="decision"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    course_id: Mapped[str | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The removals the preview showed, when they are over the safety limit: Confirm confirms
+    # exactly that number (a course changed since then is refused, not changed more).
+    confirm_removals: Mapped[int | None] = mapped_column(Integer)

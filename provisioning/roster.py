@@ -217,3 +217,20 @@ def _duplicate_problems(parsed: list[tuple[int, Student]]) -> list[FieldProblem]
 
 def _norm(header: str) -> str:
     return header.strip().lower().replace(" ", "_")
+
+
+def group_names(data: bytes) -> list[str]:
+    """The lab groups named in a roster's group column, sorted (none if it cannot be read):
+    a new laboratory course's groups, so that its rows can be checked against them."""
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        return []
+    if not lines:
+        return []
+    reader = csv.reader(lines, delimiter=_delimiter(lines[0]), skipinitialspace=True)
+    names = [ALIASES.get(_norm(h), _norm(h)) for h in next(reader)]
+    if "group" not in names:
+        return []
+    at = names.index("group")
+    return sorted({cells[at].strip() for cells in reader if len(cells) > at and cells[at].strip()})

@@ -69,6 +69,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 __all__ = ["SandboxServer", "SandboxStartError", "create_sandbox_app", "default_emulators"]
 
 
+# Discord's attachment limit, base64-encoded, with room for the rest of the request.
+CONTROL_BODY_MAX = 16 * 1024 * 1024
+
+
 def default_emulators(clock: Clock, rate_scale: float = 1.0) -> list[PlatformEmulator]:
     """GitHub, Discord and the mailbox, on one clock, the platforms' documented limits sped up
     by `rate_scale`."""
@@ -110,7 +114,9 @@ def create_sandbox_app(
             journal.middleware(),
             injector.middleware(),
             *middlewares,
-        ]
+        ],
+        # A person may upload a file up to Discord's attachment limit (10 MiB), sent as base64.
+        client_max_size=CONTROL_BODY_MAX,
     )
     app[EMULATORS] = list(emulators)
     app[JOURNAL] = journal

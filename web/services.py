@@ -16,6 +16,7 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
+from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 from provisioning.students.roster_status import RosterStatusService
 from web.answer_cache import AnswerCache
 from web.join.parts import JoinParts
@@ -44,6 +45,8 @@ class Services:
     roster: RosterStatusService | None = None
     # The students' join page (`/join/{token}`); without it the page is not served.
     join: JoinParts | None = None
+    # Where the install link sends people (the sandbox's page in development).
+    authorize_url: str = DISCORD_AUTHORIZE_URL
 
 
 SERVICES = web.AppKey("services", Services)

@@ -49,6 +49,7 @@ from provisioning.discord.parse import (
     overwrite_to_api,
     role_from_api,
 )
+from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 from provisioning.errors import PlatformError
 from provisioning.governor import RateGovernor
 from provisioning.permissions import ADMINISTRATOR
@@ -64,11 +65,22 @@ _LONG_BUCKETS = frozenset({("POST", "/guilds/{guild_id}/roles")})
 class DiscordRestGateway:
     """The gateway the runner uses; one per bot token, sharing the client's session."""
 
-    def __init__(self, client: discord.Client, governor: RateGovernor) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        governor: RateGovernor,
+        authorize_url: str = DISCORD_AUTHORIZE_URL,
+    ) -> None:
         if client.http.max_ratelimit_timeout is None:
             log.warning("discord client has no max_ratelimit_timeout: long buckets will sleep")
         self._client = client
         self._governor = governor
+        self._authorize_url = authorize_url
+
+    @property
+    def authorize_url(self) -> str:
+        """Where the bot's install link sends people (the sandbox's page in development)."""
+        return self._authorize_url
 
     # -- transport -----------------------------------------------------------------------------
 

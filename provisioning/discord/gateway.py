@@ -138,6 +138,11 @@ class DiscordGateway(Protocol):
 
     async def application_id(self) -> str: ...
 
+    @property
+    def authorize_url(self) -> str:
+        """Where the bot's install link sends people: Discord's page, or the sandbox's."""
+        ...
+
     async def get_guild(self, guild_id: str) -> Guild: ...
 
     async def bot_standing(self, guild_id: str) -> BotStanding:

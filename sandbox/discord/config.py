@@ -25,6 +25,7 @@ def _default_buckets() -> dict[str, BucketRate]:
         "invite_create": BucketRate(5, 15.0),
         "overwrite": BucketRate(10, 10.0),
         "commands": BucketRate(2, 60.0),
+        "message_create": BucketRate(5, 5.0),
     }
 
 
@@ -50,14 +51,27 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class AdminServer:
+    """The department's admin server of the starting world (`sandbox.discord.admin_server`)."""
+
+    guild_id: int = 1310000000000000100
+    name: str = "Department Admin"
+    role: str = "Course Admin"
+    instructor: str = "ada"
+    log_channel: str = "course-log"
+
+
+@dataclass(frozen=True)
 class DiscordConfig:
-    """The starting world: one bot application and a few people, no guilds."""
+    """The starting world: one bot application, a few people and the admin server (None: no
+    guilds at all)."""
 
     bot_token: str = "sandbox-discord-token"  # noqa: S105 - the documented sandbox token
     client_secret: str = "sandbox-discord-client-secret"  # noqa: S105 - documented, like the token
     application_id: int = 1310000000000000001
     bot_username: str = "Course Bot"
     users: tuple[str, ...] = ("ada", "grace", "bob", "alan", "barbara")
+    admin_server: AdminServer | None = field(default_factory=AdminServer)
     rates: RateConfig = field(default_factory=RateConfig)
     limits: Limits = field(default_factory=Limits)
     interaction_response_window: float = 3.0

@@ -45,6 +45,10 @@ All under `/_sandbox/discord`; mutating calls need the sandbox's secret and `app
     clicked only by whoever ran its command. Answer 201: the MESSAGE_COMPONENT interaction
     `{"id", "token"}` (with `wait=1`, as `GET /interactions/{id}` shows it once answered).
 
+`GET /channels/{channel_id}/messages`
+    The messages the bot posted in a channel (the course log), oldest first, as members see
+    them (`content`, `embeds`, `timestamp`).
+
 `GET /attachments/{attachment_id}`
     The bytes of an uploaded attachment (the URL the bot fetches).
 """
@@ -80,6 +84,7 @@ class InteractionControlRoutes:
             ("POST", "/interactions/{interaction_id}/modal", self.submit_modal),
             ("GET", "/messages/{message_id}", self.get_message),
             ("POST", "/messages/{message_id}/click", self.click),
+            ("GET", "/channels/{channel_id}/messages", self.channel_messages),
             ("GET", "/attachments/{attachment_id}", self.attachment),
         ]
         for method, path, handler in routes:
@@ -196,6 +201,11 @@ class InteractionControlRoutes:
             custom_id=custom_id,
         )
         return await self._created(request, interaction)
+
+    async def channel_messages(self, request: web.Request) -> web.Response:
+        channel_id = _int(request.match_info["channel_id"], "channel_id")
+        messages = self.state.world.messages.get(channel_id, [])
+        return _json([self._msg(m) for m in messages])
 
     async def attachment(self, request: web.Request) -> web.Response:
         att = self.state.world.attachments.get(

@@ -21,6 +21,7 @@ from sandbox.discord.routes_app import AppRoutes
 from sandbox.discord.routes_channels import ChannelRoutes
 from sandbox.discord.routes_guilds import GuildRoutes
 from sandbox.discord.routes_invites import InviteRoutes
+from sandbox.discord.routes_messages import MessageRoutes
 from sandbox.discord.routes_oauth import OAuthRoutes
 from sandbox.discord.routes_roles import RoleRoutes
 from sandbox.discord.state import DiscordState
@@ -53,6 +54,7 @@ class DiscordSandbox:
             InviteRoutes(self.state),
             InteractionRoutes(self.state),
             OAuthRoutes(self.state),
+            MessageRoutes(self.state),
         ):
             group.register(api, app)
         app.router.add_get("/gateway", self.gateway.handle)

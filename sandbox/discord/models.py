@@ -181,3 +181,5 @@ class World(BaseModel):
     oauth_codes: dict[str, OAuthGrant] = Field(default_factory=dict)
     oauth_tokens: dict[str, OAuthToken] = Field(default_factory=dict)
     """access token → what it grants; refresh tokens are looked up through these."""
+    # Messages the bot posted in channels (not interaction answers), by channel id.
+    messages: dict[int, list[Message]] = Field(default_factory=dict)

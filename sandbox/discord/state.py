@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.core.emulator import Clock
+from sandbox.discord.admin_server import add_admin_server
 from sandbox.discord.config import DiscordConfig
 from sandbox.discord.errors import DiscordError, unknown
 from sandbox.discord.models import AuditEntry, Channel, Guild, Role, User, World
@@ -59,6 +60,8 @@ class DiscordState:
         for name in cfg.users:
             uid = fixed.next(_DEFAULT_WORLD_TIME)
             world.users[uid] = User(id=uid, username=name, global_name=name.capitalize())
+        if cfg.admin_server is not None:
+            add_admin_server(world, cfg.admin_server, _DEFAULT_WORLD_TIME)
         return world
 
     # -- lifecycle ---------------------------------------------------------------------------

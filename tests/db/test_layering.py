@@ -45,6 +45,13 @@ PARTS = (
     "RateGovernor",
     "Services",
     "CourseCommands",
+    "DraftService",
+    "CourseFinder",
+    "CommandServices",
+    "LiveUpdates",
+    "InviteLinks",
+    "CourseLog",
+    "MilestoneTracker",
 )
 # Where the product is assembled for running or for measuring: only through `bot.build.build`.
 ASSEMBLERS = (

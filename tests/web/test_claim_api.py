@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import Step
 from provisioning.claims.codes import claim_code, no_claim_codes
 from provisioning.courses.spec import parse_course
-from provisioning.discord.steps.server import install_link
+from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL, install_link
 from provisioning.errors import ProvisioningError
 from tests.web.conftest import Client, create_course
 from web.app import create_app
@@ -42,7 +42,13 @@ async def application_id() -> str:
 async def claims(services: Services) -> AsyncIterator[Client]:
     """The application with a claim secret and the bot's application id, as `python -m bot`
     builds it (same database and tokens as `client`)."""
-    configured = dataclasses.replace(services, claim_code=codes, application_id=application_id)
+    # Discord's own authorize page: the link as a deployment gives it.
+    configured = dataclasses.replace(
+        services,
+        claim_code=codes,
+        application_id=application_id,
+        authorize_url=DISCORD_AUTHORIZE_URL,
+    )
     async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as client:
         yield client
 

@@ -28,7 +28,7 @@ async def _install_link(services: Services, spec: CourseSpec) -> str | None:
     if services.application_id is None:
         return None
     try:
-        return install_link(await services.application_id(), spec)
+        return install_link(await services.application_id(), spec, services.authorize_url)
     except ProvisioningError:
         # The code is what the caller came for; a link Discord could not help with can wait.
         log.warning("no install link: the bot's application id is unavailable", exc_info=True)

@@ -40,9 +40,16 @@ def needed_permissions(spec: CourseSpec) -> int:
     return needed
 
 
-def install_link(application_id: str, spec: CourseSpec) -> str:
+DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
+
+
+def install_link(
+    application_id: str, spec: CourseSpec, authorize_url: str = DISCORD_AUTHORIZE_URL
+) -> str:
+    """The bot's install link asking for exactly the permissions `spec`'s plan needs
+    (`authorize_url`: Discord's page, or in development the sandbox's)."""
     return (
-        f"https://discord.com/oauth2/authorize?client_id={application_id}"
+        f"{authorize_url}?client_id={application_id}"
         f"&scope=bot%20applications.commands&permissions={needed_permissions(spec)}"
     )
 
@@ -63,7 +70,7 @@ def claim_instructions(course_id: str, link: str) -> str:
 
 async def ensure(ctx: StepContext) -> StepResult:
     """The executor of `discord.server`: wait for a claim, then check the bot's standing."""
-    link = install_link(await ctx.discord.application_id(), ctx.spec)
+    link = install_link(await ctx.discord.application_id(), ctx.spec, ctx.discord.authorize_url)
     if not ctx.external_id:
         raise ActionRequiredError("discord.claim", claim_instructions(ctx.course_id, link))
     guild = ctx.external_id

@@ -25,6 +25,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/channels/{channel_id}": ("get", "patch", "delete"),
     "/channels/{channel_id}/permissions/{overwrite_id}": ("put", "delete"),
     "/channels/{channel_id}/invites": ("post",),
+    "/channels/{channel_id}/messages": ("get", "post"),
     "/guilds/{guild_id}/invites": ("get",),
     "/invites/{code}": ("get", "delete"),
     "/guilds/{guild_id}/members": ("get",),

@@ -1,0 +1,117 @@
+"""`/course status`: the course as an embed, edited live while it provisions.
+
+The reply is edited only when something changed, at most every `live_every_s` seconds (well
+under Discord's edit limits), and only within the interaction token's 15 minutes; it stops at
+done or failed, or says when the live updates stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from cogs.access import Interaction, acting_as, require_admin
+from cogs.render.status import FINISHED, status_embed
+from cogs.services import CommandServices
+from provisioning.claims.codes import waiting_for_claim
+from provisioning.courses.views import CourseRecord, CourseStatus
+
+log = logging.getLogger(__name__)
+# How long stopping the bot waits for live updates to finish their current read.
+CLOSE_WAIT_S = 10.0
+
+
+class LiveUpdates:
+    """The live status replies being edited; `close` stops them with the bot.
+
+    They stop between two reads, never inside one: a task cancelled in the middle of a
+    database call could leave its connection unreturned."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
+
+    def start(self, updates: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(updates, name="live course status")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait `seconds`; False (at once) when the bot is stopping."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._closing.wait()
+        except TimeoutError:
+            return True
+        return False
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
+        for task in self._tasks:
+            task.cancel()
+
+
+def _footer(record: CourseRecord, status: CourseStatus, live: bool) -> str:
+    if status.state in FINISHED:
+        return f"Final state · course id {record.id}"
+    if live:
+        return f"Updating live · course id {record.id}"
+    return (
+        f"Live updates stopped (Discord allows 15 minutes): run /course status again · "
+        f"course id {record.id}"
+    )
+
+
+async def show_status(services: CommandServices, interaction: Interaction, course: str) -> None:
+    """Answer with the status now, then keep the answer up to date in the background."""
+    require_admin(services.admin, interaction)
+    with acting_as(interaction):
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        course_id = await services.lookup.resolve(course)
+        record = await services.courses.get(course_id)
+        status = await services.courses.status(course_id)
+        await _show(services, interaction, record, status, live=True)
+        if status.state not in FINISHED:
+            services.live.start(_follow(services, interaction, record, status))
+
+
+async def _show(
+    services: CommandServices,
+    interaction: Interaction,
+    record: CourseRecord,
+    status: CourseStatus,
+    live: bool,
+) -> None:
+    code = services.claim_code(record.id) if waiting_for_claim(status) else None
+    embed = status_embed(record, status, code, _footer(record, status, live))
+    await interaction.edit_original_response(embed=embed)
+
+
+async def _follow(
+    services: CommandServices,
+    interaction: Interaction,
+    record: CourseRecord,
+    status: CourseStatus,
+) -> None:
+    """Edit the reply when the status changes, until done or failed or the window ends."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + services.live_for_s
+    try:
+        with acting_as(interaction):
+            while status.state not in FINISHED:
+                if loop.time() + services.live_every_s > deadline:
+                    await _show(services, interaction, record, status, live=False)
+                    return
+                if not await services.live.pause(services.live_every_s):
+                    return
+                latest = await services.courses.status(record.id)
+                if latest != status:
+                    status = latest
+                    await _show(services, interaction, record, status, live=True)
+    except Exception:
+        # The person has the last state shown; a failed edit must not end anything else.
+        log.warning("live status updates stopped", exc_info=True, extra={"course_id": record.id})

@@ -1,0 +1,86 @@
+"""The course's invite links as staff see them: link, what joining grants, when it expires.
+
+Invite codes are never stored (only their hashes, `provisioning.discord.steps.invite`): the
+links are read from Discord when staff ask, matched to the course's invite steps by hash, and
+go only into the asking staff member's ephemeral reply, never into a log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from provisioning.courses.views import CourseStatus
+from provisioning.discord.gateway import DiscordGateway
+from provisioning.discord.steps.invite import find_invite
+from provisioning.errors import ProvisioningError
+
+SERVER_STEP = "discord.server"
+INVITE_PREFIX = "discord.invite:"
+
+
+class NoServerYetError(ProvisioningError):
+    """The course has no Discord server yet, so no invites."""
+
+    status = 409
+    title = "No invites yet"
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    """One live invite of the course. `url` is meant for students: show it only to staff."""
+
+    name: str  # the invite step's name: "students" or a lab group
+    url: str | None  # None when the invite is gone (expired, used up, deleted)
+    grants: list[str]
+    uses: int
+    max_uses: int
+    expires_at: datetime | None
+
+
+class CourseStatusReader(Protocol):
+    async def status(self, course_id: str) -> CourseStatus: ...
+
+
+class InviteLinks:
+    """Reads a course's invites from Discord."""
+
+    def __init__(self, courses: CourseStatusReader, discord: DiscordGateway, base_url: str) -> None:
+        self._courses = courses
+        self._discord = discord
+        # "https://discord.gg/", or the sandbox's join page in development.
+        self._base_url = base_url
+
+    async def links(self, course_id: str) -> list[InviteLink]:
+        status = await self._courses.status(course_id)
+        server = next((s for s in status.steps if s.key == SERVER_STEP), None)
+        if server is None or server.external_id is None:
+            raise NoServerYetError(
+                "the course's Discord server is not claimed yet: the invites are made after "
+                "the claim (see /course status)"
+            )
+        guild = server.external_id
+        roles = {r.id: r.name for r in await self._discord.list_roles(guild)}
+        links = []
+        for step in status.steps:
+            if not step.key.startswith(INVITE_PREFIX):
+                continue
+            name = step.key.removeprefix(INVITE_PREFIX)
+            invite = None
+            if step.external_id is not None:
+                invite = await find_invite(self._discord, guild, step.external_id)
+            if invite is None:
+                links.append(InviteLink(name, None, [], 0, 0, None))
+                continue
+            links.append(
+                InviteLink(
+                    name=name,
+                    url=f"{self._base_url}{invite.code}",
+                    grants=sorted(roles.get(r, r) for r in invite.role_ids),
+                    uses=invite.uses,
+                    max_uses=invite.max_uses,
+                    expires_at=invite.expires_at,
+                )
+            )
+        return links
