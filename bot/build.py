@@ -10,6 +10,7 @@ all get their product from here, so the tests exercise the wiring production run
 from __future__ import annotations
 
 import functools
+import hmac
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
+from provisioning.courses.overview import CourseOverview
 from provisioning.courses.service import CourseService
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.github.steps import executors as github_executors
@@ -131,6 +133,10 @@ async def build(
         metrics=functools.partial(metrics.render, sessions, (github_governor, discord_governor)),
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
+        overview=CourseOverview(sessions),
+        session_key=hmac.digest(secret, b"web session cookie", "sha256"),
+        secure_cookies=settings.app_env != "development",
+        now=clock.now,
     )
     commands = CourseCommands(
         claims=claims,

@@ -1,0 +1,29 @@
+"""Puts the status page into the web application: templates, session, guard, routes, files."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from web.pages import audit, course, courses, sign_in
+from web.pages.guard import page_guard
+from web.pages.render import PREFIX, STATIC, setup_templates
+from web.services import Services
+from web.session import session_middleware_for
+
+
+def page_middlewares(services: Services) -> list[Middleware]:
+    """Inside the REST middlewares: the session first, then the page guard (which needs it)."""
+    return [
+        session_middleware_for(services.session_key, secure=services.secure_cookies),
+        page_guard,
+    ]
+
+
+def add_pages(app: web.Application) -> None:
+    setup_templates(app)
+    sign_in.add_routes(app)
+    courses.add_routes(app)
+    course.add_routes(app)
+    audit.add_routes(app)
+    app.router.add_static(f"{PREFIX}/static", STATIC)
