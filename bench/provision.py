@@ -13,10 +13,11 @@ Prints API calls by kind (method + templated path), calls per step kind against 
 fresh world needs, 429s met, wall time against the lower bound the rate limits imply, and peak
 RSS. The last line is one JSON object.
 
-Minimum calls (`MIN_CALLS`): per step kind, the calls a correct "ensure, not create" needs in a
-fresh world: the one lookup that makes a re-run write nothing, plus the writes that create the
-resource and its marker; plus the two login calls of the Discord client. Anything the product
-sends beyond that is reported as extra, by step kind.
+Minimum calls (`provisioning.courses.preview.MIN_CALLS`, the figures a person sees before
+Confirm): per step kind, the calls a correct "ensure, not create" needs in a fresh world: the one
+lookup that makes a re-run write nothing, plus the writes that create the resource and its marker;
+plus the two login calls of the Discord client. Anything the product sends beyond that is
+reported as extra, by step kind.
 
 Lower bound: GitHub mutations are serial, one per second (GitHub's best practice; our governor's
 spacing), so `github_writes_min / scale`; Discord allows 50 requests per second per bot, so
@@ -56,6 +57,7 @@ with warnings.catch_warnings():
 from bot.settings import Settings  # noqa: E402
 from db.models import AuditEvent, Step  # noqa: E402
 from provisioning.audit_context import AuditContext, HttpExchange  # noqa: E402
+from provisioning.courses.preview import DISCORD_LOGIN_CALLS, MIN_CALLS  # noqa: E402
 from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
 from provisioning.discord.steps.server import needed_permissions  # noqa: E402
 from provisioning.plan import PlannedStep, plan_course  # noqa: E402
@@ -67,23 +69,6 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TERMINAL = frozenset({"succeeded", "failed", "awaiting_action", "blocked"})
 
 # Step kind → (reads, writes) a fresh world needs (see the module docstring).
-MIN_CALLS: dict[str, tuple[int, int]] = {
-    "github.team": (1, 1),  # GET team (404); POST team
-    "github.invite": (1, 1),  # GET membership (404); PUT membership
-    "github.repo": (1, 2),  # GET repo (404); POST repo, PUT topics (the marker)
-    "github.seed": (2, 3),  # GET branch, GET tree; POST tree, POST commit, PATCH ref
-    "github.protection": (1, 1),  # GET protection (404); PUT protection
-    "github.access": (1, 1),  # GET team repo (404); PUT team repo
-    "discord.server": (2, 0),  # GET guild, GET bot member (permissions of the claimed server)
-    "discord.settings": (1, 1),  # GET guild; PATCH guild (name)
-    "discord.role": (1, 1),  # GET roles; POST role
-    "discord.role-order": (1, 1),  # GET roles (the bot's role is among them); PATCH positions
-    "discord.category": (1, 1),  # GET channels; POST channel
-    "discord.channel": (1, 1),  # GET channels; POST channel
-    "discord.invite": (1, 1),  # GET invites; POST invite
-    "discord.member-role": (1, 1),  # GET member; PUT member role
-}
-DISCORD_LOGIN_CALLS = 2  # GET /users/@me, GET /oauth2/applications/@me
 DISCORD_PER_SECOND = 50.0
 GITHUB_WRITE_INTERVAL_S = 1.0
 

@@ -1,0 +1,123 @@
+"""What a new course will create and what it will cost: the preview shown before Confirm.
+
+The slash command, the web page and the API show the same figures, all from the course's plan:
+how many resources of each kind, how many calls each platform needs at least, and how long the
+rate limits make that take. Calls are the minimum a correct "ensure, not create" makes in a fresh
+world (`MIN_CALLS`: the lookup that makes a re-run write nothing, plus the writes); retries and
+the pull requests of later changes come on top.
+
+Time: GitHub writes are serial, one per `GovernorLimits.github().write_interval_s` (GitHub's
+"at least one second between mutations"); Discord calls go at the governor's pace for one bot.
+GitHub starts at once; Discord starts when the course's server is claimed, so the two are shown
+separately and the whole takes the larger of them after the claim.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from provisioning.courses.spec import CourseSpec
+from provisioning.governor import GovernorLimits
+from provisioning.plan import PlannedStep, plan_course
+
+# Per step kind: (reads, writes) a correct step needs in a fresh world.
+MIN_CALLS: dict[str, tuple[int, int]] = {
+    "github.team": (1, 1),  # GET team (404); POST team
+    "github.invite": (1, 1),  # GET membership (404); PUT membership
+    "github.repo": (1, 2),  # GET repo (404); POST repo, PUT topics (the marker)
+    "github.seed": (2, 3),  # GET branch, GET tree; POST tree, POST commit, PATCH ref
+    "github.protection": (1, 1),  # GET protection (404); PUT protection
+    "github.access": (1, 1),  # GET team repo (404); PUT team repo
+    "discord.server": (2, 0),  # GET guild, GET bot member (permissions of the claimed server)
+    "discord.settings": (1, 1),  # GET guild; PATCH guild (name)
+    "discord.role": (1, 1),  # GET roles; POST role
+    "discord.role-order": (1, 1),  # GET roles (the bot's role is among them); PATCH positions
+    "discord.category": (1, 1),  # GET channels; POST channel
+    "discord.channel": (1, 1),  # GET channels; POST channel
+    "discord.invite": (1, 1),  # GET invites; POST invite
+    "discord.member-role": (1, 1),  # GET member; PUT member role
+}
+# The Discord client's own calls when it logs in (GET /users/@me, GET /oauth2/applications/@me).
+DISCORD_LOGIN_CALLS = 2
+
+# What a person calls the resources the steps make, in the order a preview lists them.
+RESOURCES: dict[str, str] = {
+    "github.repo": "repositories",
+    "github.team": "teams",
+    "github.invite": "GitHub team invitations",
+    "github.access": "team accesses to repositories",
+    "github.protection": "protected branches",
+    "discord.role": "roles",
+    "discord.category": "channel categories",
+    "discord.channel": "channels",
+    "discord.invite": "invite links",
+    "discord.member-role": "roles given to members",
+}
+
+
+@dataclass(frozen=True)
+class CallCount:
+    """The minimum calls of a plan on one platform."""
+
+    reads: int
+    writes: int
+
+    @property
+    def calls(self) -> int:
+        return self.reads + self.writes
+
+
+@dataclass(frozen=True)
+class CoursePreview:
+    """What Confirm will create, and the least it will take."""
+
+    steps: int
+    # Resource name (as in `RESOURCES`) → how many; kinds the plan has none of are left out.
+    resources: dict[str, int]
+    github: CallCount
+    discord: CallCount
+    # Least time the rate limits allow: GitHub from Confirm, Discord from the claim.
+    github_s: float
+    discord_s: float
+
+    @property
+    def writes(self) -> int:
+        return self.github.writes + self.discord.writes
+
+
+def minimum_calls(plan: Iterable[PlannedStep]) -> dict[str, CallCount]:
+    """Per platform (`github`, `discord`): the least reads and writes the plan needs."""
+    reads: Counter[str] = Counter()
+    writes: Counter[str] = Counter()
+    for step in plan:
+        platform = step.kind.split(".", 1)[0]
+        step_reads, step_writes = MIN_CALLS[step.kind]
+        reads[platform] += step_reads
+        writes[platform] += step_writes
+    reads["discord"] += DISCORD_LOGIN_CALLS
+    return {p: CallCount(reads[p], writes[p]) for p in ("github", "discord")}
+
+
+def preview_course(
+    spec: CourseSpec,
+    *,
+    github: GovernorLimits | None = None,
+    discord: GovernorLimits | None = None,
+) -> CoursePreview:
+    """The preview of a validated course description (nothing is stored or sent)."""
+    github = github or GovernorLimits.github()
+    discord = discord or GovernorLimits.discord()
+    plan = plan_course(spec)
+    kinds = Counter(step.kind for step in plan)
+    calls = minimum_calls(plan)
+    return CoursePreview(
+        steps=len(plan),
+        resources={name: kinds[kind] for kind, name in RESOURCES.items() if kinds[kind]},
+        github=calls["github"],
+        discord=calls["discord"],
+        github_s=calls["github"].writes * github.write_interval_s / github.scale,
+        # Discord paces every call, reads included, at one per `min_interval_s`.
+        discord_s=calls["discord"].calls * discord.min_interval_s / discord.scale,
+    )
