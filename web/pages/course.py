@@ -145,10 +145,16 @@ async def course_page(request: web.Request) -> web.Response:
     record = await request.app[SERVICES].courses.get(course_id)
     visible_course(request, record.id)
     context = await live_context(request, record)
-    context["notice"] = {
-        "retried": "Retry requested: the failed and waiting steps run again.",
-        "nothing": "Nothing to retry: no step has failed or waits.",
-    }.get(request.query.get("retry", ""))
+    notices = {
+        "retry=retried": "Retry requested: the failed and waiting steps run again.",
+        "retry=nothing": "Nothing to retry: no step has failed or waits.",
+        "created=new": "Course created. GitHub starts now; Discord after the server is claimed.",
+        "created=exists": "This course (same code and term) exists already: here it is. "
+        "Nothing new was created.",
+    }
+    context["notice"] = next(
+        (text for key, text in notices.items() if request.query_string == key), None
+    )
     return await render(request, "course.html", context)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from web.pages import audit, course, courses, sign_in
+from web.pages import audit, course, courses, new_course, sign_in
 from web.pages.guard import page_guard
 from web.pages.render import PREFIX, STATIC, setup_templates
 from web.services import Services
@@ -24,6 +24,8 @@ def add_pages(app: web.Application) -> None:
     setup_templates(app)
     sign_in.add_routes(app)
     courses.add_routes(app)
+    # Before the course page's route, whose {course_id} would take "new".
+    new_course.add_routes(app)
     course.add_routes(app)
     audit.add_routes(app)
     app.router.add_static(f"{PREFIX}/static", STATIC)

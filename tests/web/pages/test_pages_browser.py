@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
+from provisioning.courses.preview import preview_course
 from provisioning.courses.spec import parse_course
 from provisioning.retry import RetryPolicy
 from tests.e2e.harness import ORG, Control, Product, logins
@@ -23,7 +24,7 @@ def lab_data() -> dict[str, object]:
     return data
 
 
-async def test_a_course_waits_for_its_server_then_reaches_done_live(
+async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_live(
     live: Product,
     live_url: str,
     live_control: Control,
@@ -31,21 +32,66 @@ async def test_a_course_waits_for_its_server_then_reaches_done_live(
     browser: Browser,
     artifacts: Path,
 ) -> None:
-    """Signed in with a token, the course page shows the claim code, install link and steps
-    while the course waits for its server; after the claim and the runner's work the same page
-    (never reloaded) says Done with every step done and links to what was made."""
+    """A laboratory course typed into the form with two mistakes: each is shown next to its
+    field, what was typed is kept; corrected (the roster uploaded as a file), the preview says
+    what Confirm creates; confirmed, the course page shows the claim code, install link and
+    steps while the course waits for its server; after the claim and the runner's work the
+    same page (never reloaded) says Done with every step done and links to what was made."""
     spec = parse_course(lab_data())
     await live_control.github_users(logins(spec))
-    course_id = await live.create(lab_data())
     token = await live.built.tokens.create("operator")
     context = await new_context(browser)
     page = await context.new_page()
     await sign_in_with_token(page, live_url, token)
-    await expect(page.get_by_role("link", name="CS201")).to_be_visible()
-    await shoot(page, artifacts, "courses")
+    await page.get_by_role("link", name="New course").click()
+    await page.get_by_label("Course code").fill("CS201")
+    await page.get_by_label("Term").fill("fall-2027")
+    await page.get_by_label("Title").fill("Systems Lab")
+    await page.get_by_label("Kind").select_option("laboratory")
+    await page.get_by_label("GitHub organization").fill(ORG)
+    await page.get_by_label("Lab groups").fill("lab-01, lab-02")
+    await page.get_by_label("Staff").fill("instructor,Ada Lovelace,ada\nta,Grace Hopper,grace")
+    await page.get_by_label("Roster (CSV)").fill(
+        "name,github,group\nBob,bob-b,lab-01\nCarol,carol-c,lab-09"
+    )
+    await page.get_by_role("button", name="Preview").click()
+    await expect(page.get_by_role("alert")).to_contain_text("The course was not created")
+    await expect(page.locator("#term-error")).to_be_visible()
+    await expect(page.locator("#roster-error")).to_contain_text("row 3, column group")
+    await expect(page.get_by_label("Course code")).to_have_value("CS201")
+    await expect(page.get_by_label("Roster (CSV)")).to_have_value(
+        "name,github,group\nBob,bob-b,lab-01\nCarol,carol-c,lab-09"
+    )
+    await expect(page.get_by_label("Term")).to_have_attribute("aria-invalid", "true")
+    await shoot(page, artifacts, "new-course-errors")
+
+    await page.get_by_label("Term").fill("2027-fall")
+    await page.get_by_label("or upload a CSV file").set_input_files(
+        files=[
+            {
+                "name": "roster.csv",
+                "mimeType": "text/csv",
+                "buffer": b"name,github,group\nBob,bob-b,lab-01\nCarol,carol-c,lab-02\n",
+            }
+        ]
+    )
+    await page.get_by_role("button", name="Preview").click()
+    created = page.get_by_role("region", name="Confirm will create")
+    await expect(created).to_contain_text("3 repositories")
+    preview = preview_course(spec)
+    await expect(page.locator("#preview-steps")).to_contain_text(f"{preview.steps} steps")
+    await shoot(page, artifacts, "new-course-preview")
+    await page.get_by_role("button", name="Confirm and create").click()
+    await expect(page.get_by_role("status").first).to_contain_text("Course created")
+    course_id = page.url.split("/app/courses/", 1)[1].split("?", 1)[0]
+    stored = await live.courses.get(course_id)
+    assert stored.spec == spec
 
     await live.run()  # everything on GitHub; Discord waits for the server
-    await page.goto(f"{live_url}/app/courses/{course_id}")
+    await page.goto(f"{live_url}/app/courses")
+    await expect(page.get_by_role("link", name="CS201")).to_be_visible()
+    await shoot(page, artifacts, "courses")
+    await page.get_by_role("link", name="CS201").click()
     state = page.locator("[data-state]")
     await expect(state).to_have_attribute("data-state", "awaiting_action")
     claim = page.get_by_role("region", name="This course waits for its Discord server")
