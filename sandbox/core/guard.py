@@ -119,3 +119,37 @@ def set_secret_cookie(response: web.StreamResponse, request: web.Request, secret
         response.set_cookie(
             SECRET_COOKIE, secret, path=CONTROL_PREFIX, httponly=True, samesite="Strict"
         )
+
+
+# -- CSRF for the sandbox's own HTML forms (the OAuth2 authorize pages, the mailbox) ----------
+# Pages outside `/_sandbox` (they sit where Discord and GitHub serve theirs) cannot use the
+# control secret: a person reaches them from the product, not from the overview page. They use
+# a double-submit token instead: a random value in a `SameSite=Strict` cookie, repeated in a
+# hidden field. Another site can make the browser post a form, but can neither read the cookie
+# nor know the value to put in the field.
+CSRF_COOKIE = "sandbox_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_token(request: web.Request) -> str:
+    """The browser's CSRF token (the cookie's, or a new one that `set_csrf_cookie` must set)."""
+    existing = request.cookies.get(CSRF_COOKIE, "")
+    return existing if len(existing) >= 32 else secrets.token_urlsafe(32)
+
+
+def set_csrf_cookie(response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(CSRF_COOKIE, token, path="/", httponly=True, samesite="Strict")
+
+
+def csrf_refusal(request: web.Request, submitted: str | None) -> str | None:
+    """Why a form post must be refused (None when it came from the sandbox's own page)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return f"Origin {origin!r}: this form only accepts posts from the sandbox's own pages"
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not submitted or not secrets.compare_digest(cookie, submitted):
+        return (
+            f"{CSRF_FIELD}: the form's security token is missing or stale; "
+            "reload the page and submit it again"
+        )
+    return None

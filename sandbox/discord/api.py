@@ -117,13 +117,23 @@ class Api:
         bucket: str | None = None,
         auth: bool = True,
         global_exempt: bool = False,
+        bearer: bool = False,
     ) -> None:
-        """Serve `method API_PREFIX+path`; `bucket` names a configured rate (else "default")."""
+        """Serve `method API_PREFIX+path`; `bucket` names a configured rate (else "default").
+
+        `bearer`: a person's OAuth2 token (`Authorization: Bearer`) may call it too; the
+        handler checks that token and its scopes (`sandbox/discord/oauth.py`).
+        """
         bucket_id = bucket or f"{method} {path}"
         rate_name = bucket or "default"
 
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            response = await self._run(request, handler, bucket_id, rate_name, auth, global_exempt)
+            needs_bot = auth and not (
+                bearer and request.headers.get("Authorization", "").startswith("Bearer ")
+            )
+            response = await self._run(
+                request, handler, bucket_id, rate_name, needs_bot, global_exempt
+            )
             response.headers.setdefault("Via", "1.1 sandbox")
             if (
                 response.status in _INVALID_STATUSES

@@ -54,6 +54,7 @@ class DiscordConfig:
     """The starting world: one bot application and a few people, no guilds."""
 
     bot_token: str = "sandbox-discord-token"  # noqa: S105 - the documented sandbox token
+    client_secret: str = "sandbox-discord-client-secret"  # noqa: S105 - documented, like the token
     application_id: int = 1310000000000000001
     bot_username: str = "Course Bot"
     users: tuple[str, ...] = ("ada", "grace", "bob", "alan", "barbara")
@@ -62,3 +63,5 @@ class DiscordConfig:
     interaction_response_window: float = 3.0
     interaction_token_ttl: float = 15 * 60.0
     heartbeat_interval_ms: int = 41250
+    oauth_token_ttl: int = 604800
+    """Seconds an OAuth2 access token lives (`expires_in`, 7 days as on Discord)."""

@@ -13,6 +13,7 @@ from sandbox.discord import people
 from sandbox.discord.errors import DiscordError
 from sandbox.discord.gateway import Gateway, gateway_guild
 from sandbox.discord.interactions import ControlError, run_command
+from sandbox.discord.oauth import SCOPES, grant_code, parse_scopes
 from sandbox.discord.ratelimit import RateLimiter
 from sandbox.discord.serialize import member_json, message_json, role_json, sorted_roles, user_json
 from sandbox.discord.state import DiscordState
@@ -79,6 +80,10 @@ class ControlRoutes:
             ("GET", "/attachments/{attachment_id}", self.attachment),
             ("GET", "/gateway", self.gateway_info),
             ("POST", "/gateway/reconnect", self.reconnect),
+            ("GET", "/oauth2", self.oauth_app),
+            ("POST", "/oauth2/redirect-uris", self.add_redirect_uri),
+            ("PUT", "/oauth2/redirect-uris", self.set_redirect_uris),
+            ("POST", "/oauth2/authorize", self.authorize),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, PREFIX + path, _guarded(handler))
@@ -213,3 +218,53 @@ class ControlRoutes:
 
     async def reconnect(self, request: web.Request) -> web.Response:
         return _json({"reconnected": self.gateway.reconnect_all()})
+
+    # -- OAuth2: the application's credentials and redirect URIs, a person's consent -----------
+
+    def _oauth_json(self, request: web.Request) -> dict[str, Any]:
+        base = f"{request.scheme}://{request.host}"
+        return {
+            "client_id": str(self.state.world.application_id),
+            "client_secret": self.state.config.client_secret,
+            "redirect_uris": list(self.state.world.redirect_uris),
+            "loopback_redirects": True,
+            "authorize_url": f"{base}/oauth2/authorize",
+            "token_url": f"{base}/api/v10/oauth2/token",
+        }
+
+    async def oauth_app(self, request: web.Request) -> web.Response:
+        return _json(self._oauth_json(request))
+
+    @staticmethod
+    def _uri(value: Any, name: str) -> str:
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise ControlError(400, f"{name}: an absolute http(s) URI")
+        return value
+
+    async def add_redirect_uri(self, request: web.Request) -> web.Response:
+        uri = self._uri((await _body(request)).get("redirect_uri"), "redirect_uri")
+        if uri not in self.state.world.redirect_uris:
+            self.state.world.redirect_uris.append(uri)
+        return _json(self._oauth_json(request), 201)
+
+    async def set_redirect_uris(self, request: web.Request) -> web.Response:
+        raw = (await _body(request)).get("redirect_uris")
+        if not isinstance(raw, list):
+            raise ControlError(400, "redirect_uris: a list of absolute http(s) URIs")
+        uris = [self._uri(u, f"redirect_uris[{i}]") for i, u in enumerate(raw)]
+        self.state.world.redirect_uris = list(dict.fromkeys(uris))
+        return _json(self._oauth_json(request))
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        """A person clicks Authorize without a browser: the code the redirect would carry."""
+        data = await _body(request)
+        uid = people.resolve_user(self.state, data)
+        try:
+            scopes = parse_scopes(str(data.get("scope", "identify")))
+        except ValueError as exc:
+            known = ", ".join(SCOPES)
+            raise ControlError(400, f"scope: {exc.args[0]!r} is not one of {known}") from exc
+        raw = data.get("redirect_uri")
+        redirect = None if raw is None else self._uri(raw, "redirect_uri")
+        code = grant_code(self.state, uid, scopes, redirect)
+        return _json({"code": code, "user_id": str(uid), "scope": " ".join(scopes)}, 201)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from sandbox.core.emulator import Clock
 from sandbox.discord.api import Api
+from sandbox.discord.authorize_page import AuthorizePage
 from sandbox.discord.config import DiscordConfig
 from sandbox.discord.control import ControlRoutes
 from sandbox.discord.gateway import Gateway
@@ -19,6 +20,7 @@ from sandbox.discord.routes_app import AppRoutes
 from sandbox.discord.routes_channels import ChannelRoutes
 from sandbox.discord.routes_guilds import GuildRoutes
 from sandbox.discord.routes_invites import InviteRoutes
+from sandbox.discord.routes_oauth import OAuthRoutes
 from sandbox.discord.routes_roles import RoleRoutes
 from sandbox.discord.state import DiscordState
 
@@ -49,9 +51,11 @@ class DiscordSandbox:
             ChannelRoutes(self.state),
             InviteRoutes(self.state),
             InteractionRoutes(self.state),
+            OAuthRoutes(self.state),
         ):
             group.register(api, app)
         app.router.add_get("/gateway", self.gateway.handle)
+        AuthorizePage(self.state).register(app)
         ControlRoutes(self.state, self.gateway, self.limiter).register(app)
 
     def render_html(self) -> str:

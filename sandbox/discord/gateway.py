@@ -1,8 +1,10 @@
 """The gateway WebSocket at `/gateway`: HELLO, IDENTIFY/RESUME, heartbeats and dispatches.
 
 Text frames only (PLATFORM.md §3.3): discord.py inflates only binary frames, so `compress=` in the
-query is ignored. Events from `DiscordState.emit` are numbered per session and buffered so that a
-RESUME after a drop replays what was missed.
+query is ignored. Member events (GUILD_MEMBER_ADD/UPDATE/REMOVE) reach only sessions that
+identified with the privileged GUILD_MEMBERS intent (PLATFORM.md §1.13), as on Discord.
+Events from `DiscordState.emit` are numbered per session and buffered so that a RESUME after a
+drop replays what was missed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ log = logging.getLogger(__name__)
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS = 0, 1, 2, 6, 7, 8
 INVALID_SESSION, HELLO, HEARTBEAT_ACK = 9, 10, 11
 _KEPT_SESSIONS = 20
+GUILD_MEMBERS_INTENT = 1 << 1
+_INTENT_OF_EVENT = {
+    "GUILD_MEMBER_ADD": GUILD_MEMBERS_INTENT,
+    "GUILD_MEMBER_UPDATE": GUILD_MEMBERS_INTENT,
+    "GUILD_MEMBER_REMOVE": GUILD_MEMBERS_INTENT,
+}
 
 
 def gateway_guild(state: DiscordState, guild: Guild) -> dict[str, Any]:
@@ -60,6 +68,11 @@ class Session:
     seq: int = 0
     buffer: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
     queue: asyncio.Queue[dict[str, Any] | None] | None = None
+    intents: int = 0
+
+    def wants(self, event: str) -> bool:
+        needed = _INTENT_OF_EVENT.get(event, 0)
+        return self.intents & needed == needed
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         self.seq += 1
@@ -83,7 +96,8 @@ class Gateway:
 
     def _on_event(self, event: str, data: dict[str, Any], guild_id: int | None) -> None:
         for session in self.sessions.values():
-            session.dispatch(event, data)
+            if session.wants(event):
+                session.dispatch(event, data)
 
     def reconnect_all(self) -> int:
         """Ask every connected client to reconnect (op 7); they RESUME afterwards."""
@@ -162,7 +176,10 @@ class Gateway:
         if not self._token_ok(data):
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
-        session = Session(id=secrets.token_hex(16))
+        intents = data.get("intents", 0) if isinstance(data, dict) else 0
+        session = Session(
+            id=secrets.token_hex(16), intents=intents if isinstance(intents, int) else 0
+        )
         self.sessions[session.id] = session
         while len(self.sessions) > _KEPT_SESSIONS:
             del self.sessions[next(iter(self.sessions))]

@@ -140,6 +140,24 @@ class Interaction(BaseModel):
     followups: list[Message] = Field(default_factory=list)
 
 
+class OAuthGrant(BaseModel):
+    """An authorization code a person granted, waiting to be exchanged (single use)."""
+
+    user_id: int
+    scopes: list[str]
+    redirect_uri: str | None
+    expires_at: float
+
+
+class OAuthToken(BaseModel):
+    """A person's access token for the application (`Authorization: Bearer`)."""
+
+    user_id: int
+    scopes: list[str]
+    expires_at: float
+    refresh_token: str
+
+
 class World(BaseModel):
     """Everything the emulator knows; `snapshot()` is `World.model_dump(mode="json")`."""
 
@@ -151,3 +169,8 @@ class World(BaseModel):
     commands: dict[int, Command] = Field(default_factory=dict)
     interactions: dict[int, Interaction] = Field(default_factory=dict)
     attachments: dict[int, Attachment] = Field(default_factory=dict)
+    redirect_uris: list[str] = Field(default_factory=list)
+    """The application's registered OAuth2 redirect URIs (loopback ones are always accepted)."""
+    oauth_codes: dict[str, OAuthGrant] = Field(default_factory=dict)
+    oauth_tokens: dict[str, OAuthToken] = Field(default_factory=dict)
+    """access token → what it grants; refresh tokens are looked up through these."""

@@ -87,9 +87,15 @@ def move_bot_role(state: DiscordState, guild_id: int, position: int) -> list[Rol
     return moved
 
 
-def add_member(state: DiscordState, guild: Guild, user_id: int, roles: list[int]) -> Member:
+def add_member(
+    state: DiscordState, guild: Guild, user_id: int, roles: list[int], nick: str | None = None
+) -> Member:
+    """A person joins (invite, OAuth2 `guilds.join`, control API); GUILD_MEMBER_ADD follows."""
     member = Member(
-        user_id=user_id, roles=[r for r in roles if r in guild.roles], joined_at=state.now()
+        user_id=user_id,
+        roles=[r for r in roles if r in guild.roles],
+        joined_at=state.now(),
+        nick=nick,
     )
     guild.members[user_id] = member
     payload = member_json(member, state.world.users[user_id])

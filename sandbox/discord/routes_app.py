@@ -1,6 +1,9 @@
-"""The bot's own user and application, gateway discovery and application commands."""
+"""The application, gateway discovery and application commands (`/users/@me`, answered to the
+bot and to people's OAuth2 tokens, is in `routes_oauth.py`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
@@ -8,7 +11,7 @@ from sandbox.discord.api import Api, read_json
 from sandbox.discord.errors import DiscordError, discord_json, unknown
 from sandbox.discord.fields import Body, require_snowflake
 from sandbox.discord.models import Command
-from sandbox.discord.serialize import command_json, me_json, user_json
+from sandbox.discord.serialize import command_json, user_json
 from sandbox.discord.state import DiscordState
 
 
@@ -17,7 +20,6 @@ class AppRoutes:
         self.state = state
 
     def register(self, api: Api, app: web.Application) -> None:
-        api.add(app, "GET", "/users/@me", self.me)
         api.add(app, "GET", "/oauth2/applications/@me", self.application)
         api.add(app, "GET", "/gateway", self.gateway, auth=False)
         api.add(app, "GET", "/gateway/bot", self.gateway_bot)
@@ -28,43 +30,8 @@ class AppRoutes:
             api.add(app, "GET", path, self.list_commands)
             api.add(app, "PUT", path, self.overwrite_commands, bucket="commands")
 
-    async def me(self, request: web.Request) -> web.Response:
-        return discord_json(me_json(self.state.bot))
-
     async def application(self, request: web.Request) -> web.Response:
-        bot = self.state.bot
-        owner = (
-            next(u for u in self.state.world.users.values() if not u.bot)
-            if len(self.state.world.users) > 1
-            else bot
-        )
-        return discord_json(
-            {
-                "id": str(self.state.world.application_id),
-                "name": bot.username,
-                "icon": None,
-                "description": "Provisions course servers (sandbox)",
-                "type": None,
-                "bot": user_json(bot),
-                "bot_public": True,
-                "bot_require_code_grant": False,
-                "verify_key": "0" * 64,
-                "flags": 0,
-                "flags_new": "0",
-                "redirect_uris": [],
-                "interactions_endpoint_url": None,
-                "role_connections_verification_url": None,
-                "owner": user_json(owner),
-                "approximate_guild_count": sum(
-                    1 for g in self.state.world.guilds.values() if bot.id in g.members
-                ),
-                "approximate_user_install_count": 0,
-                "approximate_user_authorization_count": 0,
-                "explicit_content_filter": 0,
-                "team": None,
-                "eligible_oauth2_scopes": ["bot", "applications.commands"],
-            }
-        )
+        return discord_json(application_json(self.state))
 
     @staticmethod
     def _ws_url(request: web.Request) -> str:
@@ -149,3 +116,38 @@ class AppRoutes:
             self.state.world.commands[cmd.id] = cmd
             out.append(command_json(cmd, self.state.world.application_id))
         return discord_json(out)
+
+
+def application_json(state: DiscordState) -> dict[str, Any]:
+    """The application as `GET /oauth2/applications/@me` (and `GET /oauth2/@me`) show it."""
+    bot = state.bot
+    owner = (
+        next(u for u in state.world.users.values() if not u.bot)
+        if len(state.world.users) > 1
+        else bot
+    )
+    return {
+        "id": str(state.world.application_id),
+        "name": bot.username,
+        "icon": None,
+        "description": "Provisions course servers (sandbox)",
+        "type": None,
+        "bot": user_json(bot),
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "verify_key": "0" * 64,
+        "flags": 0,
+        "flags_new": "0",
+        "redirect_uris": list(state.world.redirect_uris),
+        "interactions_endpoint_url": None,
+        "role_connections_verification_url": None,
+        "owner": user_json(owner),
+        "approximate_guild_count": sum(
+            1 for g in state.world.guilds.values() if bot.id in g.members
+        ),
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "team": None,
+        "eligible_oauth2_scopes": ["bot", "applications.commands"],
+    }

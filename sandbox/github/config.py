@@ -25,6 +25,17 @@ class AppSpec(BaseModel):
     """installation id → org login."""
 
 
+class OAuthAppSpec(BaseModel):
+    """The OAuth app people sign in with ("Sign in with GitHub"); its id and secret are
+    documented sandbox values, shown by `GET /_sandbox/github/oauth-app`."""
+
+    client_id: str = "Ov23liSandboxCourseBot"
+    client_secret: str = "sandbox-github-client-secret"  # noqa: S105 - documented, like the token
+    name: str = "Course Bot"
+    callback_urls: list[str] = Field(default_factory=list)
+    """Registered callback URLs (loopback ones are always accepted in the sandbox)."""
+
+
 class Limits(BaseModel):
     """Limits as GitHub documents them today (PLATFORM.md §2.5, §2.8), before rate_scale."""
 
@@ -64,5 +75,6 @@ class GitHubWorld(BaseModel):
     apps: list[AppSpec] = Field(
         default_factory=lambda: [AppSpec(app_id=1, installations={100: "demo-university"})]
     )
+    oauth_app: OAuthAppSpec = Field(default_factory=OAuthAppSpec)
     limits: Limits = Field(default_factory=Limits)
     consistency: Consistency = Field(default_factory=Consistency)

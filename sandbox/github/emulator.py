@@ -20,11 +20,14 @@ from sandbox.github import (
     routes_teams,
     routes_users,
 )
+from sandbox.github.authorize_page import add_authorize_routes
 from sandbox.github.config import Consistency, GitHubWorld
 from sandbox.github.context import GitHubContext
 from sandbox.github.invitations import sweep_expired
 from sandbox.github.middleware import github_middleware
 from sandbox.github.models import GitHubState
+from sandbox.github.oauth import add_oauth_routes
+from sandbox.github.oauth_control import add_oauth_control_routes
 from sandbox.github.urls import API_PREFIX
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,10 @@ class GitHubSandbox:
             module.register(api.router, self.ctx)
         app.add_subapp(API_PREFIX, api)
         control.add_control_routes(app, self.ctx)
+        # Sign in with GitHub: pages and token exchange at the root, where github.com has them.
+        add_authorize_routes(app, self.ctx)
+        add_oauth_routes(app, self.ctx)
+        add_oauth_control_routes(app, self.ctx)
 
     def render_html(self) -> str:
         sweep_expired(self.ctx)  # show what the API would: lapsed invitations are gone
@@ -86,3 +93,4 @@ class GitHubSandbox:
         for spec in self.world.orgs:
             control.add_org(ctx, spec.login, spec.plan, spec.owners, spec.members)
         ctx.state.tokens = dict(self.world.tokens)
+        ctx.state.oauth_callback_urls = list(self.world.oauth_app.callback_urls)

@@ -143,6 +143,15 @@ class InstallationToken(BaseModel):
     expires_at: float
 
 
+class OAuthCode(BaseModel):
+    """A code a person granted on the authorize page, waiting to be exchanged (single use)."""
+
+    login: str
+    scopes: list[str]
+    redirect_uri: str
+    expires_at: float
+
+
 class GitHubState(BaseModel):
     next_id: int = 1000
     users: dict[str, User] = Field(default_factory=dict)
@@ -155,6 +164,10 @@ class GitHubState(BaseModel):
     tokens: dict[str, str] = Field(default_factory=dict)
     """personal access token → user login."""
     installation_tokens: dict[str, InstallationToken] = Field(default_factory=dict)
+    oauth_callback_urls: list[str] = Field(default_factory=list)
+    oauth_codes: dict[str, OAuthCode] = Field(default_factory=dict)
+    oauth_scopes: dict[str, list[str]] = Field(default_factory=dict)
+    """OAuth user token (also in `tokens`, which says whose it is) → the scopes it carries."""
     invitation_log: list[tuple[str, float]] = Field(default_factory=list)
     """(scope, time) of every invitation sent, for the per-24 h limits ("org:x" / "repo:o/r")."""
 

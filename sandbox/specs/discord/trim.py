@@ -14,6 +14,7 @@ from typing import Any
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "/users/@me": ("get",),
+    "/oauth2/@me": ("get",),
     "/oauth2/applications/@me": ("get",),
     "/gateway": ("get",),
     "/gateway/bot": ("get",),
@@ -27,7 +28,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/guilds/{guild_id}/invites": ("get",),
     "/invites/{code}": ("get", "delete"),
     "/guilds/{guild_id}/members": ("get",),
-    "/guilds/{guild_id}/members/{user_id}": ("get", "delete"),
+    "/guilds/{guild_id}/members/{user_id}": ("get", "put", "delete"),
     "/guilds/{guild_id}/members/{user_id}/roles/{role_id}": ("put", "delete"),
     "/guilds/{guild_id}/audit-logs": ("get",),
     "/applications/{application_id}/commands": ("get", "put"),

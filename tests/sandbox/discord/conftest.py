@@ -169,8 +169,12 @@ def discord_sandbox_url(running: Running) -> str:
 class Bot(discord.Client):
     """A stock discord.py client with a command tree, recording events for the tests."""
 
-    def __init__(self) -> None:
-        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    def __init__(self, *, members: bool = True) -> None:
+        # The privileged GUILD_MEMBERS intent, unless a test wants a bot without it: member
+        # events reach only bots that asked for it.
+        intents = discord.Intents.default()
+        intents.members = members
+        super().__init__(intents=intents, guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
         self.tree = app_commands.CommandTree(self)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.ready = asyncio.Event()
