@@ -23,6 +23,7 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
+from clients.discord.oauth import DiscordOAuth
 from clients.github.gateway import PyGithubGateway
 from cogs.course import CourseCommands
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
@@ -40,6 +41,7 @@ from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
+from provisioning.staff_rights import StaffRightsService
 from web.app import create_app
 from web.services import Services
 
@@ -137,6 +139,13 @@ async def build(
         session_key=hmac.digest(secret, b"web session cookie", "sha256"),
         secure_cookies=settings.app_env != "development",
         now=clock.now,
+        discord_sign_in=_discord_sign_in(endpoints),
+        staff_rights=StaffRightsService(
+            sessions,
+            discord_gateway,
+            admin_guild_id=settings.discord_admin_guild_id,
+            admin_role=settings.discord_admin_role,
+        ),
     )
     commands = CourseCommands(
         claims=claims,
@@ -180,6 +189,16 @@ async def open_database(
     if problem is not None:
         raise StartupError(problem)
     return engine, create_session_factory(engine)
+
+
+def _discord_sign_in(endpoints: Endpoints) -> DiscordOAuth | None:
+    if endpoints.discord_client_secret is None:
+        return None
+    return DiscordOAuth(
+        web_url=endpoints.discord_web_url,
+        api_url=discord.http.Route.BASE,
+        client_secret=endpoints.discord_client_secret,
+    )
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SANDBOX_DISCORD_TOKEN = "sandbox-discord-token"  # noqa: S105 - the sandbox's published token
 SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's published token
+SANDBOX_DISCORD_CLIENT_SECRET = "sandbox-discord-client-secret"  # noqa: S105 - published too
+DISCORD_WEB_URL = "https://discord.com"
 # Where the embedded sandbox of a development process says it listens, for the others.
 SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
@@ -39,6 +41,10 @@ class Endpoints:
     github_api_url: str
     github_credentials: Credentials
     sandbox_url: str | None = None
+    # Sign in with Discord: where its authorize page is, and the OAuth2 client secret (None:
+    # not configured, the status page offers API tokens only).
+    discord_web_url: str = DISCORD_WEB_URL
+    discord_client_secret: str | None = None
 
 
 async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints:
@@ -49,6 +55,11 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
             discord_token=settings.discord_token.get_secret_value(),
             github_api_url=settings.github_api_url,
             github_credentials=_github_credentials(settings),
+            discord_client_secret=(
+                settings.discord_client_secret.get_secret_value()
+                if settings.discord_client_secret
+                else None
+            ),
         )
     base_url = settings.sandbox_url or await _embedded_sandbox(settings, stack)
     base_url = base_url.rstrip("/")
@@ -63,6 +74,8 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         github_api_url=f"{base_url}/api/v3",
         github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
         sandbox_url=base_url,
+        discord_web_url=base_url,
+        discord_client_secret=SANDBOX_DISCORD_CLIENT_SECRET,
     )
 
 

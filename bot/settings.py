@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # A token to create (by its hash) at start-up, for deployments that cannot run the CLI.
     bootstrap_api_token: SecretStr | None = None
     discord_token: SecretStr | None = None
+    # The application's OAuth2 client secret (developer portal, OAuth2 page): enables "Sign in
+    # with Discord" on the status page. The sandbox has its own; without one, tokens only.
+    discord_client_secret: SecretStr | None = None
     discord_admin_role: str = "Course Admin"
     # The server (guild) id where the admin commands may run; the role alone is not enough,
     # since anyone can make a role of that name in a server of their own.
@@ -75,6 +78,7 @@ class Settings(BaseSettings):
     @field_validator(
         "bootstrap_api_token",
         "discord_token",
+        "discord_client_secret",
         "github_token",
         "github_app_private_key",
         "secret_key",

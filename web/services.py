@@ -17,6 +17,7 @@ from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.service import CourseService
+from provisioning.staff_rights import DiscordIdentity, StaffRightsService
 from web.answer_cache import AnswerCache
 
 
@@ -50,6 +51,9 @@ class Services:
     secure_cookies: bool = False
     # The product's clock: sessions expire by it.
     now: Callable[[], datetime] = _utc_now
+    # Sign in with Discord, and what a Discord user may see; without them, tokens only.
+    discord_sign_in: DiscordIdentity | None = None
+    staff_rights: StaffRightsService | None = None
 
 
 SERVICES = web.AppKey("services", Services)

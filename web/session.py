@@ -36,9 +36,15 @@ class Viewer:
     courses: frozenset[str] | None = None
     # What they are, in words, for the header ("read-only token", "admin", "TA").
     role: str = ""
+    # Courses they may change although `may_write` is False: those they instruct.
+    instructs: frozenset[str] = frozenset()
 
     def may_see(self, course_id: str) -> bool:
         return self.courses is None or course_id in self.courses
+
+    def may_change(self, course_id: str) -> bool:
+        """Retry it, read its claim code."""
+        return self.may_see(course_id) and (self.may_write or course_id in self.instructs)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -47,6 +53,7 @@ class Viewer:
             "may_write": self.may_write,
             "courses": None if self.courses is None else sorted(self.courses),
             "role": self.role,
+            "instructs": sorted(self.instructs),
         }
 
     @classmethod
@@ -58,6 +65,7 @@ class Viewer:
             may_write=bool(data["may_write"]),
             courses=None if courses is None else frozenset(str(c) for c in courses),  # type: ignore[attr-defined]
             role=str(data.get("role", "")),
+            instructs=frozenset(str(c) for c in data.get("instructs", ())),  # type: ignore[attr-defined]
         )
 
 

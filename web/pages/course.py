@@ -102,8 +102,10 @@ async def _install_link(services: Services, spec: CourseSpec) -> str | None:
 def visible_course(request: web.Request, course_id: str) -> Viewer:
     viewer = request[VIEWER]
     if not viewer.may_see(course_id):
+        rights = request.app[SERVICES].staff_rights
+        admin = f"admin role ({rights.admin_role})" if rights is not None else "admin role"
         raise web.HTTPForbidden(
-            text="This course is shown to the admin role of the admin server and to the "
+            text=f"This course is shown to the {admin} of the admin server and to the "
             "course's own Instructor and TA roles; you have none of them."
         )
     return viewer
@@ -119,7 +121,7 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
     server = next((s for s in status.steps if s.key == "discord.server"), None)
     guild_id = server.external_id if server is not None else None
     claim = None
-    if viewer.may_write and waiting_for_claim(status):
+    if viewer.may_change(record.id) and waiting_for_claim(status):
         claim = {
             "code": services.claim_code(record.id),
             "link": await _install_link(services, record.spec),
@@ -134,7 +136,8 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "done": done,
         "percent": round(100 * done / total) if total else 100,
         "claim": claim,
-        "may_retry": viewer.may_write and any(status.counts.get(s, 0) for s in RETRYABLE),
+        "may_retry": viewer.may_change(record.id)
+        and any(status.counts.get(s, 0) for s in RETRYABLE),
         "what_to_do": what_to_do,
         "link_of": lambda step: link_of(step, record, guild_id),
     }
@@ -161,7 +164,7 @@ async def course_page(request: web.Request) -> web.Response:
 async def retry(request: web.Request) -> web.StreamResponse:
     course_id = course_id_param(request)
     viewer = visible_course(request, course_id)
-    if not viewer.may_write:
+    if not viewer.may_change(course_id):
         raise web.HTTPForbidden(
             text="Retrying needs a read-write API token, the admin role, or the course's "
             "Instructor role."

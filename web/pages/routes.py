@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from web.pages import audit, course, courses, new_course, sign_in
+from web.pages import audit, course, courses, discord_sign_in, new_course, sign_in
 from web.pages.guard import page_guard
 from web.pages.render import PREFIX, STATIC, setup_templates
 from web.services import Services
@@ -23,6 +23,7 @@ def page_middlewares(services: Services) -> list[Middleware]:
 def add_pages(app: web.Application) -> None:
     setup_templates(app)
     sign_in.add_routes(app)
+    discord_sign_in.add_routes(app)
     courses.add_routes(app)
     # Before the course page's route, whose {course_id} would take "new".
     new_course.add_routes(app)

@@ -14,15 +14,26 @@ from web.session import Viewer, current_viewer, sign_in, sign_out
 log = logging.getLogger(__name__)
 
 
+def sign_in_context(
+    request: web.Request, target: str, *, error: str | None = None, expired: bool = False
+) -> dict[str, object]:
+    services = request.app[SERVICES]
+    return {
+        "next": target,
+        "error": error,
+        "expired": expired,
+        "discord": services.discord_sign_in is not None,
+        "discord_error": None,
+    }
+
+
 async def sign_in_page(request: web.Request) -> web.StreamResponse:
     """The sign-in form; already signed in, straight on to where the person was going."""
     target = safe_next(request.query.get("next"))
     if await current_viewer(request) is not None:
         raise web.HTTPSeeOther(target)
     expired = bool(request.query.get("next"))
-    return await render(
-        request, "sign_in.html", {"next": target, "error": None, "expired": expired}
-    )
+    return await render(request, "sign_in.html", sign_in_context(request, target, expired=expired))
 
 
 async def sign_in_with_token(request: web.Request) -> web.StreamResponse:
@@ -38,12 +49,8 @@ async def sign_in_with_token(request: web.Request) -> web.StreamResponse:
             if not token
             else "This token is unknown or revoked. Check it, or ask an operator for a new one."
         )
-        return await render(
-            request,
-            "sign_in.html",
-            {"next": target, "error": error, "expired": False},
-            status=401 if token else 400,
-        )
+        context = sign_in_context(request, target, error=error)
+        return await render(request, "sign_in.html", context, status=401 if token else 400)
     role = "read-only token" if info.read_only else "read-write token"
     viewer = Viewer(name=info.name, via="token", may_write=not info.read_only, role=role)
     await sign_in(request, viewer)
