@@ -4,6 +4,7 @@ log; every page passes axe-core and is shot at desktop and phone widths."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
@@ -90,6 +91,8 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
     await live.run()  # everything on GitHub; Discord waits for the server
     await page.goto(f"{live_url}/app/courses")
     await expect(page.get_by_role("link", name="CS201")).to_be_visible()
+    # Times in the viewer's zone (the browser's is New York), not the server's UTC.
+    await expect(page.locator("td time").first).to_contain_text(re.compile(r"E[SD]T"))
     await shoot(page, artifacts, "courses")
     await page.get_by_role("link", name="CS201").click()
     state = page.locator("[data-state]")
@@ -123,6 +126,11 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
     await expect(page.get_by_role("status")).to_contain_text("Hash chain verified")
     await expect(page.locator("table.audit tbody tr").first).to_be_visible()
     await shoot(page, artifacts, "audit")
+    await page.get_by_label("Step").select_option("github.repo:lab-01")
+    await page.get_by_role("button", name="Filter").click()
+    steps = await page.locator('td[data-label="Step"] code').all_inner_texts()
+    assert steps
+    assert set(steps) == {"github.repo:lab-01"}
     await context.close()
 
 
