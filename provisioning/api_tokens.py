@@ -121,6 +121,15 @@ class ApiTokenService:
             rows = (await session.scalars(select(ApiToken).order_by(ApiToken.id))).all()
         return [ApiTokenListing(r.name, r.read_only, r.created_at, r.revoked_at) for r in rows]
 
+    async def is_active(self, name: str) -> bool:
+        """A token of this name exists and is not revoked (sessions it started live on)."""
+        async with self._sessions() as session:
+            revoked_at = await session.execute(
+                select(ApiToken.revoked_at).where(ApiToken.name == name)
+            )
+            row = revoked_at.first()
+        return row is not None and row[0] is None
+
     async def revoke(self, name: str) -> bool:
         """Revoke the token named ``name``; False if there is no such active token."""
         async with self._sessions.begin() as session:

@@ -97,6 +97,10 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     if request.path.startswith(_OPEN):
         return await handler(request)
     viewer = await current_viewer(request)
+    # A revoked token ends the sessions it started, at their next request.
+    tokens = request.app[SERVICES].tokens
+    if viewer is not None and viewer.via == "token" and not await tokens.is_active(viewer.name):
+        viewer = None
     if viewer is None:
         raise web.HTTPSeeOther(f"{SIGN_IN}?next={quote(_back_to(request), safe='/')}")
     request[VIEWER] = viewer

@@ -38,7 +38,7 @@ async def sign_in_page(request: web.Request) -> web.StreamResponse:
 
 async def sign_in_with_token(request: web.Request) -> web.StreamResponse:
     """POST: a valid API token starts a session with that token's rights; the token itself is
-    not kept (a revoked token's sessions end with their eight hours)."""
+    not kept (the session ends when the token is revoked)."""
     form = await request.post()
     target = safe_next(str(form.get("next", "")))
     token = str(form.get("token", "")).strip()
