@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # How often an open page's stream asks whether anything changed (one cheap aggregate query).
 LIVE_POLL_S = 1.0
+# Set when the server shuts down: open streams end at once instead of holding the shutdown
+# for aiohttp's grace period.
+LIVE_STOP = web.AppKey("live_stop", asyncio.Event)
 RETRYABLE = ("failed", "blocked", "awaiting_action")
 STEP_WORDS = {
     "pending": "Pending",
@@ -193,11 +196,21 @@ async def events(request: web.Request) -> web.StreamResponse:
                 context = {**base, **await live_context(request, record)}
                 fragment = aiohttp_jinja2.render_string("course_live.html", request, context)
                 await stream.send(fragment, event="status")
-            await asyncio.sleep(LIVE_POLL_S)
+            try:
+                await asyncio.wait_for(request.app[LIVE_STOP].wait(), LIVE_POLL_S)
+                break
+            except TimeoutError:
+                pass
     return stream
 
 
+async def _stop_live(app: web.Application) -> None:
+    app[LIVE_STOP].set()
+
+
 def add_routes(app: web.Application) -> None:
+    app[LIVE_STOP] = asyncio.Event()
+    app.on_shutdown.append(_stop_live)
     app.router.add_get(f"{PREFIX}/courses/{{course_id}}", course_page)
     app.router.add_post(f"{PREFIX}/courses/{{course_id}}/retry", retry)
     app.router.add_get(f"{PREFIX}/courses/{{course_id}}/events", events)
