@@ -188,19 +188,26 @@ async def events(request: web.Request) -> web.StreamResponse:
     visible_course(request, record.id)
     base = {"viewer": request[VIEWER], "csrf": await csrf_token(request), "prefix": PREFIX}
     seen = ""
-    async with sse_response(request, headers={"Cache-Control": "no-store"}) as stream:
-        while stream.is_connected():
-            summary = await services.courses.status_summary(course_id)
-            if summary.version != seen:
-                seen = summary.version
-                context = {**base, **await live_context(request, record)}
-                fragment = aiohttp_jinja2.render_string("course_live.html", request, context)
-                await stream.send(fragment, event="status")
-            try:
-                await asyncio.wait_for(request.app[LIVE_STOP].wait(), LIVE_POLL_S)
-                break
-            except TimeoutError:
-                pass
+    async with sse_response(request) as stream:
+        try:
+            while stream.is_connected():
+                summary = await services.courses.status_summary(course_id)
+                if summary.version != seen:
+                    seen = summary.version
+                    context = {**base, **await live_context(request, record)}
+                    fragment = aiohttp_jinja2.render_string("course_live.html", request, context)
+                    await stream.send(fragment, event="status")
+                try:
+                    await asyncio.wait_for(request.app[LIVE_STOP].wait(), LIVE_POLL_S)
+                    break
+                except TimeoutError:
+                    pass
+        except Exception:
+            # The browser left, or the database went away mid-stream (the web layer does not
+            # know the driver's errors): the answer has begun, so no error page can follow. The
+            # stream ends; the browser reconnects and then gets the page guard's answer (sign-in,
+            # the 503 page) like any request.
+            log.warning("live stream ended early", exc_info=True, extra={"course_id": course_id})
     return stream
 
 
