@@ -141,7 +141,11 @@ def _announce(product: Product, runner_only: bool) -> None:
     lines = []
     if not runner_only:
         base = f"http://{settings.web_host}:{settings.web_port}"
-        lines += [f"REST API     {base}/courses", f"API docs     {base}/docs"]
+        lines += [
+            f"Status page  {base}/",
+            f"REST API     {base}/courses",
+            f"API docs     {base}/docs",
+        ]
     if endpoints.sandbox_url:
         lines += [f"Sandbox      {endpoints.sandbox_url}/_sandbox/  (local Discord and GitHub)"]
     lines += ["Stop with Ctrl+C."]

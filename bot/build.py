@@ -10,6 +10,7 @@ all get their product from here, so the tests exercise the wiring production run
 from __future__ import annotations
 
 import functools
+import hmac
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +33,7 @@ from bot.settings import Settings
 from clients.discord import log_redaction as discord_log_redaction
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
+from clients.discord.oauth import DiscordOAuth
 from clients.github.gateway import PyGithubGateway
 from clients.oauth.sign_in import OAuthSignIn
 from clients.smtp.gateway import SmtpMailGateway
@@ -49,6 +51,7 @@ from provisioning.clock import Clock, SystemClock
 from provisioning.courses.change_preview import SafetyLimit
 from provisioning.courses.drafts import DraftService
 from provisioning.courses.milestones import MilestoneTracker
+from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import ReconcileService
 from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
@@ -61,6 +64,7 @@ from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
+from provisioning.staff_rights import StaffRightsService
 from provisioning.students import message
 from provisioning.students.join import JoinService
 from provisioning.students.join_actions import JoinActions
@@ -212,6 +216,17 @@ async def build(
         roster=roster,
         join=join,
         authorize_url=endpoints.authorize_url,
+        overview=CourseOverview(sessions),
+        session_key=hmac.digest(secret, b"web session cookie", "sha256"),
+        secure_cookies=settings.app_env != "development",
+        now=clock.now,
+        discord_sign_in=_discord_sign_in(endpoints),
+        staff_rights=StaffRightsService(
+            sessions,
+            discord_gateway,
+            admin_guild_id=settings.discord_admin_guild_id,
+            admin_role=settings.discord_admin_role,
+        ),
     )
     admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     live = LiveUpdates()
@@ -307,6 +322,16 @@ async def open_database(
 
 async def _install_link(gateway: DiscordRestGateway, spec: CourseSpec) -> str:
     return install_link(await gateway.application_id(), spec, gateway.authorize_url)
+
+
+def _discord_sign_in(endpoints: Endpoints) -> DiscordOAuth | None:
+    if endpoints.discord_client_secret is None:
+        return None
+    return DiscordOAuth(
+        web_url=endpoints.discord_web_url,
+        api_url=discord.http.Route.BASE,
+        client_secret=endpoints.discord_client_secret,
+    )
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

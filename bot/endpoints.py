@@ -35,6 +35,7 @@ SANDBOX_GITHUB_OAUTH_SECRET = "sandbox-github-client-secret"  # noqa: S105 - pub
 SANDBOX_DISCORD_CLIENT_SECRET = "sandbox-discord-client-secret"  # noqa: S105 - published
 DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 DISCORD_INVITE_URL = "https://discord.gg/"
+DISCORD_WEB_URL = "https://discord.com"
 # Where the embedded sandbox of a development process says it listens, for the others.
 SANDBOX_URL_FILE = Path("data") / "sandbox.url"
 
@@ -55,6 +56,10 @@ class Endpoints:
     invite_url: str = DISCORD_INVITE_URL
     # The sandbox's admin server, the default DISCORD_ADMIN_GUILD_ID of development.
     admin_guild_id: str | None = None
+    # Sign in with Discord: where its authorize page is, and the OAuth2 client secret (None:
+    # not configured, the status page offers API tokens only).
+    discord_web_url: str = DISCORD_WEB_URL
+    discord_client_secret: str | None = None
 
 
 async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints:
@@ -65,6 +70,11 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
             discord_token=settings.discord_token.get_secret_value(),
             github_api_url=settings.github_api_url,
             github_credentials=_github_credentials(settings),
+            discord_client_secret=(
+                settings.discord_client_secret.get_secret_value()
+                if settings.discord_client_secret
+                else None
+            ),
         )
     base_url = settings.sandbox_url or await _embedded_sandbox(settings, stack)
     base_url = base_url.rstrip("/")
@@ -86,6 +96,8 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
         authorize_url=f"{base_url}/oauth2/authorize",
         invite_url=f"{base_url}/invite/",
         admin_guild_id=str(AdminServer().guild_id),
+        discord_web_url=base_url,
+        discord_client_secret=SANDBOX_DISCORD_CLIENT_SECRET,
     )
 
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # A token to create (by its hash) at start-up, for deployments that cannot run the CLI.
     bootstrap_api_token: SecretStr | None = None
     discord_token: SecretStr | None = None
+    # The application's OAuth2 client secret (developer portal, OAuth2 page): "Sign in with
+    # Discord" on the status page and "Join the Discord server" on the join page. The sandbox
+    # has its own.
+    discord_client_secret: SecretStr | None = None
     discord_admin_role: str = "Course Admin"
     # The server (guild) id where the admin commands may run; the role alone is not enough,
     # since anyone can make a role of that name in a server of their own.
@@ -94,9 +98,9 @@ class Settings(BaseSettings):
     # is PUBLIC_URL/join-oauth/github/callback) and "Join the Discord server" (the bot's own
     # application, with PUBLIC_URL/join-oauth/discord/callback as a redirect). Development on
     # the sandbox uses the sandbox's.
+    # (The Discord side is DISCORD_CLIENT_SECRET above, shared with Sign in with Discord.)
     github_oauth_client_id: str | None = None
     github_oauth_client_secret: SecretStr | None = None
-    discord_client_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -114,6 +118,7 @@ class Settings(BaseSettings):
     @field_validator(
         "bootstrap_api_token",
         "discord_token",
+        "discord_client_secret",
         "github_token",
         "github_app_private_key",
         "secret_key",
@@ -129,7 +134,6 @@ class Settings(BaseSettings):
         "public_url",
         "github_oauth_client_id",
         "github_oauth_client_secret",
-        "discord_client_secret",
         mode="before",
     )
     @classmethod

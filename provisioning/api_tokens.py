@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,16 @@ class ApiTokenInfo:
     id: int
     name: str
     read_only: bool
+
+
+@dataclass(frozen=True)
+class ApiTokenListing:
+    """A token as an operator sees it in a list: never its value, which is not stored."""
+
+    name: str
+    read_only: bool
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 def hash_token(token: str) -> str:
@@ -103,6 +114,21 @@ class ApiTokenService:
         if row is None or row.revoked_at is not None:
             return None
         return ApiTokenInfo(id=row.id, name=row.name, read_only=row.read_only)
+
+    async def list_all(self) -> list[ApiTokenListing]:
+        """Every token, active or revoked, oldest first."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(ApiToken).order_by(ApiToken.id))).all()
+        return [ApiTokenListing(r.name, r.read_only, r.created_at, r.revoked_at) for r in rows]
+
+    async def is_active(self, name: str) -> bool:
+        """A token of this name exists and is not revoked (sessions it started live on)."""
+        async with self._sessions() as session:
+            revoked_at = await session.execute(
+                select(ApiToken.revoked_at).where(ApiToken.name == name)
+            )
+            row = revoked_at.first()
+        return row is not None and row[0] is None
 
     async def revoke(self, name: str) -> bool:
         """Revoke the token named ``name``; False if there is no such active token."""

@@ -104,6 +104,75 @@ class AuditLog:
             next_after=rows[-1].id if more and rows else None,
         )
 
+    async def newest(
+        self,
+        course_id: str,
+        *,
+        before: int | None = None,
+        limit: int = 50,
+        step_key: str | None = None,
+        errors_only: bool = False,
+    ) -> AuditView:
+        """A page of a course's rows, newest first, of one step and only errors if asked."""
+        async with self._sessions() as session:
+            return await _newest(
+                session,
+                course_id,
+                before=before,
+                limit=limit,
+                step_key=step_key,
+                errors_only=errors_only,
+            )
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """Rows of one course's log, newest first, for people reading it on the status page."""
+
+    rows: list[dict[str, Any]]
+    # Where the next (older) page starts, or None on the last page.
+    before: int | None
+    # Step keys that have rows, for the filter.
+    step_keys: list[str]
+
+
+async def _newest(
+    session: AsyncSession,
+    course_id: str,
+    *,
+    before: int | None,
+    limit: int,
+    step_key: str | None,
+    errors_only: bool,
+) -> AuditView:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.course_id == course_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    if step_key:
+        query = query.where(AuditEvent.step_key == step_key)
+    if errors_only:
+        query = query.where(AuditEvent.status >= 400)
+    rows = (await session.scalars(query)).all()
+    keys = (
+        await session.scalars(
+            select(AuditEvent.step_key)
+            .distinct()
+            .where(AuditEvent.course_id == course_id, AuditEvent.step_key.is_not(None))
+        )
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditView(
+        rows=[_public(row) for row in rows],
+        before=rows[-1].id if more and rows else None,
+        step_keys=sorted(k for k in keys if k),
+    )
+
 
 def _public(row: AuditEvent) -> dict[str, Any]:
     return {

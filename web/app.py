@@ -20,15 +20,24 @@ from web.handlers import (
 )
 from web.join import routes as join_routes
 from web.openapi import build_openapi
+from web.pages.routes import add_pages, page_middlewares
 from web.problems import problem_middleware
+from web.security import security_headers
 from web.services import ANSWERS, OPENAPI, SERVICES, Services
 
 
 def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> web.Application:
     """The web application on top of ``services``; the caller runs it (AppRunner/TCPSite)."""
-    # The problem middleware is outermost so errors raised by auth are rendered too.
+    # The problem middleware is outside auth so errors raised by auth are rendered too; the
+    # security headers go on everything, problems included; pages render their own errors.
     app = web.Application(
-        middlewares=[problem_middleware, auth_middleware], client_max_size=client_max_size
+        middlewares=[
+            security_headers,
+            problem_middleware,
+            auth_middleware,
+            *page_middlewares(services),
+        ],
+        client_max_size=client_max_size,
     )
     app[SERVICES] = services
     app[ANSWERS] = AnswerCache()
@@ -44,4 +53,5 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     if services.join is not None:
         join_routes.add_routes(app, services.join)
     metrics.add_routes(app)
+    add_pages(app)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -14,12 +15,18 @@ from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
+from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
 from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
+from provisioning.staff_rights import DiscordIdentity, StaffRightsService
 from provisioning.students.roster_status import RosterStatusService
 from web.answer_cache import AnswerCache
 from web.join.parts import JoinParts
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class Services:
     audit: AuditLog
     # The Prometheus exposition text; a closure, so the web never holds the governors itself.
     metrics: Callable[[], Awaitable[bytes]]
+    # The status page's list of courses (newest first, filtered, with progress).
+    overview: CourseOverview
     # A course id to its Discord claim code (`GET /courses/{id}/claim`); a closure over the
     # secret, so the web never holds it. Without one, that route answers 404.
     claim_code: ClaimCodes = no_claim_codes
@@ -47,6 +56,16 @@ class Services:
     join: JoinParts | None = None
     # Where the install link sends people (the sandbox's page in development).
     authorize_url: str = DISCORD_AUTHORIZE_URL
+    # The status page's signed-in sessions: the key of their encrypted cookie (derived from
+    # the product's secret; None: a random key per application, sessions end with it), and
+    # whether the cookie needs HTTPS (everywhere but development).
+    session_key: bytes | None = None
+    secure_cookies: bool = False
+    # The product's clock: sessions expire by it.
+    now: Callable[[], datetime] = _utc_now
+    # Sign in with Discord, and what a Discord user may see; without them, tokens only.
+    discord_sign_in: DiscordIdentity | None = None
+    staff_rights: StaffRightsService | None = None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -26,6 +26,7 @@ RULES: dict[str, tuple[str, ...]] = {
     # Adapters call services; they never reach the tables.
     "cogs": ("db", "sqlalchemy", "bot", "web", "clients"),
     "web/handlers": ("db", "sqlalchemy", "bot", "cogs", "clients"),
+    "web/pages": ("db", "sqlalchemy", "bot", "cogs", "clients"),
     "clients": ("bot", "cogs", "web", "db", "sandbox"),
     # A test double shares no code with what it stands in for.
     "sandbox": ("provisioning", "clients", "bot", "cogs", "web", "db"),

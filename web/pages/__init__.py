@@ -1,0 +1,1 @@
+"""The web status page: one module per page (handlers), templates in web/templates."""
