@@ -22,10 +22,11 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
-from clients.github.gateway import PyGithubGateway
+from clients.github.gateway import AppCredentials, PyGithubGateway
 from cogs.course import CourseCommands
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
+from db.pace_ledger import DatabasePaceLedger
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
@@ -36,6 +37,7 @@ from provisioning.discord.steps import executors as discord_executors
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
+from provisioning.pace import MemoryPaceLedger, PaceLedger, credential_key
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from web.app import create_app
@@ -94,8 +96,21 @@ async def build(
     endpoints = await open_endpoints(settings, stack)
     metrics = Metrics()
     audit = AuditLog(sessions, clock, metrics)
-    github_governor = RateGovernor("github", GovernorLimits.github(settings.rate_scale), clock)
-    discord_governor = RateGovernor("discord", GovernorLimits.discord(settings.rate_scale), clock)
+    ledger = pace_ledger(engine, clock)
+    github_governor = RateGovernor(
+        "github",
+        GovernorLimits.github(settings.rate_scale),
+        clock,
+        ledger=ledger,
+        credential=_github_credential_key(endpoints),
+    )
+    discord_governor = RateGovernor(
+        "discord",
+        GovernorLimits.discord(settings.rate_scale),
+        clock,
+        ledger=ledger,
+        credential=credential_key("discord", endpoints.discord_token),
+    )
     github = PyGithubGateway(
         base_url=endpoints.github_api_url,
         credentials=endpoints.github_credentials,
@@ -174,6 +189,25 @@ async def open_database(
     if problem is not None:
         raise StartupError(problem)
     return engine, create_session_factory(engine)
+
+
+def pace_ledger(engine: AsyncEngine, clock: Clock) -> PaceLedger:
+    """Where the governors keep each credential's pace: in the database when several
+    processes may share it (PostgreSQL), in memory on SQLite (one process)."""
+    if engine.dialect.name == "postgresql":
+        return DatabasePaceLedger(engine)
+    return MemoryPaceLedger(clock)
+
+
+def _github_credential_key(endpoints: Endpoints) -> str:
+    credentials = endpoints.github_credentials
+    if isinstance(credentials, AppCredentials):
+        # One installation, one set of limits, whatever token it currently holds.
+        identity = f"app:{credentials.app_id}:{credentials.installation_id}"
+    else:
+        identity = credentials.token
+    # The API URL too: the same token string on two servers is two credentials.
+    return credential_key("github", f"{endpoints.github_api_url} {identity}")
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

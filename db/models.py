@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -257,3 +258,17 @@ class IdempotencyKey(Base):
     response_body: Mapped[str] = mapped_column(Text)
     course_id: Mapped[str | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PaceAccount(Base):
+    """The next free call slot of one credential's pace account (`db.pace_ledger`): every
+    runner process sharing a credential reserves its calls' slots here (PostgreSQL).
+
+    `account` names the credential by a hash and the kind of call; a token is never stored.
+    """
+
+    __tablename__ = "pace_accounts"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Seconds since the epoch on the database server's clock: one clock for every process.
+    next_at: Mapped[float] = mapped_column(Float)

@@ -64,6 +64,10 @@ binding: ContextVar[TransportBinding | None] = ContextVar("github_transport", de
 def install() -> None:
     """Make PyGithub open our connections; idempotent. Call before constructing `Github`."""
     Requester.injectConnectionClasses(AuditedHTTPConnection, AuditedHTTPSConnection)
+    # Injecting also turns PyGithub's connection reuse off (its tests want a fresh connection
+    # per request): every request then paid a new TCP (and TLS) handshake and a new requests
+    # Session. Reuse is safe here, each Requester runs on one thread (worker.py's lanes).
+    Requester._Requester__persist = True  # type: ignore[attr-defined]  # no public switch
 
 
 class AuditedHTTPConnection(HTTPRequestsConnectionClass):
