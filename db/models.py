@@ -40,6 +40,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 _BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
 
 
+def platform_of(kind: str) -> str:
+    """The platform of a step kind: "github.repo" → "github"."""
+    return kind.split(".", 1)[0]
+
+
 def spec_digest(spec: dict[str, Any]) -> str:
     """The digest of a course's stored spec: equal digests, equal specs."""
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -135,6 +140,10 @@ class Step(Base):
         # A course's status: its summary reads this index alone, a page walks the next one.
         Index("ix_steps_course_status", "course_id", "state", "kind", "updated_at"),
         Index("ix_steps_course_position", "course_id", "position"),
+        # A runner claims each platform's ready steps apart (a step waiting for GitHub's pace
+        # must not hold a slot a Discord step could use), lowest plan position first: the
+        # courses take turns, and one created after a big one does not wait for all of it.
+        Index("ix_steps_platform_ready", "platform", "state", "unfinished_deps", "position"),
         # One server per course, one course per server: two claims racing for one guild (or
         # for one course) cannot both commit, whatever the code in front of it checks.
         Index(
@@ -151,6 +160,9 @@ class Step(Base):
     position: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String())
     kind: Mapped[str] = mapped_column(String())
+    # The platform the step talks to: its kind's first part ("github.repo" → "github"), set
+    # with the kind.
+    platform: Mapped[str] = mapped_column(String(16), server_default=text("''"))
     depends_on: Mapped[list[str]] = mapped_column(JSON)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20), default="pending")
@@ -173,6 +185,11 @@ class Step(Base):
     unfinished_deps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     course: Mapped[Course] = relationship(back_populates="steps")
+
+    @validates("kind")
+    def _set_platform(self, _key: str, kind: str) -> str:
+        self.platform = platform_of(kind)
+        return kind
 
 
 class StepDependency(Base):

@@ -15,13 +15,14 @@ headers, which count the calls of every process already.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from provisioning.clock import Clock
 from provisioning.errors import PlatformError
-from provisioning.pace import MemoryPaceLedger, PaceLedger
+from provisioning.pace import MemoryPaceLedger, PaceLedger, current_wait
 
 log = logging.getLogger(__name__)
 RESET_MARGIN_S = 0.05
@@ -149,7 +150,8 @@ class RateGovernor:
                 # Never seen: wait for the first answer to say what the limit is.
                 state.learned.clear()
                 try:
-                    await asyncio.wait_for(state.learned.wait(), LEARN_TIMEOUT_S)
+                    with _marked_waiting():
+                        await asyncio.wait_for(state.learned.wait(), LEARN_TIMEOUT_S)
                 except TimeoutError:
                     return
                 continue
@@ -159,7 +161,8 @@ class RateGovernor:
         if delay > 0:
             self.waits += 1
             self.wait_seconds += delay
-            await self._clock.sleep(delay)
+            with _marked_waiting():
+                await self._clock.sleep(delay)
 
     async def close(self, bucket: str, seconds: float) -> None:
         """Hold every call to `bucket` back for `seconds` (a limit met without headers), and
@@ -193,6 +196,19 @@ class RateGovernor:
             state.remaining = left if later_window else min(state.remaining or 0, left)
             state.reset_at = max(state.reset_at, reset_at) if not later_window else reset_at
         state.learned.set()
+
+
+@contextlib.contextmanager
+def _marked_waiting() -> Iterator[None]:
+    """Tell the step's runner it waits for a pace now (stopping cancels it then, unsent)."""
+    marker = current_wait.get()
+    if marker is not None:
+        marker.waiting = True
+    try:
+        yield
+    finally:
+        if marker is not None:
+            marker.waiting = False
 
 
 def _seconds(value: str | None) -> float | None:

@@ -12,6 +12,8 @@ reserves from with one atomic statement (`db/pace_ledger.py`).
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Protocol
 
 from provisioning.clock import Clock
@@ -52,3 +54,18 @@ def credential_key(platform: str, secret: str) -> str:
     """The name of a credential in the ledger: the platform and a hash, never the secret (the
     ledger is a table anyone with database access reads)."""
     return f"{platform}:{hashlib.sha256(secret.encode()).hexdigest()[:24]}"
+
+
+@dataclass
+class PaceWait:
+    """Whether a step is waiting for its pace right now (set by the governor while it sleeps).
+
+    A stopping runner cancels such a step at once (nothing was sent; it is handed back), while
+    a step with a call in flight gets a moment to finish it.
+    """
+
+    waiting: bool = False
+
+
+# Set by the runner around each step's task; the governor marks it while the step waits.
+current_wait: ContextVar[PaceWait | None] = ContextVar("pace_wait", default=None)
