@@ -150,7 +150,14 @@ class PyGithubWorker:
 
         context = contextvars.copy_context()
         try:
-            return await loop.run_in_executor(lane.executor, context.run, run)
+            try:
+                result = await loop.run_in_executor(lane.executor, context.run, run)
+            finally:
+                # Every request's row written (and its headers observed) before the call
+                # returns to the step, answered or failed; a failed write raises from here.
+                for delivered in bound.delivered:
+                    await asyncio.wrap_future(delivered, loop=loop)
+            return result
         except GithubException as exc:
             error = from_github_exception(exc)
             if error.rate_limited and error.retry_after:
