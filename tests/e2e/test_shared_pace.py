@@ -32,9 +32,10 @@ GITHUB_SCALE = 2
 DISCORD_SCALE = 0.25
 DISCORD_GLOBAL_PER_S = 50
 # Requests leave one pace apart but arrive a little later, not all equally late: a busy CPU
-# (the sandbox shares this test's event loop) delays one more than the next. Two processes
-# pacing on their own would put writes at any distance, down to none.
-JITTER_S = 0.2
+# (the sandbox shares this test's event loop; under the whole suite on 2 shared cores up to
+# 0.27 s was seen) delays one more than the next. Two processes pacing on their own put
+# writes at any distance, down to none (7 ms seen).
+JITTER_S = 0.3
 
 
 async def _run_two(env: dict[str, str], tmp_path: Path, name: str, done: object) -> None:
@@ -112,9 +113,10 @@ async def test_two_runner_processes_share_one_pace_per_credential(
     gaps = [b - a for a, b in itertools.pairwise(writes)]
     assert len(writes) > 40, len(writes)
     assert min(gaps) >= 1 / GITHUB_SCALE - JITTER_S, sorted(gaps)[:5]
-    # And over any ten writes the pace held exactly, jitter or not.
+    # And over any ten writes the pace held: at least nine spacings, where two processes each
+    # at the pace would fit twenty writes.
     tenths = [b - a for a, b in zip(writes, writes[10:], strict=False)]
-    assert min(tenths) >= 10 / GITHUB_SCALE - JITTER_S, sorted(tenths)[:5]
+    assert min(tenths) >= 9 / GITHUB_SCALE, sorted(tenths)[:5]
     assert len(await _actors(product, "github.")) == 2
 
     for course_id, spec in zip(ids, specs, strict=True):
