@@ -112,7 +112,10 @@ async def test_two_runner_processes_share_one_pace_per_credential(
     writes = [e.time for e in entries]
     gaps = [b - a for a, b in itertools.pairwise(writes)]
     assert len(writes) > 40, len(writes)
-    assert min(gaps) >= 1 / GITHUB_SCALE - JITTER_S, sorted(gaps)[:5]
+    # A stall of this test's event loop (seen once in the whole suite: 0.46 s) stamps two
+    # arrivals together; two processes pacing alone put a third of the gaps under the mark.
+    close = [gap for gap in gaps if gap < 1 / GITHUB_SCALE - JITTER_S]
+    assert len(close) <= 1, sorted(gaps)[:5]
     # And over any ten writes the pace held: at least nine spacings, where two processes each
     # at the pace would fit twenty writes.
     tenths = [b - a for a, b in zip(writes, writes[10:], strict=False)]
