@@ -185,6 +185,9 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
             )
             bot = {"permissions": needed_permissions(spec)}
             await control(http, base, "POST", f"/discord/guilds/{guild['id']}/bot", json=bot)
+            await control(
+                http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
+            )
             await product.claims.claim(product.claim_code(course_id), guild["id"], people["ada"])
 
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SANDBOX_URL")}
