@@ -34,7 +34,7 @@ from clients.discord import log_redaction as discord_log_redaction
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.discord.oauth import DiscordOAuth
-from clients.github.gateway import PyGithubGateway
+from clients.github.gateway import AppCredentials, PyGithubGateway
 from clients.oauth.sign_in import OAuthSignIn
 from clients.smtp.gateway import SmtpMailGateway
 from cogs.course.group import CourseCommands
@@ -43,6 +43,7 @@ from cogs.course_log import CourseLog
 from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
+from db.pace_ledger import DatabasePaceLedger
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
@@ -62,6 +63,7 @@ from provisioning.discord.steps.server import install_link
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import Metrics
+from provisioning.pace import MemoryPaceLedger, PaceLedger, credential_key
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
 from provisioning.staff_rights import StaffRightsService
@@ -140,8 +142,21 @@ async def build(
     endpoints = await open_endpoints(settings, stack)
     metrics = Metrics()
     audit = AuditLog(sessions, clock, metrics)
-    github_governor = RateGovernor("github", GovernorLimits.github(settings.rate_scale), clock)
-    discord_governor = RateGovernor("discord", GovernorLimits.discord(settings.rate_scale), clock)
+    ledger = pace_ledger(engine, clock)
+    github_governor = RateGovernor(
+        "github",
+        GovernorLimits.github(settings.rate_scale),
+        clock,
+        ledger=ledger,
+        credential=_github_credential_key(endpoints),
+    )
+    discord_governor = RateGovernor(
+        "discord",
+        GovernorLimits.discord(settings.rate_scale),
+        clock,
+        ledger=ledger,
+        credential=credential_key("discord", endpoints.discord_token),
+    )
     github = PyGithubGateway(
         base_url=endpoints.github_api_url,
         credentials=endpoints.github_credentials,
@@ -332,6 +347,25 @@ def _discord_sign_in(endpoints: Endpoints) -> DiscordOAuth | None:
         api_url=discord.http.Route.BASE,
         client_secret=endpoints.discord_client_secret,
     )
+
+
+def pace_ledger(engine: AsyncEngine, clock: Clock) -> PaceLedger:
+    """Where the governors keep each credential's pace: in the database when several
+    processes may share it (PostgreSQL), in memory on SQLite (one process)."""
+    if engine.dialect.name == "postgresql":
+        return DatabasePaceLedger(engine)
+    return MemoryPaceLedger(clock)
+
+
+def _github_credential_key(endpoints: Endpoints) -> str:
+    credentials = endpoints.github_credentials
+    if isinstance(credentials, AppCredentials):
+        # One installation, one set of limits, whatever token it currently holds.
+        identity = f"app:{credentials.app_id}:{credentials.installation_id}"
+    else:
+        identity = credentials.token
+    # The API URL too: the same token string on two servers is two credentials.
+    return credential_key("github", f"{endpoints.github_api_url} {identity}")
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -37,6 +38,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 # The `discord.server` steps bound to a guild (the key is `provisioning.claims.codes.SERVER_STEP`).
 _BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
+
+
+def platform_of(kind: str) -> str:
+    """The platform of a step kind: "github.repo" → "github"."""
+    return kind.split(".", 1)[0]
 
 
 def spec_digest(spec: dict[str, Any]) -> str:
@@ -136,6 +142,10 @@ class Step(Base):
         # A course's status: its summary reads this index alone, a page walks the next one.
         Index("ix_steps_course_status", "course_id", "state", "kind", "updated_at"),
         Index("ix_steps_course_position", "course_id", "position"),
+        # A runner claims each platform's ready steps apart (a step waiting for GitHub's pace
+        # must not hold a slot a Discord step could use), lowest plan position first: the
+        # courses take turns, and one created after a big one does not wait for all of it.
+        Index("ix_steps_platform_ready", "platform", "state", "unfinished_deps", "position"),
         # One server per course, one course per server: two claims racing for one guild (or
         # for one course) cannot both commit, whatever the code in front of it checks.
         Index(
@@ -152,6 +162,9 @@ class Step(Base):
     position: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String())
     kind: Mapped[str] = mapped_column(String())
+    # The platform the step talks to: its kind's first part ("github.repo" → "github"), set
+    # with the kind.
+    platform: Mapped[str] = mapped_column(String(16), server_default=text("''"))
     depends_on: Mapped[list[str]] = mapped_column(JSON)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20), default="pending")
@@ -174,6 +187,11 @@ class Step(Base):
     unfinished_deps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     course: Mapped[Course] = relationship(back_populates="steps")
+
+    @validates("kind")
+    def _set_platform(self, _key: str, kind: str) -> str:
+        self.platform = platform_of(kind)
+        return kind
 
 
 class StepDependency(Base):
@@ -327,3 +345,17 @@ class CourseDraft(Base):
     # The removals the preview showed, when they are over the safety limit: Confirm confirms
     # exactly that number (a course changed since then is refused, not changed more).
     confirm_removals: Mapped[int | None] = mapped_column(Integer)
+
+
+class PaceAccount(Base):
+    """The next free call slot of one credential's pace account (`db.pace_ledger`): every
+    runner process sharing a credential reserves its calls' slots here (PostgreSQL).
+
+    `account` names the credential by a hash and the kind of call; a token is never stored.
+    """
+
+    __tablename__ = "pace_accounts"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Seconds since the epoch on the database server's clock: one clock for every process.
+    next_at: Mapped[float] = mapped_column(Float)

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import and_, case, delete, false, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    false,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain
@@ -54,17 +66,24 @@ class ClaimedStep:
 
 
 async def claim(
-    session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    platform: str | None = None,
 ) -> list[ClaimedStep]:
-    """Lease up to `limit` steps that are due and whose dependencies all succeeded, each with
-    its course's spec and its dependencies' results, read in this same transaction."""
+    """Lease up to `limit` steps that are due and whose dependencies all succeeded (of
+    `platform` only, if given), each with its course's spec and its dependencies' results,
+    read in this same transaction."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
         # could read the same candidates. A no-op write takes the database's write lock first:
         # claimers, in this process or another, then take turns.
         await session.execute(text("UPDATE steps SET id = id WHERE 1 = 0"))
-    steps = await _claimable(session, now, limit)
+    steps = await _claimable(session, now, limit, platform)
     started = []
     for step in steps:
         previous = step.state
@@ -179,7 +198,9 @@ async def _produced(
     }
 
 
-async def _claimable(session: AsyncSession, now: datetime, limit: int) -> Sequence[Step]:
+async def _claimable(
+    session: AsyncSession, now: datetime, limit: int, platform: str | None
+) -> Sequence[Step]:
     """Up to `limit` steps to lease, locked (PostgreSQL skips rows another claimer holds).
 
     Readiness is data (`unfinished_deps`, kept by triggers), so the claim is two index walks
@@ -187,20 +208,27 @@ async def _claimable(session: AsyncSession, now: datetime, limit: int) -> Sequen
     pending now, and pending steps with no time set: a handful at most), then pending steps in
     the order they fell due, stopping after `limit`. One query with an OR of both could not walk
     one index in order and would read every ready row.
+
+    For one platform the due steps come lowest plan position first, whatever the course
+    (`ix_steps_platform_ready`): courses take turns, and a small course created after a big one
+    is done in about its own time instead of after the big one. Steps not due yet (a backoff)
+    are skipped on the way.
     """
     ready = Step.unfinished_deps == 0
+    mine = true() if platform is None else Step.platform == platform
     overdue = select(Step).where(
+        mine,
         ready,
         or_(
             and_(Step.state == "running", Step.lease_expires_at < now),
             and_(Step.state == "pending", Step.next_attempt_at.is_(None)),
         ),
     )
-    due = (
-        select(Step)
-        .where(ready, Step.state == "pending", Step.next_attempt_at <= now)
-        .order_by(Step.next_attempt_at, Step.position)
-    )
+    due = select(Step).where(mine, ready, Step.state == "pending", Step.next_attempt_at <= now)
+    if platform is None:
+        due = due.order_by(Step.next_attempt_at, Step.position)
+    else:
+        due = due.order_by(Step.position)
     steps: list[Step] = []
     # The overdue come in index order, unsorted: sorting would read them all first.
     for query in (overdue, due):

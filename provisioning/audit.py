@@ -1,11 +1,15 @@
 """The audit log service: HTTP exchanges from the transports, and reading and verifying the log.
 
-Rows are appended through `audit_chain`, each in its own short transaction, before the HTTP
-call returns to the step: a step that crashes right after a call still leaves the call's row.
+Rows are appended through `audit_chain` before the HTTP call returns to the step: a step that
+crashes right after a call still leaves the call's row. Calls answered while a write is under
+way are written together, in the next transaction (group commit): each caller still waits for
+its own row's commit, but many calls at once cost one lock of the chain and one commit, not one
+each.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +40,18 @@ class AuditLog:
         self._sessions = sessions
         self._clock = clock
         self._metrics = metrics
+        # Rows waiting for the next batch, each with the future its caller awaits.
+        self._queue: list[tuple[audit_chain.AuditEntry, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def record_http(self, exchange: HttpExchange, context: AuditContext) -> None:
         summary = dict(exchange.request_summary)
         summary["platform"] = exchange.platform
         if exchange.error:
             summary["error"] = exchange.error[:500]
-        async with self._sessions.begin() as session:
-            await audit_chain.append(
-                session,
+        written = asyncio.get_running_loop().create_future()
+        self._queue.append(
+            (
                 audit_chain.AuditEntry(
                     at=self._clock.now(),
                     actor=context.actor,
@@ -61,7 +68,14 @@ class AuditLog:
                     request_id=exchange.request_id,
                     rate_limit=exchange.rate_limit,
                 ),
+                written,
             )
+        )
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="audit-writer")
+        # Shielded: a step cancelled meanwhile (stopping) must not leave a row half-known; the
+        # row is written whatever becomes of its caller.
+        await asyncio.shield(written)
         self._metrics.http_requests.labels(exchange.platform, exchange.method).inc()
         if exchange.rate_limited or exchange.status == 429:
             self._metrics.http_429.labels(exchange.platform).inc()
@@ -80,6 +94,20 @@ class AuditLog:
                 attempt=context.attempt,
                 summary={"to": recipient, "status": status},
             )
+
+    async def _write_batches(self) -> None:
+        """Write what is queued, in order, one transaction per batch, until nothing is."""
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                async with self._sessions.begin() as session:
+                    await audit_chain.append_many(session, [entry for entry, _ in batch])
+            except Exception as exc:
+                for _, written in batch:
+                    written.set_exception(exc)
+            else:
+                for _, written in batch:
+                    written.set_result(None)
 
     async def verify(self) -> audit_chain.ChainVerification:
         """Walk the chain; the first broken link, if any."""

@@ -5,17 +5,24 @@ spaced before they are sent. The governor knows two things: a minimum spacing fo
 a (longer) one for writes (GitHub asks for serial mutations at least a second apart, and 80
 content-creating requests a minute at most), and what the platform's rate-limit headers said
 about each bucket: how many calls its window has left, when it resets, and any Retry-After.
+
+The spacing belongs to the credential, not to the process: it is reserved from a `PaceLedger`
+account named after the credential (shared through the database on PostgreSQL, so every runner
+process sharing a token keeps one pace together). The buckets are learned from the answers'
+headers, which count the calls of every process already.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from provisioning.clock import Clock
 from provisioning.errors import PlatformError
+from provisioning.pace import MemoryPaceLedger, PaceLedger, current_wait
 
 log = logging.getLogger(__name__)
 RESET_MARGIN_S = 0.05
@@ -63,17 +70,25 @@ class RateGovernor:
     with the answer's headers or none when no answer came)."""
 
     def __init__(
-        self, name: str, limits: GovernorLimits, clock: Clock, max_wait_s: float = 30.0
+        self,
+        name: str,
+        limits: GovernorLimits,
+        clock: Clock,
+        max_wait_s: float = 30.0,
+        *,
+        ledger: PaceLedger | None = None,
+        credential: str | None = None,
     ) -> None:
         self.name = name
+        # Without a ledger the pace is this governor's own (one process, tests of one part).
+        self._ledger = ledger or MemoryPaceLedger(clock)
+        self._account = credential or f"{name}:local"
         # Longer waits for a bucket fail the call instead (retryable, with the wait as
         # Retry-After): a step must not hold a runner slot for hours (a role bucket resets
         # after ~28 h, GitHub's primary limit hourly); the runner reschedules it.
         self._max_wait_s = max_wait_s
         self._limits = limits
         self._clock = clock
-        self._next_any = 0.0
-        self._next_write = 0.0
         self._buckets: dict[str, _Bucket] = {}
         self.waits = 0
         self.wait_seconds = 0.0
@@ -83,23 +98,32 @@ class RateGovernor:
 
         Bucket accounting first: no more calls than the window has left (counting the ones
         still in flight), and a bucket never seen lets one call through to learn its limit.
-        Then spacing: the slot is reserved before sleeping, so callers queue in order without
-        holding a lock, and reads are not held up behind a write waiting for its slot (a
-        GitHub read has no spacing of its own: only writes are serial).
+        Then spacing: the slot is reserved from the credential's ledger account before
+        sleeping, so callers (of every process) queue in order without holding a lock, and
+        reads are not held up behind a write waiting for its slot (a GitHub read has no
+        spacing of its own: only writes are serial).
         """
         state = self._buckets.setdefault(bucket, _Bucket())
         await self._wait_for_bucket(state)
         if state.remaining is not None:
             state.remaining -= 1
         state.in_flight += 1
-        now = self._clock.monotonic()
-        start = max(now, self._next_any)
-        if write:
-            start = max(start, self._next_write)
-            self._next_write = start + self._limits.write_interval_s / self._limits.scale
-        if self._limits.min_interval_s > 0:
-            self._next_any = start + self._limits.min_interval_s / self._limits.scale
-        await self._sleep(start - now)
+        try:
+            account, interval = self._spacing(write)
+            if interval > 0:
+                await self._sleep(await self._ledger.reserve(account, interval))
+        except BaseException:
+            state.in_flight = max(0, state.in_flight - 1)  # cancelled (stopping): never sent
+            raise
+
+    def _spacing(self, write: bool) -> tuple[str, float]:
+        """The ledger account a call is spaced on, and its spacing. One account per call:
+        writes have their own when their spacing is the longer (GitHub: writes a second
+        apart, reads free), otherwise every call shares one (Discord: 40 per second)."""
+        limits = self._limits
+        if write and limits.write_interval_s > limits.min_interval_s:
+            return f"{self._account}:write", limits.write_interval_s / limits.scale
+        return f"{self._account}:any", limits.min_interval_s / limits.scale
 
     async def _wait_for_bucket(self, state: _Bucket) -> None:
         while True:
@@ -126,7 +150,8 @@ class RateGovernor:
                 # Never seen: wait for the first answer to say what the limit is.
                 state.learned.clear()
                 try:
-                    await asyncio.wait_for(state.learned.wait(), LEARN_TIMEOUT_S)
+                    with _marked_waiting():
+                        await asyncio.wait_for(state.learned.wait(), LEARN_TIMEOUT_S)
                 except TimeoutError:
                     return
                 continue
@@ -136,13 +161,16 @@ class RateGovernor:
         if delay > 0:
             self.waits += 1
             self.wait_seconds += delay
-            await self._clock.sleep(delay)
+            with _marked_waiting():
+                await self._clock.sleep(delay)
 
-    def close(self, bucket: str, seconds: float) -> None:
-        """Hold every call to `bucket` back for `seconds` (a limit met without headers)."""
+    async def close(self, bucket: str, seconds: float) -> None:
+        """Hold every call to `bucket` back for `seconds` (a limit met without headers), and
+        the credential's writes in every process: a secondary limit blocks the credential."""
         state = self._buckets.setdefault(bucket, _Bucket())
         until = self._clock.monotonic() + seconds + RESET_MARGIN_S
         state.closed_until = max(state.closed_until, until)
+        await self._ledger.hold(self._spacing(True)[0], seconds + RESET_MARGIN_S)
 
     def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
         """Learn from an answer's rate-limit headers (or from no answer: `headers` empty)."""
@@ -168,6 +196,19 @@ class RateGovernor:
             state.remaining = left if later_window else min(state.remaining or 0, left)
             state.reset_at = max(state.reset_at, reset_at) if not later_window else reset_at
         state.learned.set()
+
+
+@contextlib.contextmanager
+def _marked_waiting() -> Iterator[None]:
+    """Tell the step's runner it waits for a pace now (stopping cancels it then, unsent)."""
+    marker = current_wait.get()
+    if marker is not None:
+        marker.waiting = True
+    try:
+        yield
+    finally:
+        if marker is not None:
+            marker.waiting = False
 
 
 def _seconds(value: str | None) -> float | None:

@@ -1,9 +1,11 @@
 """The step runner: claims due steps, runs their executors, records the outcome.
 
-Woken by APScheduler ticks and on every enqueue (`wake`). Several steps run at once (GitHub
-calls are serialised by its gateway and governor; Discord calls by theirs). Each running step
-keeps its lease alive; if this process dies, the lease expires and any runner takes the step
-over, whose executor then verifies or adopts what the dead one may have created.
+Woken by APScheduler ticks and on every enqueue (`wake`). Several steps run at once, up to
+`concurrency` per platform: a GitHub step waiting a second for its write slot holds a GitHub
+slot, never one a Discord step could use (each platform's governor paces its calls). Each
+running step keeps its lease alive; if this process dies, the lease expires and any runner
+takes the step over, whose executor then verifies or adopts what the dead one may have
+created.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import step_queue
-from provisioning import audit_context
+from provisioning import audit_context, pace
 from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
 from provisioning.discord.gateway import DiscordGateway
@@ -34,6 +36,8 @@ from provisioning.step import Executor, StepContext, StepResult
 log = logging.getLogger(__name__)
 # Validated course descriptions kept by content: a few courses run at once.
 SPECS_KEPT = 16
+# While stopping, how often to look for steps that began waiting for a pace (cancelled then).
+DRAIN_CHECK_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,15 @@ class RunnerConfig:
     """How much a runner takes on at once and how long its leases last."""
 
     lease_s: float = 60.0
-    concurrency: int = 8
+    concurrency: int = 8  # per platform
     idle_poll_s: float = 5.0
     # On shutdown, how long steps in flight may take to finish before they are handed back
     # (an operator expects Ctrl+C to be quick; a handed-back step runs again, idempotently).
     drain_s: float = 1.0
+
+
+def _platform(step: step_queue.ClaimedStep) -> str:
+    return step.kind.split(".", 1)[0]
 
 
 class StepRunner:
@@ -77,6 +85,8 @@ class StepRunner:
         self.steps_run = 0
         self.wakes = 0
         self._specs: OrderedDict[tuple[str, str], CourseSpec] = OrderedDict()
+        # Steps are claimed per platform, the first part of their kind ("github.repo").
+        self._platforms = sorted({kind.split(".", 1)[0] for kind in executors})
 
     def wake(self) -> None:
         """Ask for a claim round now (a course was created, retried or claimed)."""
@@ -84,7 +94,7 @@ class StepRunner:
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Keep up to `concurrency` steps running until `stop` is set.
+        """Keep up to `concurrency` steps of each platform running until `stop` is set.
 
         A step is claimed only when a slot is free, so every claimed step is running and
         renewing its lease: a claimed step waiting for a slot could outlive its lease and be
@@ -92,12 +102,15 @@ class StepRunner:
         dependants ready, so finishing wakes the loop as an enqueue does.
         """
         running: dict[asyncio.Task[None], int] = {}
+        platform_of: dict[asyncio.Task[None], str] = {}
+        waits: dict[asyncio.Task[None], pace.PaceWait] = {}
         try:
             while not stop.is_set():
                 self._wake.clear()
-                free = self._config.concurrency - len(running)
+                busy = Counter(platform_of[task] for task in running)
+                free = {p: self._config.concurrency - busy[p] for p in self._platforms}
                 try:
-                    claimed = await self._claim(free) if free > 0 else []
+                    claimed = await self._claim_free(free)
                 except Exception:
                     # The database went away for a moment (restart, failover, a lock timeout):
                     # the runner must outlive it, so log, wait a poll interval, claim again.
@@ -108,8 +121,13 @@ class StepRunner:
                     await self._pause(stop)
                     continue
                 for step in claimed:
-                    running[asyncio.create_task(self._run(step), name=step.key)] = step.id
-                if claimed and len(running) < self._config.concurrency:
+                    wait = pace.PaceWait()
+                    task = asyncio.create_task(self._run(step, wait), name=step.key)
+                    running[task] = step.id
+                    platform_of[task] = _platform(step)
+                    waits[task] = wait
+                busy = Counter(platform_of[task] for task in running)
+                if claimed and any(busy[p] < self._config.concurrency for p in self._platforms):
                     continue  # more may be ready
                 signals = {
                     asyncio.ensure_future(self._wake.wait()),
@@ -123,30 +141,49 @@ class StepRunner:
                 for signal in signals:
                     signal.cancel()
                 running = {task: id_ for task, id_ in running.items() if not task.done()}
+                platform_of = {task: platform_of[task] for task in running}
+                waits = {task: waits[task] for task in running}
         finally:
-            await self._drain(running)
+            await self._drain(running, waits)
 
     async def _pause(self, stop: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), self._config.idle_poll_s)
 
-    async def _drain(self, running: dict[asyncio.Task[None], int]) -> None:
-        """On shutdown let running steps finish briefly, then cancel the rest (a call in
-        flight, a wait for the platform's pace) and hand their steps back: pending and due,
-        for the next runner or the next start, not left leased until their leases expire."""
-        if running:
-            _, pending = await asyncio.wait(running.keys(), timeout=self._config.drain_s)
-        else:
-            pending = set()
-        for task in pending:
+    async def _drain(
+        self,
+        running: dict[asyncio.Task[None], int],
+        waits: Mapping[asyncio.Task[None], pace.PaceWait],
+    ) -> None:
+        """On shutdown cancel the steps waiting for their platform's pace at once (they sent
+        nothing), let those with a call in flight finish it for up to `drain_s` (cancelled as
+        soon as they wait for a pace again), then cancel the rest; hand every cancelled step
+        back: pending and due, for the next runner or the next start, not left leased until
+        its lease expires."""
+        # Real time, like the operator's patience (a test's clock may stand still).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.drain_s
+        pending = set(running)
+        stopped: set[asyncio.Task[None]] = set()
+        while pending:
+            for task in pending - stopped:
+                if waits[task].waiting:
+                    task.cancel()
+                    stopped.add(task)
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            _, pending = await asyncio.wait(pending, timeout=min(left, DRAIN_CHECK_S))
+        for task in pending - stopped:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+            stopped.add(task)
+        await asyncio.gather(*stopped, return_exceptions=True)
         keys: list[str] = []
-        if pending:
+        if stopped:
             try:
                 async with self._sessions.begin() as session:
                     keys = await step_queue.hand_back(
-                        session, [running[t] for t in pending], self.owner, self._clock.now()
+                        session, [running[t] for t in stopped], self.owner, self._clock.now()
                     )
             except Exception:
                 # The database is gone too: the leases expire and the steps are taken then.
@@ -173,6 +210,26 @@ class StepRunner:
         await asyncio.gather(*(self._run(step) for step in claimed))
         return len(claimed)
 
+    async def _claim_free(self, free: Mapping[str, int]) -> list[step_queue.ClaimedStep]:
+        """Claim, in one transaction, up to `free[platform]` steps of each platform."""
+        claimed: list[step_queue.ClaimedStep] = []
+        if not any(n > 0 for n in free.values()):
+            return claimed
+        async with self._sessions.begin() as session:
+            for platform, limit in free.items():
+                if limit > 0:
+                    claimed += await step_queue.claim(
+                        session,
+                        owner=self.owner,
+                        now=self._clock.now(),
+                        lease=timedelta(seconds=self._config.lease_s),
+                        limit=limit,
+                        platform=platform,
+                    )
+        if claimed:
+            log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
+        return claimed
+
     async def _claim(self, limit: int) -> list[step_queue.ClaimedStep]:
         async with self._sessions.begin() as session:
             claimed = await step_queue.claim(
@@ -186,9 +243,11 @@ class StepRunner:
             log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
         return claimed
 
-    async def _run(self, step: step_queue.ClaimedStep) -> None:
+    async def _run(self, step: step_queue.ClaimedStep, wait: pace.PaceWait | None = None) -> None:
         """Run one claimed step and record its outcome; never raises (one step's trouble,
-        or the database's, must not stop the others or the runner)."""
+        or the database's, must not stop the others or the runner). The governor marks `wait`
+        while the step waits for its platform's pace."""
+        pace.current_wait.set(wait)  # this task's own context, copied into the step's work
         try:
             await self._run_leased(step)
         except Exception:

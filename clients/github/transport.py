@@ -18,8 +18,9 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import Future
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from github.Requester import (
@@ -56,6 +57,8 @@ class TransportBinding:
     on_exchange: ExchangeHandler
     # The API prefix of the base URL (`/api/v3` on the sandbox and GHES, empty on github.com).
     prefix: str
+    # The audit writes of this call's requests, awaited on the loop before the call returns.
+    delivered: list[Future[None]] = field(default_factory=list)
 
 
 binding: ContextVar[TransportBinding | None] = ContextVar("github_transport", default=None)
@@ -64,6 +67,10 @@ binding: ContextVar[TransportBinding | None] = ContextVar("github_transport", de
 def install() -> None:
     """Make PyGithub open our connections; idempotent. Call before constructing `Github`."""
     Requester.injectConnectionClasses(AuditedHTTPConnection, AuditedHTTPSConnection)
+    # Injecting also turns PyGithub's connection reuse off (its tests want a fresh connection
+    # per request): every request then paid a new TCP (and TLS) handshake and a new requests
+    # Session. Reuse is safe here, each Requester runs on one thread (worker.py's lanes).
+    Requester._Requester__persist = True  # type: ignore[attr-defined]  # no public switch
 
 
 class AuditedHTTPConnection(HTTPRequestsConnectionClass):
@@ -122,9 +129,12 @@ def _audited(
 
 def _deliver(bound: TransportBinding, exchange: HttpExchange, headers: Mapping[str, str]) -> None:
     # `current_context()` is read here, on the worker thread, which runs in a copy of the
-    # caller's contextvars; waiting for the result keeps "row written before the call returns".
+    # caller's contextvars. Not waited for here: the thread is free for the next request (a
+    # write must leave on its slot, not after the previous one's audit commit); the gateway
+    # awaits `delivered` before the call returns to the step, so every row is still written
+    # before its call returns.
     coroutine = bound.on_exchange(exchange, current_context(), headers)
-    asyncio.run_coroutine_threadsafe(coroutine, bound.loop).result()
+    bound.delivered.append(asyncio.run_coroutine_threadsafe(coroutine, bound.loop))
 
 
 def _split(url: str, prefix: str) -> tuple[str, str]:

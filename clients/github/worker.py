@@ -1,7 +1,11 @@
-"""PyGithub on one dedicated thread: configured so every attempt is ours, governed, audited.
+"""PyGithub on dedicated threads: configured so every attempt is ours, governed, audited.
 
-PyGithub is synchronous and not thread-safe, so all of its calls run on one worker thread, in
-a copy of the caller's contextvars (the audit context travels with them). Its own retries and
+PyGithub is synchronous and not thread-safe, so its calls run on worker threads, each with a
+`Github` of its own, in a copy of the caller's contextvars (the audit context travels with
+them). Two lanes, one thread each: writes and reads. A write goes out when the governor gives
+it its slot (a second after the previous one, in every process sharing the credential); queued
+behind reads on a shared thread it would leave late, and the next one on time, closer than the
+spacing. Reads are never spaced, so they only queue behind each other. Its own retries and
 sleeps are off (`retry=None`, no spacing): the governor spaces calls before they go out and
 learns from every answer's headers, and the audited transport writes one row per request.
 """
@@ -14,13 +18,14 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github
 from github.GithubException import GithubException
+from github.Requester import Requester
 
 from clients.github import transport
 from clients.github.errors import from_github_exception, from_transport_error
@@ -67,6 +72,20 @@ def _auth(credentials: Credentials) -> Auth.Auth:
     return app.get_installation_auth(credentials.installation_id)
 
 
+@dataclass
+class _Lane:
+    """One `Github` and the one thread it runs on."""
+
+    github: Github
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="pygithub")
+    )
+
+    @property
+    def requester(self) -> Requester:
+        return self.github.requester
+
+
 class PyGithubWorker:
     """Sends requests through PyGithub's `Requester` on the worker thread."""
 
@@ -81,26 +100,30 @@ class PyGithubWorker:
     ) -> None:
         # Before `Github(...)`: the Requester picks its connection class when it is built.
         transport.install()
-        self._github = Github(
-            base_url=base_url,
-            auth=_auth(credentials),
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            api_version=API_VERSION,
-            timeout=timeout_s,
-            per_page=PAGE_SIZE,
-        )
-        self._requester = self._github.requester
+
+        def lane() -> _Lane:
+            github = Github(
+                base_url=base_url,
+                auth=_auth(credentials),
+                retry=None,
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+                api_version=API_VERSION,
+                timeout=timeout_s,
+                per_page=PAGE_SIZE,
+            )
+            return _Lane(github)
+
+        self._lanes = {False: lane(), True: lane()}  # by "writes?"
         self._prefix = urlsplit(base_url).path.rstrip("/")
         self._governor = governor
         self._sink = sink
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pygithub")
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._github.close)
-        self._executor.shutdown(wait=True)
+        for lane in self._lanes.values():
+            await loop.run_in_executor(lane.executor, lane.github.close)
+            lane.executor.shutdown(wait=True)
 
     async def _on_exchange(
         self, exchange: HttpExchange, context: AuditContext, headers: Mapping[str, str]
@@ -109,8 +132,9 @@ class PyGithubWorker:
         self._governor.observe(BUCKET, headers)
         await self._sink.record_http(exchange, context)
 
-    async def call(self, write: bool, fn: Callable[[], T]) -> T:
-        """Run `fn` (PyGithub calls) on the worker thread, after the governor allows it."""
+    async def call(self, write: bool, fn: Callable[[Requester], T]) -> T:
+        """Run `fn` (PyGithub calls) on its lane's thread, after the governor allows it."""
+        lane = self._lanes[write]
         await self._governor.acquire(BUCKET, write=write)
         loop = asyncio.get_running_loop()
         bound = transport.TransportBinding(
@@ -122,18 +146,25 @@ class PyGithubWorker:
 
         def run() -> T:
             transport.binding.set(bound)
-            return fn()
+            return fn(lane.requester)
 
         context = contextvars.copy_context()
         try:
-            return await loop.run_in_executor(self._executor, context.run, run)
+            try:
+                result = await loop.run_in_executor(lane.executor, context.run, run)
+            finally:
+                # Every request's row written (and its headers observed) before the call
+                # returns to the step, answered or failed; a failed write raises from here.
+                for delivered in bound.delivered:
+                    await asyncio.wrap_future(delivered, loop=loop)
+            return result
         except GithubException as exc:
             error = from_github_exception(exc)
             if error.rate_limited and error.retry_after:
                 # A secondary limit blocks the whole credential, often without a Retry-After
                 # header (the 60 s default comes from the error mapping): hold every call back,
                 # not only the step that met it (PLATFORM.md §2.8).
-                self._governor.close(BUCKET, error.retry_after)
+                await self._governor.close(BUCKET, error.retry_after)
             raise error from exc
         except (requests.RequestException, OSError) as exc:
             raise from_transport_error(exc) from exc
@@ -148,10 +179,8 @@ class PyGithubWorker:
     ) -> Any:
         """One request; the decoded JSON answer (None for 204)."""
 
-        def send() -> Any:
-            _, data = self._requester.requestJsonAndCheck(
-                verb, path, parameters=parameters, input=body
-            )
+        def send(requester: Requester) -> Any:
+            _, data = requester.requestJsonAndCheck(verb, path, parameters=parameters, input=body)
             return data
 
         return await self.call(verb != "GET", send)

@@ -238,10 +238,15 @@ async def open_product(
     policy: RetryPolicy | None = None,
     github_timeout_s: int = 10,
     lease_s: float = 60.0,
+    rate_scale: float = GOVERNOR_SCALE,
 ) -> AsyncIterator[Product]:
     """The product built by `bot.build.build`, pointed at `server`; closed in reverse order."""
     settings = e2e_settings(
-        database_url, server, github_timeout_s=github_timeout_s, runner_lease_s=lease_s
+        database_url,
+        server,
+        github_timeout_s=github_timeout_s,
+        runner_lease_s=lease_s,
+        rate_scale=rate_scale,
     )
     async with contextlib.AsyncExitStack() as stack:
         built = await build(settings, stack, policy=policy or RetryPolicy(base_s=0))

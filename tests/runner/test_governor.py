@@ -150,5 +150,5 @@ async def test_close_holds_every_call_back() -> None:
     clock = FastForwardClock()
     governor = RateGovernor("github", GovernorLimits.github(), clock)
     await call(governor, clock, "api", False, window(5000, 4999, 3600))
-    governor.close("api", 20)
+    await governor.close("api", 20)
     assert await call(governor, clock, "api", False) == pytest.approx(20 + RESET_MARGIN_S)
