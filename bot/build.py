@@ -203,6 +203,7 @@ async def build(
             else None
         ),
     )
+    invites = InviteLinks(courses, discord_gateway, endpoints.invite_url)
     services = Services(
         courses=courses,
         drift=reconcile.report,
@@ -214,6 +215,7 @@ async def build(
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
         roster=roster,
+        invites=invites,
         join=join,
         authorize_url=endpoints.authorize_url,
         overview=CourseOverview(sessions),
@@ -238,7 +240,7 @@ async def build(
             courses=courses,
             drafts=DraftService(sessions, clock, courses),
             lookup=CourseFinder(sessions),
-            invites=InviteLinks(courses, discord_gateway, endpoints.invite_url),
+            invites=invites,
             claim_code=functools.partial(claim_code, secret),
             install_link=functools.partial(_install_link, discord_gateway),
             admin=AdminPolicy(
