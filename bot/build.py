@@ -218,6 +218,7 @@ async def build(
             else None
         ),
     )
+    invites = InviteLinks(courses, discord_gateway, endpoints.invite_url)
     services = Services(
         courses=courses,
         drift=reconcile.report,
@@ -229,6 +230,7 @@ async def build(
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
         roster=roster,
+        invites=invites,
         join=join,
         authorize_url=endpoints.authorize_url,
         overview=CourseOverview(sessions),
@@ -253,7 +255,7 @@ async def build(
             courses=courses,
             drafts=DraftService(sessions, clock, courses),
             lookup=CourseFinder(sessions),
-            invites=InviteLinks(courses, discord_gateway, endpoints.invite_url),
+            invites=invites,
             claim_code=functools.partial(claim_code, secret),
             install_link=functools.partial(_install_link, discord_gateway),
             admin=AdminPolicy(

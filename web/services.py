@@ -18,6 +18,7 @@ from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
+from provisioning.discord.invite_links import InviteLinks
 from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 from provisioning.staff_rights import DiscordIdentity, StaffRightsService
 from provisioning.students.roster_status import RosterStatusService
@@ -52,6 +53,9 @@ class Services:
     application_id: Callable[[], Awaitable[str]] | None = None
     # Who is in, per person (`GET /courses/{id}/roster`).
     roster: RosterStatusService | None = None
+    # A course's live invite links, read from Discord for staff on the course page; without
+    # it the page leaves them out.
+    invites: InviteLinks | None = None
     # The students' join page (`/join/{token}`); without it the page is not served.
     join: JoinParts | None = None
     # Where the install link sends people (the sandbox's page in development).

@@ -46,6 +46,17 @@ class Viewer:
         """Retry it, read its claim code."""
         return self.may_see(course_id) and (self.may_write or course_id in self.instructs)
 
+    def is_staff_of(self, course_id: str) -> bool:
+        """May see what only staff see (the invite links): everyone who may see the course
+        but a read-only token."""
+        return self.may_change(course_id) or (self.via == "discord" and self.may_see(course_id))
+
+    @property
+    def may_archive(self) -> bool:
+        """End of term is for the admin role (or a read-write token, which may do it through
+        the API anyway), never for a course's own staff."""
+        return self.courses is None and self.may_write
+
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,

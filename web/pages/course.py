@@ -18,6 +18,7 @@ from provisioning.courses.views import CourseRecord, CourseStatus, StepStatus
 from provisioning.discord.steps.server import install_link
 from provisioning.errors import NothingToRetryError, ProvisioningError
 from provisioning.plan import course_slug
+from web.pages.course_people import invites_context, roster_context
 from web.pages.courses import STATE_WORDS
 from web.pages.render import PREFIX, VIEWER, render
 from web.params import course_id_param
@@ -149,14 +150,20 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
 async def course_page(request: web.Request) -> web.Response:
     course_id = course_id_param(request)
     record = await request.app[SERVICES].courses.get(course_id)
-    visible_course(request, record.id)
+    viewer = visible_course(request, record.id)
     context = await live_context(request, record)
+    context |= await roster_context(request, record.id)
+    context |= await invites_context(request, viewer, record)
     notices = {
         "retry=retried": "Retry requested: the failed and waiting steps run again.",
         "retry=nothing": "Nothing to retry: no step has failed or waits.",
         "created=new": "Course created. GitHub starts now; Discord after the server is claimed.",
         "created=exists": "This course (same code and term) exists already: here it is. "
         "Nothing new was created.",
+        "archive=done": "Archived: repositories become read-only, channels read-only for "
+        "students, invite links revoked. The steps below show the work as it is done.",
+        "unarchive=done": "Unarchived: the course is planned again as before, with new invite "
+        "links. The steps below show the work as it is done.",
     }
     context["notice"] = next(
         (text for key, text in notices.items() if request.query_string == key), None

@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from web.pages import audit, course, courses, discord_sign_in, new_course, sign_in, tokens
+from web.pages import (
+    audit,
+    course,
+    courses,
+    discord_sign_in,
+    end_of_term,
+    new_course,
+    sign_in,
+    tokens,
+)
 from web.pages.guard import page_guard
 from web.pages.render import PREFIX, STATIC, setup_templates
 from web.services import Services
@@ -28,6 +37,7 @@ def add_pages(app: web.Application) -> None:
     # Before the course page's route, whose {course_id} would take "new".
     new_course.add_routes(app)
     course.add_routes(app)
+    end_of_term.add_routes(app)
     audit.add_routes(app)
     tokens.add_routes(app)
     app.router.add_static(f"{PREFIX}/static", STATIC)

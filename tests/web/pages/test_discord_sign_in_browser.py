@@ -119,6 +119,7 @@ async def test_rights_come_from_discord_roles(
     await expect(admin.get_by_role("link", name="CS999")).to_be_visible()
     await admin.goto(f"{world.url}/app/courses/{world.lab_id}")
     await expect(admin.get_by_role("button", name="Retry failed and waiting steps")).to_be_visible()
+    await expect(admin.get_by_role("link", name="Archive…")).to_be_visible()
 
     ta_context = await new_context(browser)
     ta = await ta_context.new_page()
@@ -127,6 +128,12 @@ async def test_rights_come_from_discord_roles(
     await expect(ta.locator(".who")).to_contain_text("(TA)")
     await expect(ta.locator("[data-state]")).to_have_attribute("data-state", "awaiting_action")
     await expect(ta.get_by_role("button", name="Retry failed and waiting steps")).to_have_count(0)
+    # Staff see the invite links; only the admin role ends the term.
+    await expect(ta.get_by_role("region", name="Invite links", exact=True)).to_be_visible()
+    await expect(ta.get_by_role("link", name="Archive…")).to_have_count(0)
+    refused = await ta.goto(f"{world.url}/app/courses/{world.lab_id}/archive")
+    assert refused is not None
+    assert refused.status == 403
     await ta.goto(f"{world.url}/app/courses")
     await expect(ta.get_by_role("link", name="CS201")).to_be_visible()
     await expect(ta.get_by_role("link", name="CS999")).to_have_count(0)
@@ -147,6 +154,8 @@ async def test_rights_come_from_discord_roles(
     await expect(
         instructor.get_by_role("button", name="Retry failed and waiting steps")
     ).to_be_visible()
+    await expect(instructor.get_by_role("region", name="Invite links", exact=True)).to_be_visible()
+    await expect(instructor.get_by_role("link", name="Archive…")).to_have_count(0)
 
     stranger = await (await new_context(browser)).new_page()
     await sign_in_with_discord(stranger, world.url, "bob")
