@@ -89,7 +89,13 @@ def invite_key(member: Member, laboratory: bool) -> str:
 
 
 def discord_key(member: Member) -> str | None:
-    return f"discord.member-role:{member.discord_id}" if member.discord_id else None
+    """The step that gives this person their roles: staff's `discord.member-role`, students'
+    `discord.student-roles` (which also records whether they were in the server yet)."""
+    if not member.discord_id:
+        return None
+    if member.role in _STAFF_TEAMS:
+        return f"discord.member-role:{member.discord_id}"
+    return f"discord.student-roles:{member.discord_id}"
 
 
 @dataclass(frozen=True)
@@ -281,5 +287,6 @@ def _discord(member: Member, steps: Mapping[str, _StepView]) -> DiscordState:
         # Students with a known id get their roles when they join (invite or join page).
         return "linked"
     if step.state == "succeeded":
-        return "roles_set"
+        # A student not in the server yet gets the roles from their invite when they join.
+        return "linked" if step.facts.get("joined") is False else "roles_set"
     return "failed" if step.state == "failed" else "waiting"

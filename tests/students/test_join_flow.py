@@ -170,7 +170,13 @@ async def test_three_students_join_and_the_roster_follows(
     assert "s-3-1-typo" not in roster
     for _roster_login, _group, github_login, _discord_user in JOINERS:
         person = roster[github_login]
-        assert (person.github_verified, person.discord, person.email) == (True, "joined", "sent")
+        # Joined through the page, and their `discord.student-roles` step (planned once their
+        # Discord id is on the roster) found exactly their roles.
+        assert (person.github_verified, person.discord, person.email) == (
+            True,
+            "roles_set",
+            "sent",
+        )
         assert person.github_state == "invitation_pending"
         assert not person.stuck
     for github_login in ("s-1-2", "s-2-2", "s-3-2"):

@@ -49,8 +49,9 @@ async def test_staff_see_roster_and_invites_readers_do_not_and_the_term_ends_and
         "No address" if "email" not in bob else "Sent"
     )
     await expect(bob_row.locator('td[data-label="GitHub"]')).to_contain_text("Invitation pending")
-    # Bob's Discord id is on the roster: he gets his roles when he joins through the course.
-    await expect(bob_row.locator('td[data-label="Discord"]')).to_contain_text("Linked")
+    # Bob's Discord id is on the roster and he is in the server: his `discord.student-roles`
+    # step gave him the Student and group roles.
+    await expect(bob_row.locator('td[data-label="Discord"]')).to_contain_text("Joined, roles set")
     ada_row = page.locator(f'tr[data-person="{first["github"]}"]')
     await expect(ada_row.locator('td[data-label="Discord"]')).to_contain_text("Joined, roles set")
 
