@@ -227,6 +227,7 @@ class InviteCard:
     guild: Guild
     inviter: str
     channel: str
+    channel_id: int
     members: int
     roles: list[str]
 
@@ -246,6 +247,7 @@ def invite_card(state: DiscordState, code: str) -> InviteCard | None:
         guild=guild,
         inviter="someone" if inviter is None else display_name(inviter),
         channel="" if channel is None else channel.name,
+        channel_id=invite.channel_id,
         members=len(guild.members),
         roles=[guild.roles[r].name for r in invite.role_ids if r in guild.roles],
     )

@@ -89,6 +89,7 @@ async def test_an_invite_shows_the_server_and_its_roles_and_accepting_joins(
     assert "Accept invite" in page
     assert f'name="invite" value="{code}"' in page
     assert 'data-api="/_sandbox/console/join"' in page
+    assert 'data-next="/_sandbox/servers/{id}?channel=' in page  # lands in the invite's channel
     # The form's post: Grace joins with the invite's role, and lands on the server.
     status, joined = await control(http, server, "/_sandbox/console/join", {"invite": code})
     assert status == 200, joined

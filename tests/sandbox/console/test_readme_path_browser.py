@@ -199,6 +199,7 @@ async def _readme(server: SandboxServer, port: int, browser: Browser, artifacts:
     await page.get_by_role("button", name="Accept invite").click()
     await page.wait_for_selector("nav.channels")
     assert page.url.startswith(course_server)
+    assert (await page.inner_text("h1")).startswith("#lab-01")  # the invite's channel
     seen = await page.locator("nav.channels li").all_inner_texts()
     await shoot("readme-10-student")
     await context.close()
