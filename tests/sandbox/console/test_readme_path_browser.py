@@ -202,6 +202,10 @@ async def _readme(server: SandboxServer, port: int, browser: Browser, artifacts:
     assert (await page.inner_text("h1")).startswith("#lab-01")  # the invite's channel
     seen = await page.locator("nav.channels li").all_inner_texts()
     await shoot("readme-10-student")
+    # A group link is for one student: used once, it is Discord's "Invite Invalid" page.
+    await page.goto(link)
+    await page.get_by_role("heading", name="Invite Invalid").wait_for()
+    await shoot("readme-11-invite-used-up")
     await context.close()
 
     # The server's own #general and voice channel, the course's category, and of the lab
@@ -216,4 +220,6 @@ async def _readme(server: SandboxServer, port: int, browser: Browser, artifacts:
         "# lab-01",
     ], seen
     assert not screens.problems, screens.problems
-    assert [e for e in errors if "/oauth2/authorize" not in e] == []
+    # The install page has no icon (its 404 is logged); the used-up invite's page is a 404.
+    expected = ("/oauth2/authorize", f"{link}: Failed to load resource")
+    assert [e for e in errors if not any(x in e for x in expected)] == []
