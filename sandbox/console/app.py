@@ -5,6 +5,8 @@ from `static/console.js` (JSON, the secret cookie and the form's CSRF token).
 Pages (GET, open like every read of the sandbox):
 - `/_sandbox/` who you are, your servers, create or join one;
 - `/_sandbox/servers/{guild_id}[?channel=]` a server as you see it, the commands you can run;
+- `/invite/{code}` an invite as Discord's invite page shows it (the links the bot gives in
+  development), with an "Accept invite" button; "Invite Invalid" when it cannot be used;
 - `/_sandbox/interactions/{id}` the replies to one command, as a fragment the page polls;
 - `/_sandbox/github`, `/_sandbox/journal`, `/_sandbox/fault-rules`.
 """
@@ -79,6 +81,7 @@ class Console:
             ("/_sandbox", self.home),
             ("/_sandbox/servers/{guild_id}", self.server),
             ("/_sandbox/interactions/{interaction_id}", self.interaction),
+            ("/invite/{code}", self.invite),
             ("/_sandbox/github", self.github_page),
             ("/_sandbox/journal", self.journal_page),
             ("/_sandbox/fault-rules", self.faults_page),
@@ -162,6 +165,24 @@ class Console:
                 "roles": discord_view.roles_of(guild),
                 "invites": invites if manager else [],
                 "role_names": {r.id: r.name for r in guild.roles.values()},
+            },
+        )
+
+    async def invite(self, request: web.Request) -> web.Response:
+        if self.discord is None:
+            return self._missing(request, "Discord emulator")
+        state = self.discord.state
+        card = discord_view.invite_card(state, request.match_info["code"])
+        if card is None:
+            return self._render("invite_invalid.html", request, {}, status=404)
+        uid = acting_user(state, request)
+        return self._render(
+            "invite.html",
+            request,
+            {
+                "card": card,
+                "people": discord_view.people(state),
+                "member": uid is not None and uid in card.guild.members,
             },
         )
 

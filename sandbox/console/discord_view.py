@@ -8,6 +8,7 @@ from typing import Any
 
 from sandbox.discord.models import Channel, Guild, Interaction, Message, User
 from sandbox.discord.permissions import VIEW_CHANNEL, channel_permissions, role_key
+from sandbox.discord.routes_invites import invite_usable
 from sandbox.discord.state import DiscordState
 
 EPHEMERAL = 64
@@ -215,3 +216,38 @@ def first_text_channel(guild: Guild, user_id: int) -> Channel | None:
         key=lambda c: (c.position, c.id),
     )
     return texts[0] if texts else None
+
+
+@dataclass(frozen=True)
+class InviteCard:
+    """What Discord's invite page shows before a person accepts: the server, who invited, and
+    here also the roles joining gives (the invite's `role_ids`, which this bot relies on)."""
+
+    code: str
+    guild: Guild
+    inviter: str
+    channel: str
+    channel_id: int
+    members: int
+    roles: list[str]
+
+
+def invite_card(state: DiscordState, code: str) -> InviteCard | None:
+    """The invite's card; None when it is unknown, expired or used up (Discord: Invite Invalid)."""
+    invite = state.world.invites.get(code)
+    if invite is None or not invite_usable(invite, state.now()):
+        return None
+    guild = state.world.guilds.get(invite.guild_id)
+    if guild is None:
+        return None
+    inviter = state.world.users.get(invite.inviter_id)
+    channel = guild.channels.get(invite.channel_id)
+    return InviteCard(
+        code=invite.code,
+        guild=guild,
+        inviter="someone" if inviter is None else display_name(inviter),
+        channel="" if channel is None else channel.name,
+        channel_id=invite.channel_id,
+        members=len(guild.members),
+        roles=[guild.roles[r].name for r in invite.role_ids if r in guild.roles],
+    )

@@ -260,13 +260,11 @@ async def _scenario(
 
     async def done() -> bool:
         await run_command(page, "course-status", {"course": course_id})
-        await reply_text(page, "course-status", f"Course {course_id}")
-        state = page.locator("#reply-course-status .message .content strong").first
-        return await state.inner_text() == "succeeded"
+        await reply_text(page, "course-status", f"course id {course_id}")
+        title = page.locator("#reply-course-status .embed-title").first
+        return (await title.inner_text()).endswith(": Done")
 
-    await until(done, timeout_s=120, what="/course status to say succeeded", every_s=1)
-    status = page.locator("#reply-course-status .content strong", has_text="succeeded")
-    assert await status.count() == 1  # **bold** is shown bold, as Discord does
+    await until(done, timeout_s=120, what="/course status to say Done", every_s=1)
     await screens.shoot("5-status-done")
 
     # A roster CSV uploaded from the browser reaches the bot as an attachment.
@@ -275,8 +273,11 @@ async def _scenario(
         "name,github\nBob,bob-b\nCarol,carol-c\nDave,dave-d\nEve,eve-e\n", encoding="utf-8"
     )
     await run_command(page, "course-roster", {"course": course_id}, {"file": roster})
-    uploaded = await reply_text(page, "course-roster", "CS101 2027-spring")
-    assert "1 added" in uploaded, uploaded
+    # The bot previews the difference (one student added) and applies it on Confirm.
+    uploaded = await reply_text(page, "course-roster", "Roster change")
+    assert "Added (1)" in uploaded, uploaded
+    await page.locator("#reply-course-roster").get_by_role("button", name="Confirm").click()
+    await reply_text(page, "course-roster", "roster applied")
     await screens.shoot("5b-roster-uploaded")
 
     # The course server as the instructor sees it now: the course's channels.
