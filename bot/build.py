@@ -239,6 +239,8 @@ async def build(
             drafts=DraftService(sessions, clock, courses),
             lookup=CourseFinder(sessions),
             invites=InviteLinks(courses, discord_gateway, endpoints.invite_url),
+            roster_status=roster,
+            joiners=member_joins,
             claim_code=functools.partial(claim_code, secret),
             install_link=functools.partial(_install_link, discord_gateway),
             admin=AdminPolicy(
