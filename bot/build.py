@@ -256,6 +256,8 @@ async def build(
             drafts=DraftService(sessions, clock, courses),
             lookup=CourseFinder(sessions),
             invites=invites,
+            roster_status=roster,
+            joiners=member_joins,
             claim_code=functools.partial(claim_code, secret),
             install_link=functools.partial(_install_link, discord_gateway),
             admin=AdminPolicy(

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from provisioning.claims.codes import ClaimResult
 from provisioning.courses.change_preview import ChangePreview
-from provisioning.courses.drafts import Confirmed, Draft, RosterApplied
+from provisioning.courses.drafts import ArchiveApplied, Confirmed, Draft, RosterApplied
 from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
@@ -21,6 +21,8 @@ from provisioning.courses.views import (
     RetryOutcome,
 )
 from provisioning.discord.invite_links import InviteLink
+from provisioning.students.member_join import UnknownJoiner
+from provisioning.students.roster_status import RosterSummary
 
 
 class ClaimService(Protocol):
@@ -50,6 +52,8 @@ class CourseCommandService(Protocol):
 
     async def recent(self, limit: int = 10) -> list[CourseSummary]: ...
 
+    async def archive_preview(self, course_id: str, *, archived: bool = True) -> ChangePreview: ...
+
 
 class DraftCommandService(Protocol):
     """Previews awaiting Confirm (`provisioning.courses.drafts.DraftService`)."""
@@ -69,7 +73,22 @@ class DraftCommandService(Protocol):
 
     async def confirm_roster(self, draft_id: str, actor: str) -> RosterApplied: ...
 
+    async def confirm_archive(self, draft_id: str, actor: str) -> ArchiveApplied: ...
+
     async def cancel(self, draft_id: str) -> bool: ...
+
+
+class RosterStatusReader(Protocol):
+    """Who is in, per state (`provisioning.students.roster_status.RosterStatusService`)."""
+
+    async def summary(self, course_id: str) -> RosterSummary: ...
+
+
+class UnknownJoinerReader(Protocol):
+    """People who joined a course's server off the roster
+    (`provisioning.students.member_join.MemberJoins`)."""
+
+    async def unknown_joiners(self, course_id: str, limit: int = 50) -> list[UnknownJoiner]: ...
 
 
 class LiveReplies(Protocol):
@@ -113,6 +132,8 @@ class CommandServices:
     drafts: DraftCommandService
     lookup: CourseLookup
     invites: InviteLinkReader
+    roster_status: RosterStatusReader
+    joiners: UnknownJoinerReader
     claim_code: Callable[[str], str]
     # The bot's install link for a course (exactly the permissions its plan needs).
     install_link: Callable[[CourseSpec], Awaitable[str]]

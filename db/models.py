@@ -318,7 +318,7 @@ class CourseMilestone(Base):
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-DRAFT_KINDS = ("create", "roster")
+DRAFT_KINDS = ("create", "roster", "archive", "unarchive")
 DRAFT_DECISIONS = ("confirmed", "cancelled")
 
 

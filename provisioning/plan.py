@@ -55,6 +55,12 @@ def course_slug(spec: CourseSpec) -> str:
     return f"{spec.code.lower()}-{spec.term}"
 
 
+def repository_names(spec: CourseSpec) -> dict[str, str]:
+    """Each repository's name on GitHub by its step's key: the lecture's, then one per group."""
+    slug = course_slug(spec)
+    return {LECTURE: slug, **{g: f"{slug}-{g}" for g in spec.groups}}
+
+
 def role_name(group: str) -> str:
     """`lab-03` → `Lab 03`: group roles read like the other role names."""
     words = group.split("-")
@@ -104,8 +110,9 @@ def _github_steps(spec: CourseSpec) -> list[PlannedStep]:
     for student in spec.students:
         team = student.group if lab and student.group else "students"
         steps.append(_membership(org, team, student.github, "member"))
-    repos = [(LECTURE, slug, spec.student_permission, "students")]
-    repos += [(g, f"{slug}-{g}", "push", g) for g in spec.groups]
+    names = repository_names(spec)
+    repos = [(LECTURE, names[LECTURE], spec.student_permission, "students")]
+    repos += [(g, names[g], "push", g) for g in spec.groups]
     for repo_key, repo_name, permission, student_team in repos:
         steps += _repository(spec, repo_key, repo_name)
         access = {**TEAM_PERMISSIONS, student_team: permission}

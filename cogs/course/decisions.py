@@ -1,4 +1,4 @@
-"""Confirm and Cancel under a preview (`/course create`, `/course roster`).
+"""Confirm and Cancel under a preview (`/course create`, `roster`, `archive`, `unarchive`).
 
 The buttons are dynamic items: their custom_id carries the draft's id
 (`draft:<kind>:<confirm|cancel>:<uuid>`), and any running bot handles a click by matching it,
@@ -18,10 +18,14 @@ from cogs.errors import report
 from cogs.render.claim import claim_embed
 from cogs.render.status import course_name
 from cogs.services import CommandServices
+from provisioning.courses.drafts import ArchiveApplied
 from provisioning.courses.views import CourseUpdate
 from provisioning.discord.steps.server import needed_permissions, permission_names
 
-TEMPLATE = r"draft:(?P<kind>create|roster):(?P<action>confirm|cancel):(?P<draft>[0-9a-f-]{36})"
+TEMPLATE = (
+    r"draft:(?P<kind>create|roster|archive|unarchive):(?P<action>confirm|cancel)"
+    r":(?P<draft>[0-9a-f-]{36})"
+)
 Button = discord.ui.Button[discord.ui.View]
 
 
@@ -82,8 +86,10 @@ def draft_decisions(services: CommandServices) -> type[discord.ui.DynamicItem[Bu
                         await self._cancel(interaction, preview)
                     elif self.kind == "create":
                         await self._create(interaction, preview)
-                    else:
+                    elif self.kind == "roster":
                         await self._roster(interaction, preview)
+                    else:
+                        await self._archive(interaction, preview)
             except Exception as error:  # reported by the one error handler, as for commands
                 await report(interaction, error)
 
@@ -119,6 +125,13 @@ def draft_decisions(services: CommandServices) -> type[discord.ui.DynamicItem[Bu
             name = course_name(applied.course)
             await interaction.followup.send(roster_outcome(name, applied.update), ephemeral=True)
 
+        async def _archive(self, interaction: Interaction, preview: discord.Embed | None) -> None:
+            applied = await services.drafts.confirm_archive(self.draft_id, actor(interaction))
+            note = f"Confirmed by {interaction.user.display_name}."
+            await interaction.edit_original_response(**_decided(preview, note))
+            name = course_name(applied.course)
+            await interaction.followup.send(archive_outcome(name, applied), ephemeral=True)
+
     return DraftDecision
 
 
@@ -136,5 +149,20 @@ def roster_outcome(name: str, outcome: CourseUpdate | None) -> str:
         steps += f", {len(outcome.unblocked)} unblocked"
     return (
         f"{name}: roster applied ({steps}). The course is now "
+        f"**{outcome.status.state.replace('_', ' ')}**; follow it with `/course status`."
+    )
+
+
+def archive_outcome(name: str, applied: ArchiveApplied) -> str:
+    """What archiving or unarchiving did; the steps then do the work on the platforms."""
+    done = "archived" if applied.archived else "unarchived"
+    if applied.update is None:
+        return f"{name}: this course was {done} already (an earlier Confirm)."
+    outcome = applied.update
+    steps = f"{len(outcome.changed)} steps changed, {len(outcome.added)} added"
+    if outcome.retired:
+        steps += f", {len(outcome.retired)} retired"
+    return (
+        f"{name}: {done} ({steps}). The course is now "
         f"**{outcome.status.state.replace('_', ' ')}**; follow it with `/course status`."
     )

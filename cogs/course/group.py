@@ -7,6 +7,8 @@
 | status | `cogs.course.status` (live embed) |
 | retry, list, invites | here (one service call, one embed) |
 | roster | `cogs.course.roster` (difference, then `cogs.course.decisions`) |
+| roster-status | `cogs.course.roster_status` |
+| archive, unarchive | `cogs.course.archive` (preview, then `cogs.course.decisions`) |
 
 Courses are chosen by autocomplete over code and term (`CourseLookup.find`); the value sent is
 the course id, and a typed id or "CODE TERM" is accepted too. Install with `install(tree,
@@ -19,10 +21,12 @@ import discord
 from discord import app_commands
 
 from cogs.access import Interaction, NotAllowedError, acting_as, actor, require_admin
+from cogs.course.archive import preview_archive
 from cogs.course.claim import claim_server
 from cogs.course.create import open_modal
 from cogs.course.decisions import draft_decisions
 from cogs.course.roster import preview_roster
+from cogs.course.roster_status import show_roster_status
 from cogs.course.status import show_status
 from cogs.errors import handle_error
 from cogs.render.courses import courses_embed
@@ -128,6 +132,21 @@ class CourseCommands(app_commands.Group):
             embed = invites_embed(course_name(record), links)
             await interaction.followup.send(embed=embed, ephemeral=True)
 
+    @app_commands.command(name="roster-status", description="Who is in, and who is stuck")
+    @app_commands.describe(course=_COURSE_HELP)
+    async def roster_status(self, interaction: Interaction, course: str) -> None:
+        await show_roster_status(self._services, interaction, course)
+
+    @app_commands.command(name="archive", description="End of term: archive a course, Confirm")
+    @app_commands.describe(course=_COURSE_HELP)
+    async def archive(self, interaction: Interaction, course: str) -> None:
+        await preview_archive(self._services, interaction, course, archived=True)
+
+    @app_commands.command(name="unarchive", description="Undo archiving a course, after Confirm")
+    @app_commands.describe(course=_COURSE_HELP)
+    async def unarchive(self, interaction: Interaction, course: str) -> None:
+        await preview_archive(self._services, interaction, course, archived=False)
+
     @status.autocomplete("course")
     async def _status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
         return await self._courses(interaction, current)
@@ -142,6 +161,18 @@ class CourseCommands(app_commands.Group):
 
     @roster.autocomplete("course")
     async def _roster_courses(self, interaction: Interaction, current: str) -> list[Choice]:
+        return await self._courses(interaction, current)
+
+    @roster_status.autocomplete("course")
+    async def _roster_status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
+        return await self._courses(interaction, current)
+
+    @archive.autocomplete("course")
+    async def _archive_courses(self, interaction: Interaction, current: str) -> list[Choice]:
+        return await self._courses(interaction, current)
+
+    @unarchive.autocomplete("course")
+    async def _unarchive_courses(self, interaction: Interaction, current: str) -> list[Choice]:
         return await self._courses(interaction, current)
 
 

@@ -28,7 +28,10 @@ def upgrade() -> None:
         sa.Column("decision", sa.String(16), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("confirm_removals", sa.Integer(), nullable=True),
-        sa.CheckConstraint("kind IN ('create', 'roster')", name=op.f("ck_course_drafts_kind")),
+        sa.CheckConstraint(
+            "kind IN ('create', 'roster', 'archive', 'unarchive')",
+            name=op.f("ck_course_drafts_kind"),
+        ),
         sa.CheckConstraint(
             "decision IN ('confirmed', 'cancelled')", name=op.f("ck_course_drafts_decision")
         ),

@@ -1,5 +1,6 @@
-"""Previews waiting for Confirm: a new course (`/course create`) or a new roster (`/course
-roster`), stored so that the click applies exactly what was shown, once.
+"""Previews waiting for Confirm: a new course (`/course create`), a new roster (`/course
+roster`), archiving or unarchiving a course (`/course archive`, `/course unarchive`), stored
+so that the click applies exactly what was shown, once.
 
 Confirm is idempotent the way `POST /courses` with an `Idempotency-Key` is: the draft id is the
 key, and the course it made is stored in the same transaction as the course itself. A second
@@ -58,6 +59,15 @@ class RosterApplied:
 
     course: CourseRecord
     update: CourseUpdate | None
+
+
+@dataclass(frozen=True)
+class ArchiveApplied:
+    """The archiving (or unarchiving) a click applied, or None when an earlier click did."""
+
+    course: CourseRecord
+    update: CourseUpdate | None
+    archived: bool
 
 
 def _draft(row: CourseDraft) -> Draft:
@@ -170,9 +180,36 @@ class DraftService:
                 confirm_removals=draft.confirm_removals,
             )
         except _AlreadyConfirmedError:
+            await self.get(draft_id)  # a Cancel that won is DraftNotFoundError, not "done"
             return RosterApplied(await self._courses.get(draft.course_id), None)
         assert won
         return RosterApplied(outcome.course, outcome)
+
+    async def confirm_archive(self, draft_id: str, actor: str) -> ArchiveApplied:
+        """Archive (an `archive` draft) or unarchive (an `unarchive` draft) its course, once:
+        the draft is marked confirmed in the course change's own transaction."""
+        draft = await self.get(draft_id)
+        assert draft.course_id is not None, "an archive draft names its course"
+        archived = draft.kind == "archive"
+        if draft.decision == "confirmed":
+            return ArchiveApplied(await self._courses.get(draft.course_id), None, archived)
+
+        async def mark(session: AsyncSession, outcome: CourseUpdate) -> None:
+            done = await session.execute(
+                update(CourseDraft)
+                .where(CourseDraft.id == draft_id, CourseDraft.decision.is_(None))
+                .values(decision="confirmed", decided_at=self._clock.now())
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise _AlreadyConfirmedError
+
+        apply = self._courses.archive if archived else self._courses.unarchive
+        try:
+            outcome = await apply(draft.course_id, actor, within=mark)
+        except _AlreadyConfirmedError:
+            await self.get(draft_id)  # a Cancel that won is DraftNotFoundError, not "done"
+            return ArchiveApplied(await self._courses.get(draft.course_id), None, archived)
+        return ArchiveApplied(outcome.course, outcome, archived)
 
     async def cancel(self, draft_id: str) -> bool:
         """Cancel a draft not yet confirmed; False if it was confirmed already."""

@@ -417,15 +417,20 @@ class CourseService:
             diff = await diff_plan(session, row, spec, steps, lock=False, leave_org=self._leave_org)
         return preview_of(course_id, old, spec, diff, self._safety)
 
-    async def archive(self, course_id: str, actor: str) -> CourseUpdate:
+    async def archive(
+        self, course_id: str, actor: str, *, within: UpdateInTransaction | None = None
+    ) -> CourseUpdate:
         """End of term (`provisioning.courses.archive`): repositories archived, channels
         read-only for students, invites revoked, roles kept; the course is marked archived.
-        Applied as a change of plan (the steps do the work); archiving again changes nothing."""
-        return await self._set_archived(course_id, actor, archived=True)
+        Applied as a change of plan (the steps do the work); archiving again changes nothing.
+        ``within`` runs last in the same transaction (a draft marked confirmed with it)."""
+        return await self._set_archived(course_id, actor, archived=True, within=within)
 
-    async def unarchive(self, course_id: str, actor: str) -> CourseUpdate:
+    async def unarchive(
+        self, course_id: str, actor: str, *, within: UpdateInTransaction | None = None
+    ) -> CourseUpdate:
         """Undo `archive` exactly: the course's plan as before, new invite links."""
-        return await self._set_archived(course_id, actor, archived=False)
+        return await self._set_archived(course_id, actor, archived=False, within=within)
 
     async def archive_preview(self, course_id: str, *, archived: bool = True) -> ChangePreview:
         """What `archive` (or, with ``archived=False``, `unarchive`) would change; nothing is
@@ -443,7 +448,14 @@ class CourseService:
         steps = self._planner(spec)
         return archived_plan(steps) if archived else steps
 
-    async def _set_archived(self, course_id: str, actor: str, *, archived: bool) -> CourseUpdate:
+    async def _set_archived(
+        self,
+        course_id: str,
+        actor: str,
+        *,
+        archived: bool,
+        within: UpdateInTransaction | None = None,
+    ) -> CourseUpdate:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await lock_course(session, course_id)
@@ -471,6 +483,8 @@ class CourseService:
                 status,
                 retired=done.retired,
             )
+            if within is not None:
+                await within(session, outcome)
         log.info(
             "course archived" if archived else "course unarchived",
             extra={"course_id": course_id, "actor": actor},
