@@ -45,19 +45,20 @@ MIN_CALLS: dict[str, tuple[int, int]] = {
 # The Discord client's own calls when it logs in (GET /users/@me, GET /oauth2/applications/@me).
 DISCORD_LOGIN_CALLS = 2
 
-# What a person calls the resources the steps make, in the order a preview lists them.
-RESOURCES: dict[str, str] = {
-    "github.repo": "repositories",
-    "github.team": "teams",
-    "github.invite": "GitHub team invitations",
-    "github.access": "team accesses to repositories",
-    "github.protection": "protected branches",
-    "discord.role": "roles",
-    "discord.category": "channel categories",
-    "discord.channel": "channels",
-    "discord.invite": "invite links",
-    "discord.member-role": "roles given to members",
-    "email.join": "join e-mails",
+# What a person calls the resources the steps make (one, several), in the order a preview lists
+# them.
+RESOURCES: dict[str, tuple[str, str]] = {
+    "github.repo": ("repository", "repositories"),
+    "github.team": ("team", "teams"),
+    "github.invite": ("GitHub team invitation", "GitHub team invitations"),
+    "github.access": ("team access to a repository", "team accesses to repositories"),
+    "github.protection": ("protected branch", "protected branches"),
+    "discord.role": ("role", "roles"),
+    "discord.category": ("channel category", "channel categories"),
+    "discord.channel": ("channel", "channels"),
+    "discord.invite": ("invite link", "invite links"),
+    "discord.member-role": ("staff member given their role", "staff members given their role"),
+    "email.join": ("join e-mail", "join e-mails"),
 }
 
 
@@ -78,7 +79,8 @@ class CoursePreview:
     """What Confirm will create, and the least it will take."""
 
     steps: int
-    # Resource name (as in `RESOURCES`) → how many; kinds the plan has none of are left out.
+    # Resource name (as in `RESOURCES`, singular for one) → how many; kinds the plan has none
+    # of are left out.
     resources: dict[str, int]
     github: CallCount
     discord: CallCount
@@ -120,7 +122,11 @@ def preview_course(
     calls = minimum_calls(plan)
     return CoursePreview(
         steps=len(plan),
-        resources={name: kinds[kind] for kind, name in RESOURCES.items() if kinds[kind]},
+        resources={
+            (one if kinds[kind] == 1 else many): kinds[kind]
+            for kind, (one, many) in RESOURCES.items()
+            if kinds[kind]
+        },
         github=calls["github"],
         discord=calls["discord"],
         github_s=calls["github"].writes * github.write_interval_s / github.scale,
