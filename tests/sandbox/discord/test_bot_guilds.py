@@ -45,7 +45,8 @@ async def test_an_unverified_bot_in_100_servers_cannot_join_another(running: Run
         "POST", f"/guilds/{guild}/bot", json={"permissions": BOT_PERMISSIONS}
     )
     assert (status, body["error"]) == (400, CAP_MESSAGE)
-    assert "unverified" in CAP_MESSAGE and "100 servers" in CAP_MESSAGE
+    assert "unverified" in CAP_MESSAGE
+    assert "100 servers" in CAP_MESSAGE
     status, body = await running.control("PUT", "/bot-guilds", json={"others": 98})
     assert body["count"] == 99
     status, _ = await running.control(
