@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -101,6 +102,9 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
                 "interval",
                 args=[product],
                 seconds=SERVER_COUNT_EVERY_S,
+                # The first check soon after start, not a minute later: the warning and a
+                # waiting server step should not wait for the first interval after a restart.
+                next_run_time=datetime.now(UTC) + timedelta(seconds=RUNNER_TICK_S),
                 id="server-count",
                 max_instances=1,
                 coalesce=True,

@@ -120,7 +120,7 @@ class CourseStatusOut(_Out):
 
 
 class DiscordServersOut(_Out):
-    """The bot's server count near the cap of unverified Discord apps (PLATFORM.md §1.2)."""
+    """The bot's server count near the cap of unverified Discord apps (100 servers)."""
 
     count: int = Field(description="Servers the bot is in")
     limit: int = Field(description="Servers an unverified app may join (100)")
