@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from sandbox.discord import DiscordConfig
 from sandbox.discord.bot_guilds import CAP_MESSAGE
+from tests.sandbox.consent import browser_session, decide
 
 from .conftest import BOT_PERMISSIONS, Running, serve
+
+APP_ID = str(DiscordConfig().application_id)
 
 
 async def _new_server(running: Running, name: str = "CS999") -> str:
@@ -109,3 +113,18 @@ async def test_leaving_a_server_frees_a_place(running: Running) -> None:
         "POST", f"/guilds/{guild}/bot", json={"permissions": BOT_PERMISSIONS}
     )
     assert status == 201
+
+
+async def test_the_install_page_refuses_at_the_cap(running: Running) -> None:
+    """The install link's Authorize at 100 servers: the page answers 400 with the cap's
+    message and the bot is not added."""
+    await running.control("PUT", "/bot-guilds", json={"others": 99})
+    guild = await _new_server(running)
+    params = {"client_id": APP_ID, "scope": "bot applications.commands"}
+    url = f"{running.base}/oauth2/authorize?{urlencode({**params, 'permissions': BOT_PERMISSIONS})}"
+    async with browser_session() as http:
+        status, _, page = await decide(http, url, "ada", extra={"guild_id": guild})
+    assert status == 400
+    assert CAP_MESSAGE in page
+    _, body = await running.control("GET", "/bot-guilds")
+    assert body["count"] == 100
