@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 RUNNER_TICK_S = 5.0
 # The reminders look for people due one every hour (they are counted in days).
 REMINDERS_EVERY_S = 3600.0
+# The bot's server count against the cap of unverified apps: a count read from the gateway's
+# guild list costs nothing, and a course server is claimed by a person, minutes apart.
+SERVER_COUNT_EVERY_S = 60.0
 BOOTSTRAP_TOKEN_NAME = "bootstrap"  # noqa: S105 - the token's name, shown in the audit log
 
 __all__ = ["PartFailedError", "StartupError", "run", "serve"]
@@ -62,6 +66,14 @@ async def _remind(product: Product) -> None:
         log.exception("reminders round failed")
 
 
+async def _count_servers(product: Product) -> None:
+    """The server-count watch's round; a failure is logged and the next round tries again."""
+    try:
+        await product.servers.check()
+    except Exception:
+        log.warning("the bot's server count could not be checked", exc_info=True)
+
+
 async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = False) -> None:
     """Run the runner, and unless `runner_only` the web server and the bot, until `stop`."""
     settings = product.settings
@@ -84,6 +96,18 @@ async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = Fals
         if not runner_only:
             scheduler.add_job(
                 _remind, "interval", args=[product], seconds=REMINDERS_EVERY_S, id="reminders"
+            )
+            scheduler.add_job(
+                _count_servers,
+                "interval",
+                args=[product],
+                seconds=SERVER_COUNT_EVERY_S,
+                # The first check soon after start, not a minute later: the warning and a
+                # waiting server step should not wait for the first interval after a restart.
+                next_run_time=datetime.now(UTC) + timedelta(seconds=RUNNER_TICK_S),
+                id="server-count",
+                max_instances=1,
+                coalesce=True,
             )
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)

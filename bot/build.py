@@ -40,6 +40,7 @@ from clients.smtp.gateway import SmtpMailGateway
 from cogs.course.group import CourseCommands
 from cogs.course.status import LiveUpdates
 from cogs.course_log import CourseLog
+from cogs.server_count_log import ServerCountLog
 from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
@@ -58,6 +59,7 @@ from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import CourseSpec
 from provisioning.discord.invite_links import InviteLinks
+from provisioning.discord.server_watch import ServerCountWatch
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import install_link
 from provisioning.github.steps import executors as github_executors
@@ -113,6 +115,8 @@ class Product:
     web_app: web.Application
     commands: CourseCommands
     course_log: CourseLog
+    # The bot's server count against the cap of unverified apps (checked on the schedule).
+    servers: ServerCountWatch
     secret: bytes
     join_links: JoinLinks
     roster: RosterStatusService
@@ -168,7 +172,12 @@ async def build(
     # discord.py's DEBUG lines would carry invite codes and people's OAuth2 tokens.
     discord_log_redaction.install()
     client = await _discord_client(endpoints, audit, stack)
-    discord_gateway = DiscordRestGateway(client, discord_governor, endpoints.authorize_url)
+    discord_gateway = DiscordRestGateway(
+        client,
+        discord_governor,
+        endpoints.authorize_url,
+        app_verified=settings.discord_app_verified,
+    )
     member_joins = MemberJoins(sessions, discord_gateway, clock)
     listen_for_members(client, member_joins)
     secret = load_secret_key(settings)
@@ -199,7 +208,9 @@ async def build(
         leave_org=settings.dropped_leave_org,
     )
     reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
-    claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
+    claims = DatabaseClaimService(
+        sessions, secret, clock, on_change=runner.wake, servers=discord_gateway.bot_servers
+    )
     tokens = token_service(sessions, clock)
     roster = RosterStatusService(sessions, person_of=join_links.person)
     join_view = JoinService(
@@ -219,6 +230,15 @@ async def build(
         ),
     )
     invites = InviteLinks(courses, discord_gateway, endpoints.invite_url)
+    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
+    servers = ServerCountWatch(
+        sessions,
+        discord_gateway.bot_servers,
+        clock,
+        gauges=metrics.observe_servers,
+        on_change=runner.wake,
+        announce=ServerCountLog(client, admin_guild_id, settings.discord_log_channel).post,
+    )
     services = Services(
         courses=courses,
         drift=reconcile.report,
@@ -238,6 +258,7 @@ async def build(
         secure_cookies=settings.app_env != "development",
         now=clock.now,
         discord_sign_in=_discord_sign_in(endpoints),
+        server_notice=servers.notice,
         staff_rights=StaffRightsService(
             sessions,
             discord_gateway,
@@ -245,7 +266,6 @@ async def build(
             admin_role=settings.discord_admin_role,
         ),
     )
-    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     live = LiveUpdates()
     # Registered after the Discord client: stopped before it closes.
     stack.push_async_callback(live.close)
@@ -268,6 +288,7 @@ async def build(
             live=live,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
+            server_notice=servers.notice,
         )
     )
     return Product(
@@ -291,6 +312,7 @@ async def build(
         services=services,
         web_app=create_app(services),
         commands=commands,
+        servers=servers,
         course_log=CourseLog(
             client,
             MilestoneTracker(sessions, clock),

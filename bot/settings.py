@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     discord_admin_guild_id: str | None = None
     # The channel of the admin server where the bot posts each course's milestones; empty: off.
     discord_log_channel: str = "course-log"
+    # Whether Discord verified the bot's application: an unverified app joins 100 servers at
+    # most (PLATFORM.md §1.2), so the product warns at 90 and waits at 100.
+    discord_app_verified: bool = False
     github_token: SecretStr | None = None
     github_app_id: int | None = None
     github_app_private_key: SecretStr | None = None

@@ -21,6 +21,7 @@ from provisioning.courses.views import (
     RetryOutcome,
 )
 from provisioning.discord.invite_links import InviteLink
+from provisioning.discord.server_count import ServerCount
 from provisioning.students.member_join import UnknownJoiner
 from provisioning.students.roster_status import RosterSummary
 
@@ -143,3 +144,5 @@ class CommandServices:
     # lives 15 min; the last edit must come before that).
     live_every_s: float = 5.0
     live_for_s: float = 14 * 60.0
+    # The bot's server count while near the cap of unverified apps (`ServerCountWatch.notice`).
+    server_notice: Callable[[], ServerCount | None] = lambda: None

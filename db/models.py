@@ -318,6 +318,17 @@ class CourseMilestone(Base):
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class BotNotice(Base):
+    """A notice about the bot itself posted to the course log once (`provisioning.discord.
+    server_watch`: the server count near the cap); removed when it no longer holds, so the
+    next time it holds it is posted again."""
+
+    __tablename__ = "bot_notices"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 DRAFT_KINDS = ("create", "roster", "archive", "unarchive")
 DRAFT_DECISIONS = ("confirmed", "cancelled")
 

@@ -6,6 +6,7 @@ get fresh counters and nothing is registered at import time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import STEP_STATES, Step
+from provisioning.discord.server_count import ServerCount
 from provisioning.governor import RateGovernor
 
 
@@ -64,6 +66,26 @@ class Metrics:
             ["governor"],
             registry=self.registry,
         )
+        self._servers: Gauge | None = None
+        self._servers_limit: Gauge | None = None
+
+    def observe_servers(self, servers: ServerCount) -> None:
+        """The bot's server count and its cap (+Inf for a verified app), as last read. The
+        gauges exist from the first read on: before it, no figure rather than a false 0."""
+        if self._servers is None:
+            self._servers = Gauge(
+                "discord_bot_servers",
+                "Servers the bot is in (the gateway's guild list, else the REST list).",
+                registry=self.registry,
+            )
+            self._servers_limit = Gauge(
+                "discord_bot_servers_limit",
+                "Servers the bot may be in: 100 for an unverified app, +Inf once verified.",
+                registry=self.registry,
+            )
+        self._servers.set(servers.count)
+        assert self._servers_limit is not None
+        self._servers_limit.set(math.inf if servers.limit is None else servers.limit)
 
     async def render(
         self, sessions: async_sessionmaker[AsyncSession], governors: Sequence[RateGovernor]

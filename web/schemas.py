@@ -19,6 +19,7 @@ from provisioning.courses.views import (
     RetryOutcome,
     StatusPage,
 )
+from provisioning.discord.server_count import ServerCount, warning
 
 StepState = Literal["pending", "running", "succeeded", "failed", "awaiting_action", "blocked"]
 CourseStateOut = Literal["pending", "in_progress", "awaiting_action", "failed", "succeeded"]
@@ -118,6 +119,22 @@ class CourseStatusOut(_Out):
         )
 
 
+class DiscordServersOut(_Out):
+    """The bot's server count near the cap of unverified Discord apps (100 servers)."""
+
+    count: int = Field(description="Servers the bot is in")
+    limit: int = Field(description="Servers an unverified app may join (100)")
+    at_cap: bool = Field(description="The bot cannot be added to another course's server")
+    message: str = Field(description="Why it matters and what to do")
+
+    @classmethod
+    def of(cls, servers: ServerCount | None) -> DiscordServersOut | None:
+        text = warning(servers) if servers is not None else None
+        if servers is None or servers.limit is None or text is None:
+            return None
+        return cls(count=servers.count, limit=servers.limit, at_cap=servers.at_cap, message=text)
+
+
 class StatusPageOut(_Out):
     """The course state (counts overall and per platform, who must act) and one page of its
     steps in plan order; `next` is the next page while more remain."""
@@ -134,12 +151,20 @@ class StatusPageOut(_Out):
     )
     steps: list[StepOut] = Field(description="One page of steps, in plan order")
     next: str | None = Field(description="The URL of the next page of steps, if any")
+    discord_servers: DiscordServersOut | None = Field(
+        default=None,
+        description="Set from 90 servers on: the bot nears (or is at) the 100 servers an "
+        "unverified Discord app may join, after which no course can add it to its server",
+    )
 
     @classmethod
-    def of(cls, page: StatusPage, next_url: str | None) -> StatusPageOut:
+    def of(
+        cls, page: StatusPage, next_url: str | None, servers: ServerCount | None = None
+    ) -> StatusPageOut:
         summary = page.summary
         return cls.model_validate(
             {
+                "discord_servers": DiscordServersOut.of(servers),
                 "course_id": summary.course_id,
                 "state": summary.state,
                 "actions": [vars(a) for a in page.actions],

@@ -19,6 +19,7 @@ from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
 from provisioning.discord.invite_links import InviteLinks
+from provisioning.discord.server_count import ServerCount
 from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 from provisioning.staff_rights import DiscordIdentity, StaffRightsService
 from provisioning.students.roster_status import RosterStatusService
@@ -70,6 +71,8 @@ class Services:
     # Sign in with Discord, and what a Discord user may see; without them, tokens only.
     discord_sign_in: DiscordIdentity | None = None
     staff_rights: StaffRightsService | None = None
+    # The bot's server count while near the cap of unverified apps (`ServerCountWatch.notice`).
+    server_notice: Callable[[], ServerCount | None] = lambda: None
 
 
 SERVICES = web.AppKey("services", Services)

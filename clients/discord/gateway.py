@@ -49,6 +49,7 @@ from provisioning.discord.parse import (
     overwrite_to_api,
     role_from_api,
 )
+from provisioning.discord.server_count import ServerCount
 from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 from provisioning.errors import PlatformError
 from provisioning.governor import RateGovernor
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 ALL_PERMISSIONS = (1 << 53) - 1
 _MAJOR = ("guild_id", "channel_id", "webhook_id")
+# The most `GET /users/@me/guilds` answers at once (the spec's maximum `limit`).
+_GUILDS_PAGE = 200
 # Routes whose buckets reset in hours (PLATFORM.md §1.4: role create, 250 per ~28 h per guild).
 _LONG_BUCKETS = frozenset({("POST", "/guilds/{guild_id}/roles")})
 
@@ -70,12 +73,15 @@ class DiscordRestGateway:
         client: discord.Client,
         governor: RateGovernor,
         authorize_url: str = DISCORD_AUTHORIZE_URL,
+        *,
+        app_verified: bool = False,
     ) -> None:
         if client.http.max_ratelimit_timeout is None:
             log.warning("discord client has no max_ratelimit_timeout: long buckets will sleep")
         self._client = client
         self._governor = governor
         self._authorize_url = authorize_url
+        self._app_verified = app_verified
 
     @property
     def authorize_url(self) -> str:
@@ -150,6 +156,23 @@ class DiscordRestGateway:
         if self._client.application_id is not None:
             return str(self._client.application_id)
         return str((await self._get("/oauth2/applications/@me"))["id"])
+
+    async def bot_servers(self) -> ServerCount:
+        """How many servers the bot is in: the gateway's guild list while connected (no call),
+        else `GET /users/@me/guilds` page by page (a runner process has no gateway)."""
+        if self._client.is_ready() and not self._client.is_closed():
+            return ServerCount.of(len(self._client.guilds), verified=self._app_verified)
+        count, after = 0, "0"
+        while True:
+            page = (
+                await self._call(
+                    "GET", "/users/@me/guilds", query={"limit": str(_GUILDS_PAGE), "after": after}
+                )
+            )[0]
+            count += len(page)
+            if len(page) < _GUILDS_PAGE:
+                return ServerCount.of(count, verified=self._app_verified)
+            after = str(page[-1]["id"])
 
     # -- guild ---------------------------------------------------------------------------------
 

@@ -19,9 +19,11 @@ async def claim_server(services: CommandServices, interaction: Interaction, code
             code.strip(), str(interaction.guild_id), str(interaction.user.id)
         )
         what = "already was" if result.already_claimed else "is now"
-        await interaction.followup.send(
+        answer = (
             f"This server {what} the server of {result.course_name}. The bot sets up its "
             "roles, channels and invites now; course admins follow it with `/course status` "
-            "in the admin server.",
-            ephemeral=True,
+            "in the admin server."
         )
+        if result.server_notice:
+            answer += f"\n\n**Discord servers:** {result.server_notice}"
+        await interaction.followup.send(answer, ephemeral=True)

@@ -29,6 +29,7 @@ from provisioning.courses.views import (
     CourseStatus,
     StepStatus,
 )
+from provisioning.discord.server_count import CAP_REASON
 from provisioning.errors import ProvisioningError
 
 CODE_CHARS = 10
@@ -108,9 +109,15 @@ def server_step(status: CourseStatus) -> StepStatus | None:
 
 
 def waiting_for_claim(status: CourseStatus) -> bool:
-    """The server step waits for a person to create a server and claim it with the code."""
+    """The server step waits for a person to create a server and claim it with the code (not
+    while the bot is at the cap of unverified apps: no server could add it then)."""
     step = server_step(status)
-    return step is not None and step.state == "awaiting_action" and step.external_id is None
+    return (
+        step is not None
+        and step.state == "awaiting_action"
+        and step.external_id is None
+        and step.last_error_code != CAP_REASON
+    )
 
 
 @dataclass(frozen=True)
@@ -121,3 +128,6 @@ class ClaimResult:
     course_name: str
     # True when this guild was already the course's server (a repeated claim changes nothing).
     already_claimed: bool = False
+    # The bot's server count when it is near or at the cap of unverified apps: why and what to
+    # do (`provisioning.discord.server_count.claim_notice`).
+    server_notice: str | None = None

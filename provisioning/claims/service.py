@@ -12,8 +12,9 @@ id of bound server steps refuses the second of two courses claiming one guild at
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,7 @@ from db import audit_chain
 from db.models import Course, Step
 from provisioning.claims.codes import SERVER_STEP, ClaimResult, course_id_from_code
 from provisioning.clock import Clock
+from provisioning.discord.server_count import ServerCount, claim_notice
 from provisioning.errors import ProvisioningError
 
 log = logging.getLogger(__name__)
@@ -44,13 +46,31 @@ class DatabaseClaimService:
         secret: bytes,
         clock: Clock,
         on_change: Callable[[], None] = lambda: None,
+        servers: Callable[[], Awaitable[ServerCount]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._secret = secret
         self._clock = clock
         self._on_change = on_change
+        self._servers = servers
 
     async def claim(self, code: str, guild_id: str, user_id: str) -> ClaimResult:
+        result = await self._bind(code, guild_id, user_id)
+        return dataclasses.replace(result, server_notice=await self._server_notice())
+
+    async def _server_notice(self) -> str | None:
+        """Near or at the cap of unverified apps, the claim's answer says so: the next
+        course may not get the bot into its server."""
+        if self._servers is None:
+            return None
+        try:
+            return claim_notice(await self._servers())
+        except ProvisioningError:
+            # The claim is made; only the count could not be read (it is watched anyway).
+            log.warning("could not read the bot's server count after a claim", exc_info=True)
+            return None
+
+    async def _bind(self, code: str, guild_id: str, user_id: str) -> ClaimResult:
         try:
             return await self._claim(code, guild_id, user_id)
         except IntegrityError:

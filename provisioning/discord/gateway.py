@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from provisioning.discord.server_count import ServerCount
+
 T = TypeVar("T")
 
 # Channel types (PLATFORM.md §1.5) and overwrite target types.
@@ -141,6 +143,10 @@ class DiscordGateway(Protocol):
     @property
     def authorize_url(self) -> str:
         """Where the bot's install link sends people: Discord's page, or the sandbox's."""
+        ...
+
+    async def bot_servers(self) -> ServerCount:
+        """How many servers the bot is in, and how many it may be in (PLATFORM.md §1.2)."""
         ...
 
     async def get_guild(self, guild_id: str) -> Guild: ...

@@ -77,5 +77,7 @@ class DiscordConfig:
     interaction_response_window: float = 3.0
     interaction_token_ttl: float = 15 * 60.0
     heartbeat_interval_ms: int = 41250
+    app_verified: bool = False
+    """Whether Discord verified the application: unverified apps join 100 servers at most."""
     oauth_token_ttl: int = 604800
     """Seconds an OAuth2 access token lives (`expires_in`, 7 days as on Discord)."""

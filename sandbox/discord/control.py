@@ -2,6 +2,12 @@
 
 Running commands, autocomplete, clicking buttons and submitting modals are in
 `sandbox.discord.control_interactions`, which documents its routes.
+
+The bot's server count (`sandbox.discord.bot_guilds`): `GET /_sandbox/discord/bot-guilds`
+answers `{"count", "others", "limit", "verified"}` (`limit` null when the app is verified);
+`PUT /_sandbox/discord/bot-guilds {"others": N}` makes the bot a member of exactly N filler
+guilds besides its real servers (joined with GUILD_CREATE, left with GUILD_DELETE), refused
+with 400 when an unverified app would pass 100. Like every change, it needs the secret.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.discord import people
+from sandbox.discord import bot_guilds, people
 from sandbox.discord.errors import DiscordError
 from sandbox.discord.gateway import Gateway, gateway_guild
 from sandbox.discord.interactions import ControlError
@@ -76,6 +82,8 @@ class ControlRoutes:
             ("POST", "/guilds/{guild_id}/bot", self.add_bot),
             ("POST", "/guilds/{guild_id}/bot-role", self.move_bot_role),
             ("POST", "/guilds/{guild_id}/members", self.add_member),
+            ("GET", "/bot-guilds", self.get_bot_guilds),
+            ("PUT", "/bot-guilds", self.set_bot_guilds),
             ("POST", "/invites/{code}/accept", self.accept_invite),
             ("GET", "/invalid-requests", self.invalid_requests),
             ("GET", "/gateway", self.gateway_info),
@@ -146,6 +154,13 @@ class ControlRoutes:
         people.move_bot_role(self.state, guild_id, _int(data.get("position"), "position"))
         guild = people.existing_guild(self.state, guild_id)
         return _json([role_json(r) for r in sorted_roles(guild)])
+
+    async def get_bot_guilds(self, request: web.Request) -> web.Response:
+        return _json(bot_guilds.summary(self.state))
+
+    async def set_bot_guilds(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        return _json(bot_guilds.set_others(self.state, _int(data.get("others"), "others")))
 
     async def add_member(self, request: web.Request) -> web.Response:
         data = await _body(request)

@@ -10,6 +10,7 @@ from aiohttp import web
 from sandbox.core.emulator import Clock
 from sandbox.discord.api import Api
 from sandbox.discord.authorize_page import AuthorizePage
+from sandbox.discord.bot_guilds import BotGuildRoutes
 from sandbox.discord.config import DiscordConfig
 from sandbox.discord.control import ControlRoutes
 from sandbox.discord.control_interactions import InteractionControlRoutes
@@ -55,6 +56,7 @@ class DiscordSandbox:
             InteractionRoutes(self.state),
             OAuthRoutes(self.state),
             MessageRoutes(self.state),
+            BotGuildRoutes(self.state),
         ):
             group.register(api, app)
         app.router.add_get("/gateway", self.gateway.handle)

@@ -95,6 +95,8 @@ class Guild(BaseModel):
     channels: dict[int, Channel] = Field(default_factory=dict)
     members: dict[int, Member] = Field(default_factory=dict)
     audit_log: list[AuditEntry] = Field(default_factory=list)
+    # A stand-in for another community the bot is in (`sandbox.discord.bot_guilds`).
+    filler: bool = False
 
 
 class Command(BaseModel):

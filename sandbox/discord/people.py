@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.discord import bot_guilds
 from sandbox.discord.errors import DiscordError, unknown
-from sandbox.discord.gateway import gateway_guild
 from sandbox.discord.interactions import ControlError
 from sandbox.discord.models import Channel, Guild, Member, Role, User
 from sandbox.discord.permissions import DEFAULT_EVERYONE
@@ -13,7 +13,7 @@ from sandbox.discord.routes_invites import invite_usable
 from sandbox.discord.serialize import member_json, role_json
 from sandbox.discord.state import DiscordState
 
-AUDIT_BOT_ADD = 28
+AUDIT_BOT_ADD = bot_guilds.AUDIT_BOT_ADD
 
 
 def create_user(state: DiscordState, username: str, global_name: str | None = None) -> User:
@@ -56,23 +56,13 @@ def existing_guild(state: DiscordState, guild_id: int) -> Guild:
 
 
 def add_bot(state: DiscordState, guild_id: int, permissions: int) -> Role:
-    """The install link: a managed bot role just above @everyone, the bot member, GUILD_CREATE."""
+    """The install link: a managed bot role just above @everyone, the bot member, GUILD_CREATE;
+    refused when an unverified app is in 100 servers already (`sandbox.discord.bot_guilds`)."""
     guild = existing_guild(state, guild_id)
-    bot = state.bot
-    if bot.id in guild.members:
+    if state.bot_id in guild.members:
         raise ControlError(409, "the bot is already in this guild")
-    role = Role(
-        id=state.new_id(), name=bot.username, permissions=permissions, managed=True, bot_id=bot.id
-    )
-    guild.roles[role.id] = role
-    state.place_role(guild, role, 1)
-    guild.members[bot.id] = Member(user_id=bot.id, roles=[role.id], joined_at=state.now())
-    state.audit(guild, AUDIT_BOT_ADD, bot.id, None, user_id=guild.owner_id)
-    payload = gateway_guild(state, guild)
-    # A join has no `unavailable` key: discord.py reads `false` as "became available".
-    payload.pop("unavailable")
-    state.emit("GUILD_CREATE", payload, guild.id)
-    return role
+    bot_guilds.check_room(state)
+    return bot_guilds.join_bot(state, guild, permissions, by=guild.owner_id)
 
 
 def move_bot_role(state: DiscordState, guild_id: int, position: int) -> list[Role]:

@@ -10,6 +10,7 @@ from aiohttp import web
 from provisioning.courses.changes import CourseChangeRefusedError
 from provisioning.courses.spec import parse_course
 from provisioning.courses.views import CourseRecord, CourseUpdate
+from provisioning.discord.server_count import ServerCount
 from provisioning.errors import CourseConflictError
 from web.body import JsonBody
 from web.idempotent import Remember, idempotent
@@ -133,8 +134,10 @@ async def course_status(request: web.Request) -> web.Response:
     )
     courses = request.app[SERVICES].courses
     summary = await courses.status_summary(course_id)
-    # The version changes with any step; the query picks the page: together, this answer.
-    etag = f'"{summary.version}-{_query_tag(request)}"'
+    servers = request.app[SERVICES].server_notice()
+    # The version changes with any step; the query picks the page: together, this answer
+    # (and the bot's server count, while it is near the cap).
+    etag = f'"{summary.version}-{_query_tag(request)}{_servers_tag(servers)}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in _if_none_match(request):
         return web.Response(status=304, headers=headers)
@@ -146,10 +149,14 @@ async def course_status(request: web.Request) -> web.Response:
         if page.next_after is not None:
             next_url, link = next_link(request, after=page.next_after, limit=limit)
             headers.update(link)
-        cached = StatusPageOut.of(page, next_url).model_dump_json(), headers
+        cached = StatusPageOut.of(page, next_url, servers).model_dump_json(), headers
         answers.put(etag, *cached)
     body, headers = cached
     return json_response(200, body, headers)
+
+
+def _servers_tag(servers: ServerCount | None) -> str:
+    return "" if servers is None else f"-s{servers.count}"
 
 
 def _query_tag(request: web.Request) -> str:

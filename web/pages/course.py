@@ -15,6 +15,7 @@ from aiohttp_sse import sse_response
 from provisioning.claims.codes import waiting_for_claim
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import CourseRecord, CourseStatus, StepStatus
+from provisioning.discord.server_count import warning
 from provisioning.discord.steps.server import install_link
 from provisioning.errors import NothingToRetryError, ProvisioningError
 from provisioning.plan import course_slug
@@ -140,6 +141,8 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "done": done,
         "percent": round(100 * done / total) if total else 100,
         "claim": claim,
+        "servers": services.server_notice(),
+        "servers_warning": warning,
         "may_retry": viewer.may_change(record.id)
         and any(status.counts.get(s, 0) for s in RETRYABLE),
         "what_to_do": what_to_do,
@@ -199,8 +202,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         try:
             while stream.is_connected():
                 summary = await services.courses.status_summary(course_id)
-                if summary.version != seen:
-                    seen = summary.version
+                servers = services.server_notice()
+                # The bot's server count is part of what the page shows, beside the steps.
+                version = f"{summary.version}-{servers.count if servers else ''}"
+                if version != seen:
+                    seen = version
                     context = {**base, **await live_context(request, record)}
                     fragment = aiohttp_jinja2.render_string("course_live.html", request, context)
                     await stream.send(fragment, event="status")

@@ -6,6 +6,11 @@ itself is never in the message: the runner logs it and stores it, and every API 
 ones too) reads it in the status, while the code grants the right to bind a server (DESIGN.md
 §5). After the claim it checks the bot is in that server with every permission the plan needs,
 then succeeds.
+
+While an unverified app is in 100 servers already (`provisioning.discord.server_count`), the
+bot cannot be added to one more: instead of the install link, the step waits with why and what
+to do (`CAP_REASON`), and the server-count watch sends it back to pending once the count is
+under the cap.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 
 from provisioning import permissions
 from provisioning.courses.spec import CourseSpec
+from provisioning.discord.server_count import CAP_REASON, cap_reached
 from provisioning.discord.steps.common import UNKNOWN_GUILD
 from provisioning.errors import ActionRequiredError, PlatformError
 from provisioning.plan import plan_course
@@ -72,6 +78,7 @@ async def ensure(ctx: StepContext) -> StepResult:
     """The executor of `discord.server`: wait for a claim, then check the bot's standing."""
     link = install_link(await ctx.discord.application_id(), ctx.spec, ctx.discord.authorize_url)
     if not ctx.external_id:
+        await _wait_below_cap(ctx)
         raise ActionRequiredError("discord.claim", claim_instructions(ctx.course_id, link))
     guild = ctx.external_id
     try:
@@ -79,6 +86,7 @@ async def ensure(ctx: StepContext) -> StepResult:
     except PlatformError as exc:
         if exc.code != UNKNOWN_GUILD and exc.status != 404:
             raise
+        await _wait_below_cap(ctx)
         raise ActionRequiredError(
             "discord.bot_missing",
             f"The bot is not in the claimed server (any more): add it with this link: "
@@ -99,3 +107,10 @@ async def ensure(ctx: StepContext) -> StepResult:
         "bot_user_id": standing.bot_user_id,
     }
     return StepResult(guild, facts)
+
+
+async def _wait_below_cap(ctx: StepContext) -> None:
+    """The bot must join a server: at the cap of unverified apps it cannot, so say so."""
+    servers = await ctx.discord.bot_servers()
+    if servers.at_cap:
+        raise ActionRequiredError(CAP_REASON, cap_reached(servers))

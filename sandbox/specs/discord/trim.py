@@ -14,6 +14,8 @@ from typing import Any
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "/users/@me": ("get",),
+    "/users/@me/guilds": ("get",),
+    "/users/@me/guilds/{guild_id}": ("delete",),
     "/oauth2/@me": ("get",),
     "/oauth2/applications/@me": ("get",),
     "/gateway": ("get",),
