@@ -1,0 +1,99 @@
+"""Staff notices: what the join page refused and a person of staff must sort out, told to them
+in the course log (`cogs.course_log`), so "your course staff have been told" is true.
+
+A notice is written in the same transaction as the refusal's audit row; `post` claims it (sets
+`posted_at`), then sends it, and gives it back when sending fails, so the next round tries
+again. As for milestones, a crash between the claim and the send loses that one message rather
+than ever posting it twice (the audit row stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Course, StaffNotice
+from provisioning.clock import Clock
+
+# Notices looked at per round, oldest first.
+_BATCH = 20
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice as the course log shows it."""
+
+    id: int
+    course_id: str
+    code: str
+    term: str
+    person: str
+    # What the person tried and what happened; what staff should do.
+    what: str
+    todo: str
+
+
+def add_notice(
+    session: AsyncSession,
+    *,
+    course_id: str,
+    at: datetime,
+    reason: str,
+    person: str,
+    what: str,
+    todo: str,
+) -> None:
+    """Queue a notice in the caller's transaction."""
+    session.add(
+        StaffNotice(
+            course_id=course_id, created_at=at, reason=reason, person=person, what=what, todo=todo
+        )
+    )
+
+
+class StaffNotices:
+    """The notices not posted yet, and posting one once."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def due(self) -> list[Notice]:
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(StaffNotice, Course.code, Course.term)
+                    .join(Course, Course.id == StaffNotice.course_id)
+                    .where(StaffNotice.posted_at.is_(None))
+                    .order_by(StaffNotice.id)
+                    .limit(_BATCH)
+                )
+            ).all()
+        return [
+            Notice(n.id, n.course_id, code, term, n.person, n.what, n.todo)
+            for n, code, term in rows
+        ]
+
+    async def post(self, notice: Notice, send: Callable[[], Awaitable[None]]) -> bool:
+        """Claim `notice`, then `send` it; False if another round posted it already."""
+        async with self._sessions.begin() as session:
+            claimed = await session.execute(
+                update(StaffNotice)
+                .where(StaffNotice.id == notice.id, StaffNotice.posted_at.is_(None))
+                .values(posted_at=self._clock.now())
+            )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return False
+        try:
+            await send()
+        except BaseException:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(StaffNotice).where(StaffNotice.id == notice.id).values(posted_at=None)
+                )
+            raise
+        return True
