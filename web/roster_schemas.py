@@ -36,6 +36,16 @@ class PersonStatusOut(BaseModel):
     )
     stuck: bool = Field(description="Someone must act; `problem` says what")
     problem: str | None
+    corrected_from: str | None = Field(
+        default=None,
+        description="The roster's login before the person corrected it by signing in with "
+        "GitHub on the join page",
+    )
+    withdrawal: Literal["withdrawing", "withdrawn", "needs_staff"] | None = Field(
+        default=None,
+        description="What became of the invitation the mistyped login was sent: `needs_staff` "
+        "when that account accepted it before it could be withdrawn",
+    )
 
     @classmethod
     def of(cls, person: PersonStatus) -> PersonStatusOut:
@@ -52,6 +62,8 @@ class PersonStatusOut(BaseModel):
                 "discord": person.discord,
                 "stuck": person.stuck,
                 "problem": person.problem,
+                "corrected_from": person.corrected_from,
+                "withdrawal": person.withdrawal,
             }
         )
 

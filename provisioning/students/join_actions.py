@@ -370,7 +370,7 @@ class JoinActions:
             )
             if notice is not None:
                 reason, what, todo = notice
-                add_notice(
+                await add_notice(
                     session,
                     course_id=view.course_id,
                     at=now,

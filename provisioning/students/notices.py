@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Course, StaffNotice
@@ -21,6 +21,8 @@ from provisioning.clock import Clock
 
 # Notices looked at per round, oldest first.
 _BATCH = 20
+# The same refusal of the same person again (a second click) within this time is not news.
+REPEAT_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Notice:
     todo: str
 
 
-def add_notice(
+async def add_notice(
     session: AsyncSession,
     *,
     course_id: str,
@@ -47,7 +49,20 @@ def add_notice(
     what: str,
     todo: str,
 ) -> None:
-    """Queue a notice in the caller's transaction."""
+    """Queue a notice in the caller's transaction, unless staff have (or are about to get)
+    the same one about the same person from the last day."""
+    told = await session.scalar(
+        select(StaffNotice.id)
+        .where(
+            StaffNotice.course_id == course_id,
+            StaffNotice.person == person,
+            StaffNotice.reason == reason,
+            or_(StaffNotice.posted_at.is_(None), StaffNotice.posted_at > at - REPEAT_AFTER),
+        )
+        .limit(1)
+    )
+    if told is not None:
+        return
     session.add(
         StaffNotice(
             course_id=course_id, created_at=at, reason=reason, person=person, what=what, todo=todo

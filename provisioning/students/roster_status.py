@@ -25,6 +25,8 @@ GitHubState = Literal[
     "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
 ]
 DiscordState = Literal["not_linked", "linked", "joined", "roles_set", "waiting", "failed"]
+# What became of the invitation a mistyped roster login was sent, once the person corrected it.
+WithdrawalState = Literal["withdrawing", "withdrawn", "needs_staff"]
 _STAFF_TEAMS = {"instructor": "instructors", "ta": "tas"}
 # People shown as stuck in a summary: enough for a reply, the rest is in the REST answer.
 STUCK_SHOWN = 20
@@ -48,6 +50,10 @@ class PersonStatus:
     github_verified: bool = False
     # What a person of staff should know or do, in words; None when nothing is wrong.
     problem: str | None = None
+    # The roster's login before the person corrected it on the join page, and what became of
+    # the invitation that login was sent (None when it was sent none).
+    corrected_from: str | None = None
+    withdrawal: WithdrawalState | None = None
 
     @property
     def stuck(self) -> bool:
@@ -134,7 +140,8 @@ class RosterStatusService:
             members = members[:limit]
             steps = await self._steps(session, course_id, members, laboratory)
             links = await self._links(session, course_id, members)
-        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
+            fixes = await _corrections(session, course_id)
+        people = [_status(m, steps, laboratory, links.get(m.id), fixes) for m in members]
         return RosterPage(course_id, people, people[-1].id if more and people else None)
 
     async def person(self, course_id: str, member_id: int) -> PersonStatus:
@@ -146,7 +153,8 @@ class RosterStatusService:
                 raise LookupError(f"no member {member_id} in course {course_id}")
             steps = await self._steps(session, course_id, [member], laboratory)
             links = await self._links(session, course_id, [member])
-        return _status(member, steps, laboratory, links.get(member.id))
+            fixes = await _corrections(session, course_id)
+        return _status(member, steps, laboratory, links.get(member.id), fixes)
 
     async def summary(self, course_id: str) -> RosterSummary:
         """Counts per state and the people who are stuck (for `/course roster-status`)."""
@@ -159,7 +167,8 @@ class RosterStatusService:
             ).all()
             steps = await self._steps(session, course_id, members, laboratory)
             links = await self._links(session, course_id, members)
-        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
+            fixes = await _corrections(session, course_id)
+        people = [_status(m, steps, laboratory, links.get(m.id), fixes) for m in members]
         stuck = [p for p in people if p.stuck]
         return RosterSummary(
             course_id=course_id,
@@ -221,11 +230,44 @@ class RosterStatusService:
         return views
 
 
+@dataclass(frozen=True)
+class _Correction:
+    old_login: str
+    state: WithdrawalState
+    error: str | None
+
+
+async def _corrections(session: AsyncSession, course_id: str) -> dict[str, _Correction]:
+    """The withdrawals of mistyped logins (`provisioning.students.correction`), by the login
+    they were corrected to. Removal steps are few per course: they are read whole."""
+    rows = await session.execute(
+        select(Step.params, Step.state, Step.last_error).where(
+            Step.course_id == course_id, Step.kind == "github.uninvite"
+        )
+    )
+    found: dict[str, _Correction] = {}
+    for params, state, error in rows:
+        if not params.get("mistyped") or not params.get("corrected_to"):
+            continue
+        withdrawal: WithdrawalState = (
+            "withdrawn"
+            if state == "succeeded"
+            else "needs_staff"
+            if state in ("awaiting_action", "failed")
+            else "withdrawing"
+        )
+        found[str(params["corrected_to"]).lower()] = _Correction(
+            str(params["login"]), withdrawal, error
+        )
+    return found
+
+
 def _status(
     member: Member,
     steps: Mapping[str, _StepView],
     laboratory: bool,
     link: RosterLink | None,
+    fixes: Mapping[str, _Correction] | None = None,
 ) -> PersonStatus:
     email, email_problem = _email(member, steps)
     github, github_problem = _github(steps.get(invite_key(member, laboratory)))
@@ -237,6 +279,10 @@ def _status(
     )
     if link is not None and link.discord_id is not None and discord != "roles_set":
         discord = "joined"
+    fix = (fixes or {}).get(member.github_lower)
+    fix_problem = None
+    if fix is not None and fix.state == "needs_staff":
+        fix_problem = fix.error or f"the invitation sent to {fix.old_login} needs staff"
     return PersonStatus(
         id=member.id,
         role=member.role,
@@ -247,7 +293,9 @@ def _status(
         github_state=github,
         discord=discord,
         github_verified=verified,
-        problem=github_problem or email_problem,
+        problem=github_problem or fix_problem or email_problem,
+        corrected_from=fix.old_login if fix is not None else None,
+        withdrawal=fix.state if fix is not None else None,
     )
 
 
