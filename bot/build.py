@@ -308,6 +308,7 @@ async def build(
             join_links.person,
             on_change=runner.wake,
             email_after=timedelta(days=settings.reminder_days),
+            github=github,
         ),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,8 +25,17 @@ class PersonStatusOut(BaseModel):
         "`bounced` when it refused the address, `waiting` when no server is configured"
     )
     github_state: Literal[
-        "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
-    ] = Field(description="The person's team membership: invitation pending or accepted")
+        "queued", "invitation_pending", "accepted", "expired", "unknown_login", "waiting", "failed"
+    ] = Field(
+        description="The person's team membership: invitation pending or accepted; `expired`: "
+        "GitHub no longer had the invitation (lapsed after 7 days, or declined), it is being "
+        "sent again"
+    )
+    github_checked_at: datetime | None = Field(
+        default=None,
+        description="When `github_state` was last read from GitHub: the invitation's own run, "
+        "or the hourly check of pending invitations",
+    )
     github_verified: bool = Field(
         description="They signed in with GitHub on the join page as the roster's login"
     )
@@ -63,6 +73,7 @@ class PersonStatusOut(BaseModel):
                 "stuck": person.stuck,
                 "problem": person.problem,
                 "corrected_from": person.corrected_from,
+                "github_checked_at": person.github_checked_at,
                 "withdrawal": person.withdrawal,
             }
         )

@@ -93,6 +93,18 @@ class PyGithubGateway:
                 return found
             page += 1
 
+    async def list_org_members(self, org: str) -> list[str]:
+        found: list[str] = []
+        page = 1
+        while True:
+            data = await self._json(
+                "GET", f"/orgs/{_q(org)}/members", parameters={"per_page": PAGE_SIZE, "page": page}
+            )
+            found += [str(d["login"]) for d in data]
+            if len(data) < PAGE_SIZE:
+                return found
+            page += 1
+
     async def cancel_org_invitation(self, org: str, invitation_id: int) -> bool:
         try:
             await self._json("DELETE", f"/orgs/{_q(org)}/invitations/{int(invitation_id)}")

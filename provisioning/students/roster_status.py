@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from provisioning.github.steps.invite import UNKNOWN_LOGIN
 
 EmailState = Literal["no_address", "queued", "sent", "retrying", "bounced", "waiting"]
 GitHubState = Literal[
-    "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
+    "queued", "invitation_pending", "accepted", "expired", "unknown_login", "waiting", "failed"
 ]
 DiscordState = Literal["not_linked", "linked", "joined", "roles_set", "waiting", "failed"]
 # What became of the invitation a mistyped roster login was sent, once the person corrected it.
@@ -54,6 +55,9 @@ class PersonStatus:
     # the invitation that login was sent (None when it was sent none).
     corrected_from: str | None = None
     withdrawal: WithdrawalState | None = None
+    # When `github_state` was last read from GitHub (the invitation step's run, or the
+    # reminders' live check of pending invitations); None before the first.
+    github_checked_at: datetime | None = None
 
     @property
     def stuck(self) -> bool:
@@ -80,6 +84,9 @@ class RosterSummary:
     discord: Mapping[str, int]
     stuck: list[PersonStatus] = field(default_factory=list)
     stuck_total: int = 0
+    # The oldest read of a pending invitation's state: every "invitation pending" is at
+    # least this fresh. None when no invitation is pending.
+    github_checked_at: datetime | None = None
 
 
 def email_key(address: str) -> str:
@@ -110,6 +117,7 @@ class _StepView:
     facts: Mapping[str, Any]
     code: str | None
     error: str | None
+    updated_at: datetime | None = None
 
 
 class RosterStatusService:
@@ -170,6 +178,11 @@ class RosterStatusService:
             fixes = await _corrections(session, course_id)
         people = [_status(m, steps, laboratory, links.get(m.id), fixes) for m in members]
         stuck = [p for p in people if p.stuck]
+        pending_checks = [
+            p.github_checked_at
+            for p in people
+            if p.github_state == "invitation_pending" and p.github_checked_at is not None
+        ]
         return RosterSummary(
             course_id=course_id,
             people=len(people),
@@ -178,6 +191,7 @@ class RosterStatusService:
             discord=Counter(p.discord for p in people),
             stuck=stuck[:STUCK_SHOWN],
             stuck_total=len(stuck),
+            github_checked_at=min(pending_checks, default=None),
         )
 
     async def _laboratory(self, session: AsyncSession, course_id: str) -> bool:
@@ -221,12 +235,19 @@ class RosterStatusService:
         # In chunks: a whole roster's keys would exceed SQLite's bound-parameter limit.
         for start in range(0, len(ordered), 500):
             rows = await session.execute(
-                select(Step.key, Step.state, Step.facts, Step.last_error_code, Step.last_error)
+                select(
+                    Step.key,
+                    Step.state,
+                    Step.facts,
+                    Step.last_error_code,
+                    Step.last_error,
+                    Step.updated_at,
+                )
                 .where(Step.course_id == course_id)
                 .where(Step.key.in_(ordered[start : start + 500]))
             )
-            for key, state, facts, code, error in rows:
-                views[key] = _StepView(state, facts or {}, code, error)
+            for key, state, facts, code, error, updated_at in rows:
+                views[key] = _StepView(state, facts or {}, code, error, updated_at)
         return views
 
 
@@ -270,7 +291,8 @@ def _status(
     fixes: Mapping[str, _Correction] | None = None,
 ) -> PersonStatus:
     email, email_problem = _email(member, steps)
-    github, github_problem = _github(steps.get(invite_key(member, laboratory)))
+    invitation = steps.get(invite_key(member, laboratory))
+    github, github_problem = _github(invitation)
     discord = _discord(member, steps)
     verified = bool(
         link is not None
@@ -296,7 +318,22 @@ def _status(
         problem=github_problem or fix_problem or email_problem,
         corrected_from=fix.old_login if fix is not None else None,
         withdrawal=fix.state if fix is not None else None,
+        github_checked_at=_checked_at(invitation),
     )
+
+
+def _checked_at(step: _StepView | None) -> datetime | None:
+    """When the invitation's state was last read: the reminders' live check, or the step's
+    own last run."""
+    if step is None or step.state != "succeeded":
+        return None
+    checked = step.facts.get("checked_at")
+    if isinstance(checked, str):
+        try:
+            return datetime.fromisoformat(checked)
+        except ValueError:
+            pass
+    return step.updated_at
 
 
 def _email(member: Member, steps: Mapping[str, _StepView]) -> tuple[EmailState, str | None]:
@@ -315,8 +352,11 @@ def _email(member: Member, steps: Mapping[str, _StepView]) -> tuple[EmailState, 
 
 
 def _github(step: _StepView | None) -> tuple[GitHubState, str | None]:
-    if step is None or step.state in ("pending", "running", "blocked"):
+    if step is None:
         return "queued", None
+    if step.state in ("pending", "running", "blocked"):
+        # Sent back by the reminders because GitHub no longer had the invitation.
+        return ("expired" if step.facts.get("state") == "expired" else "queued"), None
     if step.state == "succeeded":
         return ("accepted" if step.facts.get("state") == "active" else "invitation_pending"), None
     if step.state == "awaiting_action":
