@@ -195,3 +195,62 @@ async def test_an_accepted_wrong_account_is_refused_and_staff_are_told_in_the_co
     await consent(page, RIGHT)
     await expect(page.locator("h1")).to_have_text("Not done")
     assert await site.product.built.course_log.post_due() == 0
+
+
+async def test_an_acceptance_after_the_sign_in_stops_the_withdrawal_and_staff_are_told(
+    connected: Site,
+    control: Control,
+    mailbox: Mailbox,
+    people: dict[str, str],
+    sandbox: SandboxServer,
+    browser: Browser,
+    artifacts: Path,
+) -> None:
+    """s-3-1-typo accepts in the moment between Barbara's sign-in and the withdrawal step:
+    the step removes nobody and waits for staff; the join page and the roster say so, and
+    #course-log gets one message with what to do."""
+    site = connected
+    course_id = await provisioned(site, control, people)
+    await site.product.built.course_log.post_due()
+    before = len(await course_log(control))
+    page = await (await browser.new_context(viewport={"width": 1100, "height": 900})).new_page()
+    link = join_link(site, mailbox, ADDRESS)
+    await page.goto(link)
+    await page.get_by_role("link", name="Sign in with GitHub").click()
+    await consent(page, RIGHT)
+    await expect(page.locator("ul.done")).to_contain_text(f"it now says {RIGHT}")
+    await control.call("POST", f"/github/orgs/{ORG}/invitations/{WRONG}/accept", json={})
+
+    await site.product.run()
+    team = next(t for t in github_state(sandbox).teams.values() if t.slug == SLUG)
+    assert team.members[WRONG].state == "active"
+    assert RIGHT in invited(sandbox)
+    steps = {s.key: s for s in await all_steps(site.product.sessions, course_id)}
+    assert steps[f"github.invite:lab-03:{WRONG}"].state == "awaiting_action"
+    await page.goto(link)
+    await expect(page.locator("ul.left")).to_contain_text(
+        f"The invitation that went to {WRONG} by mistake was accepted by that account before "
+        "it could be withdrawn: your course staff have been told"
+    )
+    await page.screenshot(path=str(artifacts / "join-correction-accepted.png"), full_page=True)
+    barbara = {p.github: p for p in (await site.product.built.roster.page(course_id)).people}[RIGHT]
+    assert barbara.withdrawal == "needs_staff"
+    assert barbara.problem is not None
+    assert f"the GitHub account {WRONG} accepted the invitation meant for Student 3-1" in (
+        barbara.problem
+    )
+
+    assert await site.product.built.course_log.post_due() >= 1
+    assert await site.product.built.course_log.post_due() == 0
+    notices = [
+        e for e in (await course_log(control))[before:] if e["title"].endswith("needs staff")
+    ]
+    [notice] = notices
+    assert notice["title"] == "CS201 · 2027-fall: Student 3-1 needs staff"
+    assert (
+        f"Student 3-1 corrected their GitHub login on the join page from {WRONG} to {RIGHT}, "
+        f"but the account {WRONG} accepted the course's invitation before it could be "
+        "withdrawn. Nobody was removed."
+    ) in notice["description"]
+    assert f"**What to do:** The GitHub account {WRONG} accepted" in notice["description"]
+    assert f"remove {WRONG} from the team {SLUG}" in notice["description"]

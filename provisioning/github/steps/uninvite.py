@@ -64,8 +64,8 @@ async def _withdraw(ctx: StepContext) -> StepResult:
             f"the GitHub account {login} accepted the invitation meant for "
             f"{ctx.params.get('person', 'a student')} (now {ctx.params.get('corrected_to')}) "
             f"and is in the team {slug}: nothing was removed. Find out who {login} is; if they "
-            f"should not be there, remove {login} from the team and the organization {org} on "
-            "GitHub, then retry the course",
+            f"should not be there, remove {login} from the team {slug} and the organization "
+            f"{org} on GitHub, then retry the course",
         )
     if membership is not None:
         await ctx.github.remove_team_membership(org, slug, login)
