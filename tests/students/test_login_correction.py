@@ -22,6 +22,7 @@ from tests.students.conftest import Site
 from tests.students.mailbox import Mailbox
 from tests.students.test_join_email import lab_with_emails
 from tests.students.test_join_flow import consent, join_link
+from tests.web.pages.browser_steps import new_context, shoot, sign_in_with_token
 
 WRONG = "s-3-1-typo"  # a real GitHub account, not Barbara's
 RIGHT = "s-3-1"
@@ -105,6 +106,21 @@ async def test_the_wrong_accounts_invitation_is_withdrawn_and_the_right_one_invi
         if r.method == "DELETE" and r.path and "/invitations/" in r.path
     ]
     assert deletes == [f"/orgs/{ORG}/invitations/{withdrawal.facts['cancelled_invitation']}"]
+    # Staff read it in the course page's roster table.
+    token = await site.product.built.tokens.create("staff")
+    staff = await (await new_context(browser)).new_page()
+    await sign_in_with_token(staff, site.url, token)
+    await staff.goto(f"{site.url}/app/courses/{course_id}#roster")
+    github_cell = staff.locator(f'tr[data-person="{RIGHT}"] td[data-label="GitHub"]')
+    await expect(github_cell).to_contain_text("Invitation pending")
+    await expect(github_cell).to_contain_text("Verified")
+    await expect(github_cell).to_contain_text(f"Corrected from {WRONG}, its invitation withdrawn")
+    await expect(github_cell.locator(".checked time")).to_have_count(1)
+    await shoot(staff, artifacts, "course-roster-corrected")
+    await staff.locator("#roster").screenshot(
+        path=str(artifacts / "page-course-roster-corrected-table.png")
+    )
+
     # A course retry re-verifies the withdrawal: nothing is sent again.
     await site.product.courses.retry(course_id, actor="test")
     await site.product.run()
