@@ -119,6 +119,10 @@ class JoinActions:
             scope = audit_context.current.set(audit_context.AuditContext(ACTOR, view.course_id))
             try:
                 taken = await accepted(self._github, sent, roster_login)
+            except ProvisioningError:
+                # GitHub could not be asked: nothing is changed; signing in again retries.
+                await self._unbind_github(view)
+                raise
             finally:
                 audit_context.current.reset(scope)
             if taken:

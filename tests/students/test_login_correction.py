@@ -13,8 +13,12 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, expect
+from sqlalchemy import select
 
+from db.models import RosterLink
 from provisioning.courses.spec import parse_course
+from provisioning.errors import PlatformError
+from provisioning.students.sign_in import GitHubIdentity
 from sandbox.discord.config import AdminServer
 from sandbox.server import SandboxServer
 from tests.e2e.harness import ORG, Control, all_steps, audit_rows, github_state, logins, until
@@ -270,3 +274,40 @@ async def test_an_acceptance_after_the_sign_in_stops_the_withdrawal_and_staff_ar
     ) in notice["description"]
     assert f"**What to do:** The GitHub account {WRONG} accepted" in notice["description"]
     assert f"remove {WRONG} from the team {SLUG}" in notice["description"]
+
+
+async def test_github_unreachable_during_the_check_changes_nothing(
+    site: Site, control: Control, mailbox: Mailbox, people: dict[str, str], sandbox: SandboxServer
+) -> None:
+    """GitHub answers 503 to the check of the wrong account: the sign-in fails as a whole (the
+    roster, its links and the invitations as they were); signing in again once GitHub is back
+    corrects the login."""
+    course_id = await provisioned(site, control, people)
+    token = join_link(site, mailbox, ADDRESS).rsplit("/", 1)[1]
+    actions = site.product.built.services.join.actions
+    assert actions is not None
+    me = GitHubIdentity(login=RIGHT, id="3001")
+    await control.fault(
+        kind="status",
+        platform="github",
+        method="GET",
+        path=f"/orgs/{ORG}/teams/*/memberships/{WRONG}",
+        status=503,
+    )
+    with pytest.raises(PlatformError):
+        await actions.github_signed_in(token, me)
+    roster = {p.github: p for p in (await site.product.built.roster.page(course_id)).people}
+    assert WRONG in roster
+    assert RIGHT not in roster
+    assert WRONG in invited(sandbox)
+    async with site.product.sessions() as session:
+        links = (await session.scalars(select(RosterLink))).all()
+    # Bound for the attempt, unbound when it failed.
+    assert [link.github_login for link in links] == [None]
+
+    await control.clear_faults()
+    done = await actions.github_signed_in(token, me)
+    assert f"it now says {RIGHT}" in done.message
+    await site.product.run()
+    assert WRONG not in invited(sandbox)
+    assert RIGHT in invited(sandbox)
