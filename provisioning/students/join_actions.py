@@ -99,7 +99,8 @@ class JoinActions:
                     f"{who} signed in on their join page with the GitHub account {login}, "
                     "which the roster lists for someone else. Nothing was changed.",
                     f"Find out whose account {login} is, and correct the roster (/course "
-                    "roster, or PUT /courses/{id}) so each person has their own login.",
+                    f"roster, or PUT /courses/{view.course_id}) so each person has their own "
+                    "login.",
                 ),
             )
         await self._bind(view, github=identity)

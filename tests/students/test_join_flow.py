@@ -16,7 +16,9 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from provisioning.clock import SystemClock
 from provisioning.courses.spec import parse_course
+from provisioning.students.notices import StaffNotices
 from sandbox.server import SandboxServer
 from tests.e2e.harness import (
     Control,
@@ -222,6 +224,14 @@ async def test_foreign_state_replays_and_taken_accounts_are_refused(
     roster = {p.github: p for p in (await product.built.roster.page(course_id, limit=50)).people}
     assert roster["s-2-1"].github_verified is False
     assert roster["s-1-1"].github_verified is True
+    # Staff are told in the course log: who, what they tried, what to do.
+    [notice] = await StaffNotices(product.sessions, SystemClock()).due()
+    assert (notice.course_id, notice.person) == (course_id, "Student 1-1")
+    assert notice.what == (
+        "Student 1-1 (roster login s-1-1, lab-01) signed in on their join page with the GitHub "
+        "account s-2-1, which the roster lists for someone else. Nothing was changed."
+    )
+    assert notice.todo.startswith("Find out whose account s-2-1 is, and correct the roster")
 
 
 async def test_no_link_or_token_is_left_anywhere_after_a_full_run(
