@@ -26,6 +26,8 @@ from provisioning.github.steps.uninvite import WRONG_ACCOUNT_ACCEPTED
 _BATCH = 20
 # The same refusal of the same person again (a second click) within this time is not news.
 REPEAT_AFTER = timedelta(days=1)
+# The reason of the notice a waiting withdrawal gives (once per person and course).
+WITHDRAWAL_WAITS = "github.withdrawal_waits"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class StaffNotices:
                     session,
                     course_id=course_id,
                     at=self._clock.now(),
-                    reason=WRONG_ACCOUNT_ACCEPTED,
+                    reason=WITHDRAWAL_WAITS,
                     person=person,
                     what=(
                         f"{person} corrected their GitHub login on the join page from "
