@@ -74,6 +74,7 @@ from provisioning.students.join import JoinService
 from provisioning.students.join_actions import JoinActions
 from provisioning.students.links import JoinLinks
 from provisioning.students.member_join import MemberJoins
+from provisioning.students.notices import StaffNotices
 from provisioning.students.reminders import Reminders
 from provisioning.students.roster_status import RosterStatusService
 from provisioning.students.steps import executors as student_executors
@@ -224,7 +225,7 @@ async def build(
             OAuthSignIn(apps, audit, discord_gateway.application_id) if apps is not None else None
         ),
         actions=(
-            JoinActions(sessions, join_view, courses, discord_gateway, clock)
+            JoinActions(sessions, join_view, courses, discord_gateway, github, clock)
             if apps is not None
             else None
         ),
@@ -318,6 +319,7 @@ async def build(
             MilestoneTracker(sessions, clock),
             admin_guild_id,
             settings.discord_log_channel,
+            notices=StaffNotices(sessions, clock),
         ),
         secret=secret,
         join_links=join_links,
@@ -328,6 +330,7 @@ async def build(
             join_links.person,
             on_change=runner.wake,
             email_after=timedelta(days=settings.reminder_days),
+            github=github,
         ),
     )
 

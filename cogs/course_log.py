@@ -18,6 +18,7 @@ from cogs.render.status import COLOURS
 from cogs.render.text import clip
 from provisioning import audit_context
 from provisioning.courses.milestones import Milestone
+from provisioning.students.notices import Notice
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,25 @@ class Milestones(Protocol):
     async def post(self, milestone: Milestone, send: Callable[[], Awaitable[None]]) -> bool: ...
 
 
+class Notices(Protocol):
+    """`provisioning.students.notices.StaffNotices`."""
+
+    async def due(self) -> list[Notice]: ...
+
+    async def post(self, notice: Notice, send: Callable[[], Awaitable[None]]) -> bool: ...
+
+
+def notice_embed(notice: Notice) -> discord.Embed:
+    """A join-page refusal staff must act on: who, what they tried, what to do."""
+    embed = discord.Embed(
+        title=clip(f"{notice.code} · {notice.term}: {notice.person} needs staff", 256),
+        description=clip(f"{notice.what}\n\n**What to do:** {notice.todo}", 4096),
+        colour=COLOURS["awaiting_action"],
+    )
+    embed.set_footer(text=f"Course id {notice.course_id}")
+    return embed
+
+
 def milestone_embed(milestone: Milestone) -> discord.Embed:
     headline, colour, next_step = HEADLINES[milestone.name]
     description = f"{milestone.title}\n{next_step}"
@@ -71,9 +91,11 @@ class CourseLog:
         milestones: Milestones,
         guild_id: str | None,
         channel_name: str,
+        notices: Notices | None = None,
     ) -> None:
         self._client = client
         self._milestones = milestones
+        self._notices = notices
         self._guild_id = guild_id
         self._channel_name = channel_name
         self._missing_said = False
@@ -121,4 +143,25 @@ class CourseLog:
                     break
                 finally:
                     audit_context.current.reset(token)
-            return posted
+            return posted + await self._post_notices(channel)
+
+    async def _post_notices(self, channel: discord.TextChannel) -> int:
+        if self._notices is None:
+            return 0
+        posted = 0
+        for notice in await self._notices.due():
+            embed = notice_embed(notice)
+
+            async def send(embed: discord.Embed = embed) -> None:
+                await channel.send(embed=embed)
+
+            context = audit_context.AuditContext(actor=ACTOR, course_id=notice.course_id)
+            token = audit_context.current.set(context)
+            try:
+                posted += await self._notices.post(notice, send)
+            except discord.HTTPException:
+                log.warning("could not post a staff notice to the course log", exc_info=True)
+                break
+            finally:
+                audit_context.current.reset(token)
+        return posted

@@ -370,3 +370,19 @@ class PaceAccount(Base):
     account: Mapped[str] = mapped_column(String(100), primary_key=True)
     # Seconds since the epoch on the database server's clock: one clock for every process.
     next_at: Mapped[float] = mapped_column(Float)
+
+
+class StaffNotice(Base):
+    """Something the join page refused that staff must act on (`provisioning.students.notices`):
+    posted once to the course log; `posted_at` is set when it was."""
+
+    __tablename__ = "staff_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str] = mapped_column(String())
+    what: Mapped[str] = mapped_column(Text)
+    todo: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

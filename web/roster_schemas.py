@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,8 +25,17 @@ class PersonStatusOut(BaseModel):
         "`bounced` when it refused the address, `waiting` when no server is configured"
     )
     github_state: Literal[
-        "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
-    ] = Field(description="The person's team membership: invitation pending or accepted")
+        "queued", "invitation_pending", "accepted", "expired", "unknown_login", "waiting", "failed"
+    ] = Field(
+        description="The person's team membership: invitation pending or accepted; `expired`: "
+        "GitHub no longer had the invitation (lapsed after 7 days, or declined), it is being "
+        "sent again"
+    )
+    github_checked_at: datetime | None = Field(
+        default=None,
+        description="When `github_state` was last read from GitHub: the invitation's own run, "
+        "or the hourly check of pending invitations",
+    )
     github_verified: bool = Field(
         description="They signed in with GitHub on the join page as the roster's login"
     )
@@ -36,6 +46,16 @@ class PersonStatusOut(BaseModel):
     )
     stuck: bool = Field(description="Someone must act; `problem` says what")
     problem: str | None
+    corrected_from: str | None = Field(
+        default=None,
+        description="The roster's login before the person corrected it by signing in with "
+        "GitHub on the join page",
+    )
+    withdrawal: Literal["withdrawing", "withdrawn", "needs_staff"] | None = Field(
+        default=None,
+        description="What became of the invitation the mistyped login was sent: `needs_staff` "
+        "when that account accepted it before it could be withdrawn",
+    )
 
     @classmethod
     def of(cls, person: PersonStatus) -> PersonStatusOut:
@@ -52,6 +72,9 @@ class PersonStatusOut(BaseModel):
                 "discord": person.discord,
                 "stuck": person.stuck,
                 "problem": person.problem,
+                "corrected_from": person.corrected_from,
+                "github_checked_at": person.github_checked_at,
+                "withdrawal": person.withdrawal,
             }
         )
 

@@ -19,6 +19,7 @@ from clients.github.worker import (
     TokenCredentials,
 )
 from provisioning.audit_context import HttpAuditSink
+from provisioning.errors import PlatformError
 from provisioning.github import parse
 from provisioning.github.gateway import (
     BranchInfo,
@@ -91,6 +92,27 @@ class PyGithubGateway:
             if len(data) < PAGE_SIZE:
                 return found
             page += 1
+
+    async def list_org_members(self, org: str) -> list[str]:
+        found: list[str] = []
+        page = 1
+        while True:
+            data = await self._json(
+                "GET", f"/orgs/{_q(org)}/members", parameters={"per_page": PAGE_SIZE, "page": page}
+            )
+            found += [str(d["login"]) for d in data]
+            if len(data) < PAGE_SIZE:
+                return found
+            page += 1
+
+    async def cancel_org_invitation(self, org: str, invitation_id: int) -> bool:
+        try:
+            await self._json("DELETE", f"/orgs/{_q(org)}/invitations/{int(invitation_id)}")
+        except PlatformError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     async def get_org_membership(self, org: str, login: str) -> MembershipInfo | None:
         data = await self._maybe(f"/orgs/{_q(org)}/memberships/{_q(login)}")

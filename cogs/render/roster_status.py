@@ -36,7 +36,12 @@ def roster_status_embed(
         colour=STUCK_COLOUR if summary.stuck_total or joiners else ALL_IN_COLOUR,
     )
     embed.add_field(name="E-mail", value=_counts(summary.email), inline=False)
-    embed.add_field(name="GitHub", value=_counts(summary.github), inline=False)
+    github = _counts(summary.github)
+    if summary.github_checked_at is not None:
+        # A Discord timestamp: each reader sees the time in their own zone.
+        checked = discord.utils.format_dt(summary.github_checked_at, "R")
+        github += f"\nPending invitations checked on GitHub {checked}"
+    embed.add_field(name="GitHub", value=clip(github, FIELD_MAX), inline=False)
     embed.add_field(name="Discord", value=_counts(summary.discord), inline=False)
     if summary.stuck:
         lines = [f"- {p.name} (`{p.github}`): {p.problem}" for p in summary.stuck]

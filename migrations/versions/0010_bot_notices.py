@@ -4,7 +4,7 @@
 apps), taken before the message is sent, so one bot of several posts it once, and removed when
 the count is back under the warning (the next crossing is posted again). A plain CREATE TABLE.
 
-Revision ID: 0010_servers
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_servers"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None

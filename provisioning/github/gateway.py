@@ -160,6 +160,15 @@ class GitHubGateway(Protocol):
 
     async def list_org_invitations(self, org: str) -> list[OrgInvitation]: ...
 
+    async def list_org_members(self, org: str) -> list[str]:
+        """The logins of the organization's members (every page)."""
+        ...
+
+    async def cancel_org_invitation(self, org: str, invitation_id: int) -> bool:
+        """Cancel a pending organization invitation; False when it is not pending (404:
+        accepted, lapsed or cancelled already)."""
+        ...
+
     async def get_org_membership(self, org: str, login: str) -> MembershipInfo | None:
         """The person's organization membership (`pending` while invited); None if neither."""
         ...

@@ -2,9 +2,10 @@
 
 Both start from a valid personal link (`JoinService.view`) and end in the roster: a corrected
 GitHub login is a course change like any other (re-planned, the new invitation sent by the
-runner, the unusable old step dropped), a Discord id is recorded in the roster. What a person
-proved is kept in `roster_links`, where one account can prove one person of a course only. A
-refusal changes nothing and leaves an audit row for staff.
+runner, the old login's invitation withdrawn: `correction`), a Discord id is recorded in the
+roster. What a person proved is kept in `roster_links`, where one account can prove one person
+of a course only. A refusal changes nothing, leaves an audit row, and tells staff in the course
+log (`notices`) what happened and what to do.
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ from provisioning import audit_context
 from provisioning.clock import Clock
 from provisioning.courses.changes import CourseChangeRefusedError
 from provisioning.courses.service import CourseService
-from provisioning.courses.spec import StaffMember, Student, parse_course
+from provisioning.courses.spec import CourseSpec, StaffMember, Student, parse_course
 from provisioning.discord.gateway import DiscordGateway
 from provisioning.errors import ProvisioningError
+from provisioning.github.gateway import GitHubGateway
+from provisioning.students.correction import (
+    accepted,
+    mark_withdrawal,
+    only_the_old_login_goes,
+    sent_invitation,
+)
 from provisioning.students.join import JoinService, JoinView
 from provisioning.students.member_roles import role_keys, server_and_roles
+from provisioning.students.notices import add_notice
 from provisioning.students.sign_in import DiscordIdentity, GitHubIdentity
 
 log = logging.getLogger(__name__)
@@ -56,12 +65,14 @@ class JoinActions:
         join: JoinService,
         courses: CourseService,
         discord: DiscordGateway,
+        github: GitHubGateway,
         clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._join = join
         self._courses = courses
         self._discord = discord
+        self._github = github
         self._clock = clock
 
     async def github_signed_in(self, token: str, identity: GitHubIdentity) -> JoinDone:
@@ -76,6 +87,7 @@ class JoinActions:
             for p in people
             if p.github.lower() == login.lower() and p.github.lower() != roster_login.lower()
         ]
+        who = _who(view)
         if others:
             await self._refuse(
                 view,
@@ -83,17 +95,82 @@ class JoinActions:
                 {"login": login},
                 f"The GitHub account {login} is on this course's roster for someone else. "
                 "Nothing was changed; your course staff have been told.",
+                staff=(
+                    f"{who} signed in on their join page with the GitHub account {login}, "
+                    "which the roster lists for someone else. Nothing was changed.",
+                    f"Find out whose account {login} is, and correct the roster (/course "
+                    f"roster, or PUT /courses/{view.course_id}) so each person has their own "
+                    "login.",
+                ),
             )
         await self._bind(view, github=identity)
         if login.lower() == roster_login.lower():
             await self._event(view, "join.github_verified", {"login": login})
             return JoinDone(f"Your GitHub account {login} is confirmed.")
-        document = record.spec.model_dump(mode="json")
+        return await self._correct(view, record.spec, login)
+
+    async def _correct(self, view: JoinView, spec: CourseSpec, login: str) -> JoinDone:
+        """Correct the roster's login to `login`: the old login's invitation is withdrawn and
+        the verified account invited, by steps; refused if the old account accepted already."""
+        roster_login = view.person.github
+        who = _who(view)
+        async with self._sessions() as session:
+            sent = await sent_invitation(session, view.course_id, view.person.id)
+        if sent is not None:
+            scope = audit_context.current.set(audit_context.AuditContext(ACTOR, view.course_id))
+            try:
+                taken = await accepted(self._github, sent, roster_login)
+            except ProvisioningError:
+                # GitHub could not be asked: nothing is changed; signing in again retries.
+                await self._unbind_github(view)
+                raise
+            finally:
+                audit_context.current.reset(scope)
+            if taken:
+                await self._unbind_github(view)
+                await self._refuse(
+                    view,
+                    "github.wrong_account_accepted",
+                    {"login": login, "team": sent.team},
+                    f"The roster says {roster_login} and you signed in as {login}, but the "
+                    f"GitHub account {roster_login} has already accepted the invitation to "
+                    f"{sent.org}. Nothing was changed and nobody was removed: your course staff "
+                    "have been told and will sort it out with you.",
+                    staff=(
+                        f"{who} signed in with GitHub as {login}, but the roster says "
+                        f"{roster_login}, and the account {roster_login} has already accepted "
+                        f"the course's invitation (it is in the team {sent.team}). Nothing was "
+                        "changed and nobody was removed.",
+                        f"Find out who {roster_login} is. If it is not {view.person.name}, "
+                        f"remove {roster_login} from the team {sent.team} and the organization "
+                        f"{sent.org} on GitHub. Then correct the roster login to {login} "
+                        f"(/course roster, or PUT /courses/{view.course_id}).",
+                    ),
+                )
+        document = spec.model_dump(mode="json")
         for person in [*document["staff"], *document["students"]]:
             if person["github"].lower() == roster_login.lower():
                 person["github"] = login
+        corrected = parse_course(document)
         try:
-            await self._courses.update(view.course_id, parse_course(document), actor=ACTOR)
+            preview = await self._courses.preview(view.course_id, corrected)
+            unexpected = only_the_old_login_goes(preview, sent.key if sent else None)
+            if unexpected:
+                raise CourseChangeRefusedError(
+                    view.course_id, unexpected, "the correction would remove more than a login"
+                )
+            await self._courses.update(
+                view.course_id,
+                corrected,
+                actor=ACTOR,
+                # One login fixed is no student dropped: the safety limit does not apply.
+                confirm_removals=preview.removals if preview.confirmation_needed else None,
+                within=(
+                    mark_withdrawal(view.course_id, sent, roster_login, login, view.person.name)
+                    if sent is not None
+                    else None
+                ),
+            )
         except CourseChangeRefusedError as exc:
             await self._unbind_github(view)
             await self._refuse(
@@ -103,13 +180,28 @@ class JoinActions:
                 f"The roster says {roster_login} and you signed in as {login}, but the course "
                 "could not be changed automatically. Nothing was changed; your course staff "
                 "have been told.",
+                staff=(
+                    f"{who} signed in with GitHub as {login}, but the roster says "
+                    f"{roster_login}; the roster could not be corrected automatically "
+                    f"({exc.detail}).",
+                    f"Correct the login to {login} in the roster (/course roster, or PUT "
+                    f"/courses/{view.course_id}) once the course's steps are settled.",
+                ),
             )
+        withdrawn = sent is not None
         await self._event(
-            view, "join.github_corrected", {"login": login, "roster_login": roster_login}
+            view,
+            "join.github_corrected",
+            {"login": login, "roster_login": roster_login, "withdrawn": withdrawn},
+        )
+        also = (
+            f" The invitation that went to {roster_login} by mistake is withdrawn."
+            if withdrawn
+            else ""
         )
         return JoinDone(
             f"The roster said {roster_login}; it now says {login}, the account you signed in "
-            "with. The GitHub invitation goes to that account in a moment."
+            f"with. The GitHub invitation goes to that account in a moment.{also}"
         )
 
     async def discord_signed_in(self, token: str, identity: DiscordIdentity) -> JoinDone:
@@ -127,6 +219,13 @@ class JoinActions:
                 {"discord_id": identity.id},
                 "This Discord account is on this course's roster for someone else. Nothing was "
                 "changed; your course staff have been told.",
+                staff=(
+                    f"{_who(view)} tried to join the Discord server from their join page with "
+                    f"the Discord account {identity.username} (id {identity.id}), which the "
+                    "roster lists for someone else. Nothing was changed.",
+                    "Check the roster's discord_id values and correct the wrong one (/course "
+                    f"roster, or PUT /courses/{view.course_id}).",
+                ),
             )
         await self._bind(view, discord_id=identity.id)
         scope = audit_context.current.set(audit_context.AuditContext(ACTOR, view.course_id))
@@ -213,6 +312,13 @@ class JoinActions:
                 {},
                 f"This {what} account was already used to join this course by someone else. "
                 "Nothing was changed; your course staff have been told.",
+                staff=(
+                    f"{_who(view)} signed in on their join page with a {what} account that "
+                    "another person of this course used on their own join page already. "
+                    "Nothing was changed.",
+                    f"Ask both people which {what} account is theirs; the roster links are in "
+                    f"GET /courses/{view.course_id}/roster.",
+                ),
                 cause=exc,
             )
 
@@ -234,19 +340,53 @@ class JoinActions:
         reason: str,
         summary: dict[str, object],
         message: str,
+        *,
+        staff: tuple[str, str],
         cause: Exception | None = None,
     ) -> None:
-        await self._event(view, "join.refused", {"reason": reason, **summary})
+        """Refuse with `message` for the person; `staff`: what happened and what to do, for
+        the course log (`provisioning.students.notices`)."""
+        what, todo = staff
+        await self._event(
+            view,
+            "join.refused",
+            {"reason": reason, **summary},
+            notice=(reason, what, todo),
+        )
         log.warning("join refused", extra={"course_id": view.course_id, "reason": reason})
         raise JoinRefusedError(message) from cause
 
-    async def _event(self, view: JoinView, event: str, summary: dict[str, object]) -> None:
+    async def _event(
+        self,
+        view: JoinView,
+        event: str,
+        summary: dict[str, object],
+        notice: tuple[str, str, str] | None = None,
+    ) -> None:
+        now = self._clock.now()
         async with self._sessions.begin() as session:
             await audit_chain.append_event(
                 session,
-                at=self._clock.now(),
+                at=now,
                 actor=ACTOR,
                 event=event,
                 course_id=view.course_id,
                 summary={"person": view.person.name, "roster_login": view.person.github, **summary},
             )
+            if notice is not None:
+                reason, what, todo = notice
+                await add_notice(
+                    session,
+                    course_id=view.course_id,
+                    at=now,
+                    reason=reason,
+                    person=view.person.name,
+                    what=what,
+                    todo=todo,
+                )
+
+
+def _who(view: JoinView) -> str:
+    """The person as staff know them: name, roster login, group."""
+    group = f", {view.person.group}" if view.person.group else ""
+    return f"{view.person.name} (roster login {view.person.github}{group})"

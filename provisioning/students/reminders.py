@@ -6,6 +6,10 @@ audited): a join e-mail step with `resend` in its facts sends a new edition of t
 invitation step re-run finds the lapsed membership gone and invites again (PLATFORM.md §2.10).
 Each reminder is an audit event. A step is reminded once per period: its last success (the
 e-mail's `sent_at`, the invitation step's last run) starts the next one.
+
+Before that, the pending invitations are read live from GitHub (`invitation_states`): accepted
+ones are recorded as such, lapsed ones sent again at once; only steps GitHub could not be read
+for fall back to the 7-day timer.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
 from db.models import RosterLink, Step
+from provisioning.github.gateway import GitHubGateway
+from provisioning.students import invitation_states
+from provisioning.students.invitation_states import Checked
 
 log = logging.getLogger(__name__)
 ACTOR = "reminders"
@@ -47,16 +54,26 @@ class Reminders:
         person_of: Callable[[str], str],
         on_change: Callable[[], None],
         email_after: timedelta,
+        github: GitHubGateway | None = None,
     ) -> None:
         self._sessions = sessions
         self._person_of = person_of
         self._on_change = on_change
         self._email_after = email_after
+        self._github = github
 
     async def run(self, now: datetime) -> Reminded:
+        checked: list[Checked] = []
+        if self._github is not None:
+            async with self._sessions() as session:
+                rows = await invitation_states.pending_steps(session)
+            # No transaction is held while GitHub answers.
+            checked = await invitation_states.check(self._github, rows, ACTOR)
         async with self._sessions.begin() as session:
             emails = await self._emails(session, now)
-            invitations = await self._invitations(session, now)
+            invitations = await self._record(session, now, checked)
+            read = {c.step_id for c in checked}
+            invitations += await self._invitations(session, now, read)
         if emails or invitations:
             log.info(
                 "reminders sent back to the runner",
@@ -97,7 +114,38 @@ class Reminders:
                 reminded.append((step.course_id, step.key))
         return reminded
 
-    async def _invitations(self, session: AsyncSession, now: datetime) -> list[tuple[str, str]]:
+    async def _record(
+        self, session: AsyncSession, now: datetime, checked: list[Checked]
+    ) -> list[tuple[str, str]]:
+        """Write what GitHub said into the steps; send lapsed invitations back at once."""
+        reminded = []
+        for found in checked:
+            facts = {**found.facts, "state": found.state, "checked_at": now.isoformat()}
+            if found.state != "expired":
+                await session.execute(
+                    update(Step)
+                    .where(
+                        Step.id == found.step_id,
+                        Step.state == "succeeded",
+                        Step.updated_at == found.updated_at,
+                    )
+                    .values(facts=facts)
+                    .execution_options(synchronize_session=False)
+                )
+                continue
+            step = await session.get(Step, found.step_id)
+            if step is None or step.updated_at != found.updated_at:
+                continue  # the runner ran it since: its own answer is newer
+            if await self._send_back(session, step, now, facts):
+                await self._event(
+                    session, now, step, "reminder.github_invitation", {"login": found.login}
+                )
+                reminded.append((step.course_id, step.key))
+        return reminded
+
+    async def _invitations(
+        self, session: AsyncSession, now: datetime, read: set[int]
+    ) -> list[tuple[str, str]]:
         steps = (
             await session.scalars(
                 select(Step).where(
@@ -109,7 +157,7 @@ class Reminders:
         ).all()
         reminded = []
         for step in steps:
-            if (step.facts or {}).get("state") != "pending":
+            if step.id in read or (step.facts or {}).get("state") != "pending":
                 continue
             if await self._send_back(session, step, now, step.facts or {}):
                 login = step.params["login"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -22,9 +23,11 @@ from provisioning.github.steps.invite import UNKNOWN_LOGIN
 
 EmailState = Literal["no_address", "queued", "sent", "retrying", "bounced", "waiting"]
 GitHubState = Literal[
-    "queued", "invitation_pending", "accepted", "unknown_login", "waiting", "failed"
+    "queued", "invitation_pending", "accepted", "expired", "unknown_login", "waiting", "failed"
 ]
 DiscordState = Literal["not_linked", "linked", "joined", "roles_set", "waiting", "failed"]
+# What became of the invitation a mistyped roster login was sent, once the person corrected it.
+WithdrawalState = Literal["withdrawing", "withdrawn", "needs_staff"]
 _STAFF_TEAMS = {"instructor": "instructors", "ta": "tas"}
 # People shown as stuck in a summary: enough for a reply, the rest is in the REST answer.
 STUCK_SHOWN = 20
@@ -48,6 +51,13 @@ class PersonStatus:
     github_verified: bool = False
     # What a person of staff should know or do, in words; None when nothing is wrong.
     problem: str | None = None
+    # The roster's login before the person corrected it on the join page, and what became of
+    # the invitation that login was sent (None when it was sent none).
+    corrected_from: str | None = None
+    withdrawal: WithdrawalState | None = None
+    # When `github_state` was last read from GitHub (the invitation step's run, or the
+    # reminders' live check of pending invitations); None before the first.
+    github_checked_at: datetime | None = None
 
     @property
     def stuck(self) -> bool:
@@ -74,6 +84,9 @@ class RosterSummary:
     discord: Mapping[str, int]
     stuck: list[PersonStatus] = field(default_factory=list)
     stuck_total: int = 0
+    # The oldest read of a pending invitation's state: every "invitation pending" is at
+    # least this fresh. None when no invitation is pending.
+    github_checked_at: datetime | None = None
 
 
 def email_key(address: str) -> str:
@@ -104,6 +117,7 @@ class _StepView:
     facts: Mapping[str, Any]
     code: str | None
     error: str | None
+    updated_at: datetime | None = None
 
 
 class RosterStatusService:
@@ -134,7 +148,8 @@ class RosterStatusService:
             members = members[:limit]
             steps = await self._steps(session, course_id, members, laboratory)
             links = await self._links(session, course_id, members)
-        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
+            fixes = await _corrections(session, course_id)
+        people = [_status(m, steps, laboratory, links.get(m.id), fixes) for m in members]
         return RosterPage(course_id, people, people[-1].id if more and people else None)
 
     async def person(self, course_id: str, member_id: int) -> PersonStatus:
@@ -146,7 +161,8 @@ class RosterStatusService:
                 raise LookupError(f"no member {member_id} in course {course_id}")
             steps = await self._steps(session, course_id, [member], laboratory)
             links = await self._links(session, course_id, [member])
-        return _status(member, steps, laboratory, links.get(member.id))
+            fixes = await _corrections(session, course_id)
+        return _status(member, steps, laboratory, links.get(member.id), fixes)
 
     async def summary(self, course_id: str) -> RosterSummary:
         """Counts per state and the people who are stuck (for `/course roster-status`)."""
@@ -159,8 +175,14 @@ class RosterStatusService:
             ).all()
             steps = await self._steps(session, course_id, members, laboratory)
             links = await self._links(session, course_id, members)
-        people = [_status(m, steps, laboratory, links.get(m.id)) for m in members]
+            fixes = await _corrections(session, course_id)
+        people = [_status(m, steps, laboratory, links.get(m.id), fixes) for m in members]
         stuck = [p for p in people if p.stuck]
+        pending_checks = [
+            p.github_checked_at
+            for p in people
+            if p.github_state == "invitation_pending" and p.github_checked_at is not None
+        ]
         return RosterSummary(
             course_id=course_id,
             people=len(people),
@@ -169,6 +191,7 @@ class RosterStatusService:
             discord=Counter(p.discord for p in people),
             stuck=stuck[:STUCK_SHOWN],
             stuck_total=len(stuck),
+            github_checked_at=min(pending_checks, default=None),
         )
 
     async def _laboratory(self, session: AsyncSession, course_id: str) -> bool:
@@ -212,13 +235,52 @@ class RosterStatusService:
         # In chunks: a whole roster's keys would exceed SQLite's bound-parameter limit.
         for start in range(0, len(ordered), 500):
             rows = await session.execute(
-                select(Step.key, Step.state, Step.facts, Step.last_error_code, Step.last_error)
+                select(
+                    Step.key,
+                    Step.state,
+                    Step.facts,
+                    Step.last_error_code,
+                    Step.last_error,
+                    Step.updated_at,
+                )
                 .where(Step.course_id == course_id)
                 .where(Step.key.in_(ordered[start : start + 500]))
             )
-            for key, state, facts, code, error in rows:
-                views[key] = _StepView(state, facts or {}, code, error)
+            for key, state, facts, code, error, updated_at in rows:
+                views[key] = _StepView(state, facts or {}, code, error, updated_at)
         return views
+
+
+@dataclass(frozen=True)
+class _Correction:
+    old_login: str
+    state: WithdrawalState
+    error: str | None
+
+
+async def _corrections(session: AsyncSession, course_id: str) -> dict[str, _Correction]:
+    """The withdrawals of mistyped logins (`provisioning.students.correction`), by the login
+    they were corrected to. Removal steps are few per course: they are read whole."""
+    rows = await session.execute(
+        select(Step.params, Step.state, Step.last_error).where(
+            Step.course_id == course_id, Step.kind == "github.uninvite"
+        )
+    )
+    found: dict[str, _Correction] = {}
+    for params, state, error in rows:
+        if not params.get("mistyped") or not params.get("corrected_to"):
+            continue
+        withdrawal: WithdrawalState = (
+            "withdrawn"
+            if state == "succeeded"
+            else "needs_staff"
+            if state in ("awaiting_action", "failed")
+            else "withdrawing"
+        )
+        found[str(params["corrected_to"]).lower()] = _Correction(
+            str(params["login"]), withdrawal, error
+        )
+    return found
 
 
 def _status(
@@ -226,9 +288,11 @@ def _status(
     steps: Mapping[str, _StepView],
     laboratory: bool,
     link: RosterLink | None,
+    fixes: Mapping[str, _Correction] | None = None,
 ) -> PersonStatus:
     email, email_problem = _email(member, steps)
-    github, github_problem = _github(steps.get(invite_key(member, laboratory)))
+    invitation = steps.get(invite_key(member, laboratory))
+    github, github_problem = _github(invitation)
     discord = _discord(member, steps)
     verified = bool(
         link is not None
@@ -237,6 +301,10 @@ def _status(
     )
     if link is not None and link.discord_id is not None and discord != "roles_set":
         discord = "joined"
+    fix = (fixes or {}).get(member.github_lower)
+    fix_problem = None
+    if fix is not None and fix.state == "needs_staff":
+        fix_problem = fix.error or f"the invitation sent to {fix.old_login} needs staff"
     return PersonStatus(
         id=member.id,
         role=member.role,
@@ -247,8 +315,25 @@ def _status(
         github_state=github,
         discord=discord,
         github_verified=verified,
-        problem=github_problem or email_problem,
+        problem=github_problem or fix_problem or email_problem,
+        corrected_from=fix.old_login if fix is not None else None,
+        withdrawal=fix.state if fix is not None else None,
+        github_checked_at=_checked_at(invitation),
     )
+
+
+def _checked_at(step: _StepView | None) -> datetime | None:
+    """When the invitation's state was last read: the reminders' live check, or the step's
+    own last run."""
+    if step is None or step.state != "succeeded":
+        return None
+    checked = step.facts.get("checked_at")
+    if isinstance(checked, str):
+        try:
+            return datetime.fromisoformat(checked)
+        except ValueError:
+            pass
+    return step.updated_at
 
 
 def _email(member: Member, steps: Mapping[str, _StepView]) -> tuple[EmailState, str | None]:
@@ -267,8 +352,11 @@ def _email(member: Member, steps: Mapping[str, _StepView]) -> tuple[EmailState, 
 
 
 def _github(step: _StepView | None) -> tuple[GitHubState, str | None]:
-    if step is None or step.state in ("pending", "running", "blocked"):
+    if step is None:
         return "queued", None
+    if step.state in ("pending", "running", "blocked"):
+        # Sent back by the reminders because GitHub no longer had the invitation.
+        return ("expired" if step.facts.get("state") == "expired" else "queued"), None
     if step.state == "succeeded":
         return ("accepted" if step.facts.get("state") == "active" else "invitation_pending"), None
     if step.state == "awaiting_action":

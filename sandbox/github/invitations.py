@@ -109,6 +109,22 @@ def invite_to_org(
     return inv
 
 
+def cancel_org_invitation(ctx: GitHubContext, org: Org, inv_id: int) -> bool:
+    """An owner cancels a live invitation: it goes, with the pending team memberships it
+    stood for (GitHub withdraws the whole invitation); False when there is none to cancel
+    (never sent, accepted, lapsed or cancelled already)."""
+    inv = ctx.state.org_invitations.get(inv_id)
+    if inv is None or inv.org.lower() != org.login.lower() or expires_at(ctx, inv) <= ctx.now():
+        return False
+    del ctx.state.org_invitations[inv_id]
+    login = inv.login.lower()
+    for team in ctx.state.teams.values():
+        member = team.members.get(login)
+        if team.org.lower() == org.login.lower() and member and member.state == "pending":
+            del team.members[login]
+    return True
+
+
 def accept_org_invitation(ctx: GitHubContext, org: Org, login: str) -> bool:
     """The invitee accepts: they join the org and their pending team memberships activate."""
     inv = pending_org_invitation(ctx, org, login)

@@ -7,6 +7,7 @@ from aiohttp import web
 from sandbox.github.context import GitHubContext, body, no_content, ok, principal, urls
 from sandbox.github.errors import ApiError, not_found, validation_failed
 from sandbox.github.invitations import (
+    cancel_org_invitation,
     expires_at,
     invite_to_org,
     invite_to_repo,
@@ -72,6 +73,14 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         team_ids = [int(t) for t in data.get("team_ids") or []]
         inv = invite_to_org(ctx, org, user.login, principal(request).login, role, team_ids)
         return ok(_org_inv(urls(request), inv), status=201)
+
+    async def delete_org_invitation(request: web.Request) -> web.Response:
+        # GitHub: 204 when an owner cancels a pending invitation, 404 for one that is not
+        # pending (accepted, lapsed, cancelled already, another organization's).
+        org = ctx.org(request.match_info["org"])
+        if not cancel_org_invitation(ctx, org, int(request.match_info["invitation_id"])):
+            raise not_found()
+        return no_content()
 
     def _org_membership(request: web.Request, org_login: str, login: str) -> web.Response:
         u = urls(request)
@@ -155,6 +164,7 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
 
     router.add_get("/orgs/{org}/invitations", list_org_invitations)
     router.add_post("/orgs/{org}/invitations", post_org_invitation)
+    router.add_delete(r"/orgs/{org}/invitations/{invitation_id:\d+}", delete_org_invitation)
     router.add_get("/orgs/{org}/memberships/{username}", get_org_membership)
     router.add_put("/orgs/{org}/memberships/{username}", put_org_membership)
     router.add_delete("/orgs/{org}/memberships/{username}", delete_org_membership)

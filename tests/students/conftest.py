@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.build import build
 from provisioning.clock import Clock
@@ -15,6 +18,7 @@ from sandbox.server import SandboxServer
 from tests.browser import artifacts, browser, chromium  # noqa: F401 - fixtures
 from tests.e2e.harness import SANDBOX_RATE_SCALE, Control, Product, control_of, e2e_settings
 from tests.students.mailbox import Mailbox
+from web.access_log import RedactingAccessLogger
 
 SENDER = "course-bot@example.edu"
 PUBLIC_URL = "https://course-bot.example.edu"
@@ -75,3 +79,32 @@ async def product(
 ) -> AsyncIterator[Product]:
     async with open_mailing_product(database_url, sandbox, mailbox, RetryPolicy(base_s=0)) as built:
         yield built
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Site:
+    product: Product
+    url: str
+
+
+@pytest.fixture
+async def site(database_url: str, sandbox: SandboxServer, mailbox: Mailbox) -> AsyncIterator[Site]:
+    """The product serving its pages on 127.0.0.1, its join links pointing there."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    async with open_mailing_product(
+        database_url, sandbox, mailbox, RetryPolicy(base_s=0), public_url=url
+    ) as product:
+        # As `bot.app` runs it: with the access log that masks join links and OAuth callbacks.
+        server = TestServer(product.built.web_app, host="127.0.0.1", port=port)
+        await server.start_server(access_log_class=RedactingAccessLogger)
+        try:
+            yield Site(product, url)
+        finally:
+            await server.close()

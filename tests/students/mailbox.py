@@ -1,8 +1,10 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for the tests, on the test's own event loop.
 
 It keeps every message it accepts, parsed as a person's mail client would; it can refuse some
-addresses (a bounce at RCPT time) and be stopped and started again on the same port (the
-e-mail server down, then back).
+addresses (a bounce at RCPT time), be stopped and started again on the same port (the
+e-mail server down, then back), and lose its reply to the next messages it accepts (the
+connection drops after the message is stored: for the sender, as if it crashed before it could
+record the send).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Received:
 class _Handler:
     refused: set[str]
     received: list[Received] = field(default_factory=list)
+    lose_replies: int = 0
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -51,6 +54,10 @@ class _Handler:
         parsed = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append(Received(list(envelope.rcpt_tos), parsed))
+        if self.lose_replies > 0:
+            self.lose_replies -= 1
+            # Kept, but the sender never hears so: the connection drops before the reply.
+            server.transport.abort()
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -65,6 +72,10 @@ class Mailbox:
     @property
     def received(self) -> list[Received]:
         return self._handler.received
+
+    def lose_replies(self, count: int) -> None:
+        """Keep the next `count` messages but drop the connection instead of answering."""
+        self._handler.lose_replies = count
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -200,3 +200,34 @@ async def test_the_server_down_retries_the_mail_and_nothing_waits(
             )
         await product.run()
         assert sorted(r for m in mailbox.received for r in m.recipients) == addresses(data)
+
+
+async def test_a_send_whose_answer_is_lost_is_sent_again_with_the_same_message_id(
+    product: Product, control: Control, mailbox: Mailbox, people: dict[str, str]
+) -> None:
+    """The server keeps the first message but the connection drops before its answer (for the
+    step, the same as a crash between the send and the commit): the retry sends it again,
+    at least once in all, with the same Message-ID, so mail clients show one; the step records
+    that id, and the link of either copy opens the person's page."""
+    data = lab_with_emails(people)
+    mailbox.lose_replies(1)
+    course_id = await create(product, control, data)
+    await product.run()
+
+    by_recipient: dict[str, list[str]] = {}
+    for received in mailbox.received:
+        by_recipient.setdefault(received.recipients[0], []).append(received.message["Message-ID"])
+    [twice] = [address for address, ids in by_recipient.items() if len(ids) == 2]
+    assert sorted(by_recipient) == addresses(data)
+    assert all(len(ids) == 1 for address, ids in by_recipient.items() if address != twice)
+    first, second = by_recipient[twice]
+    assert first == second
+    steps = {s.key: s for s in await all_steps(product.sessions, course_id)}
+    step = steps[f"email.join:{twice}"]
+    assert (step.state, step.external_id, step.attempts) == ("succeeded", first, 2)
+    assert (step.facts or {})["edition"] == 1
+    join = product.built.services.join
+    copies = [m for m in mailbox.received if m.recipients == [twice]]
+    for copy in copies:
+        [token] = set(LINK.findall(copy.part("text/plain")))
+        assert (await join.view.view(token)).course_id == course_id

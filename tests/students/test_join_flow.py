@@ -9,33 +9,28 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 
+from provisioning.clock import SystemClock
 from provisioning.courses.spec import parse_course
-from provisioning.retry import RetryPolicy
+from provisioning.students.notices import StaffNotices
 from sandbox.server import SandboxServer
 from tests.e2e.harness import (
     Control,
-    Product,
     all_steps,
     audit_rows,
     discord_world,
     github_state,
     logins,
 )
-from tests.students.conftest import open_mailing_product
+from tests.students.conftest import Site
 from tests.students.mailbox import Mailbox
 from tests.students.test_join_email import addresses, lab_with_emails
-from web.access_log import RedactingAccessLogger
 
 SLUG = "cs201-2027-fall"
 TOKEN = re.compile(r"/join/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
@@ -46,35 +41,6 @@ JOINERS = [
     ("s-2-1", "lab-02", "s-2-1", "Bob (@bob)"),
     ("s-3-1-typo", "lab-03", "s-3-1", "Barbara (@barbara)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Site:
-    product: Product
-    url: str
-
-
-@pytest.fixture
-async def site(database_url: str, sandbox: SandboxServer, mailbox: Mailbox) -> AsyncIterator[Site]:
-    """The product serving its pages on 127.0.0.1, its join links pointing there."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    async with open_mailing_product(
-        database_url, sandbox, mailbox, RetryPolicy(base_s=0), public_url=url
-    ) as product:
-        # As `bot.app` runs it: with the access log that masks join links and OAuth callbacks.
-        server = TestServer(product.built.web_app, host="127.0.0.1", port=port)
-        await server.start_server(access_log_class=RedactingAccessLogger)
-        try:
-            yield Site(product, url)
-        finally:
-            await server.close()
 
 
 async def provisioned(site: Site, control: Control, people: dict[str, str]) -> tuple[str, Any]:
@@ -258,6 +224,14 @@ async def test_foreign_state_replays_and_taken_accounts_are_refused(
     roster = {p.github: p for p in (await product.built.roster.page(course_id, limit=50)).people}
     assert roster["s-2-1"].github_verified is False
     assert roster["s-1-1"].github_verified is True
+    # Staff are told in the course log: who, what they tried, what to do.
+    [notice] = await StaffNotices(product.sessions, SystemClock()).due()
+    assert (notice.course_id, notice.person) == (course_id, "Student 1-1")
+    assert notice.what == (
+        "Student 1-1 (roster login s-1-1, lab-01) signed in on their join page with the GitHub "
+        "account s-2-1, which the roster lists for someone else. Nothing was changed."
+    )
+    assert notice.todo.startswith("Find out whose account s-2-1 is, and correct the roster")
 
 
 async def test_no_link_or_token_is_left_anywhere_after_a_full_run(

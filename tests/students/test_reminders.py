@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cogs.render.roster_status import roster_status_embed
 from provisioning.retry import RetryPolicy
 from provisioning.students.links import JoinLinkError
 from provisioning.students.sign_in import GitHubIdentity
 from sandbox.core.clock import ManualClock as SandboxClock
 from sandbox.server import SandboxServer
 from tests.e2e.harness import (
+    ORG,
     SANDBOX_RATE_SCALE,
     Control,
     Product,
@@ -167,3 +169,63 @@ def _people(data: dict[str, object]) -> list[tuple[str, str]]:
 def _invitations(sandbox: SandboxServer) -> dict[str, float]:
     """Login → when the live org invitation was sent."""
     return {i.login: i.created_at for i in github_state(sandbox).org_invitations.values()}
+
+
+async def test_the_round_reads_invitation_states_live_with_two_lists_per_course(
+    product: Product,
+    control: Control,
+    mailbox: Mailbox,
+    people: dict[str, str],
+    clock: FastForwardClock,
+    sandbox: SandboxServer,
+    sandbox_clock: SandboxClock,
+) -> None:
+    """One student accepts, then GitHub's 7 days pass for the others (only GitHub's clock
+    moves): one round reads the organization's invitations and members once for the course,
+    records the acceptance with the time it was checked, and sends every lapsed invitation
+    again at once, without waiting for its own 7 days; REST, the course page's rows and
+    `/course roster-status` show when."""
+    data = lab_with_emails(people)
+    course_id = await create(product, control, data)
+    await product.run()
+    await control.call("POST", f"/github/orgs/{ORG}/invitations/s-1-1/accept", json={})
+    roster = product.built.roster
+    before = {p.github: p for p in (await roster.page(course_id)).people}
+    assert before["s-1-1"].github_state == "invitation_pending"  # the step's last run
+
+    clock.advance(3600)
+    checked_at = clock.now()
+    reminded = await product.built.reminders.run(checked_at)
+    assert reminded.invitations == []
+    after = {p.github: p for p in (await roster.page(course_id)).people}
+    assert after["s-1-1"].github_state == "accepted"
+    assert {p.github_checked_at for p in after.values()} == {checked_at}
+    assert {p.github_state for g, p in after.items() if g != "s-1-1"} == {"invitation_pending"}
+    calls = [
+        (r.method, r.path)
+        for r in await audit_rows(product.sessions)
+        if r.actor == "reminders" and r.course_id == course_id
+    ]
+    assert calls == [("GET", f"/orgs/{ORG}/invitations"), ("GET", f"/orgs/{ORG}/members")]
+    summary = await roster.summary(course_id)
+    assert summary.github_checked_at == checked_at
+    field = next(
+        f.value
+        for f in roster_status_embed("CS201 2027-fall", summary, []).fields
+        if f.name == "GitHub"
+    )
+    assert f"Pending invitations checked on GitHub <t:{int(checked_at.timestamp())}:R>" in field
+
+    sandbox_clock.advance(8 * DAY_S)
+    clock.advance(3600)
+    reminded = await product.built.reminders.run(clock.now())
+    lapsed = sorted(key for _, key in reminded.invitations)
+    assert len(lapsed) == len(_people(data)) - 1
+    assert "github.invite:lab-01:s-1-1" not in lapsed
+    status = {p.github: p.github_state for p in (await roster.page(course_id)).people}
+    assert status["s-1-2"] == "expired"
+    assert status["s-1-1"] == "accepted"
+    await product.run()
+    status = {p.github: p.github_state for p in (await roster.page(course_id)).people}
+    assert set(status.values()) == {"accepted", "invitation_pending"}
+    assert (await product.built.reminders.run(clock.now())).invitations == []

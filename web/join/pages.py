@@ -74,6 +74,21 @@ def _progress(view: JoinView, signing_in: bool) -> dict[str, object]:
     left: list[str] = []
     if person.github_verified:
         done.append(f"You confirmed your GitHub account {person.github}.")
+    if person.corrected_from is not None:
+        done.append(
+            f"The roster said {person.corrected_from}; it now says {person.github}, the account "
+            "you signed in with."
+        )
+        old = f"The invitation that went to {person.corrected_from} by mistake"
+        if person.withdrawal == "withdrawn":
+            done.append(f"{old} was withdrawn.")
+        elif person.withdrawal == "withdrawing":
+            done.append(f"{old} is being withdrawn.")
+        elif person.withdrawal == "needs_staff":
+            left.append(
+                f"{old} was accepted by that account before it could be withdrawn: your "
+                "course staff have been told and will sort it out."
+            )
     elif signing_in and person.github_state != "unknown_login":
         left.append("Sign in with GitHub, so the invitation reaches your own account.")
     if person.github_state == "accepted":

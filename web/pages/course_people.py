@@ -31,6 +31,7 @@ GITHUB_WORDS = {
     "queued": "Queued",
     "invitation_pending": "Invitation pending",
     "accepted": "Accepted",
+    "expired": "Expired, sent again",
     "unknown_login": "Unknown login",
     "waiting": "Waiting for you",
     "failed": "Failed",

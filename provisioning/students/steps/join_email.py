@@ -4,8 +4,14 @@ Sent once: a success stores the message id and the link's expiry (never the link
 re-run of a finished step (a course retry re-verifies everything, a course change touching
 the person) sends nothing. It is sent again only on purpose: a re-send sets `resend` in the
 step's facts (the reminders, a member of staff) and the next run sends a new edition of the
-link. A crash between the send and the commit can send the message twice; both copies carry
-the same Message-ID, which mail clients show once.
+link.
+
+Delivery is at least once, deliberately (the norm for mail): recording the send before sending
+would turn a crash into a message lost without anyone noticing. A crash, or an answer lost on
+the way, between the server taking the message and the commit sends it again on the retry.
+The Message-ID is made from the course, the step and the edition, and the edition moves on only
+with the recorded send, so the retry's copy carries the same Message-ID and mail clients show
+one message; its link (same edition, a later expiry) works as well as the first copy's.
 """
 
 from __future__ import annotations

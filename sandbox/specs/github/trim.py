@@ -42,6 +42,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/orgs/{org}/teams/{team_slug}/repos": ("get",),
     "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}": ("get", "put", "delete"),
     "/orgs/{org}/invitations": ("get",),
+    "/orgs/{org}/invitations/{invitation_id}": ("delete",),
     "/orgs/{org}/members": ("get",),
     "/orgs/{org}/memberships/{username}": ("get", "put", "delete"),
     "/repos/{owner}/{repo}/collaborators/{username}": ("put",),

@@ -38,6 +38,8 @@ async def test_counts_stuck_people_and_unknown_joiners(
     assert "8 people on the roster; 1 stuck." in text
     assert "E-mail\n8 no address\n" in text
     assert "GitHub\n7 invitation pending · 1 unknown login\n" in text
+    # When those states were read from GitHub (a Discord timestamp, in the reader's zone).
+    assert "\nPending invitations checked on GitHub <t:" in text
     assert "Stuck (1)\n- Student 1-1 (`s-1-1`): " in text
     barbara = people["barbara"]
     joined = f"Joined the server, not on the roster (1)\n- barbara (id {barbara}), joined <t:"

@@ -109,6 +109,16 @@ async def raw_scenario(http: aiohttp.ClientSession) -> None:
     # Carol's pending invitation is cancelled (she was never a member).
     async with http.delete("/api/v3/orgs/demo-university/memberships/carol-c") as resp:
         assert resp.status == 204
+    # Invited again, and this time cancelled by the invitation's id.
+    async with http.put(
+        "/api/v3/orgs/demo-university/memberships/carol-c", json={"role": "member"}
+    ):
+        pass
+    async with http.get("/api/v3/orgs/demo-university/invitations") as resp:
+        [invitation] = [i for i in await resp.json() if i["login"] == "carol-c"]
+    path = f"/api/v3/orgs/demo-university/invitations/{invitation['id']}"
+    async with http.delete(path) as resp:
+        assert resp.status == 204
     await nested_team_scenario(http)
     async with http.delete("/api/v3/repos/demo-university/lab"):
         pass

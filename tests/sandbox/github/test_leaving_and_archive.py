@@ -35,6 +35,27 @@ async def test_leaving_a_team_and_the_org_cancels_what_the_invitation_would_brin
     assert (await call(http, "DELETE", path))[0] == 404
 
 
+async def test_cancelling_an_invitation_by_id_withdraws_its_pending_teams_only(
+    http: aiohttp.ClientSession,
+) -> None:
+    """DELETE /orgs/{org}/invitations/{id} of a pending invitation is 204 and takes the pending
+    team memberships it held with it; a second time, or an id that is no pending invitation
+    (accepted, never sent), is 404."""
+    await make_team(http, "Lab")
+    status, _ = await call(http, "PUT", f"{TEAMS}/lab/memberships/ada", json={"role": "member"})
+    assert status == 200
+    _, invitations = await call(http, "GET", f"{API}/orgs/{ORG}/invitations")
+    [invitation] = [i for i in invitations if i["login"] == "ada"]
+    path = f"{API}/orgs/{ORG}/invitations/{invitation['id']}"
+    assert (await call(http, "DELETE", path))[0] == 204
+    _, invitations = await call(http, "GET", f"{API}/orgs/{ORG}/invitations")
+    assert [i for i in invitations if i["login"] == "ada"] == []
+    assert (await call(http, "GET", f"{TEAMS}/lab/memberships/ada"))[0] == 404
+    assert (await call(http, "GET", f"{API}/orgs/{ORG}/memberships/ada"))[0] == 404
+    assert (await call(http, "DELETE", path))[0] == 404
+    assert (await call(http, "DELETE", f"{API}/orgs/{ORG}/invitations/999999"))[0] == 404
+
+
 async def test_an_archived_repository_refuses_pushes_until_unarchived(
     http: aiohttp.ClientSession,
 ) -> None:
