@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from provisioning.discord.gateway import Channel, Guild, Invite, Overwrite, Role
+from provisioning.discord.gateway import (
+    AuditChange,
+    AuditEntry,
+    Channel,
+    Guild,
+    Invite,
+    Overwrite,
+    Role,
+)
 
 
 def opt_id(value: Any) -> str | None:
@@ -75,3 +83,28 @@ def invite_from_api(data: dict[str, Any]) -> Invite:
         uses=int(data.get("uses") or 0),
         expires_at=datetime.fromisoformat(expires) if expires else None,
     )
+
+
+def audit_entries_from_api(data: dict[str, Any]) -> list[AuditEntry]:
+    """A `GET /guilds/{id}/audit-logs` answer's entries, each with its actor's name from
+    `users` (display name, else username)."""
+    names = {
+        str(u["id"]): str(u.get("global_name") or u.get("username") or u["id"])
+        for u in data.get("users", [])
+    }
+    return [
+        AuditEntry(
+            id=str(e["id"]),
+            action_type=int(e["action_type"]),
+            user_id=opt_id(e.get("user_id")),
+            target_id=opt_id(e.get("target_id")),
+            reason=e.get("reason"),
+            changes=tuple(
+                AuditChange(str(c.get("key")), c.get("old_value"), c.get("new_value"))
+                for c in e.get("changes") or []
+            ),
+            options={str(k): str(v) for k, v in (e.get("options") or {}).items()},
+            user_name=names.get(str(e.get("user_id"))),
+        )
+        for e in data.get("audit_log_entries", [])
+    ]

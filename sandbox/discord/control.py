@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.discord import people
+from sandbox.discord import hand_edits, people
 from sandbox.discord.errors import DiscordError
 from sandbox.discord.gateway import Gateway, gateway_guild
 from sandbox.discord.interactions import ControlError
@@ -85,6 +85,7 @@ class ControlRoutes:
             ("PUT", "/oauth2/redirect-uris", self.set_redirect_uris),
             ("POST", "/oauth2/authorize", self.authorize),
         ]
+        routes += hand_edits.routes(self.state, _body)
         for method, path, handler in routes:
             app.router.add_route(method, PREFIX + path, _guarded(handler))
 
