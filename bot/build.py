@@ -198,7 +198,7 @@ async def build(
         safety=safety,
         leave_org=settings.dropped_leave_org,
     )
-    reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
+    reconcile = ReconcileService(sessions, clock, on_change=runner.wake, discord=discord_gateway)
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
     roster = RosterStatusService(sessions, person_of=join_links.person)

@@ -140,8 +140,10 @@ class AuditEntry:
     reason: str | None
     changes: tuple[AuditChange, ...] = ()
     options: Mapping[str, str] = field(default_factory=dict)
-    # The actor as the answer's `users` names them: display name, else username.
+    # The actor as the answer's `users` names them: "Ada (@ada)".
     user_name: str | None = None
+    # A member target's name, the same way (None for roles, channels, ...).
+    target_name: str | None = None
 
     @property
     def at(self) -> datetime:

@@ -85,13 +85,18 @@ def invite_from_api(data: dict[str, Any]) -> Invite:
     )
 
 
+def _person(user: dict[str, Any]) -> str:
+    """How Discord shows a person: display name and @username ("Ada (@ada)")."""
+    username, shown = user.get("username"), user.get("global_name")
+    if not username:
+        return str(shown or user["id"])
+    return f"{shown} (@{username})" if shown and shown != username else f"@{username}"
+
+
 def audit_entries_from_api(data: dict[str, Any]) -> list[AuditEntry]:
-    """A `GET /guilds/{id}/audit-logs` answer's entries, each with its actor's name from
-    `users` (display name, else username)."""
-    names = {
-        str(u["id"]): str(u.get("global_name") or u.get("username") or u["id"])
-        for u in data.get("users", [])
-    }
+    """A `GET /guilds/{id}/audit-logs` answer's entries, each with its actor's (and member
+    target's) name from `users`."""
+    names = {str(u["id"]): _person(u) for u in data.get("users", [])}
     return [
         AuditEntry(
             id=str(e["id"]),
@@ -105,6 +110,7 @@ def audit_entries_from_api(data: dict[str, Any]) -> list[AuditEntry]:
             ),
             options={str(k): str(v) for k, v in (e.get("options") or {}).items()},
             user_name=names.get(str(e.get("user_id"))),
+            target_name=names.get(str(e.get("target_id"))),
         )
         for e in data.get("audit_log_entries", [])
     ]

@@ -173,7 +173,7 @@ class ChannelRoutes:
             c for c, inv in self.state.world.invites.items() if inv.channel_id == channel.id
         ]:
             del self.state.world.invites[code]
-        gone = [
+        gone: list[dict[str, Any]] = [
             {"key": "name", "old_value": channel.name},
             {"key": "type", "old_value": channel.type},
         ]
