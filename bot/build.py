@@ -198,7 +198,18 @@ async def build(
         safety=safety,
         leave_org=settings.dropped_leave_org,
     )
-    reconcile = ReconcileService(sessions, clock, on_change=runner.wake, discord=discord_gateway)
+    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
+    course_log = CourseLog(
+        client, MilestoneTracker(sessions, clock), admin_guild_id, settings.discord_log_channel
+    )
+    # Names who changed things by hand from the guild's audit log; posts what it repaired.
+    reconcile = ReconcileService(
+        sessions,
+        clock,
+        on_change=runner.wake,
+        discord=discord_gateway,
+        on_report=course_log.post_drift,
+    )
     claims = DatabaseClaimService(sessions, secret, clock, on_change=runner.wake)
     tokens = token_service(sessions, clock)
     roster = RosterStatusService(sessions, person_of=join_links.person)
@@ -245,7 +256,6 @@ async def build(
             admin_role=settings.discord_admin_role,
         ),
     )
-    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     live = LiveUpdates()
     # Registered after the Discord client: stopped before it closes.
     stack.push_async_callback(live.close)
@@ -268,6 +278,7 @@ async def build(
             live=live,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
+            drift=reconcile.report,
         )
     )
     return Product(
@@ -291,12 +302,7 @@ async def build(
         services=services,
         web_app=create_app(services),
         commands=commands,
-        course_log=CourseLog(
-            client,
-            MilestoneTracker(sessions, clock),
-            admin_guild_id,
-            settings.discord_log_channel,
-        ),
+        course_log=course_log,
         secret=secret,
         join_links=join_links,
         roster=roster,

@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from cogs.access import Interaction, acting_as, require_admin
+from cogs.render.drift import add_drift_field
 from cogs.render.status import FINISHED, status_embed
 from cogs.services import CommandServices
 from provisioning.claims.codes import waiting_for_claim
@@ -88,6 +89,8 @@ async def _show(
 ) -> None:
     code = services.claim_code(record.id) if waiting_for_claim(status) else None
     embed = status_embed(record, status, code, _footer(record, status, live))
+    if services.drift is not None:
+        add_drift_field(embed, await services.drift(record.id))
     await interaction.edit_original_response(embed=embed)
 
 

@@ -83,6 +83,19 @@ class DriftReport:
     drifted: list[str]
     repairs: list[Repair]
     failed: list[str]
+    # The audit event the finished report was recorded as (None until then).
+    reported_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DriftNotice:
+    """A recorded report with the course's names, for the course log."""
+
+    course_id: str
+    code: str
+    term: str
+    title: str
+    report: DriftReport
 
 
 class ReconcileService:
@@ -95,6 +108,7 @@ class ReconcileService:
         on_change: Callable[[], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         discord: DiscordGateway | None = None,
+        on_report: Callable[[DriftNotice], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
@@ -102,6 +116,8 @@ class ReconcileService:
         self._sleep = sleep
         # Reads the guild's audit log to name who changed what (None: nobody is named).
         self._discord = discord
+        # Told of each recorded report that repaired or could not repair something.
+        self._on_report = on_report
 
     async def start(self, course_id: str, actor: str = ACTOR) -> int:
         """Send the course's finished steps back to pending, to be verified and repaired; the
@@ -187,13 +203,15 @@ class ReconcileService:
                         AuditEvent.id > started.id,
                         AuditEvent.kind == "http",
                         AuditEvent.method.in_(_WRITES),
+                        # A step's writes only: the course log's messages are not repairs.
+                        AuditEvent.step_key.is_not(None),
                     )
                     .order_by(AuditEvent.id)
                 )
             ).all()
             reported = (
                 await session.execute(
-                    select(AuditEvent.request_summary)
+                    select(AuditEvent.id, AuditEvent.request_summary)
                     .where(
                         AuditEvent.course_id == course_id,
                         AuditEvent.event == REPORTED,
@@ -202,8 +220,9 @@ class ReconcileService:
                     .order_by(AuditEvent.id.desc())
                     .limit(1)
                 )
-            ).scalar()
-        findings = (reported or {}).get("findings") or {}
+            ).first()
+        summary = (reported.request_summary if reported is not None else None) or {}
+        findings = summary.get("findings") or {}
         repairs = [
             Repair(
                 str(k),
@@ -224,6 +243,7 @@ class ReconcileService:
             drifted=list(dict.fromkeys(r.step_key for r in repairs)),
             repairs=repairs,
             failed=list(failed),
+            reported_id=None if reported is None else reported.id,
         )
 
     async def finish(self, course_id: str) -> DriftReport:
@@ -251,7 +271,22 @@ class ReconcileService:
             log.warning(
                 "drift repaired", extra={"course_id": course_id, "steps": len(report.drifted)}
             )
-        return await self.report(course_id)
+        recorded = await self.report(course_id)
+        if self._on_report is not None and (recorded.repairs or recorded.failed):
+            await self._notify(recorded)
+        return recorded
+
+    async def _notify(self, report: DriftReport) -> None:
+        async with self._sessions() as session:
+            course = await session.get(Course, report.course_id)
+        if course is None or self._on_report is None:
+            return
+        notice = DriftNotice(course.id, course.code, course.term, course.title, report)
+        try:
+            await self._on_report(notice)
+        except Exception:
+            # The report is recorded; telling people about it must not fail the reconcile.
+            log.warning("drift report not announced", exc_info=True)
 
     async def _explain(self, course_id: str, repairs: list[Repair]) -> dict[int, Finding]:
         if not repairs:
