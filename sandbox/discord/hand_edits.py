@@ -5,10 +5,11 @@
 - `DELETE /guilds/{guild_id}/roles/{role_id}`: delete a role;
 - `DELETE /channels/{channel_id}/permissions/{overwrite_id}`: remove a channel's overwrite.
 
-Each takes `{"actor", "reason"?}`, is refused (403 50013) as Discord refuses it when the person
-lacks MANAGE_ROLES or the role is not below their highest one (the owner may do anything),
-records an audit-log entry naming the person (the same entry the API's write records for the
-bot) and sends the gateway event, so the bot sees the change as it would on Discord.
+Each takes `{"actor", "reason"?}` and answers JSON (`{"changed"}` or `{"deleted"}`). It is
+refused (403 50013) as Discord refuses it when the person lacks MANAGE_ROLES or the role is not
+below their highest one (the owner may do anything). It records an audit-log entry naming the
+person (the same entry the API's write records for the bot) and sends the gateway event, so the
+bot sees the change as it would on Discord.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def routes(state: DiscordState, body: ReadBody) -> list[tuple[str, str, Handler]
             snowflake(request, "guild_id"),
             snowflake(request, "role_id"),
         )
-        return web.Response(status=204)
+        return web.json_response({"deleted": True})
 
     async def overwrite(request: web.Request) -> web.Response:
         delete_overwrite(
@@ -182,7 +183,7 @@ def routes(state: DiscordState, body: ReadBody) -> list[tuple[str, str, Handler]
             snowflake(request, "channel_id"),
             snowflake(request, "overwrite_id"),
         )
-        return web.Response(status=204)
+        return web.json_response({"deleted": True})
 
     member_path = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
     return [
