@@ -94,10 +94,10 @@ class Lookup:
     detail: Callable[[Finding, AuditEntry], Finding] | None = None
 
 
-def _removed_role(role_id: str) -> Callable[[AuditEntry], bool]:
+def _role_change(key: str, role_id: str) -> Callable[[AuditEntry], bool]:
     def matches(entry: AuditEntry) -> bool:
         return any(
-            c.key == "$remove" and any(str(r.get("id")) == role_id for r in c.new_value or [])
+            c.key == key and any(str(r.get("id")) == role_id for r in c.new_value or [])
             for c in entry.changes
         )
 
@@ -162,7 +162,14 @@ def describe_discord(
         if method == "PUT":
             return Finding(
                 f"Discord member {user}", "a course role was taken away", "the role given back"
-            ), Lookup((AUDIT_MEMBER_ROLE_UPDATE,), user, _removed_role(role), _role_taken(role))
+            ), Lookup(
+                (AUDIT_MEMBER_ROLE_UPDATE,), user, _role_change("$remove", role), _role_taken(role)
+            )
+        return Finding(
+            f"Discord member {user}",
+            "was given a role the course no longer gives them",
+            "the role taken away again",
+        ), Lookup((AUDIT_MEMBER_ROLE_UPDATE,), user, _role_change("$add", role), None)
     if m := re.fullmatch(r"/channels/(\d+)/permissions/(\d+)", path):
         channel, target = m.groups()
         return Finding(

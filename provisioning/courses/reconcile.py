@@ -98,6 +98,12 @@ class DriftNotice:
     report: DriftReport
 
 
+def _sent(summary: Any) -> dict[str, Any] | None:
+    """The JSON body a write sent, as its audit row summarises it."""
+    body = summary.get("body") if isinstance(summary, dict) else None
+    return body if isinstance(body, dict) else None
+
+
 class ReconcileService:
     """Starts reconciles, reports drift. Every public method is one unit of work."""
 
@@ -305,9 +311,7 @@ class ReconcileService:
                 ).all()
             )
         writes = [
-            Write(r.audit_id, r.method, r.path, body if isinstance(body, dict) else None)
-            for r in repairs
-            for body in [bodies.get(r.audit_id)]
+            Write(r.audit_id, r.method, r.path, _sent(bodies.get(r.audit_id))) for r in repairs
         ]
         # The audit-log reads are the course's calls too: recorded under it, by the reconcile.
         token = audit_context.current.set(
