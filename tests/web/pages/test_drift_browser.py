@@ -3,6 +3,7 @@ people changed by hand, staff read what, who and when."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
@@ -49,6 +50,8 @@ async def test_the_course_page_shows_what_the_last_reconcile_repaired_and_who_ch
     await live.built.reconcile.finish(done.lab_id)
 
     await page.reload()
+    # The live stream's first event re-renders the section once: read it after that.
+    await expect(page.locator("#live")).to_have_attribute("data-updated", re.compile(r"\d+"))
     drift = page.locator("#drift")
     await expect(page.locator("#drift-summary")).to_contain_text("2 changes made by hand")
     role_row = drift.locator(f'tr[data-step="discord.member-role:{grace}"]')
@@ -62,6 +65,7 @@ async def test_the_course_page_shows_what_the_last_reconcile_repaired_and_who_ch
     await expect(team_row).to_contain_text(f"Unknown: {GITHUB_UNKNOWN}")
     await drift.scroll_into_view_if_needed()
     await shoot(page, artifacts, "course-drift")
-    await page.set_viewport_size({"width": 1280, "height": 900})
-    await drift.screenshot(path=str(artifacts / "page-course-drift-section.png"))
+    for width, name in ((1280, "desktop"), (390, "phone")):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await drift.screenshot(path=str(artifacts / f"page-course-drift-section-{name}.png"))
     await context.close()
