@@ -36,7 +36,7 @@ def report_pointer(course_id: str) -> str:
 
 
 def drift_log_embed(notice: DriftNotice) -> discord.Embed:
-    """The course log's message for a reconcile that repaired (or could not repair) things."""
+    """The course log's message for a reconcile that repaired things (and what it could not)."""
     report = notice.report
     repaired = len(report.repairs)
     parts = [notice.title]
@@ -52,7 +52,7 @@ def drift_log_embed(notice: DriftNotice) -> discord.Embed:
             f"{len(report.failed)} step(s) could not be checked or repaired; see /course status."
         )
     parts.append(report_pointer(notice.course_id))
-    headline = "Changes made by hand repaired" if repaired else "Check could not finish"
+    headline = "Changes made by hand repaired" if repaired else "Changes made by hand"
     embed = discord.Embed(
         title=clip(f"{notice.code} · {notice.term}: {headline}", TITLE_MAX),
         description=clip("\n".join(parts), DESCRIPTION_MAX),

@@ -122,7 +122,7 @@ class ReconcileService:
         self._sleep = sleep
         # Reads the guild's audit log to name who changed what (None: nobody is named).
         self._discord = discord
-        # Told of each recorded report that repaired or could not repair something.
+        # Told of each recorded report that repaired something.
         self._on_report = on_report
 
     async def start(self, course_id: str, actor: str = ACTOR) -> int:
@@ -278,7 +278,8 @@ class ReconcileService:
                 "drift repaired", extra={"course_id": course_id, "steps": len(report.drifted)}
             )
         recorded = await self.report(course_id)
-        if self._on_report is not None and (recorded.repairs or recorded.failed):
+        # Only repairs are news: steps that wait for a person have their own course log message.
+        if self._on_report is not None and recorded.repairs:
             await self._notify(recorded)
         return recorded
 
