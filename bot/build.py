@@ -208,7 +208,22 @@ async def build(
         safety=safety,
         leave_org=settings.dropped_leave_org,
     )
-    reconcile = ReconcileService(sessions, clock, on_change=runner.wake)
+    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
+    course_log = CourseLog(
+        client,
+        MilestoneTracker(sessions, clock),
+        admin_guild_id,
+        settings.discord_log_channel,
+        notices=StaffNotices(sessions, clock),
+    )
+    # Names who changed things by hand from the guild's audit log; posts what it repaired.
+    reconcile = ReconcileService(
+        sessions,
+        clock,
+        on_change=runner.wake,
+        discord=discord_gateway,
+        on_report=course_log.post_drift,
+    )
     claims = DatabaseClaimService(
         sessions, secret, clock, on_change=runner.wake, servers=discord_gateway.bot_servers
     )
@@ -231,7 +246,6 @@ async def build(
         ),
     )
     invites = InviteLinks(courses, discord_gateway, endpoints.invite_url)
-    admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     servers = ServerCountWatch(
         sessions,
         discord_gateway.bot_servers,
@@ -290,6 +304,7 @@ async def build(
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
             server_notice=servers.notice,
+            drift=reconcile.report,
         )
     )
     return Product(
@@ -314,13 +329,7 @@ async def build(
         web_app=create_app(services),
         commands=commands,
         servers=servers,
-        course_log=CourseLog(
-            client,
-            MilestoneTracker(sessions, clock),
-            admin_guild_id,
-            settings.discord_log_channel,
-            notices=StaffNotices(sessions, clock),
-        ),
+        course_log=course_log,
         secret=secret,
         join_links=join_links,
         roster=roster,

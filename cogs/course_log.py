@@ -3,6 +3,10 @@ so staff see progress without asking (`provisioning.courses.milestones` decides 
 
 `CourseLog.post_due` runs on the bot's scheduler tick. Without the channel (not configured, or
 not found in the admin server) it does nothing, and says so once.
+
+A drift reconcile that repaired something tells the log when it records its report
+(`post_drift`); a message that could not be sent is tried again on the next ticks (kept in
+memory: a restart loses it, the report itself stays in `GET /courses/{id}/drift`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from typing import Protocol
 
 import discord
 
+from cogs.render.drift import drift_log_embed
 from cogs.render.status import COLOURS
 from cogs.render.text import clip
 from provisioning import audit_context
 from provisioning.courses.milestones import Milestone
+from provisioning.courses.reconcile import DriftNotice
 from provisioning.students.notices import Notice
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,8 @@ HEADLINES = {
 
 
 ACTOR = "course-log"
+# Drift messages waiting to be sent again, at most (the oldest are dropped first).
+_DRIFT_PENDING_MAX = 50
 
 
 class Milestones(Protocol):
@@ -99,6 +107,7 @@ class CourseLog:
         self._guild_id = guild_id
         self._channel_name = channel_name
         self._missing_said = False
+        self._drift_pending: list[DriftNotice] = []
         # One round at a time: a slow round is not overtaken by the next tick.
         self._lock = asyncio.Lock()
 
@@ -143,7 +152,8 @@ class CourseLog:
                     break
                 finally:
                     audit_context.current.reset(token)
-            return posted + await self._post_notices(channel)
+            posted += await self._post_notices(channel)
+            return posted + await self._send_drift(channel)
 
     async def _post_notices(self, channel: discord.TextChannel) -> int:
         if self._notices is None:
@@ -165,3 +175,30 @@ class CourseLog:
             finally:
                 audit_context.current.reset(token)
         return posted
+
+    async def post_drift(self, notice: DriftNotice) -> None:
+        """Post a recorded drift report now (or on a later tick if that fails)."""
+        self._drift_pending = [*self._drift_pending, notice][-_DRIFT_PENDING_MAX:]
+        if self._lock.locked():
+            return  # the round under way, or the next, sends it
+        async with self._lock:
+            channel = self._channel()
+            if channel is not None:
+                await self._send_drift(channel)
+
+    async def _send_drift(self, channel: discord.TextChannel) -> int:
+        sent = 0
+        while self._drift_pending:
+            notice = self._drift_pending[0]
+            context = audit_context.AuditContext(actor=ACTOR, course_id=notice.course_id)
+            token = audit_context.current.set(context)
+            try:
+                await channel.send(embed=drift_log_embed(notice))
+            except discord.HTTPException:
+                log.warning("could not post a drift report to the course log", exc_info=True)
+                break
+            finally:
+                audit_context.current.reset(token)
+            self._drift_pending.pop(0)
+            sent += 1
+        return sent

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from provisioning.claims.codes import ClaimResult
 from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drafts import ArchiveApplied, Confirmed, Draft, RosterApplied
+from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
@@ -146,3 +147,5 @@ class CommandServices:
     live_for_s: float = 14 * 60.0
     # The bot's server count while near the cap of unverified apps (`ServerCountWatch.notice`).
     server_notice: Callable[[], ServerCount | None] = lambda: None
+    # The drift report of a course's last reconcile, shown on `/course status` (None: not shown).
+    drift: Callable[[str], Awaitable[DriftReport]] | None = None

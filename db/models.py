@@ -225,6 +225,8 @@ class AuditEvent(Base):
         UniqueConstraint("prev_hash"),
         CheckConstraint(_in("kind", ("http", "event")), name="kind"),
         Index("ix_audit_events_course_id_id", "course_id", "id"),
+        # A course's last event of a kind (its last reconcile, on every status read).
+        Index("ix_audit_events_course_id_event_id", "course_id", "event", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

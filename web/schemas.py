@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from db.audit_chain import ChainVerification
 from provisioning.audit import AuditPage
 from provisioning.courses.change_preview import ChangePreview
-from provisioning.courses.reconcile import DriftReport
+from provisioning.courses.drift_findings import Finding
+from provisioning.courses.drift_status import LastReconcile
+from provisioning.courses.reconcile import DriftReport, Repair
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
@@ -135,6 +137,32 @@ class DiscordServersOut(_Out):
         return cls(count=servers.count, limit=servers.limit, at_cap=servers.at_cap, message=text)
 
 
+class LastReconcileOut(_Out):
+    """The course's last drift reconcile: when, what it repaired, where its report is."""
+
+    started_at: datetime
+    finished_at: datetime | None = Field(description="Null while it still runs")
+    repaired: int | None = Field(
+        description="Steps that found something changed by hand and repaired it"
+    )
+    writes: int | None = Field(description="The repairs' writes to Discord and GitHub")
+    failed: int | None = Field(description="Steps that could not finish")
+    report: str = Field(description="Path of the drift report (`GET`)")
+
+    @classmethod
+    def of(cls, course_id: str, last: LastReconcile | None) -> LastReconcileOut | None:
+        if last is None:
+            return None
+        return cls(
+            started_at=last.started_at,
+            finished_at=last.finished_at,
+            repaired=last.repaired,
+            writes=last.writes,
+            failed=last.failed,
+            report=last.report_path(course_id),
+        )
+
+
 class StatusPageOut(_Out):
     """The course state (counts overall and per platform, who must act) and one page of its
     steps in plan order; `next` is the next page while more remain."""
@@ -156,6 +184,9 @@ class StatusPageOut(_Out):
         description="Set from 90 servers on: the bot nears (or is at) the 100 servers an "
         "unverified Discord app may join, after which no course can add it to its server",
     )
+    last_reconcile: LastReconcileOut | None = Field(
+        default=None, description="The last drift reconcile; null when never reconciled"
+    )
 
     @classmethod
     def of(
@@ -173,6 +204,7 @@ class StatusPageOut(_Out):
                 "platforms": summary.platforms,
                 "steps": [vars(s) for s in page.steps],
                 "next": next_url,
+                "last_reconcile": LastReconcileOut.of(summary.course_id, summary.last_reconcile),
             }
         )
 
@@ -402,6 +434,45 @@ class RepairOut(_Out):
     path: str = Field(description="The platform's path, secrets redacted as in the audit log")
     status: int | None
     at: datetime
+    resource: str | None = Field(
+        default=None, description="What was repaired, in words; null until the reconcile ends"
+    )
+    differed: str | None = Field(default=None, description="What was found changed by hand")
+    repaired: str | None = Field(default=None, description="What the repair did")
+    changed_by: str | None = Field(
+        default=None,
+        description="Who changed it, from the platform's audit log (Discord: display name and "
+        "@username); null when unknown, see unknown_why",
+    )
+    changed_by_id: str | None = Field(default=None, description="Their Discord user id")
+    changed_at: datetime | None = Field(default=None, description="When they changed it")
+    unknown_why: str | None = Field(
+        default=None, description="Why nobody is named (e.g. GitHub has no audit log for it)"
+    )
+
+    @classmethod
+    def of(cls, repair: Repair) -> RepairOut:
+        finding = repair.finding
+        return cls(
+            step_key=repair.step_key,
+            method=repair.method,
+            path=repair.path,
+            status=repair.status,
+            at=repair.at,
+            **({} if finding is None else finding_fields(finding)),
+        )
+
+
+def finding_fields(finding: Finding) -> dict[str, Any]:
+    return {
+        "resource": finding.resource,
+        "differed": finding.differed,
+        "repaired": finding.repaired,
+        "changed_by": finding.changed_by,
+        "changed_by_id": finding.changed_by_id,
+        "changed_at": finding.changed_at,
+        "unknown_why": finding.unknown_why,
+    }
 
 
 class DriftReportOut(_Out):
@@ -423,11 +494,6 @@ class DriftReportOut(_Out):
             finished=report.finished,
             checked=report.checked,
             drifted=report.drifted,
-            repairs=[
-                RepairOut(
-                    step_key=r.step_key, method=r.method, path=r.path, status=r.status, at=r.at
-                )
-                for r in report.repairs
-            ],
+            repairs=[RepairOut.of(r) for r in report.repairs],
             failed=report.failed,
         )

@@ -42,10 +42,10 @@ from provisioning.discord.gateway import (
     Role,
 )
 from provisioning.discord.parse import (
+    audit_entries_from_api,
     channel_from_api,
     guild_from_api,
     invite_from_api,
-    opt_id,
     overwrite_to_api,
     role_from_api,
 )
@@ -202,24 +202,23 @@ class DiscordRestGateway:
         return guild_from_api(data)
 
     async def audit_log(
-        self, guild_id: str, *, action_type: int, user_id: str | None = None, limit: int = 100
+        self,
+        guild_id: str,
+        *,
+        action_type: int,
+        user_id: str | None = None,
+        target_id: str | None = None,
+        limit: int = 100,
     ) -> list[AuditEntry]:
         query = {"action_type": str(action_type), "limit": str(limit)}
         if user_id is not None:
             query["user_id"] = user_id
+        if target_id is not None:
+            query["target_id"] = target_id
         data, _ = await self._call(
             "GET", "/guilds/{guild_id}/audit-logs", query=query, guild_id=guild_id
         )
-        return [
-            AuditEntry(
-                id=str(e["id"]),
-                action_type=int(e["action_type"]),
-                user_id=opt_id(e.get("user_id")),
-                target_id=opt_id(e.get("target_id")),
-                reason=e.get("reason"),
-            )
-            for e in data.get("audit_log_entries", [])
-        ]
+        return audit_entries_from_api(data)
 
     # -- roles ---------------------------------------------------------------------------------
 

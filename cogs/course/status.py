@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from cogs.access import Interaction, acting_as, require_admin
+from cogs.render.drift import add_drift_field
 from cogs.render.server_count import add_server_warning
 from cogs.render.status import FINISHED, status_embed
 from cogs.services import CommandServices
@@ -90,6 +91,8 @@ async def _show(
     code = services.claim_code(record.id) if waiting_for_claim(status) else None
     embed = status_embed(record, status, code, _footer(record, status, live))
     add_server_warning(embed, services.server_notice())
+    if services.drift is not None:
+        add_drift_field(embed, await services.drift(record.id))
     await interaction.edit_original_response(embed=embed)
 
 

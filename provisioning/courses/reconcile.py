@@ -7,7 +7,10 @@ expired invite link or GitHub invitation is made again. A step that finds nothin
 nothing, so every write a reconcile causes is drift it repaired, and the HTTP audit rows
 already record each one (which call, for which step, with what answer). The drift report is
 read from them: the writes of the course's steps since its last reconcile started. When the
-course's steps have settled, the report's summary is appended to the audit log too.
+course's steps have settled, each write is explained (`drift_findings`: the resource, what
+differed, what was repaired, and who changed it and when, from Discord's audit log; GitHub has
+none) and the report's summary with those findings is appended to the audit log, where the
+report reads them back.
 
 One course at a time (`run_once`), the course reconciled longest ago first, so a reconcile of
 all courses stays within the platforms' rate limits; `run_round` goes through every active
@@ -22,15 +25,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
 from db.models import AuditEvent, Course, Step
+from provisioning import audit_context
 from provisioning.clock import Clock
 from provisioning.courses.changes import CourseArchivedError
+from provisioning.courses.drift_findings import Finding, Write, explain
 from provisioning.courses.update import lock_course
+from provisioning.discord.gateway import DiscordGateway
 from provisioning.errors import CourseNotFoundError
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,9 @@ ACTOR = "reconcile"
 _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 _UNSETTLED = ("pending", "running")
 _KEYS_MAX = 50
+# Writes explained per reconcile (each may cost one audit-log read); the rest stay unexplained.
+_FINDINGS_MAX = 200
+SERVER_STEP = "discord.server"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,9 @@ class Repair:
     path: str
     status: int | None
     at: datetime
+    # The audit row of the write, and (once the reconcile finished) what it means.
+    audit_id: int = 0
+    finding: Finding | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,25 @@ class DriftReport:
     drifted: list[str]
     repairs: list[Repair]
     failed: list[str]
+    # The audit event the finished report was recorded as (None until then).
+    reported_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DriftNotice:
+    """A recorded report with the course's names, for the course log."""
+
+    course_id: str
+    code: str
+    term: str
+    title: str
+    report: DriftReport
+
+
+def _sent(summary: Any) -> dict[str, Any] | None:
+    """The JSON body a write sent, as its audit row summarises it."""
+    body = summary.get("body") if isinstance(summary, dict) else None
+    return body if isinstance(body, dict) else None
 
 
 class ReconcileService:
@@ -81,11 +113,17 @@ class ReconcileService:
         clock: Clock,
         on_change: Callable[[], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        discord: DiscordGateway | None = None,
+        on_report: Callable[[DriftNotice], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._on_change = on_change
         self._sleep = sleep
+        # Reads the guild's audit log to name who changed what (None: nobody is named).
+        self._discord = discord
+        # Told of each recorded report that repaired something.
+        self._on_report = on_report
 
     async def start(self, course_id: str, actor: str = ACTOR) -> int:
         """Send the course's finished steps back to pending, to be verified and repaired; the
@@ -159,6 +197,7 @@ class ReconcileService:
             rows = (
                 await session.execute(
                     select(
+                        AuditEvent.id,
                         AuditEvent.step_key,
                         AuditEvent.method,
                         AuditEvent.path,
@@ -170,11 +209,38 @@ class ReconcileService:
                         AuditEvent.id > started.id,
                         AuditEvent.kind == "http",
                         AuditEvent.method.in_(_WRITES),
+                        # A step's writes only: the course log's messages are not repairs.
+                        AuditEvent.step_key.is_not(None),
                     )
                     .order_by(AuditEvent.id)
                 )
             ).all()
-        repairs = [Repair(str(k), str(m), str(p), s, at) for k, m, p, s, at in rows]
+            reported = (
+                await session.execute(
+                    select(AuditEvent.id, AuditEvent.request_summary)
+                    .where(
+                        AuditEvent.course_id == course_id,
+                        AuditEvent.event == REPORTED,
+                        AuditEvent.id > started.id,
+                    )
+                    .order_by(AuditEvent.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        summary = (reported.request_summary if reported is not None else None) or {}
+        findings = summary.get("findings") or {}
+        repairs = [
+            Repair(
+                str(k),
+                str(m),
+                str(p),
+                s,
+                at,
+                audit_id=i,
+                finding=Finding.from_json(findings[str(i)]) if str(i) in findings else None,
+            )
+            for i, k, m, p, s, at in rows
+        ]
         return DriftReport(
             course_id=course_id,
             started_at=started.at,
@@ -183,11 +249,14 @@ class ReconcileService:
             drifted=list(dict.fromkeys(r.step_key for r in repairs)),
             repairs=repairs,
             failed=list(failed),
+            reported_id=None if reported is None else reported.id,
         )
 
     async def finish(self, course_id: str) -> DriftReport:
-        """Record the report of a settled reconcile in the audit log."""
+        """Explain each repair (who changed it, from the platform's audit log) and record the
+        report of a settled reconcile in the audit log."""
         report = await self.report(course_id)
+        findings = await self._explain(course_id, report.repairs[:_FINDINGS_MAX])
         async with self._sessions.begin() as session:
             await audit_chain.append_event(
                 session,
@@ -201,13 +270,58 @@ class ReconcileService:
                     "writes": len(report.repairs),
                     "drifted": report.drifted[:_KEYS_MAX],
                     "failed": report.failed[:_KEYS_MAX],
+                    "findings": {str(i): f.to_json() for i, f in findings.items()},
                 },
             )
         if report.drifted:
             log.warning(
                 "drift repaired", extra={"course_id": course_id, "steps": len(report.drifted)}
             )
-        return report
+        recorded = await self.report(course_id)
+        # Only repairs are news: steps that wait for a person have their own course log message.
+        if self._on_report is not None and recorded.repairs:
+            await self._notify(recorded)
+        return recorded
+
+    async def _notify(self, report: DriftReport) -> None:
+        async with self._sessions() as session:
+            course = await session.get(Course, report.course_id)
+        if course is None or self._on_report is None:
+            return
+        notice = DriftNotice(course.id, course.code, course.term, course.title, report)
+        try:
+            await self._on_report(notice)
+        except Exception:
+            # The report is recorded; telling people about it must not fail the reconcile.
+            log.warning("drift report not announced", exc_info=True)
+
+    async def _explain(self, course_id: str, repairs: list[Repair]) -> dict[int, Finding]:
+        if not repairs:
+            return {}
+        async with self._sessions() as session:
+            guild_id = await session.scalar(
+                select(Step.external_id).where(Step.course_id == course_id, Step.key == SERVER_STEP)
+            )
+            bodies: dict[int, Any] = dict(
+                (
+                    await session.execute(
+                        select(AuditEvent.id, AuditEvent.request_summary).where(
+                            AuditEvent.id.in_([r.audit_id for r in repairs])
+                        )
+                    )
+                ).all()
+            )
+        writes = [
+            Write(r.audit_id, r.method, r.path, _sent(bodies.get(r.audit_id))) for r in repairs
+        ]
+        # The audit-log reads are the course's calls too: recorded under it, by the reconcile.
+        token = audit_context.current.set(
+            audit_context.AuditContext(actor=ACTOR, course_id=course_id)
+        )
+        try:
+            return await explain(writes, self._discord, guild_id)
+        finally:
+            audit_context.current.reset(token)
 
     async def next_course(self) -> str | None:
         """The active course reconciled longest ago (never first), or None."""

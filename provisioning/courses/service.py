@@ -25,6 +25,7 @@ from provisioning.courses.change_preview import (
     preview_of,
 )
 from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
+from provisioning.courses.drift_status import last_reconcile
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import (
     PlanDiff,
@@ -340,12 +341,16 @@ class CourseService:
         ):
             raise CourseNotFoundError(course_id)
         present = [state for state, n in counts.items() if n]
+        reconciled = await last_reconcile(session, course_id)
+        if reconciled is not None:  # a report recorded changes the status, steps or not
+            latest.append(f"reconcile/{reconciled.event_id}")
         return StatusSummary(
             course_id=course_id,
             state=derive_state(present),
             counts=counts,
             platforms=platforms,
             version=hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32],
+            last_reconcile=reconciled,
         )
 
     async def update(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from provisioning.courses.drift_status import LastReconcile
 from provisioning.courses.spec import CourseSpec
 from provisioning.errors import ProvisioningError
 
@@ -202,6 +203,8 @@ class StatusSummary:
     platforms: dict[str, dict[str, int]]
     # Changes whenever any step of the course changes: the basis of the status ETag.
     version: str
+    # The last drift reconcile (None: never reconciled).
+    last_reconcile: LastReconcile | None = None
 
 
 @dataclass(frozen=True)

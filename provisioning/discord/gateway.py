@@ -12,10 +12,10 @@ be found again in the guild's audit log.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from provisioning.discord.server_count import ServerCount
 
@@ -31,6 +31,18 @@ MEMBER_TARGET = 1
 AUDIT_CHANNEL_CREATE = 10
 AUDIT_ROLE_CREATE = 30
 AUDIT_INVITE_CREATE = 40
+# And those a person's change by hand is found by (the drift report names who did it).
+AUDIT_GUILD_UPDATE = 1
+AUDIT_CHANNEL_UPDATE = 11
+AUDIT_CHANNEL_DELETE = 12
+AUDIT_OVERWRITE_CREATE = 13
+AUDIT_OVERWRITE_UPDATE = 14
+AUDIT_OVERWRITE_DELETE = 15
+AUDIT_MEMBER_ROLE_UPDATE = 25
+AUDIT_ROLE_UPDATE = 31
+AUDIT_ROLE_DELETE = 32
+AUDIT_INVITE_DELETE = 42
+DISCORD_EPOCH_MS = 1420070400000
 
 
 @dataclass(frozen=True)
@@ -111,12 +123,35 @@ class Invite:
 
 
 @dataclass(frozen=True)
+class AuditChange:
+    """One changed key of an audit-log entry (`$add`/`$remove` for member roles)."""
+
+    key: str
+    old_value: Any = None
+    new_value: Any = None
+
+
+@dataclass(frozen=True)
 class AuditEntry:
+    """One entry of a guild's audit log: who (`user_id`) did what (`action_type`) to what."""
+
     id: str
     action_type: int
     user_id: str | None
     target_id: str | None
     reason: str | None
+    changes: tuple[AuditChange, ...] = ()
+    options: Mapping[str, str] = field(default_factory=dict)
+    # The actor as the answer's `users` names them: "Ada (@ada)".
+    user_name: str | None = None
+    # A member target's name, the same way (None for roles, channels, ...).
+    target_name: str | None = None
+
+    @property
+    def at(self) -> datetime:
+        """When it happened: the time in the entry's snowflake id."""
+        ms = (int(self.id) >> 22) + DISCORD_EPOCH_MS
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -249,5 +284,13 @@ class DiscordGateway(Protocol):
     ) -> None: ...
 
     async def audit_log(
-        self, guild_id: str, *, action_type: int, user_id: str | None = None, limit: int = 100
-    ) -> list[AuditEntry]: ...
+        self,
+        guild_id: str,
+        *,
+        action_type: int,
+        user_id: str | None = None,
+        target_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """The newest entries first (needs VIEW_AUDIT_LOG; Discord keeps them 45 days)."""
+        ...

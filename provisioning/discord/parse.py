@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from provisioning.discord.gateway import Channel, Guild, Invite, Overwrite, Role
+from provisioning.discord.gateway import (
+    AuditChange,
+    AuditEntry,
+    Channel,
+    Guild,
+    Invite,
+    Overwrite,
+    Role,
+)
 
 
 def opt_id(value: Any) -> str | None:
@@ -75,3 +83,34 @@ def invite_from_api(data: dict[str, Any]) -> Invite:
         uses=int(data.get("uses") or 0),
         expires_at=datetime.fromisoformat(expires) if expires else None,
     )
+
+
+def _person(user: dict[str, Any]) -> str:
+    """How Discord shows a person: display name and @username ("Ada (@ada)")."""
+    username, shown = user.get("username"), user.get("global_name")
+    if not username:
+        return str(shown or user["id"])
+    return f"{shown} (@{username})" if shown and shown != username else f"@{username}"
+
+
+def audit_entries_from_api(data: dict[str, Any]) -> list[AuditEntry]:
+    """A `GET /guilds/{id}/audit-logs` answer's entries, each with its actor's (and member
+    target's) name from `users`."""
+    names = {str(u["id"]): _person(u) for u in data.get("users", [])}
+    return [
+        AuditEntry(
+            id=str(e["id"]),
+            action_type=int(e["action_type"]),
+            user_id=opt_id(e.get("user_id")),
+            target_id=opt_id(e.get("target_id")),
+            reason=e.get("reason"),
+            changes=tuple(
+                AuditChange(str(c.get("key")), c.get("old_value"), c.get("new_value"))
+                for c in e.get("changes") or []
+            ),
+            options={str(k): str(v) for k, v in (e.get("options") or {}).items()},
+            user_name=names.get(str(e.get("user_id"))),
+            target_name=names.get(str(e.get("target_id"))),
+        )
+        for e in data.get("audit_log_entries", [])
+    ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.discord import bot_guilds, people
+from sandbox.discord import bot_guilds, hand_edits, people
 from sandbox.discord.errors import DiscordError
 from sandbox.discord.gateway import Gateway, gateway_guild
 from sandbox.discord.interactions import ControlError
@@ -93,6 +93,7 @@ class ControlRoutes:
             ("PUT", "/oauth2/redirect-uris", self.set_redirect_uris),
             ("POST", "/oauth2/authorize", self.authorize),
         ]
+        routes += hand_edits.routes(self.state, _body)
         for method, path, handler in routes:
             app.router.add_route(method, PREFIX + path, _guarded(handler))
 

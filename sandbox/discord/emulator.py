@@ -9,6 +9,7 @@ from aiohttp import web
 
 from sandbox.core.emulator import Clock
 from sandbox.discord.api import Api
+from sandbox.discord.audit_log import AuditLogRoutes
 from sandbox.discord.authorize_page import AuthorizePage
 from sandbox.discord.bot_guilds import BotGuildRoutes
 from sandbox.discord.config import DiscordConfig
@@ -50,6 +51,7 @@ class DiscordSandbox:
         for group in (
             AppRoutes(self.state),
             GuildRoutes(self.state),
+            AuditLogRoutes(self.state),
             RoleRoutes(self.state),
             ChannelRoutes(self.state),
             InviteRoutes(self.state),

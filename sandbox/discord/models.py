@@ -78,6 +78,8 @@ class AuditEntry(BaseModel):
     target_id: str | None
     reason: str | None = None
     changes: list[dict[str, Any]] = Field(default_factory=list)
+    # Overwrite entries name the role or member: {"id", "type" ("0" role, "1" member), ...}.
+    options: dict[str, str] | None = None
 
 
 class Guild(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.discord.api import Api, audit_reason, read_json
+from sandbox.discord.audit_log import overwrite_changes, overwrite_options
 from sandbox.discord.errors import DiscordError, discord_json, invalid_form, max_reached, unknown
 from sandbox.discord.fields import Body, require_snowflake
 from sandbox.discord.models import Channel, Guild, Overwrite
@@ -19,6 +20,7 @@ from sandbox.discord.state import (
     AUDIT_CHANNEL_UPDATE,
     AUDIT_OVERWRITE_CREATE,
     AUDIT_OVERWRITE_DELETE,
+    AUDIT_OVERWRITE_UPDATE,
     DiscordState,
 )
 
@@ -171,7 +173,11 @@ class ChannelRoutes:
             c for c, inv in self.state.world.invites.items() if inv.channel_id == channel.id
         ]:
             del self.state.world.invites[code]
-        self.state.audit(guild, AUDIT_CHANNEL_DELETE, channel.id, audit_reason(request))
+        gone: list[dict[str, Any]] = [
+            {"key": "name", "old_value": channel.name},
+            {"key": "type", "old_value": channel.type},
+        ]
+        self.state.audit(guild, AUDIT_CHANNEL_DELETE, channel.id, audit_reason(request), gone)
         self._emit("CHANNEL_DELETE", channel)
         return discord_json(channel_json(channel))
 
@@ -196,12 +202,25 @@ class ChannelRoutes:
         kept = [o for o in channel.overwrites if o.id != target]
         if len(kept) >= self.state.config.limits.overwrites_per_channel:
             raise max_reached(30060, "Maximum number of permission overwrites reached")
+        before = next((o for o in channel.overwrites if o.id == target), None)
         channel.overwrites = [*kept, overwrite]
         change = [
             {"key": "allow", "new_value": str(allow)},
             {"key": "deny", "new_value": str(deny)},
         ]
-        self.state.audit(guild, AUDIT_OVERWRITE_CREATE, channel.id, audit_reason(request), change)
+        action = AUDIT_OVERWRITE_CREATE
+        if before is not None:  # an update names what it had
+            action = AUDIT_OVERWRITE_UPDATE
+            change[0]["old_value"] = str(before.allow)
+            change[1]["old_value"] = str(before.deny)
+        self.state.audit(
+            guild,
+            action,
+            channel.id,
+            audit_reason(request),
+            change,
+            options=overwrite_options(guild, overwrite),
+        )
         self._emit("CHANNEL_UPDATE", channel)
         return web.Response(status=204)
 
@@ -209,9 +228,17 @@ class ChannelRoutes:
         guild, channel = self._channel(request)
         target = require_snowflake(request.match_info["overwrite_id"], "overwrite_id")
         require_in_channel(guild, channel, self.state.bot_id, MANAGE_ROLES)
-        if not any(o.id == target for o in channel.overwrites):
+        gone = next((o for o in channel.overwrites if o.id == target), None)
+        if gone is None:
             raise DiscordError(404, 10009, "Unknown Overwrite")
         channel.overwrites = [o for o in channel.overwrites if o.id != target]
-        self.state.audit(guild, AUDIT_OVERWRITE_DELETE, channel.id, audit_reason(request))
+        self.state.audit(
+            guild,
+            AUDIT_OVERWRITE_DELETE,
+            channel.id,
+            audit_reason(request),
+            overwrite_changes(gone),
+            options=overwrite_options(guild, gone),
+        )
         self._emit("CHANNEL_UPDATE", channel)
         return web.Response(status=204)

@@ -1,4 +1,4 @@
-"""Guild get/modify, audit log, members and member roles."""
+"""Guild get/modify, members and member roles (the audit log: `sandbox.discord.audit_log`)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from sandbox.discord.errors import (
     unknown,
 )
 from sandbox.discord.fields import Body, require_snowflake
-from sandbox.discord.models import AuditEntry, Guild, Member
+from sandbox.discord.models import Guild, Member
 from sandbox.discord.permissions import (
     KICK_MEMBERS,
     MANAGE_GUILD,
     MANAGE_ROLES,
-    VIEW_AUDIT_LOG,
     top_role,
 )
 from sandbox.discord.rules import require, require_below
@@ -42,7 +41,6 @@ class GuildRoutes:
         api.add(app, "POST", "/guilds/templates/{code}", self.create_guild)
         api.add(app, "GET", "/guilds/{guild_id}", self.get_guild)
         api.add(app, "PATCH", "/guilds/{guild_id}", self.modify_guild)
-        api.add(app, "GET", "/guilds/{guild_id}/audit-logs", self.audit_log)
         api.add(app, "GET", "/guilds/{guild_id}/members", self.list_members)
         api.add(app, "GET", "/guilds/{guild_id}/members/{user_id}", self.get_member)
         api.add(app, "DELETE", "/guilds/{guild_id}/members/{user_id}", self.kick)
@@ -99,55 +97,6 @@ class GuildRoutes:
         self.state.audit(guild, AUDIT_GUILD_UPDATE, guild.id, audit_reason(request), changes)
         self.state.emit("GUILD_UPDATE", guild_json(guild), guild.id)
         return discord_json(guild_json(guild))
-
-    async def audit_log(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        require(guild, self.state.bot_id, VIEW_AUDIT_LOG)
-        body = Body(dict(request.query))
-        user_id = body.snowflake("user_id")
-        action = body.integer("action_type")
-        before = body.snowflake("before")
-        after = body.snowflake("after")
-        limit = body.integer("limit", lo=1, hi=100) or 50
-        body.done()
-        entries = [
-            e
-            for e in reversed(guild.audit_log)
-            if (user_id is None or e.user_id == user_id)
-            and (action is None or e.action_type == action)
-            and (before is None or e.id < before)
-            and (after is None or e.id > after)
-        ][:limit]
-        users = {e.user_id for e in entries}
-        return discord_json(
-            {
-                "audit_log_entries": [self._entry(e) for e in entries],
-                "users": [
-                    user_json(self.state.world.users[u])
-                    for u in users
-                    if u in self.state.world.users
-                ],
-                "integrations": [],
-                "webhooks": [],
-                "guild_scheduled_events": [],
-                "threads": [],
-                "application_commands": [],
-                "auto_moderation_rules": [],
-            }
-        )
-
-    @staticmethod
-    def _entry(entry: AuditEntry) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": str(entry.id),
-            "action_type": entry.action_type,
-            "user_id": str(entry.user_id),
-            "target_id": entry.target_id,
-            "changes": entry.changes,
-        }
-        if entry.reason is not None:  # the schema has no null reason: omit it
-            out["reason"] = entry.reason
-        return out
 
     async def list_members(self, request: web.Request) -> web.Response:
         guild = self._guild(request)

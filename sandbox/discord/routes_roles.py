@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.discord.api import Api, audit_reason, read_json
+from sandbox.discord.audit_log import deleted_role_changes
 from sandbox.discord.errors import DiscordError, discord_json, max_reached, missing_permissions
 from sandbox.discord.fields import Body, require_snowflake
 from sandbox.discord.models import Guild, Role
@@ -146,7 +147,9 @@ class RoleRoutes:
                 o for o in channel.overwrites if not (o.type == 0 and o.id == role.id)
             ]
         self._renumber(guild)
-        self.state.audit(guild, AUDIT_ROLE_DELETE, role.id, audit_reason(request))
+        self.state.audit(
+            guild, AUDIT_ROLE_DELETE, role.id, audit_reason(request), deleted_role_changes(role)
+        )
         self.state.emit(
             "GUILD_ROLE_DELETE", {"guild_id": str(guild.id), "role_id": str(role.id)}, guild.id
         )

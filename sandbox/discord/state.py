@@ -29,6 +29,7 @@ AUDIT_CHANNEL_CREATE = 10
 AUDIT_CHANNEL_UPDATE = 11
 AUDIT_CHANNEL_DELETE = 12
 AUDIT_OVERWRITE_CREATE = 13
+AUDIT_OVERWRITE_UPDATE = 14
 AUDIT_OVERWRITE_DELETE = 15
 AUDIT_MEMBER_KICK = 20
 AUDIT_MEMBER_ROLE_UPDATE = 25
@@ -177,7 +178,9 @@ class DiscordState:
         reason: str | None,
         changes: list[dict[str, Any]] | None = None,
         user_id: int | None = None,
+        options: dict[str, str] | None = None,
     ) -> None:
+        """One audit-log entry: `user_id` acted (the bot unless a person did)."""
         guild.audit_log.append(
             AuditEntry(
                 id=self.new_id(),
@@ -186,6 +189,7 @@ class DiscordState:
                 target_id=None if target_id is None else str(target_id),
                 reason=reason,
                 changes=changes or [],
+                options=options,
             )
         )
 

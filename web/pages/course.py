@@ -147,6 +147,7 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         and any(status.counts.get(s, 0) for s in RETRYABLE),
         "what_to_do": what_to_do,
         "link_of": lambda step: link_of(step, record, guild_id),
+        "drift": await services.drift(record.id),
     }
 
 
