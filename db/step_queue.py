@@ -73,10 +73,12 @@ async def claim(
     lease: timedelta,
     limit: int,
     platform: str | None = None,
+    specs: SpecCache | None = None,
 ) -> list[ClaimedStep]:
     """Lease up to `limit` steps that are due and whose dependencies all succeeded (of
     `platform` only, if given), each with its course's spec and its dependencies' results,
-    read in this same transaction."""
+    read in this same transaction; `specs` keeps the specs between claims (without it, each
+    claim reads them whole)."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
@@ -99,7 +101,7 @@ async def claim(
     await audit_chain.append_many(session, started)
     if not steps:
         return []
-    specs = await _specs(session, {step.course_id for step in steps})
+    by_course = await (specs or SpecCache()).read(session, {step.course_id for step in steps})
     produced = await _produced(
         session, {(step.course_id, key) for step in steps for key in step.depends_on}
     )
@@ -114,8 +116,8 @@ async def claim(
             attempt=step.attempts,
             external_id=step.external_id,
             facts=dict(step.facts or {}),
-            spec=specs[step.course_id][1],
-            spec_digest=specs[step.course_id][0],
+            spec=by_course[step.course_id][1],
+            spec_digest=by_course[step.course_id][0],
             dependencies={
                 key: produced[(step.course_id, key)]
                 for key in step.depends_on
@@ -126,49 +128,55 @@ async def claim(
     ]
 
 
-# Specs by (course id, digest), newest use last: a claim of a 10,000-student course would
-# otherwise read and parse 1.5 MB of JSON each time, the one cost that grew with the course.
-# Keyed by content, so a changed spec is a miss, whichever process changed it. Shared by the
-# claimed steps: never mutated (the runner validates it into a CourseSpec).
-_SPECS: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-_SPECS_KEPT = 16
+class SpecCache:
+    """Course specs by (course id, digest), newest use last, for the claims of one product.
 
+    A claim of a 10,000-student course would otherwise read and parse 1.5 MB of JSON each time,
+    the one cost that grew with the course. Keyed by content, so a changed spec is a miss,
+    whichever process changed it. The specs handed out are shared by the claimed steps: never
+    mutated (the runner validates each into a CourseSpec). One per product (`bot.build` makes
+    it), so products in one process (tests, benches) never see each other's.
+    """
 
-async def _specs(
-    session: AsyncSession, course_ids: Iterable[str]
-) -> dict[str, tuple[str | None, dict[str, Any]]]:
-    """The stored spec of each course, in one query. Read at every claim, so a roster change
-    reaches the next step at once; but the database sends the spec only when its digest is not
-    one this process holds already."""
-    wanted = sorted(course_ids)
-    # Copied now: another claim in this process may evict them while this one awaits.
-    held = {key: spec for key, spec in _SPECS.items() if key[0] in wanted}
-    spec_unless_held = case(
-        (
-            or_(
-                false(),
-                *(and_(Course.id == c, Course.spec_digest == d) for c, d in sorted(held)),
+    def __init__(self, kept: int = 16) -> None:
+        self._kept = kept
+        self._specs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+
+    async def read(
+        self, session: AsyncSession, course_ids: Iterable[str]
+    ) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        """The stored spec of each course, in one query. Read at every claim, so a roster
+        change reaches the next step at once; but the database sends the spec only when its
+        digest is not one this cache holds already."""
+        wanted = sorted(course_ids)
+        # Copied now: another claim in this process may evict them while this one awaits.
+        held = {key: spec for key, spec in self._specs.items() if key[0] in wanted}
+        spec_unless_held = case(
+            (
+                or_(
+                    false(),
+                    *(and_(Course.id == c, Course.spec_digest == d) for c, d in sorted(held)),
+                ),
+                None,
             ),
-            None,
-        ),
-        else_=Course.spec,
-    )
-    rows = await session.execute(
-        select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
-    )
-    specs: dict[str, tuple[str | None, dict[str, Any]]] = {}
-    for course_id, digest, spec in rows:
-        if spec is None:  # one we hold
-            specs[course_id] = digest, held[(course_id, digest)]
-            if (course_id, digest) in _SPECS:
-                _SPECS.move_to_end((course_id, digest))
-            continue
-        specs[course_id] = digest, spec
-        if digest is not None:
-            _SPECS[(course_id, digest)] = spec
-            while len(_SPECS) > _SPECS_KEPT:
-                _SPECS.popitem(last=False)
-    return specs
+            else_=Course.spec,
+        )
+        rows = await session.execute(
+            select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
+        )
+        specs: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        for course_id, digest, spec in rows:
+            if spec is None:  # one we hold
+                specs[course_id] = digest, held[(course_id, digest)]
+                if (course_id, digest) in self._specs:
+                    self._specs.move_to_end((course_id, digest))
+                continue
+            specs[course_id] = digest, spec
+            if digest is not None:
+                self._specs[(course_id, digest)] = spec
+                while len(self._specs) > self._kept:
+                    self._specs.popitem(last=False)
+        return specs
 
 
 async def _produced(

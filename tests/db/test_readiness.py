@@ -422,21 +422,26 @@ async def test_every_change_of_the_spec_reaches_the_next_claim(
     session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A claim carries the spec as stored now: after a course update, and after a change made
-    by hand in SQL (which clears the digest the claim would otherwise trust)."""
+    by hand in SQL (which clears the digest the claim would otherwise trust); an unchanged spec
+    comes from the claimer's own cache, never from another's."""
     service = CourseService(session_factory, clock)
     data = course_data()
     course_id = (await service.create(parse_course(data), actor="t")).id
+    specs = step_queue.SpecCache()
 
-    async def claimed_spec() -> dict[str, Any]:
+    async def claimed_spec(cache: step_queue.SpecCache = specs) -> dict[str, Any]:
         async with session_factory.begin() as session:
             (step,) = await step_queue.claim(
-                session, owner="r", now=clock.now(), lease=LEASE, limit=1
+                session, owner="r", now=clock.now(), lease=LEASE, limit=1, specs=cache
             )
             await session.execute(update(Step).where(Step.id == step.id).values(state="pending"))
         return step.spec
 
-    assert (await claimed_spec())["title"] == data["title"]
-    assert (await claimed_spec())["title"] == data["title"]  # the one this process holds
+    first = await claimed_spec()
+    assert first["title"] == data["title"]
+    assert await claimed_spec() is first  # the one this cache holds, not read again
+    other = await claimed_spec(step_queue.SpecCache())
+    assert other == first and other is not first  # another product's cache is its own
     data["title"] = "Renamed"
     await service.update(course_id, parse_course(data), actor="t")
     assert (await claimed_spec())["title"] == "Renamed"
