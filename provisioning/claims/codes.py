@@ -109,7 +109,11 @@ def server_step(status: CourseStatus) -> StepStatus | None:
 
 def waiting_for_claim(status: CourseStatus) -> bool:
     """The server step waits for a person to create a server and claim it with the code."""
-    step = server_step(status)
+    return server_waits_for_claim(server_step(status))
+
+
+def server_waits_for_claim(step: StepStatus | None) -> bool:
+    """Whether this `discord.server` step (read alone) waits for its claim code."""
     return step is not None and step.state == "awaiting_action" and step.external_id is None
 
 

@@ -45,6 +45,7 @@ from provisioning.courses.views import (
     CourseUpdate,
     InvalidCursorError,
     RetryOutcome,
+    StatusOverview,
     StatusPage,
     StatusSummary,
     StepAction,
@@ -286,7 +287,7 @@ class CourseService:
         """The summary and up to `limit` steps after plan position `after`, in plan order,
         only those in `states` when given."""
         async with self._sessions() as session:
-            summary = await self._summary(session, course_id)
+            overview = await self._overview(session, course_id)
             # Only the columns a status shows: the plan's params and facts stay unread.
             query = (
                 select(*_STATUS_COLUMNS, Step.position)
@@ -297,21 +298,39 @@ class CourseService:
             if states:
                 query = query.where(Step.state.in_(sorted(states)))
             rows = (await session.execute(query)).all()
-            waiting = (
-                await session.execute(
-                    select(Step.key, Step.action_hint, Step.last_error)
-                    .where(Step.course_id == course_id, Step.state == "awaiting_action")
-                    .order_by(Step.position)
-                    .limit(ACTIONS_SHOWN)
-                )
-            ).all()
         more = len(rows) > limit
         rows = rows[:limit]
         return StatusPage(
-            summary=summary,
-            actions=[action_of(key, hint, error) for key, hint, error in waiting],
+            summary=overview.summary,
+            actions=overview.actions,
             steps=[_status_of(row._mapping) for row in rows],
             next_after=rows[-1].position if more and rows else None,
+        )
+
+    async def step_status(self, course_id: str, key: str) -> StepStatus | None:
+        """One step of the course by its key (None if the plan has none), read alone."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(*_STATUS_COLUMNS).where(Step.course_id == course_id, Step.key == key)
+                )
+            ).first()
+        return None if row is None else _status_of(row._mapping)
+
+    async def _overview(self, session: AsyncSession, course_id: str) -> StatusOverview:
+        """The summary and the first steps waiting for a person: two index reads whatever the
+        course's size (no step is read whole)."""
+        summary = await self._summary(session, course_id)
+        waiting = (
+            await session.execute(
+                select(Step.key, Step.action_hint, Step.last_error)
+                .where(Step.course_id == course_id, Step.state == "awaiting_action")
+                .order_by(Step.position)
+                .limit(ACTIONS_SHOWN)
+            )
+        ).all()
+        return StatusOverview(
+            summary=summary, actions=[action_of(key, hint, error) for key, hint, error in waiting]
         )
 
     async def _summary(self, session: AsyncSession, course_id: str) -> StatusSummary:
@@ -385,7 +404,7 @@ class CourseService:
                 check=check,
                 leave_org=self._leave_org,
             )
-            status = await self._status(session, course_id)
+            status = await self._overview(session, course_id)
             outcome = CourseUpdate(
                 _record(row),
                 done.added,
@@ -473,7 +492,7 @@ class CourseService:
                     course_id=course_id,
                     summary={"changed": len(done.changed), "retired": len(done.retired)},
                 )
-            status = await self._status(session, course_id)
+            status = await self._overview(session, course_id)
             outcome = CourseUpdate(
                 _record(row),
                 done.added,
@@ -587,7 +606,7 @@ class CourseService:
                     "verified": len(verified),
                 },
             )
-            status = await self._status(session, course_id)
+            status = await self._overview(session, course_id)
         log.info(
             "course retry",
             extra={"course_id": course_id, "steps": len(retried), "verified": len(verified)},
