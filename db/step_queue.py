@@ -9,7 +9,7 @@ Every state change of a step writes an audit event in the same transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
@@ -247,32 +247,50 @@ async def _claimable(
     return steps
 
 
-async def link_dependencies(session: AsyncSession, course_id: str) -> None:
+async def link_dependencies(
+    session: AsyncSession, course_id: str, *, only: Collection[str] | None = None
+) -> None:
     """Make the course's `step_dependencies` rows match its steps' `depends_on` keys.
 
     Call after adding steps or changing their dependencies (course create and update); the
     triggers then count each step's unfinished dependencies. A key naming no step of the
     course is no edge, as it was no obstacle before: only existing steps can be unfinished.
+    `only`: just the edges from the steps with these keys (the caller knows no other step's
+    edges changed), read through the (course_id, key) index instead of every step.
     """
     await session.flush()
-    rows = (
-        await session.execute(
-            select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
-        )
-    ).all()
-    ids = {key: step_id for step_id, key, _ in rows}
+    query = select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
+    if only is None:
+        rows = (await session.execute(query)).all()
+        ids = {key: step_id for step_id, key, _ in rows}
+    else:
+        rows = []
+        for keys in chunks(sorted(only)):
+            rows += (await session.execute(query.where(Step.key.in_(keys)))).all()
+        named = sorted({key for _, _, depends_on in rows for key in depends_on})
+        ids = {key: step_id for step_id, key, _ in rows}
+        for keys in chunks(named):
+            ids.update(
+                (key, step_id)
+                for step_id, key in await session.execute(
+                    select(Step.id, Step.key).where(Step.course_id == course_id, Step.key.in_(keys))
+                )
+            )
     wanted = {
         (step_id, ids[key]) for step_id, _, depends_on in rows for key in depends_on if key in ids
     }
-    existing = {
-        (step_id, dep_id)
-        for step_id, dep_id in await session.execute(
-            select(StepDependency.step_id, StepDependency.depends_on_id)
-            .join(Step, Step.id == StepDependency.step_id)
-            .where(Step.course_id == course_id)
+    edges = select(StepDependency.step_id, StepDependency.depends_on_id)
+    existing: set[tuple[int, int]] = set()
+    if only is None:
+        found = edges.join(Step, Step.id == StepDependency.step_id).where(
+            Step.course_id == course_id
         )
-    }
-    for part in _chunks(sorted(existing - wanted)):
+        existing.update(tuple(edge) for edge in await session.execute(found))  # type: ignore[misc]
+    else:
+        for step_ids in chunks(sorted(step_id for step_id, _, _ in rows)):
+            found = edges.where(StepDependency.step_id.in_(step_ids))
+            existing.update(tuple(edge) for edge in await session.execute(found))  # type: ignore[misc]
+    for part in chunks(sorted(existing - wanted)):
         await session.execute(
             delete(StepDependency).where(
                 tuple_(StepDependency.step_id, StepDependency.depends_on_id).in_(part)
@@ -292,7 +310,7 @@ async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:
     A cascade would drop them too, but after the step is gone, when the trigger can no longer
     tell whether the dependency it uncounts had succeeded.
     """
-    for ids in _chunks(list(step_ids)):
+    for ids in chunks(list(step_ids)):
         await session.execute(
             delete(StepDependency).where(
                 or_(StepDependency.step_id.in_(ids), StepDependency.depends_on_id.in_(ids))
@@ -300,7 +318,7 @@ async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:
         )
 
 
-def _chunks(items: Sequence[_T], size: int = 2000) -> list[Sequence[_T]]:
+def chunks(items: Sequence[_T], size: int = 2000) -> list[Sequence[_T]]:
     """Slices of at most `size`: both drivers cap the bound parameters of one statement."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -426,7 +444,7 @@ async def _block_dependants(
     frontier = [failed.id]
     while frontier:
         found: set[int] = set()
-        for part in _chunks(frontier):
+        for part in chunks(frontier):
             found.update(
                 await session.scalars(
                     select(StepDependency.step_id).where(StepDependency.depends_on_id.in_(part))
@@ -435,7 +453,7 @@ async def _block_dependants(
         frontier = sorted(found - reached)
         reached.update(frontier)
     steps: list[Step] = []
-    for part in _chunks(sorted(reached - {failed.id})):
+    for part in chunks(sorted(reached - {failed.id})):
         steps.extend(await session.scalars(select(Step).where(Step.id.in_(part))))
     steps.sort(key=lambda step: step.position)
     blocked = []
