@@ -85,6 +85,8 @@ async def run(args: argparse.Namespace) -> dict[str, float | int]:
             )
         )
     return {
+        # The load generator's own CPU: if it nears one core, it is the bottleneck.
+        "pollers_cpu_s": round(time.process_time(), 2),
         "requests": len(took),
         "errors": len(errors),
         "not_modified": statuses.count(304),

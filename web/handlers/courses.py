@@ -141,13 +141,20 @@ async def course_status(request: web.Request) -> web.Response:
         return web.Response(status=304, headers=headers)
     cached = answers.get(etag)
     if cached is None:
-        page = await courses.status_page(course_id, limit=limit, after=after, states=states)
-        next_url = None
-        if page.next_after is not None:
-            next_url, link = next_link(request, after=page.next_after, limit=limit)
-            headers.update(link)
-        cached = StatusPageOut.of(page, next_url).model_dump_json(), headers
-        answers.put(etag, *cached)
+
+        async def render() -> tuple[str, dict[str, str]]:
+            page = await courses.status_page(course_id, limit=limit, after=after, states=states)
+            rendered = dict(headers)
+            next_url = None
+            if page.next_after is not None:
+                next_url, link = next_link(request, after=page.next_after, limit=limit)
+                rendered.update(link)
+            body = StatusPageOut.of(page, next_url).model_dump_json()
+            answers.put(etag, body, rendered)
+            return body, rendered
+
+        # Pollers that miss together (the course just changed) share one read and rendering.
+        cached = await answers.pages.read(etag, render)
     body, headers = cached
     return json_response(200, body, headers)
 
