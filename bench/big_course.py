@@ -170,6 +170,8 @@ async def claim_phase(
     waits: list[float] = []
     done = asyncio.Event()
     owner = "bench-runner"
+    # The specs a runner keeps between its claims (`bot.build` gives the runner one).
+    specs = step_queue.SpecCache()
 
     async def runner() -> None:
         empty = 0
@@ -177,7 +179,7 @@ async def claim_phase(
             started = time.perf_counter()
             async with sessions.begin() as session:
                 claimed = await step_queue.claim(
-                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8
+                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8, specs=specs
                 )
             latencies.append(time.perf_counter() - started)
             if not claimed:
