@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import hashlib
 import logging
@@ -384,7 +385,8 @@ class CourseService:
         A change over the safety limit (`preview`) is refused with `ConfirmationRequiredError`
         unless ``confirm_removals`` is its number of removals.
         """
-        steps = self._planner(spec)
+        # Seconds for a 10,000-student course: in a thread, so the event loop keeps turning.
+        steps = await asyncio.to_thread(self._planner, spec)
         # The difference by content, read before the lock: the locked part then reads and
         # writes only the rows it changes (milliseconds, not seconds, for a big course).
         async with self._sessions() as session:

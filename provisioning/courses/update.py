@@ -11,13 +11,14 @@ organization) may change only while nothing exists there yet.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Row, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain, step_queue
@@ -300,6 +301,38 @@ async def read_plan(
             .order_by(Step.position)
         )
     ).all()
+    members = (
+        await session.execute(
+            select(Member.id, *(getattr(Member, name) for name in _MEMBER_FIELDS)).where(
+                Member.course_id == course_id
+            )
+        )
+    ).all()
+    # Seconds of plain Python for a big course: in a thread, so the event loop (the runner's
+    # lease renewals, the web server) keeps turning meanwhile.
+    return await asyncio.to_thread(
+        _known_plan,
+        course_id,
+        course.spec_digest,
+        course.plan_digest,
+        course.spec,
+        spec,
+        planned,
+        rows,
+        members,
+    )
+
+
+def _known_plan(
+    course_id: str,
+    stored_spec_digest: str,
+    stored_plan_digest: str,
+    stored_spec: dict[str, Any],
+    spec: CourseSpec,
+    planned: list[PlannedStep],
+    rows: Sequence[Row[Any]],
+    members: Sequence[Row[Any]],
+) -> KnownPlan:
     stored = {row.key: row for row in rows}
     wanted = {step.key for step in planned}
     added = [p for p in planned if p.key not in stored]
@@ -309,11 +342,7 @@ async def read_plan(
     relink = new_keys | set(changed)
     relink |= {p.key for p in planned if not new_keys.isdisjoint(p.depends_on)}
     stored_members: dict[tuple[Any, ...], list[int]] = {}
-    for member in await session.execute(
-        select(Member.id, *(getattr(Member, name) for name in _MEMBER_FIELDS)).where(
-            Member.course_id == course_id
-        )
-    ):
+    for member in members:
         stored_members.setdefault(tuple(member[1:]), []).append(member[0])
     members_added = []
     for values in member_rows(course_id, spec):
@@ -322,10 +351,10 @@ async def read_plan(
             ids.pop()
         else:
             members_added.append(values)
-    old_spec = CourseSpec.model_validate(course.spec)
+    old_spec = CourseSpec.model_validate(stored_spec)
     return KnownPlan(
-        spec_digest=course.spec_digest,
-        plan_digest=course.plan_digest,
+        spec_digest=stored_spec_digest,
+        plan_digest=stored_plan_digest,
         old_spec=old_spec,
         new_spec=spec.model_dump(mode="json"),
         new_plan_digest=plan_digest(planned),
