@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, delete, func, insert, select, text
+from sqlalchemy import Row, Text, cast, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain, step_queue
@@ -185,9 +185,14 @@ def _canonical(value: Any) -> str:
 class _PlanContent(Protocol):
     """What a plan says of a stored step: a Step, or a row of its columns."""
 
-    kind: str
-    depends_on: list[str]
-    params: dict[str, Any]
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def depends_on(self) -> list[str]: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
 
 
 def _differs(row: _PlanContent, planned: PlannedStep) -> bool:
@@ -294,9 +299,18 @@ async def read_plan(
         return None
     if any(getattr(course, name) != getattr(spec, name) for name in _FIXED_FIELDS):
         return None
+    # The JSON columns as text, decoded in the thread below: decoding 60,000 values here
+    # would hold the event loop for seconds (and with it, on SQLite, the write lock of any
+    # transaction of this process waiting to go on).
     rows = (
         await session.execute(
-            select(Step.key, Step.kind, Step.depends_on, Step.params, Step.position)
+            select(
+                Step.key,
+                Step.kind,
+                cast(Step.depends_on, Text),
+                cast(Step.params, Text),
+                Step.position,
+            )
             .where(Step.course_id == course_id)
             .order_by(Step.position)
         )
@@ -323,6 +337,17 @@ async def read_plan(
     )
 
 
+@dataclass(frozen=True)
+class _StoredPlan:
+    """What the plan says of a stored step, as `read_plan` compares it."""
+
+    key: str
+    kind: str
+    depends_on: list[str]
+    params: dict[str, Any]
+    position: int
+
+
 def _known_plan(
     course_id: str,
     stored_spec_digest: str,
@@ -330,9 +355,13 @@ def _known_plan(
     stored_spec: dict[str, Any],
     spec: CourseSpec,
     planned: list[PlannedStep],
-    rows: Sequence[Row[Any]],
+    raw: Sequence[Row[str, str, str, str, int]],
     members: Sequence[Row[Any]],
 ) -> KnownPlan:
+    rows = [
+        _StoredPlan(key, kind, json.loads(depends_on), json.loads(params), position)
+        for key, kind, depends_on, params, position in raw
+    ]
     stored = {row.key: row for row in rows}
     wanted = {step.key for step in planned}
     added = [p for p in planned if p.key not in stored]
