@@ -1,7 +1,7 @@
 """Benchmark: the step queue with one course of 10,000 students, on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/big_course.py [--students 10000] [--claims 400] [--idle-s 10]
-                                         [--only sqlite|postgresql]
+                                         [--status-s 15] [--only sqlite|postgresql]
 
 For each database (a fresh SQLite file; an empty PostgreSQL database it creates on
 127.0.0.1:5432 as user postgres and drops after): the course is created through
@@ -13,9 +13,12 @@ write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Be
 right after the create, every step with nothing to wait for is set to wait for a person, so all
 the rest are pending but not ready, and the product's `StepRunner` serves for `--idle-s`
 seconds: the CPU it uses (`idle_cpu_pct`, of one core); then those steps are pending again.
+Last, the product's REST API serves `GET /courses/{id}/status` of the course to 200 pollers,
+each once a second for `--status-s` seconds (open loop, in a process of their own:
+`bench/pollers.py`): `status_p99_ms`, `status_p50_ms`, `status_errors`.
 
-Targets: claim p99 < 20 ms at any size, no lock wait > 1 s, idle CPU < 5%. The last line is one
-JSON object: `{"sqlite": {...}, "postgresql": {...}}`.
+Targets: claim p99 < 20 ms at any size, no lock wait > 1 s, idle CPU < 5%, status p99 < 50 ms.
+The last line is one JSON object: `{"sqlite": {...}, "postgresql": {...}}`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, pool, select, text, update
@@ -42,7 +46,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bot.build import build  # noqa: E402
+import pollers  # noqa: E402
+
+from bot.build import Product, build  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from db import step_queue  # noqa: E402
 from db.models import Step  # noqa: E402
@@ -121,7 +127,36 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
         idle = await idle_phase(product.runner, sessions, record.id, args)
         figures = await claim_phase(sessions, service, record.id, args)
-        return {"steps": steps, "create_s": round(create_s, 3), **figures, **idle}
+        status = await status_phase(product, record.id, stack, args)
+        return {"steps": steps, "create_s": round(create_s, 3), **figures, **idle, **status}
+
+
+async def status_phase(
+    product: Product, course_id: str, stack: AsyncExitStack, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The course's status polled by 200 clients once a second each, from another process."""
+    token = await product.tokens.create("bench-status", read_only=True)
+    runner = web.AppRunner(product.web_app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/courses/{course_id}/status"
+    figures = await pollers.in_own_process(
+        url, token, clients=args.status_clients, seconds=args.status_s, etag=False
+    )
+    print(
+        f"  status: {figures['requests']} requests from {args.status_clients} pollers, "
+        f"{figures['errors']} errors, p50 {figures['p50_ms']:.1f} ms, "
+        f"p99 {figures['p99_ms']:.1f} ms",
+        flush=True,
+    )
+    return {
+        "status_p50_ms": figures["p50_ms"],
+        "status_p99_ms": figures["p99_ms"],
+        "status_errors": figures["errors"],
+    }
 
 
 async def claim_phase(
@@ -135,6 +170,8 @@ async def claim_phase(
     waits: list[float] = []
     done = asyncio.Event()
     owner = "bench-runner"
+    # The specs a runner keeps between its claims (`bot.build` gives the runner one).
+    specs = step_queue.SpecCache()
 
     async def runner() -> None:
         empty = 0
@@ -142,7 +179,7 @@ async def claim_phase(
             started = time.perf_counter()
             async with sessions.begin() as session:
                 claimed = await step_queue.claim(
-                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8
+                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8, specs=specs
                 )
             latencies.append(time.perf_counter() - started)
             if not claimed:
@@ -273,6 +310,8 @@ async def main() -> None:
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--claims", type=int, default=400)
     parser.add_argument("--idle-s", type=float, default=10.0)
+    parser.add_argument("--status-s", type=float, default=15.0)
+    parser.add_argument("--status-clients", type=int, default=200)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
     results: dict[str, Any] = {}

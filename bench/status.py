@@ -3,10 +3,12 @@
 The product as `python -m bot` builds it (`bot.build`) serves its REST API on 127.0.0.1 (its
 sandbox in this process); one laboratory course with about 1,000 steps is stored. CLIENTS
 pollers each ask once a second (open loop: a slow answer does not slow the next request) for
-DURATION seconds, the way a status page watched by that many people would. Two rounds: plain
-polls (every answer is a page of 100 steps and the summary), and pollers that send back the
-ETag they got (304 while nothing changed). Run on SQLite, and on PostgreSQL when
-`--postgres-dsn` names a server (an empty database is created and dropped).
+DURATION seconds, the way a status page watched by that many people would. The pollers run in
+a process of their own (`bench/pollers.py`), so the latencies are the server's, not those of a
+load generator sharing its event loop. Two rounds: plain polls (every answer is a page of 100
+steps and the summary), and pollers that send back the ETag they got (304 while nothing
+changed). Run on SQLite, and on PostgreSQL when `--postgres-dsn` names a server (an empty
+database is created and dropped).
 
     .venv/bin/python bench/status.py --clients 200 --seconds 20
 
@@ -21,7 +23,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -44,6 +45,8 @@ with warnings.catch_warnings():
     from aiohttp import web
 
     from bot.build import build
+
+import pollers  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
 from provisioning.courses.spec import parse_course  # noqa: E402
@@ -78,45 +81,6 @@ def migrate(url: str) -> None:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-async def poll(
-    http: aiohttp.ClientSession,
-    url: str,
-    headers: dict[str, str],
-    seconds: float,
-    offset: float,
-    use_etag: bool,
-    out: list[float],
-    errors: list[str],
-) -> None:
-    """One client: a request every second, each on its own task (open loop)."""
-    etag: str | None = None
-    tasks: list[asyncio.Task[None]] = []
-
-    async def one() -> None:
-        nonlocal etag
-        sent = dict(headers)
-        if use_etag and etag is not None:
-            sent["If-None-Match"] = etag
-        started = time.perf_counter()
-        try:
-            async with http.get(url, headers=sent) as response:
-                await response.read()
-                if response.status not in (200, 304):
-                    errors.append(str(response.status))
-                etag = response.headers.get("ETag", etag)
-        except aiohttp.ClientError as exc:
-            errors.append(type(exc).__name__)
-            return
-        out.append((time.perf_counter() - started) * 1000)
-
-    await asyncio.sleep(offset)
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        tasks.append(asyncio.create_task(one()))
-        await asyncio.sleep(1.0)
-    await asyncio.gather(*tasks)
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -159,33 +123,18 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
                 result[f"{name}_p50_ms"] = round(percentile(took, 0.5), 2)
                 print(f"  {name}: p50 {percentile(took, 0.5):.2f} ms")
             for name, use_etag in (("plain", False), ("etag", True)):
-                latencies: list[float] = []
-                errors: list[str] = []
-                await asyncio.gather(
-                    *(
-                        poll(
-                            http,
-                            status_url,
-                            headers,
-                            args.seconds,
-                            i / args.clients,
-                            use_etag,
-                            latencies,
-                            errors,
-                        )
-                        for i in range(args.clients)
-                    )
+                figures = await pollers.in_own_process(
+                    status_url, token, clients=args.clients, seconds=args.seconds, etag=use_etag
                 )
-                p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
                 print(
-                    f"  {name:5s}: {len(latencies)} requests, {len(errors)} errors, "
-                    f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-                    f"mean {statistics.fmean(latencies) if latencies else 0:.1f} ms"
+                    f"  {name:5s}: {figures['requests']} requests, {figures['errors']} errors, "
+                    f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
+                    f"max {figures['max_ms']:.1f} ms"
                 )
-                result[f"{name}_p50_ms"] = round(p50, 1)
-                result[f"{name}_p99_ms"] = round(p99, 1)
-                result[f"{name}_requests"] = len(latencies)
-                result[f"{name}_errors"] = len(errors)
+                result[f"{name}_p50_ms"] = figures["p50_ms"]
+                result[f"{name}_p99_ms"] = figures["p99_ms"]
+                result[f"{name}_requests"] = figures["requests"]
+                result[f"{name}_errors"] = figures["errors"]
             return result
 
 

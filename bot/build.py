@@ -42,6 +42,7 @@ from cogs.course.status import LiveUpdates
 from cogs.course_log import CourseLog
 from cogs.server_count_log import ServerCountLog
 from cogs.services import AdminPolicy, CommandServices
+from db import step_queue
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
 from db.pace_ledger import DatabasePaceLedger
@@ -199,6 +200,7 @@ async def build(
         config=RunnerConfig(
             lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
         ),
+        stored_specs=step_queue.SpecCache(),
     )
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
     courses = CourseService(

@@ -4,7 +4,7 @@ and `provisioning.courses.search`), and the settings they run with."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,10 +16,11 @@ from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
-    CourseStatus,
     CourseSummary,
     CourseUpdate,
     RetryOutcome,
+    StatusPage,
+    StepStatus,
 )
 from provisioning.discord.invite_links import InviteLink
 from provisioning.discord.server_count import ServerCount
@@ -42,7 +43,16 @@ class CourseCommandService(Protocol):
     """Courses as the `/course` commands read and change them
     (`provisioning.courses.service.CourseService`). Changes wake the runner themselves."""
 
-    async def status(self, course_id: str) -> CourseStatus: ...
+    async def status_page(
+        self,
+        course_id: str,
+        *,
+        limit: int,
+        after: int = -1,
+        states: Collection[str] = (),
+    ) -> StatusPage: ...
+
+    async def step_status(self, course_id: str, key: str) -> StepStatus | None: ...
 
     async def retry(self, course_id: str, actor: str) -> RetryOutcome: ...
 

@@ -9,7 +9,7 @@ Every state change of a step writes an audit event in the same transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
@@ -73,10 +73,12 @@ async def claim(
     lease: timedelta,
     limit: int,
     platform: str | None = None,
+    specs: SpecCache | None = None,
 ) -> list[ClaimedStep]:
     """Lease up to `limit` steps that are due and whose dependencies all succeeded (of
     `platform` only, if given), each with its course's spec and its dependencies' results,
-    read in this same transaction."""
+    read in this same transaction; `specs` keeps the specs between claims (without it, each
+    claim reads them whole)."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
@@ -99,7 +101,7 @@ async def claim(
     await audit_chain.append_many(session, started)
     if not steps:
         return []
-    specs = await _specs(session, {step.course_id for step in steps})
+    by_course = await (specs or SpecCache()).read(session, {step.course_id for step in steps})
     produced = await _produced(
         session, {(step.course_id, key) for step in steps for key in step.depends_on}
     )
@@ -114,8 +116,8 @@ async def claim(
             attempt=step.attempts,
             external_id=step.external_id,
             facts=dict(step.facts or {}),
-            spec=specs[step.course_id][1],
-            spec_digest=specs[step.course_id][0],
+            spec=by_course[step.course_id][1],
+            spec_digest=by_course[step.course_id][0],
             dependencies={
                 key: produced[(step.course_id, key)]
                 for key in step.depends_on
@@ -126,49 +128,55 @@ async def claim(
     ]
 
 
-# Specs by (course id, digest), newest use last: a claim of a 10,000-student course would
-# otherwise read and parse 1.5 MB of JSON each time, the one cost that grew with the course.
-# Keyed by content, so a changed spec is a miss, whichever process changed it. Shared by the
-# claimed steps: never mutated (the runner validates it into a CourseSpec).
-_SPECS: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-_SPECS_KEPT = 16
+class SpecCache:
+    """Course specs by (course id, digest), newest use last, for the claims of one product.
 
+    A claim of a 10,000-student course would otherwise read and parse 1.5 MB of JSON each time,
+    the one cost that grew with the course. Keyed by content, so a changed spec is a miss,
+    whichever process changed it. The specs handed out are shared by the claimed steps: never
+    mutated (the runner validates each into a CourseSpec). One per product (`bot.build` makes
+    it), so products in one process (tests, benches) never see each other's.
+    """
 
-async def _specs(
-    session: AsyncSession, course_ids: Iterable[str]
-) -> dict[str, tuple[str | None, dict[str, Any]]]:
-    """The stored spec of each course, in one query. Read at every claim, so a roster change
-    reaches the next step at once; but the database sends the spec only when its digest is not
-    one this process holds already."""
-    wanted = sorted(course_ids)
-    # Copied now: another claim in this process may evict them while this one awaits.
-    held = {key: spec for key, spec in _SPECS.items() if key[0] in wanted}
-    spec_unless_held = case(
-        (
-            or_(
-                false(),
-                *(and_(Course.id == c, Course.spec_digest == d) for c, d in sorted(held)),
+    def __init__(self, kept: int = 16) -> None:
+        self._kept = kept
+        self._specs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+
+    async def read(
+        self, session: AsyncSession, course_ids: Iterable[str]
+    ) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        """The stored spec of each course, in one query. Read at every claim, so a roster
+        change reaches the next step at once; but the database sends the spec only when its
+        digest is not one this cache holds already."""
+        wanted = sorted(course_ids)
+        # Copied now: another claim in this process may evict them while this one awaits.
+        held = {key: spec for key, spec in self._specs.items() if key[0] in wanted}
+        spec_unless_held = case(
+            (
+                or_(
+                    false(),
+                    *(and_(Course.id == c, Course.spec_digest == d) for c, d in sorted(held)),
+                ),
+                None,
             ),
-            None,
-        ),
-        else_=Course.spec,
-    )
-    rows = await session.execute(
-        select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
-    )
-    specs: dict[str, tuple[str | None, dict[str, Any]]] = {}
-    for course_id, digest, spec in rows:
-        if spec is None:  # one we hold
-            specs[course_id] = digest, held[(course_id, digest)]
-            if (course_id, digest) in _SPECS:
-                _SPECS.move_to_end((course_id, digest))
-            continue
-        specs[course_id] = digest, spec
-        if digest is not None:
-            _SPECS[(course_id, digest)] = spec
-            while len(_SPECS) > _SPECS_KEPT:
-                _SPECS.popitem(last=False)
-    return specs
+            else_=Course.spec,
+        )
+        rows = await session.execute(
+            select(Course.id, Course.spec_digest, spec_unless_held).where(Course.id.in_(wanted))
+        )
+        specs: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        for course_id, digest, spec in rows:
+            if spec is None:  # one we hold
+                specs[course_id] = digest, held[(course_id, digest)]
+                if (course_id, digest) in self._specs:
+                    self._specs.move_to_end((course_id, digest))
+                continue
+            specs[course_id] = digest, spec
+            if digest is not None:
+                self._specs[(course_id, digest)] = spec
+                while len(self._specs) > self._kept:
+                    self._specs.popitem(last=False)
+        return specs
 
 
 async def _produced(
@@ -239,32 +247,50 @@ async def _claimable(
     return steps
 
 
-async def link_dependencies(session: AsyncSession, course_id: str) -> None:
+async def link_dependencies(
+    session: AsyncSession, course_id: str, *, only: Collection[str] | None = None
+) -> None:
     """Make the course's `step_dependencies` rows match its steps' `depends_on` keys.
 
     Call after adding steps or changing their dependencies (course create and update); the
     triggers then count each step's unfinished dependencies. A key naming no step of the
     course is no edge, as it was no obstacle before: only existing steps can be unfinished.
+    `only`: just the edges from the steps with these keys (the caller knows no other step's
+    edges changed), read through the (course_id, key) index instead of every step.
     """
     await session.flush()
-    rows = (
-        await session.execute(
-            select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
-        )
-    ).all()
-    ids = {key: step_id for step_id, key, _ in rows}
+    query = select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
+    if only is None:
+        rows = (await session.execute(query)).all()
+        ids = {key: step_id for step_id, key, _ in rows}
+    else:
+        rows = []
+        for keys in chunks(sorted(only)):
+            rows += (await session.execute(query.where(Step.key.in_(keys)))).all()
+        named = sorted({key for _, _, depends_on in rows for key in depends_on})
+        ids = {key: step_id for step_id, key, _ in rows}
+        for keys in chunks(named):
+            ids.update(
+                (key, step_id)
+                for step_id, key in await session.execute(
+                    select(Step.id, Step.key).where(Step.course_id == course_id, Step.key.in_(keys))
+                )
+            )
     wanted = {
         (step_id, ids[key]) for step_id, _, depends_on in rows for key in depends_on if key in ids
     }
-    existing = {
-        (step_id, dep_id)
-        for step_id, dep_id in await session.execute(
-            select(StepDependency.step_id, StepDependency.depends_on_id)
-            .join(Step, Step.id == StepDependency.step_id)
-            .where(Step.course_id == course_id)
+    edges = select(StepDependency.step_id, StepDependency.depends_on_id)
+    existing: set[tuple[int, int]] = set()
+    if only is None:
+        found = edges.join(Step, Step.id == StepDependency.step_id).where(
+            Step.course_id == course_id
         )
-    }
-    for part in _chunks(sorted(existing - wanted)):
+        existing.update(tuple(edge) for edge in await session.execute(found))  # type: ignore[misc]
+    else:
+        for step_ids in chunks(sorted(step_id for step_id, _, _ in rows)):
+            found = edges.where(StepDependency.step_id.in_(step_ids))
+            existing.update(tuple(edge) for edge in await session.execute(found))  # type: ignore[misc]
+    for part in chunks(sorted(existing - wanted)):
         await session.execute(
             delete(StepDependency).where(
                 tuple_(StepDependency.step_id, StepDependency.depends_on_id).in_(part)
@@ -284,7 +310,7 @@ async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:
     A cascade would drop them too, but after the step is gone, when the trigger can no longer
     tell whether the dependency it uncounts had succeeded.
     """
-    for ids in _chunks(list(step_ids)):
+    for ids in chunks(list(step_ids)):
         await session.execute(
             delete(StepDependency).where(
                 or_(StepDependency.step_id.in_(ids), StepDependency.depends_on_id.in_(ids))
@@ -292,7 +318,7 @@ async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:
         )
 
 
-def _chunks(items: Sequence[_T], size: int = 2000) -> list[Sequence[_T]]:
+def chunks(items: Sequence[_T], size: int = 2000) -> list[Sequence[_T]]:
     """Slices of at most `size`: both drivers cap the bound parameters of one statement."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -418,7 +444,7 @@ async def _block_dependants(
     frontier = [failed.id]
     while frontier:
         found: set[int] = set()
-        for part in _chunks(frontier):
+        for part in chunks(frontier):
             found.update(
                 await session.scalars(
                     select(StepDependency.step_id).where(StepDependency.depends_on_id.in_(part))
@@ -427,7 +453,7 @@ async def _block_dependants(
         frontier = sorted(found - reached)
         reached.update(frontier)
     steps: list[Step] = []
-    for part in _chunks(sorted(reached - {failed.id})):
+    for part in chunks(sorted(reached - {failed.id})):
         steps.extend(await session.scalars(select(Step).where(Step.id.in_(part))))
     steps.sort(key=lambda step: step.position)
     blocked = []

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ApiToken
 from provisioning.clock import Clock
+from provisioning.shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class ApiTokenService:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = session_factory
         self._clock = clock
+        self._lookups: SharedReads[ApiTokenInfo | None] = SharedReads()
 
     async def create(self, name: str, read_only: bool = False) -> str:
         """Issue a token named ``name``; the clear token is returned once and never stored."""
@@ -106,10 +108,14 @@ class ApiTokenService:
         """The token's owner, or None if the token is unknown, malformed or revoked."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
+        digest = hash_token(token)
+        # Requests with the same token at the same time (a script polling hard) share one
+        # lookup; none is kept, so a revocation counts for every request that starts after it.
+        return await self._lookups.read(digest, lambda: self._lookup(digest))
+
+    async def _lookup(self, digest: str) -> ApiTokenInfo | None:
         async with self._sessions() as session:
-            row = await session.scalar(
-                select(ApiToken).where(ApiToken.token_hash == hash_token(token))
-            )
+            row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         # The lookup is by hash, so timing does not reveal how much of a guess was right.
         if row is None or row.revoked_at is not None:
             return None

@@ -71,8 +71,11 @@ class StepRunner:
         metrics: Metrics,
         config: RunnerConfig | None = None,
         owner: str | None = None,
+        stored_specs: step_queue.SpecCache | None = None,
     ) -> None:
         self._sessions = sessions
+        # The stored specs its claims read, kept between claims (the builder owns them).
+        self._stored_specs = stored_specs or step_queue.SpecCache()
         self._executors = executors
         self._github = github
         self._discord = discord
@@ -225,6 +228,7 @@ class StepRunner:
                         lease=timedelta(seconds=self._config.lease_s),
                         limit=limit,
                         platform=platform,
+                        specs=self._stored_specs,
                     )
         if claimed:
             log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
@@ -238,6 +242,7 @@ class StepRunner:
                 now=self._clock.now(),
                 lease=timedelta(seconds=self._config.lease_s),
                 limit=limit,
+                specs=self._stored_specs,
             )
         if claimed:
             log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from provisioning.courses.views import StatusSummary
+from provisioning.shared_reads import SharedReads
+
 ENTRIES = 256
 
 
 class AnswerCache:
-    """A bounded map from an ETag to the JSON body it stands for (one per web application)."""
+    """A bounded map from an ETag to the JSON body it stands for (one per web application),
+    and the summaries being read: polls of one course that arrive together share one read
+    of its version (`SharedReads`), so a burst of pollers costs the database one query, and
+    those that find no answer for the new version render it once."""
 
     def __init__(self, entries: int = ENTRIES) -> None:
         self._entries = entries
         self._bodies: OrderedDict[str, tuple[str, dict[str, str]]] = OrderedDict()
+        self.summaries: SharedReads[StatusSummary] = SharedReads()
+        # The answers being rendered, by ETag: those who miss together render once.
+        self.pages: SharedReads[tuple[str, dict[str, str]]] = SharedReads()
 
     def get(self, etag: str) -> tuple[str, dict[str, str]] | None:
         found = self._bodies.get(etag)

@@ -318,7 +318,9 @@ def _archive_operation(archive: bool) -> dict[str, Any]:
         **SECURED,
         "parameters": [COURSE_ID],
         "responses": {
-            "200": _json(CourseUpdateOut, "The steps changed and retired, the status after"),
+            "200": _json(
+                CourseUpdateOut, "The steps changed and retired, the status summary after"
+            ),
             **_problems(401, 403, 404, 409),
         },
     }
@@ -404,7 +406,7 @@ def _update_operation() -> dict[str, Any]:
             "content": {"application/json": {"schema": _ref(CourseSpec)}},
         },
         "responses": {
-            "200": _json(CourseUpdateOut, "What changed, and the status after"),
+            "200": _json(CourseUpdateOut, "What changed, and the status summary after"),
             **_problems(400, 401, 403, 404, 409, 413, 415, 422),
         },
     }

@@ -16,10 +16,12 @@ from provisioning.courses.reconcile import DriftReport, Repair
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
-    CourseStatus,
     CourseUpdate,
     RetryOutcome,
+    StatusOverview,
     StatusPage,
+    StatusSummary,
+    StepAction,
 )
 from provisioning.discord.server_count import ServerCount, warning
 
@@ -95,32 +97,6 @@ class ActionOut(_Out):
     hint: str
 
 
-class CourseStatusOut(_Out):
-    """The course state, derived from its steps, with counts per step state."""
-
-    course_id: str
-    state: CourseStateOut
-    # Before the steps: what people must do is the first thing a reader of the status needs.
-    actions: list[ActionOut] = Field(
-        description="Steps waiting for a person (state awaiting_action), in plan order; "
-        "empty when nobody needs to act"
-    )
-    counts: dict[str, int]
-    steps: list[StepOut]
-
-    @classmethod
-    def of(cls, status: CourseStatus) -> CourseStatusOut:
-        return cls.model_validate(
-            {
-                "course_id": status.course_id,
-                "state": status.state,
-                "actions": [vars(a) for a in status.actions],
-                "counts": status.counts,
-                "steps": [vars(s) for s in status.steps],
-            }
-        )
-
-
 class DiscordServersOut(_Out):
     """The bot's server count near the cap of unverified Discord apps (100 servers)."""
 
@@ -163,12 +139,13 @@ class LastReconcileOut(_Out):
         )
 
 
-class StatusPageOut(_Out):
-    """The course state (counts overall and per platform, who must act) and one page of its
-    steps in plan order; `next` is the next page while more remain."""
+class StatusSummaryOut(_Out):
+    """The course state, derived from its steps: counts overall and per platform, and who
+    must act."""
 
     course_id: str
     state: CourseStateOut
+    # Before the counts: what people must do is the first thing a reader of the status needs.
     actions: list[ActionOut] = Field(
         description="The first 50 steps waiting for a person (awaiting_action), in plan order"
     )
@@ -177,6 +154,47 @@ class StatusPageOut(_Out):
     platforms: dict[str, dict[str, int]] = Field(
         description="Counts per step state for each platform (github, discord, email)"
     )
+    last_reconcile: LastReconcileOut | None = Field(
+        default=None, description="The last drift reconcile; null when never reconciled"
+    )
+
+    @staticmethod
+    def fields_of(summary: StatusSummary, actions: list[StepAction]) -> dict[str, Any]:
+        """The summary's fields, for this model and those that extend it."""
+        return {
+            "course_id": summary.course_id,
+            "state": summary.state,
+            "actions": [vars(a) for a in actions],
+            "actions_total": summary.counts["awaiting_action"],
+            "counts": summary.counts,
+            "platforms": summary.platforms,
+            "last_reconcile": LastReconcileOut.of(summary.course_id, summary.last_reconcile),
+        }
+
+
+class CourseStatusOut(StatusSummaryOut):
+    """The course state after a change or a retry: the summary `GET /courses/{id}/status`
+    answers, without its steps (a course can have tens of thousands); `steps_url` is where
+    they are read, a page at a time."""
+
+    steps_url: str = Field(
+        description="The URL of the course's status, whose `steps` lists them a page at a time"
+    )
+
+    @classmethod
+    def of(cls, status: StatusOverview) -> CourseStatusOut:
+        return cls.model_validate(
+            {
+                **cls.fields_of(status.summary, status.actions),
+                "steps_url": f"/courses/{status.summary.course_id}/status",
+            }
+        )
+
+
+class StatusPageOut(StatusSummaryOut):
+    """The course state (counts overall and per platform, who must act) and one page of its
+    steps in plan order; `next` is the next page while more remain."""
+
     steps: list[StepOut] = Field(description="One page of steps, in plan order")
     next: str | None = Field(description="The URL of the next page of steps, if any")
     discord_servers: DiscordServersOut | None = Field(
@@ -184,33 +202,23 @@ class StatusPageOut(_Out):
         description="Set from 90 servers on: the bot nears (or is at) the 100 servers an "
         "unverified Discord app may join, after which no course can add it to its server",
     )
-    last_reconcile: LastReconcileOut | None = Field(
-        default=None, description="The last drift reconcile; null when never reconciled"
-    )
 
     @classmethod
     def of(
         cls, page: StatusPage, next_url: str | None, servers: ServerCount | None = None
     ) -> StatusPageOut:
-        summary = page.summary
         return cls.model_validate(
             {
+                **cls.fields_of(page.summary, page.actions),
                 "discord_servers": DiscordServersOut.of(servers),
-                "course_id": summary.course_id,
-                "state": summary.state,
-                "actions": [vars(a) for a in page.actions],
-                "actions_total": summary.counts["awaiting_action"],
-                "counts": summary.counts,
-                "platforms": summary.platforms,
                 "steps": [vars(s) for s in page.steps],
                 "next": next_url,
-                "last_reconcile": LastReconcileOut.of(summary.course_id, summary.last_reconcile),
             }
         )
 
 
 class RetryOut(_Out):
-    """The steps a retry sent back to pending, and the course status after it."""
+    """The steps a retry sent back to pending, and the course's status summary after it."""
 
     retried: list[str] = Field(description="Failed, blocked and waiting steps, now pending")
     status: CourseStatusOut

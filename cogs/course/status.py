@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from cogs.access import Interaction, acting_as, require_admin
@@ -17,10 +18,14 @@ from cogs.render.drift import add_drift_field
 from cogs.render.server_count import add_server_warning
 from cogs.render.status import FINISHED, status_embed
 from cogs.services import CommandServices
-from provisioning.claims.codes import waiting_for_claim
-from provisioning.courses.views import CourseRecord, CourseStatus
+from provisioning.claims.codes import SERVER_STEP, server_waits_for_claim
+from provisioning.courses.views import CourseRecord, StatusOverview, StepStatus
 
 log = logging.getLogger(__name__)
+# The failed and blocked steps a reply names (the field holds about this many); the count
+# says how many there are in all.
+FAILURES_SHOWN = 20
+PROBLEM_STATES = ("failed", "blocked")
 # How long stopping the bot waits for live updates to finish their current read.
 CLOSE_WAIT_S = 10.0
 
@@ -57,7 +62,31 @@ class LiveUpdates:
             task.cancel()
 
 
-def _footer(record: CourseRecord, status: CourseStatus, live: bool) -> str:
+@dataclass(frozen=True)
+class _Shown:
+    """What the reply shows, read from the summary and two small index reads: never every
+    step of the course, however big it is."""
+
+    status: StatusOverview
+    failures: list[StepStatus]
+    waits_for_claim: bool
+
+    @property
+    def state(self) -> str:
+        return self.status.state
+
+
+async def _read(services: CommandServices, course_id: str) -> _Shown:
+    page = await services.courses.status_page(
+        course_id, limit=FAILURES_SHOWN, states=PROBLEM_STATES
+    )
+    server = await services.courses.step_status(course_id, SERVER_STEP)
+    return _Shown(
+        StatusOverview(page.summary, page.actions), page.steps, server_waits_for_claim(server)
+    )
+
+
+def _footer(record: CourseRecord, status: _Shown, live: bool) -> str:
     if status.state in FINISHED:
         return f"Final state · course id {record.id}"
     if live:
@@ -75,7 +104,7 @@ async def show_status(services: CommandServices, interaction: Interaction, cours
         await interaction.response.defer(ephemeral=True, thinking=True)
         course_id = await services.lookup.resolve(course)
         record = await services.courses.get(course_id)
-        status = await services.courses.status(course_id)
+        status = await _read(services, course_id)
         await _show(services, interaction, record, status, live=True)
         if status.state not in FINISHED:
             services.live.start(_follow(services, interaction, record, status))
@@ -85,11 +114,12 @@ async def _show(
     services: CommandServices,
     interaction: Interaction,
     record: CourseRecord,
-    status: CourseStatus,
+    status: _Shown,
     live: bool,
 ) -> None:
-    code = services.claim_code(record.id) if waiting_for_claim(status) else None
-    embed = status_embed(record, status, code, _footer(record, status, live))
+    code = services.claim_code(record.id) if status.waits_for_claim else None
+    footer = _footer(record, status, live)
+    embed = status_embed(record, status.status, code, footer, status.failures)
     add_server_warning(embed, services.server_notice())
     if services.drift is not None:
         add_drift_field(embed, await services.drift(record.id))
@@ -100,7 +130,7 @@ async def _follow(
     services: CommandServices,
     interaction: Interaction,
     record: CourseRecord,
-    status: CourseStatus,
+    status: _Shown,
 ) -> None:
     """Edit the reply when the status changes, until done or failed or the window ends."""
     loop = asyncio.get_running_loop()
@@ -113,7 +143,7 @@ async def _follow(
                     return
                 if not await services.live.pause(services.live_every_s):
                     return
-                latest = await services.courses.status(record.id)
+                latest = await _read(services, record.id)
                 if latest != status:
                     status = latest
                     await _show(services, interaction, record, status, live=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import discord
 
 from cogs.render.text import FIELD_MAX, TITLE_MAX, clip, lines_within
-from provisioning.courses.views import CourseRecord, CourseStatus
+from provisioning.courses.views import CourseRecord, StatusOverview, StepStatus
 
 BAR_WIDTH = 20
 # The order and words a person reads the states in.
@@ -47,18 +49,24 @@ def course_name(record: CourseRecord) -> str:
 
 
 def status_embed(
-    record: CourseRecord, status: CourseStatus, claim_code: str | None = None, footer: str = ""
+    record: CourseRecord,
+    status: StatusOverview,
+    claim_code: str | None = None,
+    footer: str = "",
+    failures: Sequence[StepStatus] = (),
 ) -> discord.Embed:
-    """The embed of `/course status`: state, progress, counts, people's actions, failures."""
-    total = sum(status.counts.values())
-    done = status.counts.get("succeeded", 0)
+    """The embed of `/course status`: state, progress, counts, people's actions, and the
+    first `failures` (failed and blocked steps) with their errors."""
+    counts = status.summary.counts
+    total = sum(counts.values())
+    done = counts.get("succeeded", 0)
     embed = discord.Embed(
-        title=clip(f"{course_name(record)}: {COURSE_WORDS[status.state]}", TITLE_MAX),
+        title=clip(f"{course_name(record)}: {COURSE_WORDS[status.summary.state]}", TITLE_MAX),
         description=f"{record.title}\n`{progress_bar(done, total)}`",
-        colour=COLOURS[status.state],
+        colour=COLOURS[status.summary.state],
     )
-    counts = [f"{status.counts[s]} {w}" for s, w in STATE_WORDS.items() if status.counts.get(s)]
-    embed.add_field(name="Steps", value=", ".join(counts) or "none", inline=False)
+    shown = [f"{counts[s]} {w}" for s, w in STATE_WORDS.items() if counts.get(s)]
+    embed.add_field(name="Steps", value=", ".join(shown) or "none", inline=False)
     if claim_code is not None:
         embed.add_field(
             name="Claim code",
@@ -72,18 +80,17 @@ def status_embed(
     actions = [f"- `{a.step_key}`: {a.hint}" for a in status.actions]
     if actions:
         embed.add_field(
-            name=f"Needs a person ({len(actions)})",
+            name=f"Needs a person ({counts.get('awaiting_action', len(actions))})",
             value=lines_within(actions, FIELD_MAX),
             inline=False,
         )
     failed = [
         f"- `{s.key}` {STATE_WORDS[s.state]}" + (f": {s.last_error}" if s.last_error else "")
-        for s in status.steps
-        if s.state in ("failed", "blocked")
+        for s in failures
     ]
     if failed:
         embed.add_field(
-            name=f"Failed or blocked ({len(failed)})",
+            name=f"Failed or blocked ({counts.get('failed', 0) + counts.get('blocked', 0)})",
             value=lines_within(failed, FIELD_MAX) + "\nFix the cause, then `/course retry`.",
             inline=False,
         )

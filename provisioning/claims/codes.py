@@ -111,7 +111,11 @@ def server_step(status: CourseStatus) -> StepStatus | None:
 def waiting_for_claim(status: CourseStatus) -> bool:
     """The server step waits for a person to create a server and claim it with the code (not
     while the bot is at the cap of unverified apps: no server could add it then)."""
-    step = server_step(status)
+    return server_waits_for_claim(server_step(status))
+
+
+def server_waits_for_claim(step: StepStatus | None) -> bool:
+    """Whether this `discord.server` step (read alone) waits for its claim code."""
     return (
         step is not None
         and step.state == "awaiting_action"

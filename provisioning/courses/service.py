@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import hashlib
 import logging
@@ -34,6 +35,7 @@ from provisioning.courses.update import (
     diff_plan,
     lock_course,
     made_something,
+    read_plan,
     step_rows,
 )
 from provisioning.courses.views import (
@@ -46,6 +48,7 @@ from provisioning.courses.views import (
     CourseUpdate,
     InvalidCursorError,
     RetryOutcome,
+    StatusOverview,
     StatusPage,
     StatusSummary,
     StepAction,
@@ -104,7 +107,8 @@ def _status_of(row: RowMapping) -> StepStatus:
     return StepStatus(**{column.key: row[column.key] for column in _STATUS_COLUMNS})
 
 
-def _record(row: Course) -> CourseRecord:
+def _record(row: Course, spec: CourseSpec | None = None) -> CourseRecord:
+    """The record of a course row; `spec` when the caller holds the row's spec validated."""
     return CourseRecord(
         id=row.id,
         code=row.code,
@@ -112,7 +116,7 @@ def _record(row: Course) -> CourseRecord:
         title=row.title,
         kind=row.kind,
         github_org=row.github_org,
-        spec=CourseSpec.model_validate(row.spec),
+        spec=spec if spec is not None else CourseSpec.model_validate(row.spec),
         plan_digest=row.plan_digest,
         created_at=row.created_at,
         archived_at=row.archived_at,
@@ -287,7 +291,7 @@ class CourseService:
         """The summary and up to `limit` steps after plan position `after`, in plan order,
         only those in `states` when given."""
         async with self._sessions() as session:
-            summary = await self._summary(session, course_id)
+            overview = await self._overview(session, course_id)
             # Only the columns a status shows: the plan's params and facts stay unread.
             query = (
                 select(*_STATUS_COLUMNS, Step.position)
@@ -298,21 +302,39 @@ class CourseService:
             if states:
                 query = query.where(Step.state.in_(sorted(states)))
             rows = (await session.execute(query)).all()
-            waiting = (
-                await session.execute(
-                    select(Step.key, Step.action_hint, Step.last_error)
-                    .where(Step.course_id == course_id, Step.state == "awaiting_action")
-                    .order_by(Step.position)
-                    .limit(ACTIONS_SHOWN)
-                )
-            ).all()
         more = len(rows) > limit
         rows = rows[:limit]
         return StatusPage(
-            summary=summary,
-            actions=[action_of(key, hint, error) for key, hint, error in waiting],
+            summary=overview.summary,
+            actions=overview.actions,
             steps=[_status_of(row._mapping) for row in rows],
             next_after=rows[-1].position if more and rows else None,
+        )
+
+    async def step_status(self, course_id: str, key: str) -> StepStatus | None:
+        """One step of the course by its key (None if the plan has none), read alone."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(*_STATUS_COLUMNS).where(Step.course_id == course_id, Step.key == key)
+                )
+            ).first()
+        return None if row is None else _status_of(row._mapping)
+
+    async def _overview(self, session: AsyncSession, course_id: str) -> StatusOverview:
+        """The summary and the first steps waiting for a person: two index reads whatever the
+        course's size (no step is read whole)."""
+        summary = await self._summary(session, course_id)
+        waiting = (
+            await session.execute(
+                select(Step.key, Step.action_hint, Step.last_error)
+                .where(Step.course_id == course_id, Step.state == "awaiting_action")
+                .order_by(Step.position)
+                .limit(ACTIONS_SHOWN)
+            )
+        ).all()
+        return StatusOverview(
+            summary=summary, actions=[action_of(key, hint, error) for key, hint, error in waiting]
         )
 
     async def _summary(self, session: AsyncSession, course_id: str) -> StatusSummary:
@@ -368,13 +390,21 @@ class CourseService:
         A change over the safety limit (`preview`) is refused with `ConfirmationRequiredError`
         unless ``confirm_removals`` is its number of removals.
         """
-        steps = self._planner(spec)
+        # Seconds for a 10,000-student course: in a thread, so the event loop keeps turning.
+        steps = await asyncio.to_thread(self._planner, spec)
+        # The difference by content, read before the lock: the locked part then reads and
+        # writes only the rows it changes (milliseconds, not seconds, for a big course).
+        async with self._sessions() as session:
+            known = await read_plan(session, course_id, spec, steps)
         now = self._clock.now()
         async with self._sessions.begin() as session:
             row = await lock_course(session, course_id)
             if row.archived_at is not None:
                 raise CourseArchivedError(course_id)
-            old = CourseSpec.model_validate(row.spec)
+            if known is not None and known.holds_for(row):
+                old = known.old_spec
+            else:
+                known, old = None, CourseSpec.model_validate(row.spec)
 
             def check(diff: PlanDiff) -> None:
                 preview = preview_of(course_id, old, spec, diff, self._safety)
@@ -389,10 +419,11 @@ class CourseService:
                 now=now,
                 check=check,
                 leave_org=self._leave_org,
+                known=known,
             )
-            status = await self._status(session, course_id)
+            status = await self._overview(session, course_id)
             outcome = CourseUpdate(
-                _record(row),
+                _record(row, spec),
                 done.added,
                 done.changed,
                 done.removed,
@@ -478,7 +509,7 @@ class CourseService:
                     course_id=course_id,
                     summary={"changed": len(done.changed), "retired": len(done.retired)},
                 )
-            status = await self._status(session, course_id)
+            status = await self._overview(session, course_id)
             outcome = CourseUpdate(
                 _record(row),
                 done.added,
@@ -592,7 +623,7 @@ class CourseService:
                     "verified": len(verified),
                 },
             )
-            status = await self._status(session, course_id)
+            status = await self._overview(session, course_id)
         log.info(
             "course retry",
             extra={"course_id": course_id, "steps": len(retried), "verified": len(verified)},

@@ -131,20 +131,22 @@ class CourseStatus:
 
 @dataclass(frozen=True)
 class RetryOutcome:
-    """The keys of the steps a retry sent back to pending, and the status after it.
+    """The keys of the steps a retry sent back to pending, and the status after it (its
+    summary: the steps are paged with `CourseService.status_page`).
 
     ``retried`` are the failed, blocked and waiting steps; ``verified`` the finished ones sent
     back too, so their executors check (and repair) what they made before anything runs on it.
     """
 
     retried: list[str]
-    status: CourseStatus
+    status: StatusOverview
     verified: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class CourseUpdate:
-    """What an update did to a course's plan (step keys, in plan order) and the status after.
+    """What an update did to a course's plan (step keys, in plan order) and the status after
+    (its summary: however big the course, the answer never carries every step).
 
     ``unblocked`` are steps sent back to pending only because the failed step they waited for
     is gone or changed. ``removed`` are the keys the new plan lacks, ``retired`` those of them
@@ -157,7 +159,7 @@ class CourseUpdate:
     changed: list[str]
     removed: list[str]
     unblocked: list[str]
-    status: CourseStatus
+    status: StatusOverview
     retired: list[str] = field(default_factory=list)
 
 
@@ -205,6 +207,20 @@ class StatusSummary:
     version: str
     # The last drift reconcile (None: never reconciled).
     last_reconcile: LastReconcile | None = None
+
+
+@dataclass(frozen=True)
+class StatusOverview:
+    """The summary and who must act, without the steps: what a change or a retry answers."""
+
+    summary: StatusSummary
+    # The first ACTIONS_SHOWN steps waiting for a person, in plan order; the summary's
+    # counts["awaiting_action"] says how many wait in all.
+    actions: list[StepAction]
+
+    @property
+    def state(self) -> CourseState:
+        return self.summary.state
 
 
 @dataclass(frozen=True)

@@ -370,6 +370,47 @@ async def test_claim_of_a_10000_student_course_reads_only_ready_rows(
     assert len(claimed) == 8
 
 
+async def test_an_update_of_a_10000_student_course_loads_only_the_rows_it_changes(
+    engine: AsyncEngine, session_factory: Sessions
+) -> None:
+    """A login fixed in a 10,000-student course: the update compares the plans before it takes
+    the lock, then loads only the invite row it drops and the team that row names (not the
+    course's 30,000 steps), rewrites one member row (not 10,000), and readiness stays what it
+    would be computed from scratch."""
+    clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
+    course_id = await _big_course(session_factory, clock)
+    data = make_course(kind="laboratory", students=BIG, groups=50)
+    old_login = data["students"][-1]["github"]
+    data["students"][-1]["github"] = "fixed-1"
+    loaded: list[str] = []
+
+    def on_load(step: Step, _context: Any) -> None:
+        loaded.append(step.key)
+
+    event.listen(Step, "load", on_load)
+    try:
+        with _statements(engine) as sent:
+            change = await CourseService(session_factory, clock).update(
+                course_id, parse_course(data), actor="t"
+            )
+    finally:
+        event.remove(Step, "load", on_load)
+    group = data["students"][-1]["group"]
+    assert change.added == [f"github.invite:{group}:fixed-1"]
+    assert change.removed == [f"github.invite:{group}:{old_login}"]
+    # The team: were the invite retired instead of dropped, its removal would name the team.
+    assert sorted(loaded) == sorted([*change.removed, f"github.team:{group}"])
+    member_writes = [
+        s for s, _ in sent if s.lstrip().startswith(("DELETE FROM members", "INSERT INTO members"))
+    ]
+    assert len(member_writes) == 2
+    assert not any("members.course_id" in s for s in member_writes)
+    await _assert_readiness_from_scratch(session_factory, course_id)
+    assert (await CourseService(session_factory, clock).get(course_id)).spec.students[
+        -1
+    ].github == "fixed-1"
+
+
 async def test_course_updates_and_lease_renewals_succeed_while_claims_run(
     session_factory: Sessions,
 ) -> None:
@@ -422,21 +463,27 @@ async def test_every_change_of_the_spec_reaches_the_next_claim(
     session_factory: Sessions, clock: ManualClock, course_data: Factory
 ) -> None:
     """A claim carries the spec as stored now: after a course update, and after a change made
-    by hand in SQL (which clears the digest the claim would otherwise trust)."""
+    by hand in SQL (which clears the digest the claim would otherwise trust); an unchanged spec
+    comes from the claimer's own cache, never from another's."""
     service = CourseService(session_factory, clock)
     data = course_data()
     course_id = (await service.create(parse_course(data), actor="t")).id
+    specs = step_queue.SpecCache()
 
-    async def claimed_spec() -> dict[str, Any]:
+    async def claimed_spec(cache: step_queue.SpecCache = specs) -> dict[str, Any]:
         async with session_factory.begin() as session:
             (step,) = await step_queue.claim(
-                session, owner="r", now=clock.now(), lease=LEASE, limit=1
+                session, owner="r", now=clock.now(), lease=LEASE, limit=1, specs=cache
             )
             await session.execute(update(Step).where(Step.id == step.id).values(state="pending"))
         return step.spec
 
-    assert (await claimed_spec())["title"] == data["title"]
-    assert (await claimed_spec())["title"] == data["title"]  # the one this process holds
+    first = await claimed_spec()
+    assert first["title"] == data["title"]
+    assert await claimed_spec() is first  # the one this cache holds, not read again
+    other = await claimed_spec(step_queue.SpecCache())
+    assert other == first
+    assert other is not first  # another product's cache is its own
     data["title"] = "Renamed"
     await service.update(course_id, parse_course(data), actor="t")
     assert (await claimed_spec())["title"] == "Renamed"

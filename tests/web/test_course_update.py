@@ -37,8 +37,8 @@ async def _problem(response: ClientResponse, status: int) -> dict[str, Any]:
 async def test_put_applies_the_difference_and_wakes_the_runner(
     client: Client, auth: dict[str, str], course_data: Factory, changes: ChangeCounter
 ) -> None:
-    """PUT with one student more: 200 naming the one new step, the stored description follows,
-    and the runner is woken once."""
+    """PUT with one student more: 200 naming the one new step and the status summary after it
+    (no steps: a link to them), the stored description follows, and the runner is woken once."""
     data = course_data()
     course_id = await create_course(client, auth, data)
     response = await client.put(f"/courses/{course_id}", json=_with_new_student(data), headers=auth)
@@ -47,6 +47,11 @@ async def test_put_applies_the_difference_and_wakes_the_runner(
     assert body["added"] == ["github.invite:students:nora-n"]
     assert (body["changed"], body["removed"], body["unblocked"]) == ([], [], [])
     assert body["status"]["state"] == "pending"
+    assert body["status"]["steps_url"] == f"/courses/{course_id}/status"
+    assert "steps" not in body["status"]
+    status = await (await client.get(f"/courses/{course_id}/status", headers=auth)).json()
+    assert body["status"]["counts"] == status["counts"]
+    assert body["status"]["platforms"] == status["platforms"]
     assert body["course"]["spec"]["students"][-1]["github"] == "nora-n"
     assert changes.calls == 2
     stored = await (await client.get(f"/courses/{course_id}", headers=auth)).json()

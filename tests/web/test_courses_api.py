@@ -143,7 +143,8 @@ async def test_status_lists_steps_and_derived_state(
 async def test_retry_is_409_with_nothing_failed_and_202_after_a_failure(
     client: Client, auth: dict[str, str], course_data: Factory, services: Services
 ) -> None:
-    """Retry answers 409 when nothing failed, and 202 with the reset steps after a failure."""
+    """Retry answers 409 when nothing failed, and 202 with the reset steps after a failure and
+    the status summary after it (the same as the status's, without steps: a link to them)."""
     created = await (await client.post("/courses", json=course_data(), headers=auth)).json()
     retry_url = f"/courses/{created['id']}/retry"
     assert (await client.post(retry_url, headers=auth)).status == 409
@@ -156,4 +157,12 @@ async def test_retry_is_409_with_nothing_failed_and_202_after_a_failure(
         )
     response = await client.post(retry_url, headers=auth)
     assert response.status == 202
-    assert (await response.json())["retried"] == ["github.team:students"]
+    body = await response.json()
+    assert body["retried"] == ["github.team:students"]
+    status_url = f"/courses/{created['id']}/status"
+    assert body["status"]["steps_url"] == status_url
+    status = await (await client.get(status_url, headers=auth)).json()
+    summary = {k: v for k, v in status.items() if k not in ("steps", "next")}
+    assert {k: v for k, v in body["status"].items() if k != "steps_url"} == summary
+    assert summary["state"] == "pending"
+    assert sum(summary["counts"].values()) == len(status["steps"])

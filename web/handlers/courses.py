@@ -133,7 +133,8 @@ async def course_status(request: web.Request) -> web.Response:
         states_param(request),
     )
     courses = request.app[SERVICES].courses
-    summary = await courses.status_summary(course_id)
+    answers = request.app[ANSWERS]
+    summary = await answers.summaries.read(course_id, lambda: courses.status_summary(course_id))
     servers = request.app[SERVICES].server_notice()
     # The version changes with any step; the query picks the page: together, this answer
     # (and the bot's server count, while it is near the cap).
@@ -141,16 +142,22 @@ async def course_status(request: web.Request) -> web.Response:
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in _if_none_match(request):
         return web.Response(status=304, headers=headers)
-    answers = request.app[ANSWERS]
     cached = answers.get(etag)
     if cached is None:
-        page = await courses.status_page(course_id, limit=limit, after=after, states=states)
-        next_url = None
-        if page.next_after is not None:
-            next_url, link = next_link(request, after=page.next_after, limit=limit)
-            headers.update(link)
-        cached = StatusPageOut.of(page, next_url, servers).model_dump_json(), headers
-        answers.put(etag, *cached)
+
+        async def render() -> tuple[str, dict[str, str]]:
+            page = await courses.status_page(course_id, limit=limit, after=after, states=states)
+            rendered = dict(headers)
+            next_url = None
+            if page.next_after is not None:
+                next_url, link = next_link(request, after=page.next_after, limit=limit)
+                rendered.update(link)
+            body = StatusPageOut.of(page, next_url, servers).model_dump_json()
+            answers.put(etag, body, rendered)
+            return body, rendered
+
+        # Pollers that miss together (the course just changed) share one read and rendering.
+        cached = await answers.pages.read(etag, render)
     body, headers = cached
     return json_response(200, body, headers)
 
