@@ -36,6 +36,7 @@ from cogs.services import CommandServices
 
 Choice = app_commands.Choice[str]
 _LISTED_COURSES = 10
+_COURSE_PARAMETER = "course"
 _COURSE_HELP = "Start typing the course's code or term, then pick it"
 
 
@@ -45,6 +46,14 @@ class CourseCommands(app_commands.Group):
     def __init__(self, services: CommandServices) -> None:
         super().__init__(name="course", description="Course provisioning", guild_only=True)
         self._services = services
+        # discord.py binds autocomplete per command (on this instance's copies, made above):
+        # every command with a `course` parameter gets the same suggestions, so a new one
+        # needs nothing but the parameter.
+        for command in self.walk_commands():
+            if isinstance(command, app_commands.Command) and any(
+                parameter.name == _COURSE_PARAMETER for parameter in command.parameters
+            ):
+                command.autocomplete(_COURSE_PARAMETER)(self._courses)
 
     @property
     def services(self) -> CommandServices:
@@ -146,34 +155,6 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course=_COURSE_HELP)
     async def unarchive(self, interaction: Interaction, course: str) -> None:
         await preview_archive(self._services, interaction, course, archived=False)
-
-    @status.autocomplete("course")
-    async def _status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @retry.autocomplete("course")
-    async def _retry_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @invites.autocomplete("course")
-    async def _invites_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @roster.autocomplete("course")
-    async def _roster_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @roster_status.autocomplete("course")
-    async def _roster_status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @archive.autocomplete("course")
-    async def _archive_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @unarchive.autocomplete("course")
-    async def _unarchive_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
 
 
 def install(tree: app_commands.CommandTree[discord.Client], group: CourseCommands) -> None:
