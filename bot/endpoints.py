@@ -24,6 +24,7 @@ from bot.settings import Settings
 from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
 from clients.oauth.sign_in import OAuthApps
 from clients.smtp.gateway import SmtpConfig
+from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's publ
 SANDBOX_GITHUB_OAUTH_CLIENT_ID = "Ov23liSandboxCourseBot"
 SANDBOX_GITHUB_OAUTH_SECRET = "sandbox-github-client-secret"  # noqa: S105 - published
 SANDBOX_DISCORD_CLIENT_SECRET = "sandbox-discord-client-secret"  # noqa: S105 - published
-DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 DISCORD_INVITE_URL = "https://discord.gg/"
 DISCORD_WEB_URL = "https://discord.com"
 # Where the embedded sandbox of a development process says it listens, for the others.
@@ -244,7 +244,7 @@ def oauth_apps(settings: Settings, endpoints: Endpoints) -> OAuthApps | None:
         github_api_url=endpoints.github_api_url,
         github_client_id=github_id,
         github_client_secret=github_secret.get_secret_value(),
-        discord_authorize_url="https://discord.com/oauth2/authorize",
+        discord_authorize_url=DISCORD_AUTHORIZE_URL,
         discord_token_url="https://discord.com/api/v10/oauth2/token",  # noqa: S106 - a URL
         discord_api_url="https://discord.com/api/v10",
         discord_client_secret=discord_secret.get_secret_value(),
