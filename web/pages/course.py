@@ -32,6 +32,9 @@ LIVE_POLL_S = 1.0
 # Set when the server shuts down: open streams end at once instead of holding the shutdown
 # for aiohttp's grace period.
 LIVE_STOP = web.AppKey("live_stop", asyncio.Event)
+# The page's live parts: (event name, template), each replacing the element of the same id
+# (`status`: #live, `steps`: #steps; see app.js).
+LIVE_PARTS = (("status", "course_live.html"), ("steps", "course_steps.html"))
 RETRYABLE = ("failed", "blocked", "awaiting_action")
 STEP_WORDS = {
     "pending": "Pending",
@@ -202,8 +205,10 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if summary.version != seen:
                     seen = summary.version
                     context = {**base, **await live_context(request, record)}
-                    fragment = aiohttp_jinja2.render_string("course_live.html", request, context)
-                    await stream.send(fragment, event="status")
+                    # Two parts of the page, apart: the roster and invite links sit between.
+                    for event, template in LIVE_PARTS:
+                        fragment = aiohttp_jinja2.render_string(template, request, context)
+                        await stream.send(fragment, event=event)
                 try:
                     await asyncio.wait_for(request.app[LIVE_STOP].wait(), LIVE_POLL_S)
                     break
