@@ -22,6 +22,7 @@ from discord import app_commands
 
 from cogs.access import Interaction, NotAllowedError, acting_as, actor, require_admin
 from cogs.course.archive import preview_archive
+from cogs.course.chosen import chosen_course
 from cogs.course.claim import claim_server
 from cogs.course.create import open_modal
 from cogs.course.decisions import draft_decisions
@@ -98,12 +99,8 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course=_COURSE_HELP)
     async def retry(self, interaction: Interaction, course: str) -> None:
         services = self._services
-        require_admin(services.admin, interaction)
-        with acting_as(interaction):
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            course_id = await services.lookup.resolve(course)
-            record = await services.courses.get(course_id)
-            outcome = await services.courses.retry(course_id, actor(interaction))
+        async with chosen_course(services, interaction, course) as record:
+            outcome = await services.courses.retry(record.id, actor(interaction))
             embed = status_embed(record, outcome.status)
             await interaction.followup.send(
                 f"Retrying {len(outcome.retried)} step(s); {len(outcome.verified)} finished "
@@ -132,12 +129,8 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course=_COURSE_HELP)
     async def invites(self, interaction: Interaction, course: str) -> None:
         services = self._services
-        require_admin(services.admin, interaction)
-        with acting_as(interaction):
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            course_id = await services.lookup.resolve(course)
-            record = await services.courses.get(course_id)
-            links = await services.invites.links(course_id)
+        async with chosen_course(services, interaction, course) as record:
+            links = await services.invites.links(record.id)
             embed = invites_embed(course_name(record), links)
             await interaction.followup.send(embed=embed, ephemeral=True)
 
