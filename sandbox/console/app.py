@@ -195,7 +195,7 @@ class Console:
         uid = acting_user(state, request)
         if found is None or uid is None:
             return self._missing(request, "command")
-        shown = discord_view.shown_messages(found, discord_view.display_name(state.bot), uid)
+        shown = discord_view.shown_messages(state, found, uid)
         modal = found.modal if found.user_id == uid else None
         return self._render(
             "reply.html",
