@@ -23,9 +23,10 @@ from aiohttp import web
 
 from sandbox.console import discord_view, github_view
 from sandbox.console.actions import ConsoleActions, acting_user
-from sandbox.console.commands import CommandForm, command_forms
+from sandbox.console.commands import CommandForm
 from sandbox.console.csrf import csrf_token
 from sandbox.console.markdown import discord_markdown
+from sandbox.console.picker import offered_commands
 from sandbox.core.emulator import PlatformEmulator
 from sandbox.core.faults import FaultInjector, FaultKind, rules_json
 from sandbox.core.guard import set_secret_cookie
@@ -140,11 +141,9 @@ class Console:
         channel = guild.channels.get(int(wanted)) if wanted.isdigit() else None
         if channel is None or not discord_view.can_view(guild, channel, uid):
             channel = discord_view.first_text_channel(guild, uid)
-        forms: list[CommandForm] = []
-        if state.bot_id in guild.members:
-            for command in sorted(state.world.commands.values(), key=lambda c: c.name):
-                if command.type == 1 and command.guild_id in (None, guild.id):
-                    forms += command_forms({"name": command.name, **command.payload})
+        forms: list[CommandForm] = (
+            offered_commands(state, guild, uid) if state.bot_id in guild.members else []
+        )
         manager = bool(base_permissions(guild, uid) & MANAGE_GUILD)
         invites = [i for i in state.world.invites.values() if i.guild_id == guild.id]
         return self._render(
