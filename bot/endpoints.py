@@ -208,9 +208,12 @@ def smtp_config(settings: Settings, endpoints: Endpoints) -> SmtpConfig | None:
     return None
 
 
-def github_web_url(settings: Settings) -> str:
-    """GitHub's pages for people (sign-in, invitations): github.com, or the Enterprise Server
-    whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`)."""
+def github_web_url(settings: Settings, endpoints: Endpoints) -> str:
+    """GitHub's pages for people (repositories, invitations): github.com, the Enterprise Server
+    whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`), or in development the
+    sandbox's pages (`/_sandbox/github/{owner}/{repo}`, `…/orgs/{org}/invitation`)."""
+    if endpoints.sandbox_url is not None:
+        return f"{endpoints.sandbox_url}/_sandbox/github"
     api = settings.github_api_url.rstrip("/")
     if api == "https://api.github.com":
         return "https://github.com"
@@ -237,7 +240,7 @@ def oauth_apps(settings: Settings, endpoints: Endpoints) -> OAuthApps | None:
     discord_secret = settings.discord_client_secret
     if github_id is None or github_secret is None or discord_secret is None:
         return None
-    web = github_web_url(settings)
+    web = github_web_url(settings, endpoints)
     return OAuthApps(
         github_authorize_url=f"{web}/login/oauth/authorize",
         github_token_url=f"{web}/login/oauth/access_token",

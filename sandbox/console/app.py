@@ -31,6 +31,7 @@ from sandbox.core.emulator import PlatformEmulator
 from sandbox.core.faults import FaultInjector, FaultKind, rules_json
 from sandbox.core.guard import set_secret_cookie
 from sandbox.core.journal import Journal
+from sandbox.core.oauth import remembered_user
 from sandbox.discord.emulator import DiscordSandbox
 from sandbox.discord.permissions import MANAGE_GUILD, base_permissions
 from sandbox.github.emulator import GitHubSandbox
@@ -84,6 +85,10 @@ class Console:
             ("/_sandbox/interactions/{interaction_id}", self.interaction),
             ("/invite/{code}", self.invite),
             ("/_sandbox/github", self.github_page),
+            # GitHub's own pages for people, where `github_web_url` sends them in development
+            # (github.com/{owner}/{repo} and github.com/orgs/{org}/invitation).
+            ("/_sandbox/github/{owner}/{repo}", self.github_repo_page),
+            ("/_sandbox/github/orgs/{org}/invitation", self.github_invitation_page),
             ("/_sandbox/journal", self.journal_page),
             ("/_sandbox/fault-rules", self.faults_page),
         ]
@@ -213,6 +218,38 @@ class Console:
             return self._missing(request, "GitHub emulator")
         return self._render(
             "github.html", request, {"orgs": github_view.organizations(self.github.ctx)}
+        )
+
+    async def github_repo_page(self, request: web.Request) -> web.Response:
+        if self.github is None:
+            return self._missing(request, "GitHub emulator")
+        owner, name = request.match_info["owner"], request.match_info["repo"]
+        repo = github_view.find_repo(self.github.ctx, owner, name)
+        if repo is None:
+            return self._missing(request, "repository")
+        return self._render("github_repo.html", request, {"owner": owner, "repo": repo})
+
+    async def github_invitation_page(self, request: web.Request) -> web.Response:
+        """The invitation as the GitHub user of `?login=` (else the one the browser signed in
+        as last) sees it, with Join; whoever has no GitHub identity yet picks one."""
+        if self.github is None:
+            return self._missing(request, "GitHub emulator")
+        ctx = self.github.ctx
+        org = ctx.state.orgs.get(request.match_info["org"].lower())
+        if org is None:
+            return self._missing(request, "organization")
+        login = request.query.get("login") or remembered_user(request, "github") or ""
+        user = ctx.state.users.get(login.lower())
+        return self._render(
+            "github_invitation.html",
+            request,
+            {
+                "org": org.login,
+                "logins": sorted(u.login for u in ctx.state.users.values()),
+                "invitation": None
+                if user is None
+                else github_view.invitation_view(ctx, org, user.login),
+            },
         )
 
     async def journal_page(self, request: web.Request) -> web.Response:

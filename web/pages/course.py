@@ -84,13 +84,15 @@ def what_to_do(step: StepStatus) -> str | None:
     return None
 
 
-def link_of(step: StepStatus, record: CourseRecord, guild_id: str | None) -> str | None:
+def link_of(
+    step: StepStatus, record: CourseRecord, guild_id: str | None, github_web_url: str
+) -> str | None:
     """Where a made resource is: its repository on GitHub, its channel on Discord."""
     if step.state != "succeeded" or step.external_id is None:
         return None
     if step.kind == "github.repo":
         name = f"{course_slug(record.spec)}-{step.key.split(':', 1)[1]}"
-        return f"https://github.com/{record.github_org}/{name}"
+        return f"{github_web_url}/{record.github_org}/{name}"
     if step.kind == "discord.channel" and guild_id:
         return f"https://discord.com/channels/{guild_id}/{step.external_id}"
     return None
@@ -146,7 +148,7 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "may_retry": viewer.may_change(record.id)
         and any(status.counts.get(s, 0) for s in RETRYABLE),
         "what_to_do": what_to_do,
-        "link_of": lambda step: link_of(step, record, guild_id),
+        "link_of": lambda step: link_of(step, record, guild_id, services.github_web_url),
     }
 
 
