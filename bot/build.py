@@ -232,7 +232,7 @@ async def build(
     tokens = token_service(sessions, clock)
     roster = RosterStatusService(sessions, person_of=join_links.person)
     join_view = JoinService(
-        sessions, join_links, clock, roster, github_web_url=github_web_url(settings)
+        sessions, join_links, clock, roster, github_web_url=github_web_url(settings, endpoints)
     )
     apps = oauth_apps(settings, endpoints)
     join = JoinParts(
@@ -270,6 +270,7 @@ async def build(
         invites=invites,
         join=join,
         authorize_url=endpoints.authorize_url,
+        github_web_url=github_web_url(settings, endpoints),
         overview=CourseOverview(sessions),
         session_key=hmac.digest(secret, b"web session cookie", "sha256"),
         secure_cookies=settings.app_env != "development",

@@ -24,6 +24,7 @@ from bot.settings import Settings
 from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
 from clients.oauth.sign_in import OAuthApps
 from clients.smtp.gateway import SmtpConfig
+from provisioning.discord.steps.server import DISCORD_AUTHORIZE_URL
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ SANDBOX_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 - the sandbox's publ
 SANDBOX_GITHUB_OAUTH_CLIENT_ID = "Ov23liSandboxCourseBot"
 SANDBOX_GITHUB_OAUTH_SECRET = "sandbox-github-client-secret"  # noqa: S105 - published
 SANDBOX_DISCORD_CLIENT_SECRET = "sandbox-discord-client-secret"  # noqa: S105 - published
-DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 DISCORD_INVITE_URL = "https://discord.gg/"
 DISCORD_WEB_URL = "https://discord.com"
 # Where the embedded sandbox of a development process says it listens, for the others.
@@ -208,9 +208,12 @@ def smtp_config(settings: Settings, endpoints: Endpoints) -> SmtpConfig | None:
     return None
 
 
-def github_web_url(settings: Settings) -> str:
-    """GitHub's pages for people (sign-in, invitations): github.com, or the Enterprise Server
-    whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`)."""
+def github_web_url(settings: Settings, endpoints: Endpoints) -> str:
+    """GitHub's pages for people (repositories, invitations): github.com, the Enterprise Server
+    whose API is GITHUB_API_URL (`https://HOST/api/v3` → `https://HOST`), or in development the
+    sandbox's pages (`/_sandbox/github/{owner}/{repo}`, `…/orgs/{org}/invitation`)."""
+    if endpoints.sandbox_url is not None:
+        return f"{endpoints.sandbox_url}/_sandbox/github"
     api = settings.github_api_url.rstrip("/")
     if api == "https://api.github.com":
         return "https://github.com"
@@ -237,14 +240,14 @@ def oauth_apps(settings: Settings, endpoints: Endpoints) -> OAuthApps | None:
     discord_secret = settings.discord_client_secret
     if github_id is None or github_secret is None or discord_secret is None:
         return None
-    web = github_web_url(settings)
+    web = github_web_url(settings, endpoints)
     return OAuthApps(
         github_authorize_url=f"{web}/login/oauth/authorize",
         github_token_url=f"{web}/login/oauth/access_token",
         github_api_url=endpoints.github_api_url,
         github_client_id=github_id,
         github_client_secret=github_secret.get_secret_value(),
-        discord_authorize_url="https://discord.com/oauth2/authorize",
+        discord_authorize_url=DISCORD_AUTHORIZE_URL,
         discord_token_url="https://discord.com/api/v10/oauth2/token",  # noqa: S106 - a URL
         discord_api_url="https://discord.com/api/v10",
         discord_client_secret=discord_secret.get_secret_value(),

@@ -31,6 +31,8 @@ from tests.fakes.discord_urls import discord_pointed_at
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+# `sandbox`, `control` and `people` for every folder; a folder's own conftest overrides them.
+pytest_plugins = ["tests.fakes.sandbox"]
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

@@ -61,6 +61,8 @@ class Services:
     join: JoinParts | None = None
     # Where the install link sends people (the sandbox's page in development).
     authorize_url: str = DISCORD_AUTHORIZE_URL
+    # Where a repository's page is for people: github.com, or the sandbox's in development.
+    github_web_url: str = "https://github.com"
     # The status page's signed-in sessions: the key of their encrypted cookie (derived from
     # the product's secret; None: a random key per application, sessions end with it), and
     # whether the cookie needs HTTPS (everywhere but development).

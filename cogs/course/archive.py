@@ -7,7 +7,8 @@ A course already in the asked state is answered in words, without buttons.
 
 from __future__ import annotations
 
-from cogs.access import Interaction, acting_as, actor, require_admin
+from cogs.access import Interaction, actor
+from cogs.course.chosen import chosen_course
 from cogs.course.decisions import decision_view
 from cogs.render.archive import archive_preview_embed
 from cogs.render.status import course_name
@@ -17,11 +18,7 @@ from cogs.services import CommandServices
 async def preview_archive(
     services: CommandServices, interaction: Interaction, course: str, *, archived: bool
 ) -> None:
-    require_admin(services.admin, interaction)
-    with acting_as(interaction):
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        course_id = await services.lookup.resolve(course)
-        record = await services.courses.get(course_id)
+    async with chosen_course(services, interaction, course) as record:
         name = course_name(record)
         if (record.archived_at is not None) == archived:
             await interaction.followup.send(
@@ -31,9 +28,9 @@ async def preview_archive(
                 ephemeral=True,
             )
             return
-        preview = await services.courses.archive_preview(course_id, archived=archived)
+        preview = await services.courses.archive_preview(record.id, archived=archived)
         kind = "archive" if archived else "unarchive"
-        draft = await services.drafts.propose(kind, record.spec, actor(interaction), course_id)
+        draft = await services.drafts.propose(kind, record.spec, actor(interaction), record.id)
         await interaction.followup.send(
             embed=archive_preview_embed(name, record.spec, preview, archived=archived),
             view=decision_view(kind, draft.id),

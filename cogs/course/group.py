@@ -22,6 +22,7 @@ from discord import app_commands
 
 from cogs.access import Interaction, NotAllowedError, acting_as, actor, require_admin
 from cogs.course.archive import preview_archive
+from cogs.course.chosen import chosen_course
 from cogs.course.claim import claim_server
 from cogs.course.create import open_modal
 from cogs.course.decisions import draft_decisions
@@ -36,6 +37,7 @@ from cogs.services import CommandServices
 
 Choice = app_commands.Choice[str]
 _LISTED_COURSES = 10
+_COURSE_PARAMETER = "course"
 _COURSE_HELP = "Start typing the course's code or term, then pick it"
 
 
@@ -45,6 +47,14 @@ class CourseCommands(app_commands.Group):
     def __init__(self, services: CommandServices) -> None:
         super().__init__(name="course", description="Course provisioning", guild_only=True)
         self._services = services
+        # discord.py binds autocomplete per command (on this instance's copies, made above):
+        # every command with a `course` parameter gets the same suggestions, so a new one
+        # needs nothing but the parameter.
+        for command in self.walk_commands():
+            if isinstance(command, app_commands.Command) and any(
+                parameter.name == _COURSE_PARAMETER for parameter in command.parameters
+            ):
+                command.autocomplete(_COURSE_PARAMETER)(self._courses)
 
     @property
     def services(self) -> CommandServices:
@@ -89,12 +99,8 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course=_COURSE_HELP)
     async def retry(self, interaction: Interaction, course: str) -> None:
         services = self._services
-        require_admin(services.admin, interaction)
-        with acting_as(interaction):
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            course_id = await services.lookup.resolve(course)
-            record = await services.courses.get(course_id)
-            outcome = await services.courses.retry(course_id, actor(interaction))
+        async with chosen_course(services, interaction, course) as record:
+            outcome = await services.courses.retry(record.id, actor(interaction))
             embed = status_embed(record, outcome.status)
             await interaction.followup.send(
                 f"Retrying {len(outcome.retried)} step(s); {len(outcome.verified)} finished "
@@ -123,12 +129,8 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course=_COURSE_HELP)
     async def invites(self, interaction: Interaction, course: str) -> None:
         services = self._services
-        require_admin(services.admin, interaction)
-        with acting_as(interaction):
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            course_id = await services.lookup.resolve(course)
-            record = await services.courses.get(course_id)
-            links = await services.invites.links(course_id)
+        async with chosen_course(services, interaction, course) as record:
+            links = await services.invites.links(record.id)
             embed = invites_embed(course_name(record), links)
             await interaction.followup.send(embed=embed, ephemeral=True)
 
@@ -146,34 +148,6 @@ class CourseCommands(app_commands.Group):
     @app_commands.describe(course=_COURSE_HELP)
     async def unarchive(self, interaction: Interaction, course: str) -> None:
         await preview_archive(self._services, interaction, course, archived=False)
-
-    @status.autocomplete("course")
-    async def _status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @retry.autocomplete("course")
-    async def _retry_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @invites.autocomplete("course")
-    async def _invites_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @roster.autocomplete("course")
-    async def _roster_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @roster_status.autocomplete("course")
-    async def _roster_status_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @archive.autocomplete("course")
-    async def _archive_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
-
-    @unarchive.autocomplete("course")
-    async def _unarchive_courses(self, interaction: Interaction, current: str) -> list[Choice]:
-        return await self._courses(interaction, current)
 
 
 def install(tree: app_commands.CommandTree[discord.Client], group: CourseCommands) -> None:

@@ -3,7 +3,8 @@ who asked sees it)."""
 
 from __future__ import annotations
 
-from cogs.access import Interaction, acting_as, require_admin
+from cogs.access import Interaction
+from cogs.course.chosen import chosen_course
 from cogs.render.roster_status import roster_status_embed
 from cogs.render.status import course_name
 from cogs.services import CommandServices
@@ -15,12 +16,8 @@ JOINERS_SHOWN = 10
 async def show_roster_status(
     services: CommandServices, interaction: Interaction, course: str
 ) -> None:
-    require_admin(services.admin, interaction)
-    with acting_as(interaction):
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        course_id = await services.lookup.resolve(course)
-        record = await services.courses.get(course_id)
-        summary = await services.roster_status.summary(course_id)
-        joiners = await services.joiners.unknown_joiners(course_id, JOINERS_SHOWN)
+    async with chosen_course(services, interaction, course) as record:
+        summary = await services.roster_status.summary(record.id)
+        joiners = await services.joiners.unknown_joiners(record.id, JOINERS_SHOWN)
         embed = roster_status_embed(course_name(record), summary, joiners)
         await interaction.followup.send(embed=embed, ephemeral=True)

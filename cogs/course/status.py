@@ -13,7 +13,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from cogs.access import Interaction, acting_as, require_admin
+from cogs.access import Interaction, acting_as
+from cogs.course.chosen import chosen_course
 from cogs.render.drift import add_drift_field
 from cogs.render.server_count import add_server_warning
 from cogs.render.status import FINISHED, status_embed
@@ -99,12 +100,8 @@ def _footer(record: CourseRecord, status: _Shown, live: bool) -> str:
 
 async def show_status(services: CommandServices, interaction: Interaction, course: str) -> None:
     """Answer with the status now, then keep the answer up to date in the background."""
-    require_admin(services.admin, interaction)
-    with acting_as(interaction):
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        course_id = await services.lookup.resolve(course)
-        record = await services.courses.get(course_id)
-        status = await _read(services, course_id)
+    async with chosen_course(services, interaction, course) as record:
+        status = await _read(services, record.id)
         await _show(services, interaction, record, status, live=True)
         if status.state not in FINISHED:
             services.live.start(_follow(services, interaction, record, status))

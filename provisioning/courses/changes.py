@@ -30,22 +30,6 @@ def _listed(keys: Sequence[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-class CourseChangeNotSupportedError(CourseChangeRefusedError):
-    """The new description drops resources that exist already; removing them is not built yet."""
-
-    title = "Course change not supported"
-
-    def __init__(self, course_id: str, step_keys: Sequence[str]) -> None:
-        super().__init__(
-            course_id,
-            step_keys,
-            f"the new description no longer wants {len(step_keys)} thing(s) that exist already "
-            f"({_listed(step_keys)}); removing them automatically is not supported yet "
-            "(planned). Nothing was changed: keep them in the description, and remove access "
-            "by hand on GitHub or Discord where it must go now.",
-        )
-
-
 class CourseDeleteRefusedError(CourseChangeRefusedError):
     """A course that made something on GitHub or Discord is never deleted: it is archived."""
 

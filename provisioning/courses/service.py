@@ -29,6 +29,7 @@ from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefuse
 from provisioning.courses.drift_status import last_reconcile
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import (
+    AppliedChange,
     PlanDiff,
     add_members,
     apply_update,
@@ -421,18 +422,7 @@ class CourseService:
                 leave_org=self._leave_org,
                 known=known,
             )
-            status = await self._overview(session, course_id)
-            outcome = CourseUpdate(
-                _record(row, spec),
-                done.added,
-                done.changed,
-                done.removed,
-                done.unblocked,
-                status,
-                retired=done.retired,
-            )
-            if within is not None:
-                await within(session, outcome)
+            outcome = await self._outcome(session, row, done, within, spec)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
         if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
@@ -480,6 +470,29 @@ class CourseService:
             diff = await diff_plan(session, row, spec, steps, lock=False)
         return preview_of(course_id, spec, spec, diff, SafetyLimit(confirm_archive=False))
 
+    async def _outcome(
+        self,
+        session: AsyncSession,
+        row: Course,
+        done: AppliedChange,
+        within: UpdateInTransaction | None,
+        spec: CourseSpec | None = None,
+    ) -> CourseUpdate:
+        """What ``done`` did to the locked ``row`` and the status after, handed to ``within``
+        still inside the transaction (so its writes commit or roll back with the change)."""
+        outcome = CourseUpdate(
+            _record(row, spec),
+            done.added,
+            done.changed,
+            done.removed,
+            done.unblocked,
+            await self._overview(session, row.id),
+            retired=done.retired,
+        )
+        if within is not None:
+            await within(session, outcome)
+        return outcome
+
     def _plan(self, spec: CourseSpec, *, archived: bool) -> builtins.list[PlannedStep]:
         steps = self._planner(spec)
         return archived_plan(steps) if archived else steps
@@ -509,18 +522,7 @@ class CourseService:
                     course_id=course_id,
                     summary={"changed": len(done.changed), "retired": len(done.retired)},
                 )
-            status = await self._overview(session, course_id)
-            outcome = CourseUpdate(
-                _record(row),
-                done.added,
-                done.changed,
-                done.removed,
-                done.unblocked,
-                status,
-                retired=done.retired,
-            )
-            if within is not None:
-                await within(session, outcome)
+            outcome = await self._outcome(session, row, done, within)
         log.info(
             "course archived" if archived else "course unarchived",
             extra={"course_id": course_id, "actor": actor},

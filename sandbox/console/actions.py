@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.console.commands import CommandForm, FormError, build_options, command_forms
+from sandbox.console.commands import CommandForm, FormError, build_options
+from sandbox.console.picker import offered_commands
 from sandbox.core.oauth import remember_user, remembered_user
 from sandbox.discord import client_actions, people
 from sandbox.discord.errors import DiscordError
@@ -109,18 +110,23 @@ class ConsoleActions:
         remember_user(response, "discord", str(uid))
         return response
 
-    def _form(self, data: dict[str, Any]) -> tuple[int, CommandForm, dict[str, Any]]:
+    def _form(
+        self, request: web.Request, data: dict[str, Any]
+    ) -> tuple[int, CommandForm, dict[str, Any]]:
         guild_id = _snowflake(data, "guild_id")
         wanted = str(data.get("command", ""))
-        forms = {
-            form.key: form
-            for command in self.state.world.commands.values()
-            if command.type == 1 and command.guild_id in (None, guild_id)
-            for form in command_forms({"name": command.name, **command.payload})
-        }
+        guild = self.state.world.guilds.get(guild_id)
+        if guild is None:
+            raise ControlError(404, "guild_id: no such server")
+        me = _me(self.state, request)
+        if me not in guild.members:
+            raise ControlError(400, "guild_id: you are not a member of that server")
+        forms = {form.key: form for form in offered_commands(self.state, guild, me)}
         form = forms.get(wanted)
         if form is None:
-            raise ControlError(404, f"command: the bot registered no /{wanted} here")
+            raise ControlError(
+                404, f"command: the bot registered no /{wanted} here that you may see"
+            )
         values = data.get("values") or {}
         if not isinstance(values, dict):
             raise ControlError(400, "values: expected an object of option values")
@@ -149,14 +155,14 @@ class ConsoleActions:
 
     async def run(self, request: web.Request) -> web.Response:
         data = await _body(request)
-        guild_id, form, values = self._form(data)
+        guild_id, form, values = self._form(request, data)
         options = build_options(form, values)
         interaction = self._dispatch(request, data, form, guild_id, options, autocomplete=False)
         return web.json_response({"id": str(interaction.id)}, status=201)
 
     async def autocomplete(self, request: web.Request) -> web.Response:
         data = await _body(request)
-        guild_id, form, values = self._form(data)
+        guild_id, form, values = self._form(request, data)
         options = build_options(form, values, focused=str(data.get("focused", "")))
         interaction = self._dispatch(request, data, form, guild_id, options, autocomplete=True)
         if interaction.callback is None:

@@ -23,13 +23,15 @@ from aiohttp import web
 
 from sandbox.console import discord_view, github_view
 from sandbox.console.actions import ConsoleActions, acting_user
-from sandbox.console.commands import CommandForm, command_forms
+from sandbox.console.commands import CommandForm
 from sandbox.console.csrf import csrf_token
 from sandbox.console.markdown import discord_markdown
+from sandbox.console.picker import offered_commands
 from sandbox.core.emulator import PlatformEmulator
 from sandbox.core.faults import FaultInjector, FaultKind, rules_json
 from sandbox.core.guard import set_secret_cookie
 from sandbox.core.journal import Journal
+from sandbox.core.oauth import remembered_user
 from sandbox.discord.emulator import DiscordSandbox
 from sandbox.discord.permissions import MANAGE_GUILD, base_permissions
 from sandbox.github.emulator import GitHubSandbox
@@ -83,6 +85,10 @@ class Console:
             ("/_sandbox/interactions/{interaction_id}", self.interaction),
             ("/invite/{code}", self.invite),
             ("/_sandbox/github", self.github_page),
+            # GitHub's own pages for people, where `github_web_url` sends them in development
+            # (github.com/{owner}/{repo} and github.com/orgs/{org}/invitation).
+            ("/_sandbox/github/{owner}/{repo}", self.github_repo_page),
+            ("/_sandbox/github/orgs/{org}/invitation", self.github_invitation_page),
             ("/_sandbox/journal", self.journal_page),
             ("/_sandbox/fault-rules", self.faults_page),
         ]
@@ -140,11 +146,9 @@ class Console:
         channel = guild.channels.get(int(wanted)) if wanted.isdigit() else None
         if channel is None or not discord_view.can_view(guild, channel, uid):
             channel = discord_view.first_text_channel(guild, uid)
-        forms: list[CommandForm] = []
-        if state.bot_id in guild.members:
-            for command in sorted(state.world.commands.values(), key=lambda c: c.name):
-                if command.type == 1 and command.guild_id in (None, guild.id):
-                    forms += command_forms({"name": command.name, **command.payload})
+        forms: list[CommandForm] = (
+            offered_commands(state, guild, uid) if state.bot_id in guild.members else []
+        )
         manager = bool(base_permissions(guild, uid) & MANAGE_GUILD)
         invites = [i for i in state.world.invites.values() if i.guild_id == guild.id]
         return self._render(
@@ -195,7 +199,7 @@ class Console:
         uid = acting_user(state, request)
         if found is None or uid is None:
             return self._missing(request, "command")
-        shown = discord_view.shown_messages(found, discord_view.display_name(state.bot), uid)
+        shown = discord_view.shown_messages(state, found, uid)
         modal = found.modal if found.user_id == uid else None
         return self._render(
             "reply.html",
@@ -214,6 +218,38 @@ class Console:
             return self._missing(request, "GitHub emulator")
         return self._render(
             "github.html", request, {"orgs": github_view.organizations(self.github.ctx)}
+        )
+
+    async def github_repo_page(self, request: web.Request) -> web.Response:
+        if self.github is None:
+            return self._missing(request, "GitHub emulator")
+        owner, name = request.match_info["owner"], request.match_info["repo"]
+        repo = github_view.find_repo(self.github.ctx, owner, name)
+        if repo is None:
+            return self._missing(request, "repository")
+        return self._render("github_repo.html", request, {"owner": owner, "repo": repo})
+
+    async def github_invitation_page(self, request: web.Request) -> web.Response:
+        """The invitation as the GitHub user of `?login=` (else the one the browser signed in
+        as last) sees it, with Join; whoever has no GitHub identity yet picks one."""
+        if self.github is None:
+            return self._missing(request, "GitHub emulator")
+        ctx = self.github.ctx
+        org = ctx.state.orgs.get(request.match_info["org"].lower())
+        if org is None:
+            return self._missing(request, "organization")
+        login = request.query.get("login") or remembered_user(request, "github") or ""
+        user = ctx.state.users.get(login.lower())
+        return self._render(
+            "github_invitation.html",
+            request,
+            {
+                "org": org.login,
+                "logins": sorted(u.login for u in ctx.state.users.values()),
+                "invitation": None
+                if user is None
+                else github_view.invitation_view(ctx, org, user.login),
+            },
         )
 
     async def journal_page(self, request: web.Request) -> web.Response:

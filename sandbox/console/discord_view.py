@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.console.invocation import Invocation, invocation
 from sandbox.discord.models import Channel, Guild, Interaction, Message, User
 from sandbox.discord.permissions import VIEW_CHANNEL, channel_permissions, role_key
 from sandbox.discord.routes_invites import invite_usable
@@ -43,13 +44,14 @@ class MemberRow:
 
 @dataclass(frozen=True)
 class ShownMessage:
-    """A bot message as the client shows it; `ephemeral` ones are shown to one person only."""
+    """A bot message as the client shows it; `ephemeral` ones are shown to one person only.
+    Above it, as in Discord, who ran which command (`invocation`)."""
 
     message: Message
     author: str
     ephemeral: bool
     loading: bool
-    command: str
+    invocation: Invocation
 
 
 def display_name(user: User) -> str:
@@ -175,9 +177,13 @@ def modal_inputs(modal: dict[str, Any]) -> list[ModalInput]:
     return found
 
 
-def shown_messages(interaction: Interaction, bot_name: str, viewer: int) -> list[ShownMessage]:
+def shown_messages(
+    state: DiscordState, interaction: Interaction, viewer: int
+) -> list[ShownMessage]:
     """The reply and follow-ups of one interaction that `viewer` may see."""
     out = []
+    bot_name = display_name(state.bot)
+    used = invocation(state.world, interaction)
     original = interaction.original
     if original is not None and original.flags & LOADING and interaction.followups:
         # The client shows the first follow-up in place of the "thinking" message.
@@ -194,7 +200,7 @@ def shown_messages(interaction: Interaction, bot_name: str, viewer: int) -> list
                 author=bot_name,
                 ephemeral=ephemeral,
                 loading=bool(message.flags & LOADING),
-                command=interaction.name,
+                invocation=used,
             )
         )
     return out
@@ -205,7 +211,7 @@ def channel_messages(state: DiscordState, channel_id: int, viewer: int) -> list[
     shown: dict[int, ShownMessage] = {}
     for interaction in state.world.interactions.values():
         if interaction.channel_id == channel_id:
-            for item in shown_messages(interaction, display_name(state.bot), viewer):
+            for item in shown_messages(state, interaction, viewer):
                 shown[item.message.id] = item
     return sorted(shown.values(), key=lambda s: (s.message.created_at, s.message.id))
 

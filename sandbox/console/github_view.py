@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from sandbox.github import gitops
 from sandbox.github.context import GitHubContext
-from sandbox.github.models import Repo
+from sandbox.github.invitations import pending_org_invitation, sweep_expired
+from sandbox.github.models import Org, Repo
 from sandbox.github.teams import lineage, member_grants, parent
 
 
@@ -62,7 +63,59 @@ def _protection(repo: Repo) -> list[str]:
     return out
 
 
+def repo_view(ctx: GitHubContext, repo: Repo) -> RepoView:
+    s = ctx.state
+    teams = [
+        f"{t.slug} ({t.repos[repo.key]})"
+        for t in s.teams.values()
+        if t.org == repo.owner and repo.key in t.repos
+    ]
+    grants = member_grants(ctx, repo.key)
+    return RepoView(
+        name=repo.name,
+        private=repo.private,
+        files=_files(repo),
+        protection=_protection(repo),
+        teams=sorted(teams),
+        people=[
+            f"{login} ({g.permission} via {g.via.slug})" for login, g in sorted(grants.items())
+        ],
+        invitations=[
+            f"{i.login} ({i.permission})" for i in s.repo_invitations.values() if i.repo == repo.key
+        ],
+    )
+
+
+def find_repo(ctx: GitHubContext, owner: str, name: str) -> RepoView | None:
+    """The repository `owner/name` (case-insensitive, as GitHub's addresses), if it exists."""
+    repo = ctx.state.repos.get(f"{owner}/{name}".lower())
+    return None if repo is None else repo_view(ctx, repo)
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    """GitHub's page for an organization invitation, as `login` sees it: `state` is `pending`
+    (with the role offered), `member` (accepted already) or `none` (expired, cancelled or never
+    sent)."""
+
+    org: str
+    login: str
+    state: str
+    role: str = ""
+
+
+def invitation_view(ctx: GitHubContext, org: Org, login: str) -> InvitationView:
+    sweep_expired(ctx)  # a lapsed invitation is gone, as the API says
+    if login.lower() in org.members:
+        return InvitationView(org.login, login, "member")
+    pending = pending_org_invitation(ctx, org, login)
+    if pending is None:
+        return InvitationView(org.login, login, "none")
+    return InvitationView(org.login, login, "pending", pending.role)
+
+
 def organizations(ctx: GitHubContext) -> list[OrgView]:
+    sweep_expired(ctx)  # show what the API would: lapsed invitations are gone
     s = ctx.state
     orgs = {
         o.login: OrgView(
@@ -77,32 +130,8 @@ def organizations(ctx: GitHubContext) -> list[OrgView]:
     }
     for repo in sorted(s.repos.values(), key=lambda r: r.full_name):
         org = orgs.get(repo.owner)
-        if org is None:
-            continue
-        teams = [
-            f"{t.slug} ({t.repos[repo.key]})"
-            for t in s.teams.values()
-            if t.org == repo.owner and repo.key in t.repos
-        ]
-        grants = member_grants(ctx, repo.key)
-        org.repos.append(
-            RepoView(
-                name=repo.name,
-                private=repo.private,
-                files=_files(repo),
-                protection=_protection(repo),
-                teams=sorted(teams),
-                people=[
-                    f"{login} ({g.permission} via {g.via.slug})"
-                    for login, g in sorted(grants.items())
-                ],
-                invitations=[
-                    f"{i.login} ({i.permission})"
-                    for i in s.repo_invitations.values()
-                    if i.repo == repo.key
-                ],
-            )
-        )
+        if org is not None:
+            org.repos.append(repo_view(ctx, repo))
     for team in sorted(s.teams.values(), key=lambda t: t.slug):
         org = orgs.get(team.org)
         if org is None:

@@ -1,6 +1,7 @@
-"""The little Markdown a Discord message shows formatted: **bold**, *italic*, `code`, and the
+"""The little Markdown a Discord message shows formatted: **bold**, *italic*, `code`, the
 masked links `[text](https://…)` Discord shows as links in embeds (only http and https: no
-`javascript:`). Escaped first, so a message can never inject markup."""
+`javascript:`), and lists: lines starting `- ` or `* ` (bullets) or `1. ` (numbered), nested by
+indenting two spaces. Escaped first, so a message can never inject markup."""
 
 from __future__ import annotations
 
@@ -13,11 +14,55 @@ _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])")
 # No `*` in the address: emphasis is applied after links and must never land in an href.
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s*<>]+)\)")
+# A list item: its indent, the number of a numbered one, its text.
+_ITEM = re.compile(r"^( *)(?:[-*]|(\d{1,9})\.) (.*)$")
 
 
 def discord_markdown(text: object) -> Markup:
-    """`text` as safe HTML: code spans first (their content is not formatted), then emphasis."""
-    parts = _CODE.split(str(escape(str(text))))
+    """`text` as safe HTML: lists as `ul`/`ol`, the other lines as they are (the client keeps
+    their line breaks); in each line code spans first (not formatted inside), then emphasis."""
+    html: list[str] = []
+    lists: list[str] = []  # the lists open around the current item, outermost first
+    after_text = False
+    for line in str(text).split("\n"):
+        item = _ITEM.match(line)
+        if item is None:
+            if lists:
+                html.append(_close(lists, 0))
+            elif after_text:
+                html.append("\n")
+            html.append(_inline(line))
+            after_text = True
+            continue
+        indent, number, words = item.groups()
+        tag = "ol" if number else "ul"
+        # An item is at most one level deeper than the one before it, as Discord nests.
+        depth = min(len(indent) // 2 + 1, len(lists) + 1)
+        html.append(_close(lists, depth))
+        if len(lists) == depth and lists[-1] != tag:
+            html.append(_close(lists, depth - 1))
+        if len(lists) == depth:
+            html.append("</li><li>")
+        else:
+            start = f' start="{int(number)}"' if number and int(number) != 1 else ""
+            html.append(f"<{tag}{start}><li>")
+            lists.append(tag)
+        html.append(_inline(words))
+        after_text = False
+    html.append(_close(lists, 0))
+    return Markup("".join(html))  # noqa: S704 - built from escaped text only
+
+
+def _close(lists: list[str], depth: int) -> str:
+    """End the lists nested deeper than `depth`."""
+    closed = []
+    while len(lists) > depth:
+        closed.append(f"</li></{lists.pop()}>")
+    return "".join(closed)
+
+
+def _inline(line: str) -> str:
+    parts = _CODE.split(str(escape(line)))
     out = []
     for i, part in enumerate(parts):
         if i % 2:
@@ -25,4 +70,4 @@ def discord_markdown(text: object) -> Markup:
         else:
             linked = _LINK.sub(r'<a href="\2">\1</a>', part)
             out.append(_ITALIC.sub(r"<em>\1</em>", _BOLD.sub(r"<strong>\1</strong>", linked)))
-    return Markup("".join(out))  # noqa: S704 - built from escaped text only
+    return "".join(out)

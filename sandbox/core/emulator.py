@@ -1,8 +1,9 @@
 """The contract between the sandbox server and each platform emulator (Discord, GitHub).
 
 The server (`sandbox/server.py`) owns what is common: the request journal, fault injection,
-state save/load, the `/_sandbox/` overview page. Each platform emulator owns its API routes,
-its rules, its rate limits and its own `/_sandbox/<name>/…` control routes.
+state save/load. Each platform emulator owns its API routes, its rules, its rate limits and its
+own `/_sandbox/<name>/…` control routes; the pages people see are the web app's
+(`sandbox/console/`), which reads the emulators' state.
 """
 
 from __future__ import annotations
@@ -43,10 +44,6 @@ class PlatformEmulator(Protocol):
 
     def add_routes(self, app: web.Application) -> None:
         """Register the API routes (e.g. `/api/v10/...`) and the control routes on `app`."""
-        ...
-
-    def render_html(self) -> str:
-        """An HTML fragment (already escaped) describing what exists, for `/_sandbox/`."""
         ...
 
     def snapshot(self) -> dict[str, Any]:

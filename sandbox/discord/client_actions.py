@@ -322,7 +322,7 @@ def submit_modal(
         found = find_message(state.world, opened.source_message_id)
         source = None if found is None else found[1]
     opened.modal = None  # the client closes it
-    return _dispatch(
+    submitted = _dispatch(
         state,
         kind=MODAL_SUBMIT,
         guild=guild,
@@ -332,3 +332,5 @@ def submit_modal(
         data=data,
         message=source,
     )
+    submitted.triggered_by = opened.id
+    return submitted

@@ -16,7 +16,6 @@ from sandbox.discord.config import DiscordConfig
 from sandbox.discord.control import ControlRoutes
 from sandbox.discord.control_interactions import InteractionControlRoutes
 from sandbox.discord.gateway import Gateway
-from sandbox.discord.html import render
 from sandbox.discord.interactions import InteractionRoutes
 from sandbox.discord.ratelimit import RateLimiter
 from sandbox.discord.routes_app import AppRoutes
@@ -65,9 +64,6 @@ class DiscordSandbox:
         AuthorizePage(self.state).register(app)
         ControlRoutes(self.state, self.gateway, self.limiter).register(app)
         InteractionControlRoutes(self.state).register(app)
-
-    def render_html(self) -> str:
-        return render(self.state)
 
     def snapshot(self) -> dict[str, Any]:
         return self.state.snapshot()

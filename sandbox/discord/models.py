@@ -149,6 +149,9 @@ class Interaction(BaseModel):
     source_message_id: int | None = None
     # The modal the bot opened with callback type 9, until the person submits it.
     modal: dict[str, Any] | None = None
+    # A modal submit (type 5): the interaction that opened the modal (Discord's
+    # `triggering_interaction_metadata`; the client names that command above the reply).
+    triggered_by: int | None = None
 
 
 class OAuthGrant(BaseModel):

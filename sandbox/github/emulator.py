@@ -10,7 +10,6 @@ from aiohttp import web
 from sandbox.core.emulator import Clock
 from sandbox.github import (
     control,
-    render,
     routes_access,
     routes_git,
     routes_protection,
@@ -23,7 +22,6 @@ from sandbox.github import (
 from sandbox.github.authorize_page import add_authorize_routes
 from sandbox.github.config import Consistency, GitHubWorld
 from sandbox.github.context import GitHubContext
-from sandbox.github.invitations import sweep_expired
 from sandbox.github.middleware import github_middleware
 from sandbox.github.models import GitHubState
 from sandbox.github.oauth import add_oauth_routes
@@ -67,10 +65,6 @@ class GitHubSandbox:
         add_authorize_routes(app, self.ctx)
         add_oauth_routes(app, self.ctx)
         add_oauth_control_routes(app, self.ctx)
-
-    def render_html(self) -> str:
-        sweep_expired(self.ctx)  # show what the API would: lapsed invitations are gone
-        return render.render(self.ctx)
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,6 @@ loaded and reset with the world), plus the SMTP listener `SandboxServer` starts 
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -42,13 +41,6 @@ class MailSandbox:
 
     def add_routes(self, app: web.Application) -> None:
         add_mail_routes(app, self)
-
-    def render_html(self) -> str:
-        where = f"{self.host}:{self.port}" if self.port is not None else "not listening"
-        return (
-            f"<p>SMTP at <code>{escape(where)}</code>: {len(self.state.messages)} message(s) "
-            "in the <a href='/_sandbox/mail/'>mailbox</a>.</p>"
-        )
 
     def snapshot(self) -> dict[str, Any]:
         return self.state.model_dump(mode="json")

@@ -1,4 +1,5 @@
-"""Fixtures: the sandbox (GitHub and Discord) on 127.0.0.1, the control API, the product."""
+"""Fixtures: the product, built on the sandbox of `tests.fakes.sandbox` (GitHub and Discord on
+127.0.0.1, its control API, its people)."""
 
 from __future__ import annotations
 
@@ -7,31 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.e2e.harness import (
-    SANDBOX_RATE_SCALE,
-    Control,
-    Product,
-    control_of,
-    open_product,
-)
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(rate_scale=SANDBOX_RATE_SCALE, fault_seed=20270110) as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sandbox: SandboxServer) -> AsyncIterator[Control]:
-    async with control_of(sandbox) as ctl:
-        yield ctl
-
-
-@pytest.fixture
-async def people(control: Control) -> dict[str, str]:
-    """Discord user ids by name (ada, grace, bob, alan, barbara)."""
-    return await control.discord_users()
+from tests.e2e.harness import Product, open_product
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures: the sandbox, a real SMTP server, and the product built to send through it."""
+"""Fixtures: a real SMTP server, and the product built to send through it (on the sandbox of
+`tests.fakes.sandbox`)."""
 
 from __future__ import annotations
 
@@ -16,30 +17,12 @@ from provisioning.clock import Clock
 from provisioning.retry import RetryPolicy
 from sandbox.server import SandboxServer
 from tests.browser import artifacts, browser, chromium  # noqa: F401 - fixtures
-from tests.e2e.harness import SANDBOX_RATE_SCALE, Control, Product, control_of, e2e_settings
+from tests.e2e.harness import Product, e2e_settings
 from tests.students.mailbox import Mailbox
 from web.access_log import RedactingAccessLogger
 
 SENDER = "course-bot@example.edu"
 PUBLIC_URL = "https://course-bot.example.edu"
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(rate_scale=SANDBOX_RATE_SCALE, fault_seed=20270111) as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sandbox: SandboxServer) -> AsyncIterator[Control]:
-    async with control_of(sandbox) as ctl:
-        yield ctl
-
-
-@pytest.fixture
-async def people(control: Control) -> dict[str, str]:
-    """Discord user ids by name (ada, grace, bob, alan, barbara)."""
-    return await control.discord_users()
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from provisioning.clock import SystemClock
 from provisioning.students.links import JoinLinks
-from tests.e2e.harness import SECRET, Control, Product, all_steps, audit_rows
+from sandbox.server import SandboxServer
+from tests.e2e.harness import SECRET, Control, Product, all_steps, audit_rows, github_state
 from tests.students.mailbox import Mailbox
 from tests.students.test_join_email import LINK, PUBLIC_URL
 from tests.students.test_roster_status import provisioned_with_trouble
@@ -80,9 +81,11 @@ async def test_a_student_sees_the_course_and_what_is_left(
     # No server yet: no button to join it.
     assert await page.get_by_role("link", name="Join the Discord server").count() == 0
     button = page.get_by_role("link", name="Accept the GitHub invitation")
-    assert await button.get_attribute("href") == (
-        "https://github.com/orgs/demo-university/invitation"
+    # In development GitHub's pages are the sandbox's.
+    invitation = (
+        f"{product.built.endpoints.sandbox_url}/_sandbox/github/orgs/demo-university/invitation"
     )
+    assert await button.get_attribute("href") == invitation
     await page.screenshot(path=str(artifacts / "join-page-desktop.png"), full_page=True)
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.screenshot(path=str(artifacts / "join-page-phone.png"), full_page=True)
@@ -95,6 +98,39 @@ async def test_a_student_sees_the_course_and_what_is_left(
     assert results.violations_count == 0, results.generate_report()
     await context.close()
     assert await snapshot(product) == before
+
+
+async def test_the_invitation_link_leads_to_the_sandboxs_invitation_page(
+    product: Product,
+    sandbox: SandboxServer,
+    control: Control,
+    mailbox: Mailbox,
+    people: dict[str, str],
+    site: str,
+    browser: Browser,
+    artifacts: Path,
+) -> None:
+    """In development "Accept the GitHub invitation" opens the sandbox's GitHub invitation
+    page: the student says who they are on GitHub, sees the invitation, joins the organization
+    with one click, and the page then says they are a member."""
+    await provisioned_with_trouble(product, control, people)
+    token = token_of(mailbox, "s-2-1@example.edu")
+    page = await browser.new_page()
+    await page.goto(f"{site}/join/{token}")
+    await page.get_by_role("link", name="Accept the GitHub invitation").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Join demo-university on GitHub"
+    )
+    await page.get_by_label("GitHub login").select_option("s-2-1")
+    await page.get_by_role("button", name="Continue as this person").click()
+    status = page.get_by_role("status")
+    await expect(status).to_contain_text("@demo-university invited you to join")
+    await page.screenshot(path=str(artifacts / "github-invitation-desktop.png"), full_page=True)
+    await page.get_by_role("button", name="Join demo-university").click()
+    await expect(status).to_contain_text("You are a member of demo-university")
+    await page.screenshot(path=str(artifacts / "github-invitation-joined.png"), full_page=True)
+    assert github_state(sandbox).orgs["demo-university"].members.get("s-2-1") == "member"
+    await page.close()
 
 
 async def test_a_mistyped_login_is_explained(

@@ -33,6 +33,9 @@ LIVE_POLL_S = 1.0
 # Set when the server shuts down: open streams end at once instead of holding the shutdown
 # for aiohttp's grace period.
 LIVE_STOP = web.AppKey("live_stop", asyncio.Event)
+# The page's live parts: (event name, template), each replacing the element of the same id
+# (`status`: #live, `steps`: #steps; see app.js).
+LIVE_PARTS = (("status", "course_live.html"), ("steps", "course_steps.html"))
 RETRYABLE = ("failed", "blocked", "awaiting_action")
 STEP_WORDS = {
     "pending": "Pending",
@@ -82,13 +85,15 @@ def what_to_do(step: StepStatus) -> str | None:
     return None
 
 
-def link_of(step: StepStatus, record: CourseRecord, guild_id: str | None) -> str | None:
+def link_of(
+    step: StepStatus, record: CourseRecord, guild_id: str | None, github_web_url: str
+) -> str | None:
     """Where a made resource is: its repository on GitHub, its channel on Discord."""
     if step.state != "succeeded" or step.external_id is None:
         return None
     if step.kind == "github.repo":
         name = f"{course_slug(record.spec)}-{step.key.split(':', 1)[1]}"
-        return f"https://github.com/{record.github_org}/{name}"
+        return f"{github_web_url}/{record.github_org}/{name}"
     if step.kind == "discord.channel" and guild_id:
         return f"https://discord.com/channels/{guild_id}/{step.external_id}"
     return None
@@ -146,7 +151,7 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "may_retry": viewer.may_change(record.id)
         and any(status.counts.get(s, 0) for s in RETRYABLE),
         "what_to_do": what_to_do,
-        "link_of": lambda step: link_of(step, record, guild_id),
+        "link_of": lambda step: link_of(step, record, guild_id, services.github_web_url),
         "drift": await services.drift(record.id),
     }
 
@@ -209,8 +214,10 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if version != seen:
                     seen = version
                     context = {**base, **await live_context(request, record)}
-                    fragment = aiohttp_jinja2.render_string("course_live.html", request, context)
-                    await stream.send(fragment, event="status")
+                    # Two parts of the page, apart: the roster and invite links sit between.
+                    for event, template in LIVE_PARTS:
+                        fragment = aiohttp_jinja2.render_string(template, request, context)
+                        await stream.send(fragment, event=event)
                 try:
                     await asyncio.wait_for(request.app[LIVE_STOP].wait(), LIVE_POLL_S)
                     break

@@ -94,6 +94,29 @@ async def test_autocomplete_finds_courses_by_code_and_term(
     assert await Person(control, "bob").autocomplete("status", "course", "cs") == []
 
 
+async def test_every_command_with_a_course_option_suggests_courses(
+    product: Product, control: Control, ada: Person
+) -> None:
+    """Each registered `/course` subcommand with a `course` option is registered with
+    autocomplete and suggests the admin's courses; those without one have no suggestions."""
+    people = await control.discord_users()
+    course_id = await product.create(lecture(people["ada"], people["grace"]))
+    registered = await control.call("GET", "/discord/commands")
+    (group,) = [c for c in registered if c["name"] == "course"]
+    with_course = []
+    for sub in group["options"]:
+        course = [o for o in sub.get("options", []) if o["name"] == "course"]
+        if course:
+            assert course[0].get("autocomplete") is True, sub["name"]
+            with_course.append(sub["name"])
+        else:
+            assert not any(o.get("autocomplete") for o in sub.get("options", [])), sub["name"]
+    assert set(with_course) >= {"status", "retry", "roster", "invites", "archive"}
+    for sub in with_course:
+        choices = await ada.autocomplete(sub, "course", "cs1")
+        assert [c["value"] for c in choices] == [course_id], sub
+
+
 async def test_a_course_nobody_has_gets_a_clear_answer(product: Product, ada: Person) -> None:
     """A typed value matching no course: the reply says how to pick one."""
     seen = await ada.run("status", string("course", "CS999 2027-spring"))

@@ -38,7 +38,7 @@ PICK = {
 COURSES = {"cs101": "CS101 2027-spring", "cs102": "CS102 2027-spring", "ma201": "MA201 2027-fall"}
 EMBED = {
     "title": "Preview",
-    "description": "What **Confirm** creates",
+    "description": "What **Confirm** creates:\n- 3 repositories\n- 4 channels",
     "color": 0x2ECC71,
     "fields": [
         {"name": "Repositories", "value": "3", "inline": True},
@@ -157,10 +157,18 @@ async def test_autocomplete_embed_buttons_and_modal_as_a_person_sees_them(
         await embed.wait_for()
         assert await embed.locator("h4").inner_text() == "Preview"
         assert await embed.locator("strong").inner_text() == "Confirm"
+        # A Markdown list is a list, bullets and all.
+        items = embed.get_by_role("listitem")
+        assert await items.all_inner_texts() == ["3 repositories", "4 channels"]
+        bullet = await items.first.evaluate("(li) => getComputedStyle(li).listStyleType")
+        assert bullet == "disc"
         assert await embed.locator("dt").all_inner_texts() == ["Repositories", "Channels"]
         colour = await embed.evaluate("(e) => getComputedStyle(e).borderLeftColor")
         assert colour == "rgb(46, 204, 113)"
         assert "Only you can see this" in await page.inner_text("#reply-pick")
+        # Above the answer, as Discord shows it: who ran the command, in full.
+        used = page.locator("#reply-pick .message .invocation")
+        await expect(used).to_have_text("Ada used /pick course:cs101")
         await page.screenshot(path=str(artifacts / "sandbox-components-reply-desktop.png"))
 
         # Confirm opens the bot's modal; its answer arrives below.
@@ -176,6 +184,9 @@ async def test_autocomplete_embed_buttons_and_modal_as_a_person_sees_them(
         ]
         await page.get_by_role("button", name="Submit").click()
         await page.locator("#reply-pick strong", has_text="Programming 1").wait_for()
+        # The modal's answer names the command whose button opened the modal.
+        answer = page.locator("#reply-pick .message", has_text="Programming 1")
+        await expect(answer.locator(".invocation")).to_have_text("Ada used /pick course:cs101")
         await page.set_viewport_size({"width": 390, "height": 844})
         await page.screenshot(
             path=str(artifacts / "sandbox-components-answered-phone.png"), full_page=True

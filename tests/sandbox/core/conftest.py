@@ -30,9 +30,6 @@ class PingPlatform:
 
         app.router.add_post("/api/v10/ping", ping)
 
-    def render_html(self) -> str:
-        return f"<p>pings: {self.pings}</p>"
-
     def snapshot(self) -> dict[str, Any]:
         return {"pings": self.pings}
 

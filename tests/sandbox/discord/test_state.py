@@ -1,6 +1,8 @@
-"""Snapshot/restore/reset, the HTML overview and gateway RESUME after op 7."""
+"""Snapshot/restore/reset, the server as the client shows it, and gateway RESUME after op 7."""
 
 from __future__ import annotations
+
+from sandbox.console.discord_view import roles_of, visible_channels
 
 from .conftest import Bot, Running, World, make_world, next_event
 
@@ -20,10 +22,11 @@ async def test_snapshot_restore_and_reset(running: Running, world: World) -> Non
     assert int(role["id"]) > max(int(r["id"]) for r in roles)
 
 
-async def test_html_shows_roles_channels_visibility_and_masked_invites(
+async def test_the_client_shows_roles_and_who_sees_each_channel(
     running: Running, world: World
 ) -> None:
-    """The overview lists roles, who sees each channel, members, and masks invite codes."""
+    """The server as the sandbox's client shows it: the roles with their member counts, and a
+    private channel only to the members its overwrites let see it."""
     g = world.guild_id
     _, role, _ = await running.api("POST", f"/guilds/{g}/roles", json={"name": "Lab <1>"})
     ow = [
@@ -33,12 +36,20 @@ async def test_html_shows_roles_channels_visibility_and_masked_invites(
     await running.api(
         "POST", f"/guilds/{g}/channels", json={"name": "lab-1", "permission_overwrites": ow}
     )
-    _, invite, _ = await running.api("POST", f"/channels/{world.general_id}/invites", json={})
-    html = running.sandbox.render_html()
-    assert "Lab &lt;1&gt;" in html
-    assert "<td>lab-1</td><td>text</td><td></td><td>Lab &lt;1&gt;</td>" in html
-    assert invite["code"] not in html
-    assert "ada" in html
+    grace = int(world.users["grace"])
+    status, _ = await running.control("POST", f"/guilds/{g}/members", json={"user": "grace"})
+    assert status == 201
+    guild = running.sandbox.state.world.guilds[int(g)]
+
+    def seen() -> list[str]:
+        return [c.name for group in visible_channels(guild, grace) for c in group.channels]
+
+    assert "lab-1" not in seen()
+    assert "general" in seen()
+    status, _, _ = await running.api("PUT", f"/guilds/{g}/members/{grace}/roles/{role['id']}")
+    assert status == 204
+    assert "lab-1" in seen()
+    assert ("Lab <1>", 1, False) in roles_of(guild)
 
 
 async def test_gateway_resume_after_reconnect(running: Running, world: World, bot: Bot) -> None:

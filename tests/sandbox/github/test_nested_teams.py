@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp
 
+from sandbox.console.github_view import find_repo, organizations
 from sandbox.github import GitHubSandbox
 from sandbox.server import SandboxServer
 from tests.sandbox.github.contract import response_errors
@@ -153,10 +154,15 @@ async def test_child_team_inherits_parent_access(
     # Removing the child's own grant leaves the inherited one in place.
     assert (await call(http, "DELETE", child_check))[0] == 204
     assert (await call(http, "GET", child_check))[0] == 204
-    html = github_sandbox.render_html()
-    assert "demo-admin (pull via students)" in html
-    assert f"{ORG.lower()}/lecture (pull, inherited from students)" in html
+    lecture = find_repo(github_sandbox.ctx, ORG, "lecture")
+    assert lecture is not None
+    assert "demo-admin (pull via students)" in lecture.people
+    [org] = [o for o in organizations(github_sandbox.ctx) if o.login == ORG]
+    [lab] = [t for t in org.teams if t.slug == "lab-01"]
+    assert f"{ORG.lower()}/lecture (pull, from students)" in lab.repos
     # Without a parent, the child loses the access.
     await call(http, "PATCH", f"{TEAMS}/lab-01", json={"parent_team_id": None})
     assert (await call(http, "GET", child_check))[0] == 404
-    assert "demo-admin (pull via" not in github_sandbox.render_html()
+    lecture = find_repo(github_sandbox.ctx, ORG, "lecture")
+    assert lecture is not None
+    assert not [p for p in lecture.people if p.startswith("demo-admin (pull via")]

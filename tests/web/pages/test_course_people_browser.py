@@ -80,6 +80,12 @@ async def test_staff_see_roster_and_invites_readers_do_not_and_the_term_ends_and
     await expect(copy).to_have_text("Copied")
     assert await page.evaluate("navigator.clipboard.readText()") == first_link
     await shoot(page, artifacts, "course-roster-invites")
+    # Staff come for the links and the roster: both are above the step tables.
+    tables = page.locator("table.step-table")
+    await expect(tables.first).to_be_attached()
+    steps_top = (await tables.first.bounding_box() or {"y": 0})["y"]
+    for part in (invites, roster):
+        assert (await part.bounding_box() or {"y": steps_top})["y"] < steps_top
 
     await roster.page.get_by_role("link", name="Next people").click()
     await expect(

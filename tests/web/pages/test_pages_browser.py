@@ -115,12 +115,22 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
     await expect(page.locator("#progress-text")).to_contain_text("(100%)")
     await expect(claim).to_have_count(0)
     repo = page.locator('[data-step="github.repo:lab-01"] a')
-    assert await repo.get_attribute("href") == f"https://github.com/{ORG}/cs201-2027-fall-lab-01"
+    # In development a repository's page is the sandbox's.
+    sandbox = live.built.endpoints.sandbox_url
+    repo_page = f"{sandbox}/_sandbox/github/{ORG}/cs201-2027-fall-lab-01"
+    assert await repo.get_attribute("href") == repo_page
     channel = page.locator('[data-step="discord.channel:lab-01"] a')
     assert (await channel.get_attribute("href") or "").startswith(
         f"https://discord.com/channels/{guild}/"
     )
     await shoot(page, artifacts, "course-done")
+    await repo.click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(
+        f"{ORG}/cs201-2027-fall-lab-01"
+    )
+    await expect(page.get_by_role("region", name="Files")).to_contain_text("syllabus.md")
+    await page.screenshot(path=str(artifacts / "sandbox-github-repo-desktop.png"), full_page=True)
+    await page.go_back()
 
     await page.get_by_role("link", name="Audit log of this course").click()
     await expect(page.get_by_role("status")).to_contain_text("Hash chain verified")

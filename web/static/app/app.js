@@ -27,16 +27,21 @@ function copyButtons(root) {
   });
 }
 
-// The course page: the server sends the re-rendered live part whenever a step changes.
+// The course page: the server sends its re-rendered live parts whenever a step changes, the
+// state (event "status", into #live) and the step tables (event "steps", into #steps).
 function liveUpdates() {
   var live = document.getElementById("live");
   if (!live || !window.EventSource) { return; }
   var source = new EventSource(live.getAttribute("data-events"));
-  source.addEventListener("status", function (event) {
-    live.innerHTML = event.data;
-    localTimes(live);
-    copyButtons(live);
-    live.setAttribute("data-updated", String(Date.now()));
+  [["status", live], ["steps", document.getElementById("steps")]].forEach(function (part) {
+    var target = part[1];
+    if (!target) { return; }
+    source.addEventListener(part[0], function (event) {
+      target.innerHTML = event.data;
+      localTimes(target);
+      copyButtons(target);
+      target.setAttribute("data-updated", String(Date.now()));
+    });
   });
 }
 
