@@ -61,6 +61,7 @@ def github_middleware(
         }
         response: web.StreamResponse
         key = "anonymous"
+        limit: int | None = None
         try:
             who = authenticate(ctx, request)
             key = who.key
@@ -69,7 +70,8 @@ def github_middleware(
                 # What an OAuth app's user token carries, as GitHub says on every answer.
                 headers["x-oauth-scopes"] = ", ".join(scopes)
             request[PRINCIPAL] = who
-            status = ctx.limiter.take_primary(key)
+            limit = ctx.primary_limit(who)
+            status = ctx.limiter.take_primary(key, limit)
             headers.update(_rate_headers(status))
             if status.exceeded:
                 raise ApiError(
@@ -90,7 +92,7 @@ def github_middleware(
                 ctx.limiter.leave(key)
         except ApiError as exc:
             if "x-ratelimit-limit" not in headers:
-                headers.update(_rate_headers(ctx.limiter.peek_primary(key)))
+                headers.update(_rate_headers(ctx.limiter.peek_primary(key, limit)))
             headers.update(exc.headers)
             response = web.json_response(exc.body(), status=exc.status)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
