@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from sandbox.core.fault_responses import GITHUB_SECONDARY_DOCS, GITHUB_SECONDARY_MESSAGE
-from sandbox.core.journal import REQUEST_ID
+from sandbox.core.journal import CREDENTIAL, REQUEST_ID
 from sandbox.github.auth import authenticate
 from sandbox.github.context import PRINCIPAL, GitHubContext
 from sandbox.github.errors import ApiError
@@ -65,6 +65,7 @@ def github_middleware(
         try:
             who = authenticate(ctx, request)
             key = who.key
+            request[CREDENTIAL] = key
             scopes = ctx.state.oauth_scopes.get(_token_of(request))
             if scopes is not None:
                 # What an OAuth app's user token carries, as GitHub says on every answer.
