@@ -248,19 +248,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def deployment_problems(settings: Settings) -> list[str]:
     """What staging and production need that development does without."""
+    problems = []
     if bool(settings.github_app_id) != bool(settings.github_app_private_key):
-        return [
+        problems.append(
             "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY: give both (the App's id and its private "
             "key, from the App's settings page) or neither"
-        ]
+        )
     if settings.app_env == "development":
         if not settings.sandbox and bool(settings.discord_token) != settings.has_github_credentials:
-            return [
+            problems.append(
                 "DISCORD_TOKEN and GitHub credentials: give both (real platforms) or neither "
                 "(the sandbox); the two cannot be mixed"
-            ]
-        return []
-    problems = []
+            )
+        return problems
     if settings.uses_sqlite:
         problems.append(
             "DATABASE_URL: SQLite is for development; use postgresql+asyncpg://USER@HOST/DB"
