@@ -227,6 +227,7 @@ async def build(
         secure_cookies=settings.app_env != "development",
         now=clock.now,
         discord_sign_in=_discord_sign_in(endpoints),
+        github_hourly=github.hourly_limit,
         staff_rights=StaffRightsService(
             sessions,
             discord_gateway,
@@ -255,6 +256,7 @@ async def build(
                 guild_id=admin_guild_id,
             ),
             live=live,
+            github_hourly=github.hourly_limit,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
         )

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from provisioning.claims.codes import ClaimResult
 from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drafts import ArchiveApplied, Confirmed, Draft, RosterApplied
+from provisioning.courses.preview import unknown_hourly_limit
 from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
@@ -143,3 +144,6 @@ class CommandServices:
     # lives 15 min; the last edit must come before that).
     live_every_s: float = 5.0
     live_for_s: float = 14 * 60.0
+    # The hourly GitHub limit of an organization's credential, as far as known (the preview's
+    # time estimate); None: a token's 5,000.
+    github_hourly: Callable[[str], int | None] = unknown_hourly_limit

@@ -16,6 +16,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.overview import CourseOverview
+from provisioning.courses.preview import unknown_hourly_limit
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
 from provisioning.discord.invite_links import InviteLinks
@@ -70,6 +71,9 @@ class Services:
     # Sign in with Discord, and what a Discord user may see; without them, tokens only.
     discord_sign_in: DiscordIdentity | None = None
     staff_rights: StaffRightsService | None = None
+    # The hourly GitHub limit of an organization's credential, as far as known (the preview's
+    # time estimate); None: a token's 5,000.
+    github_hourly: Callable[[str], int | None] = unknown_hourly_limit
 
 
 SERVICES = web.AppKey("services", Services)

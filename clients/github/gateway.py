@@ -13,6 +13,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from clients.github.worker import (
+    BUCKET,
     PAGE_SIZE,
     AppCredentials,
     AppKeyCredentials,
@@ -313,6 +314,11 @@ class PyGithubGateway(GitHubRestCalls):
             sink=sink,
             timeout_s=timeout_s,
         )
+        self._governor = governor
+
+    def hourly_limit(self, org: str) -> int | None:
+        """The credential's hourly limit as its answers last said; None before any call."""
+        return self._governor.limit(BUCKET)
 
     async def _current(self) -> PyGithubWorker:
         return self._worker

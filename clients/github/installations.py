@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from clients.github.gateway import GitHubRestCalls
 from clients.github.worker import (
+    BUCKET,
     AppCredentials,
     AppKeyCredentials,
     PyGithubWorker,
@@ -104,6 +105,12 @@ class InstallationGateways:
             self._workers[installation] = worker
             self.governors[installation] = governor
         return worker
+
+    def hourly_limit(self, org: str) -> int | None:
+        """The hourly limit `org`'s installation last answered with; None before any call."""
+        installation = self._installation_of.get(org.lower())
+        governor = self.governors.get(installation) if installation is not None else None
+        return governor.limit(BUCKET) if governor is not None else None
 
     async def _install_message(self, org: str) -> str:
         if self._slug is None:

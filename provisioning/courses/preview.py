@@ -150,6 +150,11 @@ def preview_course(
     )
 
 
+def unknown_hourly_limit(org: str) -> int | None:
+    """No credential known (tests of the adapters): the preview assumes a token's 5,000."""
+    return None
+
+
 def _hours_waited(calls: int, hourly: int) -> float:
     """The least time `calls` take under an hourly limit: a full window per limit spent
     before the last call."""

@@ -182,6 +182,10 @@ async def test_each_org_is_provisioned_with_its_own_installation(
                 101: 5000,
                 102: PHYSICS_LIMIT,
             }
+            # What the previews of new courses there reckon with.
+            hourly = product.built.services.github_hourly
+            assert (hourly("Demo-University"), hourly("physics-dept")) == (5000, PHYSICS_LIMIT)
+            assert hourly(NOT_INSTALLED) is None
     entries = sandbox.journal.query(since=start, platform="github", limit=1_000_000)
     by_org: dict[str | None, set[str | None]] = defaultdict(set)
     per_credential: dict[str | None, list[JournalEntry]] = defaultdict(list)
@@ -280,6 +284,7 @@ async def test_a_token_deployment_is_one_credential_for_every_org(
         for course_id in ids:
             assert {s.state for s in await github_steps(product, course_id)} == {"succeeded"}
         assert product.built.github_governor.limit("core") == 5000
+        assert product.built.services.github_hourly("physics-dept") == 5000
     entries = sandbox.journal.query(since=start, platform="github", limit=1_000_000)
     assert {e.credential for e in entries} == {"user:demo-admin"}
     assert_paced(writes_of(entries))
