@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from db.models import Step
+from db.models import AuditEvent, Step
 from provisioning.retry import RetryPolicy
 from sandbox.core.emulator import SystemClock
 from sandbox.core.journal import JournalEntry
@@ -288,3 +288,48 @@ async def test_a_token_deployment_is_one_credential_for_every_org(
     entries = sandbox.journal.query(since=start, platform="github", limit=1_000_000)
     assert {e.credential for e in entries} == {"user:demo-admin"}
     assert_paced(writes_of(entries))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_runners_keep_one_pace_per_installation(
+    database_url: str, sandbox: SandboxServer, control: Control
+) -> None:
+    """Two products on one PostgreSQL (two runner processes, as far as the pace is concerned:
+    nothing but the database is shared) provision two courses in each of two orgs: both
+    runners take steps, and each installation's writes keep one pace across them."""
+    people = await control.discord_users()
+    ada, grace = people["ada"], people["grace"]
+    student = [{"name": "Bob", "github": "bob-b"}]
+    data = [
+        lecture(ada, grace, code=f"CS{n}{m}", github_org=org, students=student)
+        for n, org in ((1, "demo-university"), (2, "physics-dept"))
+        for m in (10, 20)
+    ]
+    start = sandbox.journal.cursor()
+    app = {"github_app_id": APP_ID, "github_app_private_key": private_key()}
+    async with (
+        product_with(database_url, sandbox, runner_concurrency=2, **app) as first,
+        product_with(database_url, sandbox, runner_concurrency=2, **app) as second,
+    ):
+        for course in data:
+            await first.create(course)
+        await asyncio.gather(provision_github(first), provision_github(second))
+        async with first.sessions() as session:
+            states = await session.scalars(select(Step.state).where(Step.kind.like("github.%")))
+            assert set(states.all()) == {"succeeded"}
+            started = Counter(
+                (
+                    await session.scalars(
+                        select(AuditEvent.actor).where(
+                            AuditEvent.event == "step.started", AuditEvent.step_key.like("github.%")
+                        )
+                    )
+                ).all()
+            )
+        assert set(started) == {first.runner.owner, second.runner.owner}, started
+    entries = sandbox.journal.query(since=start, platform="github", limit=1_000_000)
+    for credential in ("inst:101", "inst:102"):
+        writes = writes_of([e for e in entries if e.credential == credential])
+        assert len(writes) >= 20, (credential, len(writes))
+        assert_paced(writes)
