@@ -52,7 +52,7 @@ class InstallationGateways:
         self._sink = sink
         self._timeout_s = timeout_s
         self.app_governor = governor_for(f"app:{app.app_id}")
-        self._jwt = self._worker(AppKeyCredentials(app.app_id, app.private_key), self.app_governor)
+        self._jwt = self._worker(app, self.app_governor)
         self._installation_of: dict[str, int] = {}  # org, lower-cased → installation id
         self._workers: dict[int, PyGithubWorker] = {}
         self.governors: dict[int, RateGovernor] = {}
