@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from provisioning.claims.codes import ClaimResult
 from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drafts import ArchiveApplied, Confirmed, Draft, RosterApplied
+from provisioning.courses.preview import unknown_hourly_limit
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
@@ -159,3 +160,6 @@ class CommandServices:
     server_notice: Callable[[], ServerCount | None] = lambda: None
     # The drift report of a course's last reconcile, shown on `/course status` (None: not shown).
     drift: Callable[[str], Awaitable[DriftReport]] | None = None
+    # The hourly GitHub limit of an organization's credential, as far as known (the preview's
+    # time estimate); None: a token's 5,000.
+    github_hourly: Callable[[str], int | None] = unknown_hourly_limit

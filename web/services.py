@@ -16,6 +16,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.overview import CourseOverview
+from provisioning.courses.preview import unknown_hourly_limit
 from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
 from provisioning.discord.invite_links import InviteLinks
@@ -75,6 +76,9 @@ class Services:
     staff_rights: StaffRightsService | None = None
     # The bot's server count while near the cap of unverified apps (`ServerCountWatch.notice`).
     server_notice: Callable[[], ServerCount | None] = lambda: None
+    # The hourly GitHub limit of an organization's credential, as far as known (the preview's
+    # time estimate); None: a token's 5,000.
+    github_hourly: Callable[[str], int | None] = unknown_hourly_limit
 
 
 SERVICES = web.AppKey("services", Services)

@@ -126,7 +126,12 @@ class CourseModal(discord.ui.Modal):
             spec = build_spec(fields, self._kind, instructor, data)
             draft = await self._services.drafts.propose("create", spec, actor(interaction))
             await interaction.followup.send(
-                embed=course_preview_embed(spec, preview_course(spec)),
+                embed=course_preview_embed(
+                    spec,
+                    preview_course(
+                        spec, github_hourly=self._services.github_hourly(spec.github_org)
+                    ),
+                ),
                 view=decision_view("create", draft.id),
                 ephemeral=True,
             )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Course, Step
 from provisioning import audit_context
 from provisioning.errors import ProvisioningError
-from provisioning.github.gateway import GitHubGateway
+from provisioning.github.gateway import GitHubGateways
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def pending_steps(session: AsyncSession) -> list[Any]:
     return [r for r in rows if (r.facts or {}).get("state") == "pending"]
 
 
-async def check(github: GitHubGateway, rows: list[Any], actor: str) -> list[Checked]:
+async def check(github: GitHubGateways, rows: list[Any], actor: str) -> list[Checked]:
     """Read each course's organization once; a course GitHub cannot be read for is skipped
     (its steps keep their last state, and the lapse timer of the reminders still applies)."""
     by_course: dict[str, list[Any]] = defaultdict(list)
@@ -79,11 +79,12 @@ async def check(github: GitHubGateway, rows: list[Any], actor: str) -> list[Chec
     for course_id, steps in by_course.items():
         org = str(steps[0].github_org)
         scope = audit_context.current.set(audit_context.AuditContext(actor, course_id))
+        gateway = github.for_org(org)
         try:
             invited = {
-                (i.login or "").lower() for i in await github.list_org_invitations(org) if i.login
+                (i.login or "").lower() for i in await gateway.list_org_invitations(org) if i.login
             }
-            members = {login.lower() for login in await github.list_org_members(org)}
+            members = {login.lower() for login in await gateway.list_org_members(org)}
         except ProvisioningError as exc:
             log.warning(
                 "invitation states not read", extra={"course_id": course_id, "error": str(exc)}

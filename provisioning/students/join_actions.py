@@ -26,7 +26,7 @@ from provisioning.courses.service import CourseService
 from provisioning.courses.spec import CourseSpec, StaffMember, Student, parse_course
 from provisioning.discord.gateway import DiscordGateway
 from provisioning.errors import ProvisioningError
-from provisioning.github.gateway import GitHubGateway
+from provisioning.github.gateway import GitHubGateways
 from provisioning.students.correction import (
     accepted,
     mark_withdrawal,
@@ -65,7 +65,7 @@ class JoinActions:
         join: JoinService,
         courses: CourseService,
         discord: DiscordGateway,
-        github: GitHubGateway,
+        github: GitHubGateways,
         clock: Clock,
     ) -> None:
         self._sessions = sessions
@@ -119,7 +119,7 @@ class JoinActions:
         if sent is not None:
             scope = audit_context.current.set(audit_context.AuditContext(ACTOR, view.course_id))
             try:
-                taken = await accepted(self._github, sent, roster_login)
+                taken = await accepted(self._github.for_org(sent.org), sent, roster_login)
             except ProvisioningError:
                 # GitHub could not be asked: nothing is changed; signing in again retries.
                 await self._unbind_github(view)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
 from db.models import RosterLink, Step
-from provisioning.github.gateway import GitHubGateway
+from provisioning.github.gateway import GitHubGateways
 from provisioning.students import invitation_states
 from provisioning.students.invitation_states import Checked
 
@@ -54,7 +54,7 @@ class Reminders:
         person_of: Callable[[str], str],
         on_change: Callable[[], None],
         email_after: timedelta,
-        github: GitHubGateway | None = None,
+        github: GitHubGateways | None = None,
     ) -> None:
         self._sessions = sessions
         self._person_of = person_of

@@ -11,6 +11,7 @@ from sandbox.core.emulator import Clock
 from sandbox.github import (
     control,
     routes_access,
+    routes_apps,
     routes_git,
     routes_protection,
     routes_pulls,
@@ -49,6 +50,7 @@ class GitHubSandbox:
         api = web.Application(middlewares=[github_middleware(self.ctx)])
         # Order matters: protection routes must win over the `branches/{branch:.+}` catch-all.
         for module in (
+            routes_apps,
             routes_users,
             routes_protection,
             routes_repos,

@@ -188,7 +188,9 @@ async def preview(request: web.Request) -> web.Response:
         {
             "spec": spec,
             "spec_json": spec.model_dump_json(),
-            "preview": preview_course(spec),
+            "preview": preview_course(
+                spec, github_hourly=request.app[SERVICES].github_hourly(spec.github_org)
+            ),
             "minutes": _duration,
         },
     )
