@@ -44,6 +44,7 @@ from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
 from db.pace_ledger import DatabasePaceLedger
+from db.write_turns import WriteTurns
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
@@ -141,7 +142,8 @@ async def build(
     engine, sessions = await open_database(settings, stack)
     endpoints = await open_endpoints(settings, stack)
     metrics = Metrics()
-    audit = AuditLog(sessions, clock, metrics)
+    writes = WriteTurns(sessions)  # the runner's and the audit log's writes take turns
+    audit = AuditLog(sessions, clock, metrics, writes)
     ledger = pace_ledger(engine, clock)
     github_governor = RateGovernor(
         "github",
@@ -189,6 +191,7 @@ async def build(
         config=RunnerConfig(
             lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
         ),
+        writes=writes,
     )
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
     courses = CourseService(
