@@ -44,7 +44,6 @@ from cogs.services import AdminPolicy, CommandServices
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
 from db.pace_ledger import DatabasePaceLedger
-from db.write_turns import WriteTurns
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
@@ -142,8 +141,7 @@ async def build(
     engine, sessions = await open_database(settings, stack)
     endpoints = await open_endpoints(settings, stack)
     metrics = Metrics()
-    writes = WriteTurns(sessions)  # the runner's and the audit log's writes take turns
-    audit = AuditLog(sessions, clock, metrics, writes)
+    audit = AuditLog(sessions, clock, metrics)
     ledger = pace_ledger(engine, clock)
     github_governor = RateGovernor(
         "github",
@@ -191,7 +189,6 @@ async def build(
         config=RunnerConfig(
             lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
         ),
-        writes=writes,
     )
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
     courses = CourseService(

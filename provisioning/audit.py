@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
 from db.models import AuditEvent
-from db.write_turns import WriteTurns
 from provisioning.audit_context import AuditContext, HttpExchange
 from provisioning.clock import Clock
 from provisioning.metrics import Metrics
@@ -36,15 +35,9 @@ class AuditLog:
     """Implements `HttpAuditSink`; one instance per process, shared by both gateways."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        clock: Clock,
-        metrics: Metrics,
-        writes: WriteTurns | None = None,
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, metrics: Metrics
     ) -> None:
         self._sessions = sessions
-        # Batches take their turn with the process's other writers (the runner's).
-        self._writes = writes or WriteTurns(sessions)
         self._clock = clock
         self._metrics = metrics
         # Rows waiting for the next batch, each with the future its caller awaits.
@@ -90,7 +83,7 @@ class AuditLog:
     async def record_mail(self, recipient: str, status: str, context: AuditContext) -> None:
         """One message a mail transport tried to send: to whom and the answer (`MailAuditSink`);
         never its content, which holds a personal link."""
-        async with self._writes.begin() as session:
+        async with self._sessions.begin() as session:
             await audit_chain.append_event(
                 session,
                 at=self._clock.now(),
@@ -107,7 +100,7 @@ class AuditLog:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                async with self._writes.begin() as session:
+                async with self._sessions.begin() as session:
                     await audit_chain.append_many(session, [entry for entry, _ in batch])
             except Exception as exc:
                 for _, written in batch:

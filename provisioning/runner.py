@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import step_queue
-from db.write_turns import WriteTurns
 from provisioning import audit_context, pace
 from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
@@ -72,11 +71,8 @@ class StepRunner:
         metrics: Metrics,
         config: RunnerConfig | None = None,
         owner: str | None = None,
-        writes: WriteTurns | None = None,
     ) -> None:
         self._sessions = sessions
-        # Claims, settles and lease renewals take their turn with the process's other writers.
-        self._writes = writes or WriteTurns(sessions)
         self._executors = executors
         self._github = github
         self._discord = discord
@@ -190,7 +186,7 @@ class StepRunner:
         keys: list[str] = []
         if stopped:
             try:
-                async with self._writes.begin() as session:
+                async with self._sessions.begin() as session:
                     keys = await step_queue.hand_back(
                         session, [running[t] for t in stopped], self.owner, self._clock.now()
                     )
@@ -232,7 +228,7 @@ class StepRunner:
             return claimed
         wakes = self.wakes
         emptied: list[str] = []
-        async with self._writes.begin() as session:
+        async with self._sessions.begin() as session:
             for platform, limit in wanted.items():
                 found = await step_queue.claim(
                     session,
@@ -253,7 +249,7 @@ class StepRunner:
         return claimed
 
     async def _claim(self, limit: int) -> list[step_queue.ClaimedStep]:
-        async with self._writes.begin() as session:
+        async with self._sessions.begin() as session:
             claimed = await step_queue.claim(
                 session,
                 owner=self.owner,
@@ -359,7 +355,7 @@ class StepRunner:
 
     async def _settle_success(self, step: step_queue.ClaimedStep, result: StepResult) -> None:
         facts: dict[str, Any] = dict(result.facts)
-        async with self._writes.begin() as session:
+        async with self._sessions.begin() as session:
             kept = await step_queue.succeed(
                 session, step.id, self.owner, self._clock.now(), result.external_id, facts
             )
@@ -371,7 +367,7 @@ class StepRunner:
         decision = self._policy.decide(error, step.attempt)
         now = self._clock.now()
         next_at = now + timedelta(seconds=decision.delay_s) if decision.state == "pending" else None
-        async with self._writes.begin() as session:
+        async with self._sessions.begin() as session:
             await step_queue.settle_error(
                 session,
                 step.id,
@@ -409,7 +405,7 @@ class StepRunner:
                 return
             until = self._clock.now() + timedelta(seconds=self._config.lease_s)
             try:
-                async with self._writes.begin() as session:
+                async with self._sessions.begin() as session:
                     if not await step_queue.renew(session, step_id, self.owner, until):
                         return
             except Exception:
