@@ -247,6 +247,17 @@ async def _claimable(
     return steps
 
 
+async def has_unfinished(session: AsyncSession, platform: str) -> bool:
+    """Whether any step of `platform`, of any course, is pending or running (one index probe:
+    a runner that finds none stops asking for that platform's steps until woken)."""
+    found = await session.scalar(
+        select(Step.id)
+        .where(Step.platform == platform, Step.state.in_(("pending", "running")))
+        .limit(1)
+    )
+    return found is not None
+
+
 async def link_dependencies(
     session: AsyncSession, course_id: str, *, only: Collection[str] | None = None
 ) -> None:

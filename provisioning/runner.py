@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,10 +90,13 @@ class StepRunner:
         self._specs: OrderedDict[tuple[str, str], CourseSpec] = OrderedDict()
         # Steps are claimed per platform, the first part of their kind ("github.repo").
         self._platforms = sorted({kind.split(".", 1)[0] for kind in executors})
+        # Platforms found with no step pending or running, by when to look again (loop time).
+        self._none_left_until: defaultdict[str, float] = defaultdict(float)
 
     def wake(self) -> None:
         """Ask for a claim round now (a course was created, retried or claimed)."""
         self.wakes += 1
+        self._none_left_until.clear()  # every platform may have work again
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -129,9 +132,11 @@ class StepRunner:
                     running[task] = step.id
                     platform_of[task] = _platform(step)
                     waits[task] = wait
-                busy = Counter(platform_of[task] for task in running)
-                if claimed and any(busy[p] < self._config.concurrency for p in self._platforms):
-                    continue  # more may be ready
+                # No second claim round straight away: a platform given fewer steps than it
+                # had slots for has no more ready now, and one given as many is full. (That
+                # round found nothing most of the time, yet took the write lock: a third of
+                # all statements at scale 50.) A step finishing, a wake or the idle poll
+                # brings the next round.
                 signals = {
                     asyncio.ensure_future(self._wake.wait()),
                     asyncio.ensure_future(stop.wait()),
@@ -214,22 +219,35 @@ class StepRunner:
         return len(claimed)
 
     async def _claim_free(self, free: Mapping[str, int]) -> list[step_queue.ClaimedStep]:
-        """Claim, in one transaction, up to `free[platform]` steps of each platform."""
+        """Claim, in one transaction, up to `free[platform]` steps of each platform.
+
+        A platform with no step left to run anywhere (a course's Discord work done, no e-mail
+        steps at all) is not asked again until a wake or `idle_poll_s` later: it was asked at
+        every round, for nothing, two queries each time."""
         claimed: list[step_queue.ClaimedStep] = []
-        if not any(n > 0 for n in free.values()):
+        now = asyncio.get_running_loop().time()  # real time, like the idle poll's
+        wanted = {p: n for p, n in free.items() if n > 0 and self._none_left_until[p] <= now}
+        if not wanted:
             return claimed
+        wakes = self.wakes
+        emptied: list[str] = []
         async with self._sessions.begin() as session:
-            for platform, limit in free.items():
-                if limit > 0:
-                    claimed += await step_queue.claim(
-                        session,
-                        owner=self.owner,
-                        now=self._clock.now(),
-                        lease=timedelta(seconds=self._config.lease_s),
-                        limit=limit,
-                        platform=platform,
-                        specs=self._stored_specs,
-                    )
+            for platform, limit in wanted.items():
+                found = await step_queue.claim(
+                    session,
+                    owner=self.owner,
+                    now=self._clock.now(),
+                    lease=timedelta(seconds=self._config.lease_s),
+                    limit=limit,
+                    platform=platform,
+                    specs=self._stored_specs,
+                )
+                claimed += found
+                if not found and not await step_queue.has_unfinished(session, platform):
+                    emptied.append(platform)
+        if self.wakes == wakes:  # a wake meanwhile may bring steps the check did not see
+            for platform in emptied:
+                self._none_left_until[platform] = now + self._config.idle_poll_s
         if claimed:
             log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
         return claimed

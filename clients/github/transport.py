@@ -110,7 +110,9 @@ def _audited(
         _deliver(bound, exchange, {})
         raise
     headers = {str(k).lower(): str(v) for k, v in response.headers.items()}
-    payload = _json(response)
+    # Only a creation's id and an error's message are read from the answer: decoding every
+    # answer (PyGithub decodes it again) cost CPU on each of the hundreds of reads.
+    payload = _json(response) if verb == "POST" or response.status >= 400 else None
     exchange = HttpExchange(
         platform=PLATFORM,
         method=verb,

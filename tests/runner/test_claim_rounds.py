@@ -1,0 +1,67 @@
+"""Claim rounds: a platform with nothing left to run is not asked again until there may be."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from provisioning.courses.service import CourseService
+from provisioning.courses.spec import parse_course
+from provisioning.plan import plan_course
+from tests.fakes.clocks import ManualClock
+from tests.provisioning.examples import lab_course, lecture_course
+from tests.runner.fakes import Script, make_runner
+from tests.runner.test_runner import KINDS, states
+
+Sessions = async_sessionmaker[AsyncSession]
+# A platform the runner has an executor for but no course has a step of.
+IDLE_KIND = "fax.send"
+
+
+def count_queries_naming(sessions: Sessions, value: str) -> list[int]:
+    """A one-item list counting the statements sent with `value` among their parameters."""
+    seen = [0]
+
+    def before(_conn: Any, _cursor: Any, _sql: str, params: Any, *_: Any) -> None:
+        values = params.values() if isinstance(params, dict) else params or ()
+        seen[0] += value in values
+
+    event.listen(sessions.kw["bind"].sync_engine, "before_cursor_execute", before)
+    return seen
+
+
+async def test_an_idle_platform_is_asked_once_and_a_wake_brings_new_steps_at_once(
+    session_factory: Sessions,
+) -> None:
+    """While a course runs, a platform with no step anywhere is looked up once, not at every
+    round; once every platform ran dry, a course created with a wake is run at once, not after
+    the idle poll."""
+    script, clock = Script(), ManualClock()
+    lecture = len(plan_course(parse_course(lecture_course())))
+    lab = len(plan_course(parse_course(lab_course())))
+    script.when_done(lecture)
+    runner = make_runner(session_factory, script, clock, [*KINDS, IDLE_KIND], idle_poll_s=60)
+    courses = CourseService(session_factory, clock, on_change=runner.wake)
+    idle_lookups = count_queries_naming(session_factory, IDLE_KIND.split(".")[0])
+    first = await courses.create(parse_course(lecture_course()), actor="test")
+    stop = asyncio.Event()
+    serving = asyncio.create_task(runner.serve(stop))
+    try:
+        await asyncio.wait_for(script.done.wait(), timeout=30)
+        # The lecture's steps took many rounds; the idle platform cost one claim (two
+        # queries: the overdue and the due) and one probe, not three queries a round.
+        assert idle_lookups[0] <= 3 * runner.wakes + 3
+        script.done.clear()
+        script.when_done(lecture + lab)
+        # Far sooner than the 60 s idle poll: the wake that creating a course gives is enough.
+        second = await courses.create(parse_course(lab_course()), actor="test")
+        await asyncio.wait_for(script.done.wait(), timeout=20)
+    finally:
+        stop.set()
+        runner.wake()
+        await asyncio.wait_for(serving, timeout=30)
+    for course in (first, second):
+        assert set((await states(session_factory, course.id)).values()) == {"succeeded"}
