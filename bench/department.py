@@ -66,7 +66,7 @@ from provision import (  # noqa: E402
 )
 
 from bot.settings import Settings  # noqa: E402
-from db.models import Step  # noqa: E402
+from db.models import AuditEvent, Step  # noqa: E402
 from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
 from provisioning.discord.steps.server import needed_permissions  # noqa: E402
 from provisioning.plan import plan_course  # noqa: E402
@@ -235,6 +235,27 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
                 await process.wait()
         async with product.sessions() as session:
             states = Counter((await session.scalars(select(Step.state))).all())
+        journal = server.journal.query(limit=10_000_000)
+        refused = [e for e in journal if e.platform == "github" and e.status == 403]
+        async with product.sessions() as session:
+            audit = {
+                row.request_id: row
+                for row in (
+                    await session.scalars(
+                        select(AuditEvent).where(
+                            AuditEvent.request_id.in_([e.request_id for e in refused])
+                        )
+                    )
+                ).all()
+            }
+        for e in refused:
+            row = audit.get(e.request_id)
+            print(
+                f"403 {e.time - journal[0].time:8.3f} {e.method} {e.path} outcome={e.outcome}"
+                f" actor={row.actor if row else None} step={row.step_key if row else None}"
+                f" rl={row.rate_limit if row else None}",
+                file=sys.stderr,
+            )
         await stack.aclose()
         journal = server.journal.query(limit=10_000_000)
 
