@@ -31,6 +31,15 @@ class BudgetLike(Protocol):
     def window_s(self) -> float: ...
 
 
+class SlotLike(Protocol):
+    @property
+    def account(self) -> str: ...
+    @property
+    def interval_s(self) -> float: ...
+    @property
+    def budget(self) -> BudgetLike | None: ...
+
+
 class AnswerLike(Protocol):
     @property
     def limit(self) -> int | None: ...
@@ -174,6 +183,18 @@ _LEARN_BARE = text(
 ).bindparams(bindparam("retry_after", type_=Float), bindparam("margin", type_=Float))
 
 
+async def _reserve(
+    conn: AsyncConnection, account: str, interval_s: float, budget: BudgetLike | None
+) -> float:
+    values = {
+        "account": account,
+        "interval": interval_s,
+        "count": budget.count if budget else 0,
+        "window": budget.window_s if budget else 0.0,
+    }
+    return max(0.0, float((await conn.execute(_RESERVE, values)).scalar_one()))
+
+
 class DatabaseBuckets:
     """A `BucketLedger` (provisioning/pace.py) shared by every process on this database."""
 
@@ -192,15 +213,21 @@ class DatabaseBuckets:
         self._learn = learn_timeout_s
         self._poll = poll_s
 
-    async def take(self, account: str, bucket: str) -> float:
+    async def take(
+        self, account: str, bucket: str, slot: SlotLike | None = None
+    ) -> tuple[float, float]:
         names = {"account": account, "bucket": bucket}
         values = {**names, "poll": self._poll, "margin": self._margin, "learn": self._learn}
+        # One transaction (one commit) for the count and the slot: a call pays one round trip
+        # less, and a slot is only taken by a call its bucket let through.
         async with self._engine.begin() as conn:
             wait = (await conn.execute(_TAKE, values)).scalar_one_or_none()
             if wait is None:  # the bucket's first call anywhere
                 await conn.execute(_CREATE, names)
                 wait = (await conn.execute(_TAKE, values)).scalar_one()
-        return max(0.0, float(wait))
+            if wait > 0 or slot is None:
+                return max(0.0, float(wait)), 0.0
+            return 0.0, await _reserve(conn, slot.account, slot.interval_s, slot.budget)
 
     async def learn(self, account: str, bucket: str, answer: AnswerLike) -> None:
         values: dict[str, Any] = {
@@ -245,15 +272,8 @@ class DatabasePaceLedger:
     async def reserve(
         self, account: str, interval_s: float, budget: BudgetLike | None = None
     ) -> float:
-        values = {
-            "account": account,
-            "interval": interval_s,
-            "count": budget.count if budget else 0,
-            "window": budget.window_s if budget else 0.0,
-        }
         async with self._engine.begin() as conn:
-            wait = (await conn.execute(_RESERVE, values)).scalar_one()
-        return max(0.0, float(wait))
+            return await _reserve(conn, account, interval_s, budget)
 
     async def hold(self, account: str, seconds: float) -> None:
         async with self._engine.begin() as conn:

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 
 from provisioning.clock import Clock
 from provisioning.errors import PlatformError
-from provisioning.pace import BucketAnswer, Budget, MemoryPaceLedger, PaceLedger, current_wait
+from provisioning.pace import (
+    BucketAnswer,
+    Budget,
+    MemoryPaceLedger,
+    PaceLedger,
+    Slot,
+    current_wait,
+)
 
 log = logging.getLogger(__name__)
 RESET_MARGIN_S = 0.05
@@ -108,6 +115,7 @@ class RateGovernor:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._shared = self._ledger.buckets
+        self._learned: dict[str, int] = {}  # shared buckets: the limit this process last saw
         self.waits = 0
         self.wait_seconds = 0.0
 
@@ -122,8 +130,7 @@ class RateGovernor:
         spacing of its own: only writes are serial).
         """
         if self._shared is not None:
-            await self._take_shared(bucket)
-            await self._space(write)
+            await self._take_shared(bucket, write)
             return
         state = self._buckets.setdefault(bucket, _Bucket())
         await self._wait_for_bucket(state)
@@ -137,18 +144,27 @@ class RateGovernor:
             raise
 
     async def _space(self, write: bool) -> None:
+        slot = self._slot(write)
+        if slot is not None:
+            wait = await self._ledger.reserve(slot.account, slot.interval_s, slot.budget)
+            await self._sleep(wait)
+
+    def _slot(self, write: bool) -> Slot | None:
         account, interval = self._spacing(write)
         budget = self._budget(write)
         if interval > 0 or budget is not None:
-            await self._sleep(await self._ledger.reserve(account, interval, budget))
+            return Slot(account, interval, budget)
+        return None
 
-    async def _take_shared(self, bucket: str) -> None:
+    async def _take_shared(self, bucket: str, write: bool) -> None:
         """Count the call against the bucket every process shares, waiting while it is spent
-        (a call counted and then cancelled is not given back: one call less, never more)."""
+        (a call counted and then cancelled is not given back: one call less, never more),
+        then wait for the slot reserved with the count."""
         assert self._shared is not None
         while True:
-            wait = await self._shared.take(self._account, bucket)
+            wait, slot_wait = await self._shared.take(self._account, bucket, self._slot(write))
             if wait <= 0:
+                await self._sleep(slot_wait)
                 return
             if wait > self._max_wait_s:
                 raise PlatformError(
@@ -242,7 +258,25 @@ class RateGovernor:
             reset_after_s=reset_after,
             retry_after_s=_seconds(lowered.get("retry-after")),
         )
-        await self._shared.learn(self._account, bucket, answer)
+        if self._worth_learning(bucket, answer):
+            await self._shared.learn(self._account, bucket, answer)
+
+    def _worth_learning(self, bucket: str, answer: BucketAnswer) -> bool:
+        """Whether an answer tells the shared bucket anything its own count does not: a
+        Retry-After; a limit not known yet (or the end of a probe, answered or not); the first
+        answer of a window (the platform's window began at that call's arrival: its end
+        corrects the row's estimate); a window nearly spent (calls of anyone else show there).
+        Answers in between only confirm the count, and are not written (a transaction less)."""
+        if answer.retry_after_s:
+            return True
+        known = self._learned.get(bucket)
+        if answer.remaining is None or answer.reset_after_s is None:
+            return known is None
+        limit = answer.limit or known or answer.remaining + 1
+        self._learned[bucket] = limit
+        if known is None or known != limit:
+            return True
+        return answer.remaining >= limit - 1 or answer.remaining <= max(1, limit // 10)
 
     def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
         """Learn from an answer's rate-limit headers (or from no answer: `headers` empty)."""

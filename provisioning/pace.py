@@ -47,13 +47,24 @@ class BucketAnswer:
     retry_after_s: float | None = None
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A slot to reserve on a pace account once a bucket let the call through."""
+
+    account: str
+    interval_s: float
+    budget: Budget | None = None
+
+
 class BucketLedger(Protocol):
     """Buckets shared by every process sending with one credential."""
 
-    async def take(self, account: str, bucket: str) -> float:
-        """Count one call against the bucket and return 0 (send it now), or count nothing and
-        return how long to wait before asking again (the bucket is spent, closed, or its
-        first call is still learning what the limit is)."""
+    async def take(
+        self, account: str, bucket: str, slot: Slot | None = None
+    ) -> tuple[float, float]:
+        """Count one call against the bucket and, with it, reserve `slot` (one transaction):
+        (0, the wait for the slot); or count nothing and return how long to wait before asking
+        again (the bucket is spent, closed, or its first call is still learning the limit)."""
         ...
 
     async def learn(self, account: str, bucket: str, answer: BucketAnswer) -> None:

@@ -31,13 +31,28 @@ class Answer:
     retry_after_s: float | None = None
 
 
-def buckets(engine: object) -> DatabaseBuckets:
-    return DatabaseBuckets(
-        engine,  # type: ignore[arg-type]
-        margin_s=0.05,
-        same_window_s=0.01,
-        learn_timeout_s=5.0,
-        poll_s=0.02,
+class Buckets:
+    """The ledger's buckets, asking for the wait only (no slot reserved with the count)."""
+
+    def __init__(self, ledger: DatabaseBuckets) -> None:
+        self._ledger = ledger
+
+    async def take(self, account: str, bucket: str) -> float:
+        return (await self._ledger.take(account, bucket))[0]
+
+    async def learn(self, account: str, bucket: str, answer: Answer) -> None:
+        await self._ledger.learn(account, bucket, answer)
+
+
+def buckets(engine: object) -> Buckets:
+    return Buckets(
+        DatabaseBuckets(
+            engine,  # type: ignore[arg-type]
+            margin_s=0.05,
+            same_window_s=0.01,
+            learn_timeout_s=5.0,
+            poll_s=0.02,
+        )
     )
 
 
@@ -105,5 +120,38 @@ async def test_a_window_past_its_reset_starts_afresh(database_url: str) -> None:
         await asyncio.sleep(wait)
         assert [await ledger.take("discord:abc", "b") for _ in range(2)] == [0.0, 0.0]
         assert await ledger.take("discord:abc", "b") > 0
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True)
+class Slot:
+    account: str
+    interval_s: float
+    budget: Budget | None = None
+
+
+async def test_a_slot_is_reserved_with_the_count_only_when_the_bucket_lets_the_call_go(
+    database_url: str,
+) -> None:
+    """take() with a slot: the slot is reserved in the same transaction when the bucket lets
+    the call through, and not at all when the call must wait for the bucket."""
+    engine = create_engine(database_url)
+    try:
+        ledger = DatabaseBuckets(
+            engine, margin_s=0.05, same_window_s=0.01, learn_timeout_s=5.0, poll_s=0.02
+        )
+        slot = Slot("discord:abc:any", 10.0)
+        assert await ledger.take("discord:abc", "b", slot) == (0.0, 0.0)
+        await ledger.learn("discord:abc", "b", Answer(2, 1, 30.0))
+        wait, slot_wait = await ledger.take("discord:abc", "b", slot)
+        assert wait == 0.0
+        assert slot_wait == pytest.approx(10.0, abs=0.5)
+        wait, slot_wait = await ledger.take("discord:abc", "b", slot)
+        assert wait > 20
+        assert slot_wait == 0.0
+        # The refused call took no slot: the next one is a single spacing after the second.
+        pace = DatabasePaceLedger(engine)
+        assert await pace.reserve("discord:abc:any", 10.0) == pytest.approx(20.0, abs=0.5)
     finally:
         await engine.dispose()

@@ -46,11 +46,14 @@ DISCORD_SCALE = 0.25
 DISCORD_GLOBAL_PER_S = 50
 # The sandbox's own limits out of the way for the first test (it checks the log itself).
 SANDBOX_FREE_SCALE = 1000.0
-# Requests leave one pace apart but arrive a little later, not all equally late: a runner
-# process busy with an answer when its next slot comes sends that write late, and the one
-# after on time. Two processes pacing on their own put writes at any distance, down to none
-# (7 ms seen), a third of the gaps under this mark.
-JITTER_S = 0.15
+# Requests leave one pace apart but arrive a little later, not all equally late. With the
+# sandbox in its own process the stamping is no longer the cause; the sending is: a runner
+# process that is off the CPU when its slot comes sends that write late, and the next one on
+# time. On this 2-core machine shared by several sessions (load average 14) a gap of 0.20 s
+# was seen where the pace is 0.50 s. So the bound is the pace less 0.35 s, with no exception;
+# two processes pacing on their own put writes at any distance, down to none (7 ms seen),
+# a third of the gaps under this mark, and the ten-write check below does not depend on it.
+JITTER_S = 0.35
 # The second test: the sandbox's buckets at real speed (channel creates: 10 per 10 s per
 # server), so that the channels of a laboratory become ready faster than the bucket allows.
 BUCKET_SCALE = 1.0
