@@ -353,6 +353,8 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
         proof = await handed_back_proof(product.sessions, runners[0][1])
+        # The stopped runner's last lines: what its stop spent the time on.
+        print(*read(runners[0][1]).splitlines()[-12:], sep="\n", file=sys.stderr)
         async with product.sessions() as session:
             states = Counter(
                 (await session.scalars(select(Step.state).where(Step.course_id.in_(ids)))).all()
