@@ -34,7 +34,8 @@ from clients.discord import log_redaction as discord_log_redaction
 from clients.discord.audit import make_audit_trace
 from clients.discord.gateway import DiscordRestGateway
 from clients.discord.oauth import DiscordOAuth
-from clients.github.gateway import AppCredentials, PyGithubGateway
+from clients.github.gateway import AppCredentials, AppKeyCredentials, PyGithubGateway
+from clients.github.installations import InstallationGateways
 from clients.oauth.sign_in import OAuthSignIn
 from clients.smtp.gateway import SmtpMailGateway
 from cogs.course.group import CourseCommands
@@ -100,9 +101,10 @@ class Product:
     sessions: async_sessionmaker[AsyncSession]
     metrics: Metrics
     audit: AuditLog
+    # The token's governor; with a GitHub App, the App's own (each installation has its own).
     github_governor: RateGovernor
     discord_governor: RateGovernor
-    github: PyGithubGateway
+    github: PyGithubGateway | InstallationGateways
     discord_client: discord.Client
     discord: DiscordRestGateway
     runner: StepRunner
@@ -144,13 +146,6 @@ async def build(
     metrics = Metrics()
     audit = AuditLog(sessions, clock, metrics)
     ledger = pace_ledger(engine, clock)
-    github_governor = RateGovernor(
-        "github",
-        GovernorLimits.github(settings.rate_scale),
-        clock,
-        ledger=ledger,
-        credential=_github_credential_key(endpoints),
-    )
     discord_governor = RateGovernor(
         "discord",
         GovernorLimits.discord(settings.rate_scale),
@@ -158,13 +153,7 @@ async def build(
         ledger=ledger,
         credential=credential_key("discord", endpoints.discord_token),
     )
-    github = PyGithubGateway(
-        base_url=endpoints.github_api_url,
-        credentials=endpoints.github_credentials,
-        governor=github_governor,
-        sink=audit,
-        timeout_s=settings.github_timeout_s,
-    )
+    github, github_governor = _github(settings, endpoints, clock, ledger, audit)
     stack.push_async_callback(github.aclose)
     # discord.py's DEBUG lines would carry invite codes and people's OAuth2 tokens.
     discord_log_redaction.install()
@@ -369,15 +358,51 @@ def pace_ledger(engine: AsyncEngine, clock: Clock) -> PaceLedger:
     return MemoryPaceLedger(clock)
 
 
-def _github_credential_key(endpoints: Endpoints) -> str:
+def _github(
+    settings: Settings, endpoints: Endpoints, clock: Clock, ledger: PaceLedger, audit: AuditLog
+) -> tuple[PyGithubGateway | InstallationGateways, RateGovernor]:
+    """The GitHub gateways and the governor of the configured credential: a token (or a pinned
+    App installation) serves every organization; a GitHub App alone finds each organization's
+    installation, a credential with its own gateway and governor."""
+
+    def governor(identity: str) -> RateGovernor:
+        # The API URL too: the same token string on two servers is two credentials. An App
+        # installation is one credential whatever token it currently holds.
+        account = credential_key("github", f"{endpoints.github_api_url} {identity}")
+        limits = GovernorLimits.github(settings.rate_scale)
+        return RateGovernor("github", limits, clock, ledger=ledger, credential=account)
+
     credentials = endpoints.github_credentials
+    if isinstance(credentials, AppKeyCredentials):
+        gateways = InstallationGateways(
+            base_url=endpoints.github_api_url,
+            web_url=_github_web_url(endpoints.github_api_url),
+            app=credentials,
+            governor_for=governor,
+            sink=audit,
+            timeout_s=settings.github_timeout_s,
+        )
+        return gateways, gateways.app_governor
     if isinstance(credentials, AppCredentials):
-        # One installation, one set of limits, whatever token it currently holds.
         identity = f"app:{credentials.app_id}:{credentials.installation_id}"
     else:
         identity = credentials.token
-    # The API URL too: the same token string on two servers is two credentials.
-    return credential_key("github", f"{endpoints.github_api_url} {identity}")
+    only = governor(identity)
+    gateway = PyGithubGateway(
+        base_url=endpoints.github_api_url,
+        credentials=credentials,
+        governor=only,
+        sink=audit,
+        timeout_s=settings.github_timeout_s,
+    )
+    return gateway, only
+
+
+def _github_web_url(api_url: str) -> str:
+    """GitHub's pages (an App's install page) for its API URL: github.com, or the Enterprise
+    Server's (or the sandbox's) root."""
+    api = api_url.rstrip("/")
+    return "https://github.com" if api == "https://api.github.com" else api.removesuffix("/api/v3")
 
 
 def token_service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> ApiTokenService:

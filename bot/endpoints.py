@@ -21,7 +21,12 @@ from discord.http import Route
 
 from bot.errors import StartupError
 from bot.settings import Settings
-from clients.github.gateway import AppCredentials, Credentials, TokenCredentials
+from clients.github.gateway import (
+    AppCredentials,
+    AppKeyCredentials,
+    Credentials,
+    TokenCredentials,
+)
 from clients.oauth.sign_in import OAuthApps
 from clients.smtp.gateway import SmtpConfig
 
@@ -90,7 +95,12 @@ async def open_endpoints(settings: Settings, stack: AsyncExitStack) -> Endpoints
     return Endpoints(
         discord_token=SANDBOX_DISCORD_TOKEN,
         github_api_url=f"{base_url}/api/v3",
-        github_credentials=TokenCredentials(SANDBOX_GITHUB_TOKEN),
+        # The sandbox's App (`GitHubWorld.apps`) when GITHUB_APP_ID and its key are given.
+        github_credentials=(
+            _github_credentials(settings)
+            if settings.has_github_app
+            else TokenCredentials(SANDBOX_GITHUB_TOKEN)
+        ),
         sandbox_url=base_url,
         sandbox_smtp=await sandbox_smtp(base_url),
         authorize_url=f"{base_url}/oauth2/authorize",
@@ -254,12 +264,11 @@ def oauth_apps(settings: Settings, endpoints: Endpoints) -> OAuthApps | None:
 def _github_credentials(settings: Settings) -> Credentials:
     if settings.github_token is not None:
         return TokenCredentials(settings.github_token.get_secret_value())
-    # load_settings() refused a deployment without a token or all three App settings.
+    # load_settings() refused a deployment without a token or the App's id and key.
     assert settings.github_app_id is not None
     assert settings.github_app_private_key is not None
-    assert settings.github_installation_id is not None
-    return AppCredentials(
-        settings.github_app_id,
-        settings.github_app_private_key.get_secret_value(),
-        settings.github_installation_id,
-    )
+    key = settings.github_app_private_key.get_secret_value()
+    if settings.github_installation_id is None:
+        # Each course organization's installation is found when its first step runs.
+        return AppKeyCredentials(settings.github_app_id, key)
+    return AppCredentials(settings.github_app_id, key, settings.github_installation_id)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # The channel of the admin server where the bot posts each course's milestones; empty: off.
     discord_log_channel: str = "course-log"
     github_token: SecretStr | None = None
+    # A GitHub App instead of a token: each course organization's installation is found with
+    # the App's key, and each is its own credential with its own limits. GITHUB_INSTALLATION_ID
+    # pins one installation for every organization (one credential, as with a token).
     github_app_id: int | None = None
     github_app_private_key: SecretStr | None = None
     github_installation_id: int | None = None
@@ -192,8 +195,11 @@ class Settings(BaseSettings):
 
     @property
     def has_github_credentials(self) -> bool:
-        app = self.github_app_id and self.github_app_private_key and self.github_installation_id
-        return bool(self.github_token or app)
+        return bool(self.github_token or self.has_github_app)
+
+    @property
+    def has_github_app(self) -> bool:
+        return bool(self.github_app_id and self.github_app_private_key)
 
     @property
     def join_base_url(self) -> str:
@@ -207,10 +213,11 @@ class Settings(BaseSettings):
 
     @property
     def sandbox(self) -> bool:
-        """Development without real credentials runs against the embedded sandbox."""
-        return self.app_env == "development" and not (
-            self.discord_token or self.has_github_credentials
-        )
+        """Development without real credentials runs against the embedded sandbox. A GitHub
+        App with SANDBOX_URL is the sandbox's App (its installations on several orgs)."""
+        if self.app_env != "development" or self.discord_token or self.github_token:
+            return False
+        return not self.has_github_app or self.sandbox_url is not None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -241,14 +248,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def deployment_problems(settings: Settings) -> list[str]:
     """What staging and production need that development does without."""
+    problems = []
+    if bool(settings.github_app_id) != bool(settings.github_app_private_key):
+        problems.append(
+            "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY: give both (the App's id and its private "
+            "key, from the App's settings page) or neither"
+        )
     if settings.app_env == "development":
-        if bool(settings.discord_token) != settings.has_github_credentials:
-            return [
+        if not settings.sandbox and bool(settings.discord_token) != settings.has_github_credentials:
+            problems.append(
                 "DISCORD_TOKEN and GitHub credentials: give both (real platforms) or neither "
                 "(the sandbox); the two cannot be mixed"
-            ]
-        return []
-    problems = []
+            )
+        return problems
     if settings.uses_sqlite:
         problems.append(
             "DATABASE_URL: SQLite is for development; use postgresql+asyncpg://USER@HOST/DB"
@@ -263,8 +275,8 @@ def deployment_problems(settings: Settings) -> list[str]:
         )
     if not settings.has_github_credentials:
         problems.append(
-            "GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY + GITHUB_INSTALLATION_ID: "
-            "required"
+            "GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY (a GitHub App; "
+            "GITHUB_INSTALLATION_ID optional): required"
         )
     if "127.0.0.1" in settings.github_api_url or "localhost" in settings.github_api_url:
         problems.append("GITHUB_API_URL: the sandbox is refused outside development")

@@ -120,6 +120,15 @@ class RateGovernor:
         self.waits = 0
         self.wait_seconds = 0.0
 
+    def limit(self, bucket: str) -> int | None:
+        """The calls per window the platform's headers gave `bucket` (`X-RateLimit-Limit`: a
+        GitHub App installation's grows with its organization, up to 12,500 an hour, a token's
+        is 5,000); None until an answer said."""
+        if self._shared is not None:
+            return self._learned.get(bucket)
+        state = self._buckets.get(bucket)
+        return None if state is None else state.limit
+
     async def acquire(self, bucket: str, *, write: bool) -> None:
         """Wait until a call to `bucket` may go out without exceeding a limit.
 

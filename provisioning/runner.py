@@ -27,7 +27,7 @@ from provisioning import audit_context, pace
 from provisioning.clock import Clock
 from provisioning.courses.spec import CourseSpec
 from provisioning.discord.gateway import DiscordGateway
-from provisioning.github.gateway import GitHubGateway
+from provisioning.github.gateway import GitHubGateways
 from provisioning.metrics import Metrics
 from provisioning.plan import PlannedStep
 from provisioning.retry import RetryPolicy
@@ -64,7 +64,7 @@ class StepRunner:
         *,
         sessions: async_sessionmaker[AsyncSession],
         executors: Mapping[str, Executor],
-        github: GitHubGateway,
+        github: GitHubGateways,
         discord: DiscordGateway,
         policy: RetryPolicy,
         clock: Clock,
@@ -319,9 +319,10 @@ class StepRunner:
         # The claim read the spec and the dependencies' results in its own transaction; turning
         # them into domain types here, inside the step's task, lets a spec that no longer
         # validates fail this step through the retry policy like any other error.
+        spec = self._spec(step)
         context = StepContext(
             course_id=step.course_id,
-            spec=self._spec(step),
+            spec=spec,
             step=PlannedStep(step.key, step.kind, step.depends_on, step.params),
             attempt=step.attempt,
             external_id=step.external_id,
@@ -330,7 +331,8 @@ class StepRunner:
                 key: StepResult(produced.external_id or "", produced.facts)
                 for key, produced in step.dependencies.items()
             },
-            github=self._github,
+            # The credential of the course's organization (with a GitHub App, its installation).
+            github=self._github.for_org(spec.github_org),
             discord=self._discord,
         )
         return await executor(context)

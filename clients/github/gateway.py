@@ -2,18 +2,20 @@
 
 We call those paths through PyGithub's `Requester` rather than its object model: objects
 complete lazily and follow server-sent `url`s, and each hidden GET would be a call no step
-planned. Threading, governing, auditing and error mapping live in `worker.py`.
+planned. Threading, governing, auditing and error mapping live in `worker.py`; finding the
+gateway of an organization's App installation in `installations.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
 from clients.github.worker import (
     PAGE_SIZE,
     AppCredentials,
+    AppKeyCredentials,
     Credentials,
     PyGithubWorker,
     TokenCredentials,
@@ -38,37 +40,39 @@ from provisioning.github.gateway import (
 )
 from provisioning.governor import RateGovernor
 
-__all__ = ["AppCredentials", "Credentials", "PyGithubGateway", "TokenCredentials"]
+__all__ = [
+    "AppCredentials",
+    "AppKeyCredentials",
+    "Credentials",
+    "GitHubRestCalls",
+    "PyGithubGateway",
+    "TokenCredentials",
+]
 
 
 def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-class PyGithubGateway:
-    """The real gateway. Build it in `main()`; `await aclose()` on shutdown."""
+class GitHubRestCalls:
+    """The REST calls, each sent through the worker `_current` gives: the gateway's own, or
+    (`clients.github.installations`) the one of an organization's App installation."""
 
-    def __init__(
+    async def _current(self) -> PyGithubWorker:
+        raise NotImplementedError
+
+    async def _json(
         self,
+        verb: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
         *,
-        base_url: str,
-        credentials: Credentials,
-        governor: RateGovernor,
-        sink: HttpAuditSink,
-        timeout_s: int = 15,
-    ) -> None:
-        self._worker = PyGithubWorker(
-            base_url=base_url,
-            credentials=credentials,
-            governor=governor,
-            sink=sink,
-            timeout_s=timeout_s,
-        )
-        self._json = self._worker.json
-        self._maybe = self._worker.maybe
+        parameters: dict[str, Any] | None = None,
+    ) -> Any:
+        return await (await self._current()).json(verb, path, body, parameters=parameters)
 
-    async def aclose(self) -> None:
-        await self._worker.aclose()
+    async def _maybe(self, path: str, *, parameters: dict[str, Any] | None = None) -> Any | None:
+        return await (await self._current()).maybe(path, parameters=parameters)
 
     # --- organizations and users ------------------------------------------------------------
     async def get_org(self, org: str) -> OrgInfo:
@@ -287,3 +291,35 @@ class PyGithubGateway:
     ) -> None:
         path = f"/orgs/{_q(org)}/teams/{_q(team_slug)}/repos/{_q(owner)}/{_q(repo)}"
         await self._json("PUT", path, {"permission": permission})
+
+
+class PyGithubGateway(GitHubRestCalls):
+    """The real gateway for one credential (a token, or one App installation), serving every
+    organization it can reach. Build it in `main()`; `await aclose()` on shutdown."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        governor: RateGovernor,
+        sink: HttpAuditSink,
+        timeout_s: int = 15,
+    ) -> None:
+        self._worker = PyGithubWorker(
+            base_url=base_url,
+            credentials=credentials,
+            governor=governor,
+            sink=sink,
+            timeout_s=timeout_s,
+        )
+
+    async def _current(self) -> PyGithubWorker:
+        return self._worker
+
+    def for_org(self, org: str) -> PyGithubGateway:
+        """One credential for every organization (`GitHubGateways`)."""
+        return self
+
+    async def aclose(self) -> None:
+        await self._worker.aclose()

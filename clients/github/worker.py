@@ -62,12 +62,25 @@ class AppCredentials:
         return f"AppCredentials(app_id={self.app_id}, installation_id={self.installation_id})"
 
 
-Credentials = TokenCredentials | AppCredentials
+@dataclass(frozen=True)
+class AppKeyCredentials:
+    """The App itself (its JWT, signed with the key): finds the App's installations."""
+
+    app_id: int | str
+    private_key: str
+
+    def __repr__(self) -> str:
+        return f"AppKeyCredentials(app_id={self.app_id})"
+
+
+Credentials = TokenCredentials | AppCredentials | AppKeyCredentials
 
 
 def _auth(credentials: Credentials) -> Auth.Auth:
     if isinstance(credentials, TokenCredentials):
         return Auth.Token(credentials.token)
+    if isinstance(credentials, AppKeyCredentials):
+        return Auth.AppAuth(credentials.app_id, credentials.private_key)
     app = Auth.AppAuth(credentials.app_id, credentials.private_key)
     return app.get_installation_auth(credentials.installation_id)
 

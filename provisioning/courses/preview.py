@@ -9,11 +9,14 @@ the pull requests of later changes come on top.
 Time: GitHub writes are serial, one per `GovernorLimits.github().write_interval_s` (GitHub's
 "at least one second between mutations"); Discord calls go at the governor's pace for one bot.
 GitHub starts at once; Discord starts when the course's server is claimed, so the two are shown
-separately and the whole takes the larger of them after the claim.
+separately and the whole takes the larger of them after the claim. GitHub's hourly primary
+limit is the credential's (5,000 for a token; an App installation's `X-RateLimit-Limit`, up to
+12,500): a plan with more calls than that waits for the next hour once per hour spent.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +24,10 @@ from dataclasses import dataclass
 from provisioning.courses.spec import CourseSpec
 from provisioning.governor import GovernorLimits
 from provisioning.plan import PlannedStep, plan_course
+
+# A personal token's hourly limit: what a preview assumes until the credential says otherwise.
+TOKEN_HOURLY_LIMIT = 5000
+HOUR_S = 3600.0
 
 # Per step kind: (reads, writes) a correct step needs in a fresh world.
 MIN_CALLS: dict[str, tuple[int, int]] = {
@@ -113,8 +120,12 @@ def preview_course(
     *,
     github: GovernorLimits | None = None,
     discord: GovernorLimits | None = None,
+    github_hourly: int | None = None,
 ) -> CoursePreview:
-    """The preview of a validated course description (nothing is stored or sent)."""
+    """The preview of a validated course description (nothing is stored or sent).
+
+    `github_hourly` is the credential's known hourly limit (the governor's `limit("core")`);
+    unknown, a token's 5,000."""
     github = github or GovernorLimits.github()
     discord = discord or GovernorLimits.discord()
     plan = plan_course(spec)
@@ -129,7 +140,17 @@ def preview_course(
         },
         github=calls["github"],
         discord=calls["discord"],
-        github_s=calls["github"].writes * github.write_interval_s / github.scale,
+        github_s=max(
+            calls["github"].writes * github.write_interval_s,
+            _hours_waited(calls["github"].calls, github_hourly or TOKEN_HOURLY_LIMIT),
+        )
+        / github.scale,
         # Discord paces every call, reads included, at one per `min_interval_s`.
         discord_s=calls["discord"].calls * discord.min_interval_s / discord.scale,
     )
+
+
+def _hours_waited(calls: int, hourly: int) -> float:
+    """The least time `calls` take under an hourly limit: a full window per limit spent
+    before the last call."""
+    return (math.ceil(calls / hourly) - 1) * HOUR_S if calls else 0.0

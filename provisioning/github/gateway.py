@@ -301,3 +301,14 @@ class GitHubGateway(Protocol):
     async def put_team_repo_permission(
         self, org: str, team_slug: str, owner: str, repo: str, permission: TeamPermission
     ) -> None: ...
+
+
+class GitHubGateways(Protocol):
+    """The gateway for each organization: with one credential (a token) the same gateway for
+    all; with a GitHub App the App's installation on that organization, each installation its
+    own credential with its own limits. Steps get the one for their course's organization."""
+
+    def for_org(self, org: str) -> GitHubGateway:
+        """The gateway for `org`, at once and without a call: finding the org's installation
+        happens on its first call, which raises `ActionRequiredError` when there is none."""
+        ...

@@ -21,6 +21,9 @@ REQUEST_ID = web.RequestKey("sandbox_request_id", str)
 """Set by the journal before any handler runs; emulators echo it (e.g. `x-github-request-id`)."""
 FAULT_NOTE = web.RequestKey("sandbox_fault_note", str)
 """Set by the fault middleware when it interfered, so the journal records what happened."""
+CREDENTIAL = web.RequestKey("sandbox_credential", str)
+"""Set by an emulator once it knows who calls (e.g. `inst:701`, `user:ada`), never the token
+itself: which credential made which call (several App installations, one pace each)."""
 
 _MAX_STRING = 120
 _MAX_BODY = 2000
@@ -43,6 +46,7 @@ class JournalEntry:
     request_id: str
     body: Any
     duration_ms: float
+    credential: str | None = None
 
 
 def _shorten(value: Any) -> Any:
@@ -162,6 +166,7 @@ class Journal:
                         request_id=request[REQUEST_ID],
                         body=body,
                         duration_ms=round((self._clock.monotonic() - start) * 1000, 3),
+                        credential=request.get(CREDENTIAL),
                     )
                 )
 

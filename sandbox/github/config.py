@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Plan = Literal["free", "team"]
+# "enterprise": an organization on GitHub Enterprise Cloud (its App installations get 15,000/h).
+Plan = Literal["free", "team", "enterprise"]
 
 
 class OrgSpec(BaseModel):
@@ -22,7 +23,7 @@ class AppSpec(BaseModel):
     app_id: int
     slug: str = "course-bot"
     installations: dict[int, str] = Field(default_factory=dict)
-    """installation id → org login."""
+    """installation id → org login; an org not listed has no installation of this App."""
 
 
 class OAuthAppSpec(BaseModel):
@@ -40,6 +41,10 @@ class Limits(BaseModel):
     """Limits as GitHub documents them today (PLATFORM.md §2.5, §2.8), before rate_scale."""
 
     primary_per_hour: int = 5000
+    """A personal token's (and an App's own JWT's) hourly limit."""
+    installation_min_per_hour: int = 5000
+    installation_max_per_hour: int = 12500
+    installation_enterprise_per_hour: int = 15000
     content_per_minute: int = 80
     content_per_hour: int = 500
     concurrent_requests: int = 100

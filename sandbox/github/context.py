@@ -13,7 +13,7 @@ from sandbox.core.emulator import Clock
 from sandbox.github.config import Consistency, GitHubWorld
 from sandbox.github.errors import ApiError, not_found
 from sandbox.github.models import GitHubState, Org, Repo, Team, User
-from sandbox.github.ratelimit import RateLimiter
+from sandbox.github.ratelimit import RateLimiter, installation_limit
 from sandbox.github.urls import Urls
 
 
@@ -90,6 +90,20 @@ class GitHubContext:
 
     def org_repo_count(self, org: Org) -> int:
         return sum(r.owner.lower() == org.login.lower() for r in self.state.repos.values())
+
+    def primary_limit(self, who: Principal) -> int:
+        """The hourly primary limit of the caller's credential: an installation's follows its
+        organization (PLATFORM.md §2.8), anything else has a personal token's."""
+        if who.kind == "installation" and who.org is not None:
+            org = self.state.orgs.get(who.org.lower())
+            if org is not None:
+                return installation_limit(
+                    self.world.limits,
+                    plan=org.plan,
+                    repositories=self.org_repo_count(org),
+                    members=len(org.members),
+                )
+        return self.world.limits.primary_per_hour
 
     def invitations_in_window(self, scope: str) -> int:
         horizon = self.now() - 24 * 3600

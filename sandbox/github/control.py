@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
 from sandbox.github import gitops
-from sandbox.github.config import Consistency
+from sandbox.github.config import Consistency, Plan
 from sandbox.github.context import GitHubContext, Principal
 from sandbox.github.errors import ApiError
 from sandbox.github.invitations import (
@@ -21,6 +21,7 @@ from sandbox.github.pulls import merge
 from sandbox.github.routes_repos import person_for
 
 PREFIX = "/_sandbox/github"
+PLANS = get_args(Plan)
 
 
 def add_user(ctx: GitHubContext, login: str, name: str | None = None) -> User:
@@ -71,8 +72,10 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
         data = await _json(request)
         login = data.get("login")
         plan = data.get("plan", "team")
-        if not isinstance(login, str) or plan not in ("free", "team"):
-            return web.json_response({"message": "login and plan free|team needed"}, status=400)
+        if not isinstance(login, str) or plan not in PLANS:
+            return web.json_response(
+                {"message": "login and plan free|team|enterprise needed"}, status=400
+            )
         if login.lower() in ctx.state.orgs:
             return web.json_response({"message": "org exists"}, status=409)
         org = add_org(ctx, login, plan, list(data.get("owners", [])), list(data.get("members", [])))
@@ -84,8 +87,10 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
             org = ctx.org(request.match_info["org"])
         except ApiError as exc:
             return _error(exc)
-        if data.get("plan") not in ("free", "team"):
-            return web.json_response({"message": "plan must be free or team"}, status=400)
+        if data.get("plan") not in PLANS:
+            return web.json_response(
+                {"message": "plan must be free, team or enterprise"}, status=400
+            )
         org.plan = data["plan"]
         return web.json_response({"login": org.login, "plan": org.plan})
 
@@ -114,6 +119,26 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
         if inv is None or not accept_repo_invitation(ctx, inv.id):
             return web.json_response({"message": "no pending invitation"}, status=404)
         return web.json_response({"repo": key, "login": login, "state": "active"})
+
+    async def install_app(request: web.Request) -> web.Response:
+        # An org owner installing the App (GitHub's install page): the org gets an
+        # installation, found from now on by `GET /orgs/{org}/installation`. It is part of the
+        # sandbox's configured world (`GitHubWorld.apps`), not of the saved state.
+        data = await _json(request)
+        app = next((a for a in ctx.world.apps if str(a.app_id) == request.match_info["app"]), None)
+        if app is None:
+            return web.json_response({"message": "no such app"}, status=404)
+        try:
+            org = ctx.org(str(data.get("org", "")))
+        except ApiError as exc:
+            return _error(exc)
+        for installation_id, login in app.installations.items():
+            if login.lower() == org.login.lower():
+                return web.json_response({"id": installation_id, "org": org.login})
+        taken = [i for a in ctx.world.apps for i in a.installations]
+        installation_id = max(taken, default=100) + 1
+        app.installations[installation_id] = org.login
+        return web.json_response({"id": installation_id, "org": org.login}, status=201)
 
     async def put_consistency(request: web.Request) -> web.Response:
         ctx.consistency = Consistency.model_validate(await _json(request))
@@ -166,6 +191,7 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
     app.router.add_post(f"{PREFIX}/users", post_user)
     app.router.add_post(f"{PREFIX}/orgs", post_org)
     app.router.add_put(f"{PREFIX}/orgs/{{org}}/plan", put_plan)
+    app.router.add_post(f"{PREFIX}/apps/{{app}}/installations", install_app)
     app.router.add_post(f"{PREFIX}/orgs/{{org}}/invitations/{{login}}/accept", accept_org)
     app.router.add_post(
         f"{PREFIX}/repos/{{owner}}/{{repo}}/invitations/{{login}}/accept", accept_repo

@@ -12,6 +12,7 @@ from sandbox.github import (
     control,
     render,
     routes_access,
+    routes_apps,
     routes_git,
     routes_protection,
     routes_pulls,
@@ -51,6 +52,7 @@ class GitHubSandbox:
         api = web.Application(middlewares=[github_middleware(self.ctx)])
         # Order matters: protection routes must win over the `branches/{branch:.+}` catch-all.
         for module in (
+            routes_apps,
             routes_users,
             routes_protection,
             routes_repos,

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from sandbox.core.fault_responses import GITHUB_SECONDARY_DOCS, GITHUB_SECONDARY_MESSAGE
-from sandbox.core.journal import REQUEST_ID
+from sandbox.core.journal import CREDENTIAL, REQUEST_ID
 from sandbox.github.auth import authenticate
 from sandbox.github.context import PRINCIPAL, GitHubContext
 from sandbox.github.errors import ApiError
@@ -61,15 +61,18 @@ def github_middleware(
         }
         response: web.StreamResponse
         key = "anonymous"
+        limit: int | None = None
         try:
             who = authenticate(ctx, request)
             key = who.key
+            request[CREDENTIAL] = key
             scopes = ctx.state.oauth_scopes.get(_token_of(request))
             if scopes is not None:
                 # What an OAuth app's user token carries, as GitHub says on every answer.
                 headers["x-oauth-scopes"] = ", ".join(scopes)
             request[PRINCIPAL] = who
-            status = ctx.limiter.take_primary(key)
+            limit = ctx.primary_limit(who)
+            status = ctx.limiter.take_primary(key, limit)
             headers.update(_rate_headers(status))
             if status.exceeded:
                 raise ApiError(
@@ -90,7 +93,7 @@ def github_middleware(
                 ctx.limiter.leave(key)
         except ApiError as exc:
             if "x-ratelimit-limit" not in headers:
-                headers.update(_rate_headers(ctx.limiter.peek_primary(key)))
+                headers.update(_rate_headers(ctx.limiter.peek_primary(key, limit)))
             headers.update(exc.headers)
             response = web.json_response(exc.body(), status=exc.status)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):

@@ -4,6 +4,10 @@
 by it while the counts stay as documented. With rate_scale=100 the hourly primary window lasts
 36 s and the per-minute content window 0.6 s, so a long run's limit behaviour plays out quickly.
 Tests that need to *hit* a limit lower the counts in `Limits` instead.
+
+Each credential has its own hourly limit: a personal token `primary_per_hour`, a GitHub App
+installation the published formula (`installation_limit`), recomputed per request as GitHub
+does (its organization gains repositories and members while a course is provisioned).
 """
 
 from __future__ import annotations
@@ -13,11 +17,29 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from sandbox.core.emulator import Clock
-from sandbox.github.config import Limits
+from sandbox.github.config import Limits, Plan
 
 PRIMARY_WINDOW = 3600.0
 MINUTE = 60.0
 HOUR = 3600.0
+# "Installations that have more than 20 repositories receive another 50 requests per hour for
+# each repository"; the same for more than 20 users of the organization (GitHub REST docs).
+INSTALLATION_FREE_COUNT = 20
+INSTALLATION_PER_EXTRA = 50
+
+
+def installation_limit(limits: Limits, *, plan: Plan, repositories: int, members: int) -> int:
+    """The hourly primary limit of an App installation on an organization: a flat one on
+    Enterprise Cloud, else the minimum plus 50 per repository and per member beyond 20, capped."""
+    if plan == "enterprise":
+        return limits.installation_enterprise_per_hour
+    extra = max(0, repositories - INSTALLATION_FREE_COUNT) + max(
+        0, members - INSTALLATION_FREE_COUNT
+    )
+    return min(
+        limits.installation_max_per_hour,
+        limits.installation_min_per_hour + INSTALLATION_PER_EXTRA * extra,
+    )
 
 
 @dataclass
@@ -66,10 +88,9 @@ class RateLimiter:
             cred.primary = _Primary(window_start=now)
         return cred
 
-    def _status(self, cred: _Credential, exceeded: bool) -> PrimaryStatus:
+    def _status(self, cred: _Credential, limit: int, exceeded: bool) -> PrimaryStatus:
         end = cred.primary.window_start + PRIMARY_WINDOW / self._scale
         reset = self._clock.time() + (end - self._clock.monotonic())
-        limit = self.limits.primary_per_hour
         return PrimaryStatus(
             limit=limit,
             remaining=max(0, limit - cred.primary.used),
@@ -78,16 +99,19 @@ class RateLimiter:
             exceeded=exceeded,
         )
 
-    def take_primary(self, key: str) -> PrimaryStatus:
-        """Count one request; `exceeded` when the hourly quota was already spent."""
+    def take_primary(self, key: str, limit: int | None = None) -> PrimaryStatus:
+        """Count one request against the credential's hourly `limit` (default: a personal
+        token's); `exceeded` when that quota was already spent."""
+        limit = self.limits.primary_per_hour if limit is None else limit
         cred = self._cred(key)
-        if cred.primary.used >= self.limits.primary_per_hour:
-            return self._status(cred, exceeded=True)
+        if cred.primary.used >= limit:
+            return self._status(cred, limit, exceeded=True)
         cred.primary.used += 1
-        return self._status(cred, exceeded=False)
+        return self._status(cred, limit, exceeded=False)
 
-    def peek_primary(self, key: str) -> PrimaryStatus:
-        return self._status(self._cred(key), exceeded=False)
+    def peek_primary(self, key: str, limit: int | None = None) -> PrimaryStatus:
+        limit = self.limits.primary_per_hour if limit is None else limit
+        return self._status(self._cred(key), limit, exceeded=False)
 
     def take_content(self, key: str) -> float | None:
         """Count one content-creating request; the seconds to wait if over a secondary limit."""

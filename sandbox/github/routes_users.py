@@ -61,7 +61,8 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         )
 
     async def rate_limit(request: web.Request) -> web.Response:
-        status = ctx.limiter.peek_primary(principal(request).key)
+        who = principal(request)
+        status = ctx.limiter.peek_primary(who.key, ctx.primary_limit(who))
         core = {
             "limit": status.limit,
             "remaining": status.remaining,

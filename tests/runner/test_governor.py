@@ -163,3 +163,30 @@ async def test_github_writes_keep_the_hourly_content_budget() -> None:
     assert times[499] == 499.0
     assert times[500] == pytest.approx(3600.0 + BUDGET_MARGIN_S)
     assert times[501] == pytest.approx(3601.0 + BUDGET_MARGIN_S)
+
+
+def github_window(clock: FastForwardClock, limit: int, remaining: int) -> dict[str, str]:
+    """GitHub's rate-limit headers: an epoch reset an hour from the clock's now."""
+    reset = int(clock.now().timestamp()) + 3600
+    return {
+        "x-ratelimit-limit": str(limit),
+        "x-ratelimit-remaining": str(remaining),
+        "x-ratelimit-reset": str(reset),
+    }
+
+
+@pytest.mark.parametrize("limit", [12500, 5000])
+async def test_the_hourly_budget_is_the_credentials_own(limit: int) -> None:
+    """The primary budget is what `X-RateLimit-Limit` says: an App installation with 12,500/h
+    makes 12,500 calls in its hour without a wait (not 5,000), a token 5,000, and the next
+    call waits for the reset."""
+    clock = FastForwardClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock, max_wait_s=7200)
+    await call(governor, clock, "core", False, github_window(clock, limit, limit - 1))
+    assert governor.limit("core") == limit
+    for _ in range(limit - 1):
+        await call(governor, clock, "core", False)
+    assert clock.mono == 0.0
+    assert governor.waits == 0
+    late = await call(governor, clock, "core", False)
+    assert 3599 <= late <= 3601 + RESET_MARGIN_S

@@ -46,6 +46,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/orgs/{org}/memberships/{username}": ("get", "put", "delete"),
     "/repos/{owner}/{repo}/collaborators/{username}": ("put",),
     "/repos/{owner}/{repo}/invitations": ("get",),
+    "/app": ("get",),
+    "/orgs/{org}/installation": ("get",),
     "/app/installations/{installation_id}/access_tokens": ("post",),
     "/rate_limit": ("get",),
 }

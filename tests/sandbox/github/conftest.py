@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -50,6 +52,15 @@ async def server(
 
 
 TOKEN = "sandbox-github-token"
+
+
+def app_jwt(app_id: int, exp: float) -> str:
+    """An App JWT as the sandbox reads it: claims only (it holds no keys to check a signature)."""
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part({'iss': app_id, 'exp': exp})}.sig"
 
 
 def make_client(url: str, token: str = TOKEN, **kwargs: Any) -> Github:

@@ -8,9 +8,12 @@ from typing import Any
 import aiohttp
 from github import Github, InputGitAuthor, InputGitTreeElement
 
+from tests.sandbox.github.conftest import app_jwt
 from tests.sandbox.github.contract import operation, request_errors, response_errors
 from tests.sandbox.github.recorder import Recorder
 
+# An App JWT's expiry the scenario's manual clock never reaches.
+FAR_FUTURE = 4_000_000_000
 AUTHOR = InputGitAuthor("Bot", "bot@example.edu", "2026-09-01T00:00:00Z")
 RULESET = {
     "name": "course-default-branch",
@@ -110,8 +113,18 @@ async def raw_scenario(http: aiohttp.ClientSession) -> None:
     async with http.delete("/api/v3/orgs/demo-university/memberships/carol-c") as resp:
         assert resp.status == 204
     await nested_team_scenario(http)
+    await app_scenario(http)
     async with http.delete("/api/v3/repos/demo-university/lab"):
         pass
+
+
+async def app_scenario(http: aiohttp.ClientSession) -> None:
+    """The App's own routes, with its JWT: itself, and its installation on an org."""
+    jwt = {"Authorization": f"Bearer {app_jwt(1, FAR_FUTURE)}"}
+    async with http.get("/api/v3/app", headers=jwt) as resp:
+        assert resp.status == 200
+    async with http.get("/api/v3/orgs/demo-university/installation", headers=jwt) as resp:
+        assert resp.status == 200
 
 
 async def nested_team_scenario(http: aiohttp.ClientSession) -> None:
