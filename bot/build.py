@@ -46,7 +46,8 @@ from cogs.services import AdminPolicy, CommandServices
 from db import step_queue
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
-from db.pace_ledger import DatabasePaceLedger
+from db.pace_ledger import DatabaseBuckets, DatabasePaceLedger
+from provisioning import governor
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import claim_code
@@ -385,7 +386,14 @@ def pace_ledger(engine: AsyncEngine, clock: Clock) -> PaceLedger:
     """Where the governors keep each credential's pace: in the database when several
     processes may share it (PostgreSQL), in memory on SQLite (one process)."""
     if engine.dialect.name == "postgresql":
-        return DatabasePaceLedger(engine)
+        buckets = DatabaseBuckets(
+            engine,
+            margin_s=governor.RESET_MARGIN_S,
+            same_window_s=governor.SAME_WINDOW_S,
+            learn_timeout_s=governor.LEARN_TIMEOUT_S,
+            poll_s=governor.LEARN_POLL_S,
+        )
+        return DatabasePaceLedger(engine, buckets)
     return MemoryPaceLedger(clock)
 
 

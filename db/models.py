@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from db.base import Base, UTCDateTime
@@ -37,6 +38,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 # The `discord.server` steps bound to a guild (the key is `provisioning.claims.codes.SERVER_STEP`).
+PACE_SLOTS = JSON().with_variant(ARRAY(Float), "postgresql")
 _BOUND_SERVER = text("key = 'discord.server' AND external_id IS NOT NULL")
 
 
@@ -372,6 +374,29 @@ class PaceAccount(Base):
     account: Mapped[str] = mapped_column(String(100), primary_key=True)
     # Seconds since the epoch on the database server's clock: one clock for every process.
     next_at: Mapped[float] = mapped_column(Float)
+    # The last slots taken, for an account with a budget (N slots in any window): a float8
+    # array on PostgreSQL, the only database the table is used on.
+    recent: Mapped[list[float] | None] = mapped_column(PACE_SLOTS)
+
+
+class PaceBucket(Base):
+    """One rate-limit bucket of one credential, as its headers describe it (`db.pace_ledger`):
+    every runner process counts its calls here before sending them (PostgreSQL).
+
+    Times are seconds since the epoch on the database server's clock.
+    """
+
+    __tablename__ = "pace_buckets"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    limit_n: Mapped[int | None] = mapped_column(Integer)  # None: no answer yet
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    reset_at: Mapped[float] = mapped_column(Float)
+    window_s: Mapped[float] = mapped_column(Float)  # the longest Reset-After seen
+    closed_until: Mapped[float] = mapped_column(Float)  # Retry-After
+    probe_until: Mapped[float] = mapped_column(Float)  # a first call is learning the limit
+    wait_s: Mapped[float] = mapped_column(Float)  # what the last take answered
 
 
 class StaffNotice(Base):

@@ -5,26 +5,82 @@ spacing and returns the slot it took, atomic under the row's lock (held until th
 millisecond). Times are on the database server's clock, the one clock every process shares;
 only the wait (a difference) leaves the database. SQLite deployments are one process and keep
 the ledger in memory (`provisioning.pace.MemoryPaceLedger`).
+
+The buckets a platform's headers describe are rows of `pace_buckets`, one per credential and
+bucket: a call is counted with one UPDATE … RETURNING before it is sent (so two processes never
+send more than the window has left between them), and each answer corrects the row.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Float, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy import Float, Integer, bindparam, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+
+
+# The shapes of provisioning.pace's Budget and BucketAnswer (db/ does not import the domain).
+class BudgetLike(Protocol):
+    @property
+    def count(self) -> int: ...
+    @property
+    def window_s(self) -> float: ...
+
+
+class SlotLike(Protocol):
+    @property
+    def account(self) -> str: ...
+    @property
+    def interval_s(self) -> float: ...
+    @property
+    def budget(self) -> BudgetLike | None: ...
+
+
+class AnswerLike(Protocol):
+    @property
+    def limit(self) -> int | None: ...
+    @property
+    def remaining(self) -> int | None: ...
+    @property
+    def reset_after_s(self) -> float | None: ...
+    @property
+    def retry_after_s(self) -> float | None: ...
+
 
 # clock_timestamp(), not now(): a reservation that waited for the row's lock must count from
 # when it got the row, or it would hand out a slot already past. The clock is the
 # database's, not a parameter. The upsert creates the row on the first reservation.
+# With a budget (`count` > 0) the row also keeps its last `count` slots: a slot is no earlier
+# than `window` after the one `count` reservations back.
 _RESERVE = text(
     """
-    INSERT INTO pace_accounts AS a (account, next_at)
-    VALUES (:account, EXTRACT(EPOCH FROM clock_timestamp())::float8 + :interval)
+    INSERT INTO pace_accounts AS a (account, next_at, recent)
+    VALUES (:account, EXTRACT(EPOCH FROM clock_timestamp())::float8 + :interval,
+            CASE WHEN :count > 0 THEN ARRAY[EXTRACT(EPOCH FROM clock_timestamp())::float8] END)
     ON CONFLICT (account) DO UPDATE
-    SET next_at = GREATEST(a.next_at, EXTRACT(EPOCH FROM clock_timestamp())::float8)
-        + :interval
+    SET next_at = GREATEST(
+            a.next_at,
+            EXTRACT(EPOCH FROM clock_timestamp())::float8,
+            CASE WHEN :count > 0 AND cardinality(a.recent) >= :count
+                 THEN a.recent[cardinality(a.recent) - :count + 1] + :window ELSE 0 END
+        ) + :interval,
+        recent = CASE WHEN :count > 0 THEN (a.recent || GREATEST(
+            a.next_at,
+            EXTRACT(EPOCH FROM clock_timestamp())::float8,
+            CASE WHEN :count > 0 AND cardinality(a.recent) >= :count
+                 THEN a.recent[cardinality(a.recent) - :count + 1] + :window ELSE 0 END
+        ))[GREATEST(1, COALESCE(cardinality(a.recent), 0) + 2 - :count):] END
     RETURNING a.next_at - :interval - EXTRACT(EPOCH FROM clock_timestamp())::float8
     """
-).bindparams(bindparam("interval", type_=Float))
+).bindparams(
+    bindparam("interval", type_=Float),
+    bindparam("window", type_=Float),
+    bindparam("count", type_=Integer),
+)
 _HOLD = text(
     """
     INSERT INTO pace_accounts AS a (account, next_at)
@@ -34,19 +90,190 @@ _HOLD = text(
     """
 ).bindparams(bindparam("seconds", type_=Float))
 
+# One call counted, or a wait: computed from the row as it was (every SET reads the old row),
+# kept in `wait_s` so RETURNING can hand it back. A bucket never answered lets one call
+# through (the probe) and holds the others until its answer says what the limit is; a window
+# whose reset has passed starts afresh at this call, as the platform's does at its arrival.
+_TAKE = text(
+    """
+    UPDATE pace_buckets AS b SET
+      wait_s = CASE
+        WHEN b.closed_until > t.now THEN b.closed_until - t.now
+        WHEN b.limit_n IS NULL THEN
+          CASE WHEN b.probe_until > t.now THEN LEAST(:poll, b.probe_until - t.now) ELSE 0 END
+        WHEN t.now >= b.reset_at + :margin OR b.remaining > 0 THEN 0
+        ELSE b.reset_at + :margin - t.now
+      END,
+      probe_until = CASE
+        WHEN b.closed_until <= t.now AND b.limit_n IS NULL AND b.probe_until <= t.now
+        THEN t.now + :learn ELSE b.probe_until END,
+      remaining = CASE
+        WHEN b.closed_until > t.now OR b.limit_n IS NULL THEN b.remaining
+        WHEN t.now >= b.reset_at + :margin THEN b.limit_n - 1
+        WHEN b.remaining > 0 THEN b.remaining - 1
+        ELSE b.remaining
+      END,
+      reset_at = CASE
+        WHEN b.closed_until <= t.now AND b.limit_n IS NOT NULL AND t.now >= b.reset_at + :margin
+        THEN t.now + b.window_s ELSE b.reset_at END
+    FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
+    WHERE b.account = :account AND b.bucket = :bucket
+    RETURNING b.wait_s
+    """
+).bindparams(
+    bindparam("poll", type_=Float),
+    bindparam("margin", type_=Float),
+    bindparam("learn", type_=Float),
+)
+_CREATE = text(
+    """
+    INSERT INTO pace_buckets (account, bucket, reset_at, window_s, closed_until, probe_until,
+                              wait_s)
+    VALUES (:account, :bucket, 0, 0, 0, 0, 0)
+    ON CONFLICT (account, bucket) DO NOTHING
+    """
+)
+# An answer with a window: its end, `at`, is now + Reset-After. An answer from an earlier
+# window (its end half a window before the row's) says nothing about this one; one from a
+# window the row has not counted (the row's is over) starts it; otherwise it is the row's
+# window: believe the smaller count (the row counts calls sent, the answer calls arrived,
+# and calls of anyone else) and the later end (the platform's window began at its arrival).
+_LEARN = text(
+    """
+    UPDATE pace_buckets AS b SET
+      closed_until = CASE WHEN :retry_after > 0
+        THEN GREATEST(b.closed_until, t.now + :retry_after + :margin) ELSE b.closed_until END,
+      probe_until = 0,
+      limit_n = COALESCE(:limit, b.limit_n, :remaining + 1),
+      window_s = GREATEST(b.window_s, :reset_after),
+      remaining = CASE
+        WHEN b.limit_n IS NULL THEN :remaining
+        WHEN t.now + :reset_after < b.reset_at - b.window_s / 2 THEN b.remaining
+        WHEN t.now + :reset_after > b.reset_at + :same AND t.now >= b.reset_at THEN :remaining
+        ELSE LEAST(b.remaining, :remaining)
+      END,
+      reset_at = CASE
+        WHEN b.limit_n IS NULL THEN t.now + :reset_after
+        WHEN t.now + :reset_after < b.reset_at - b.window_s / 2 THEN b.reset_at
+        WHEN t.now + :reset_after > b.reset_at + :same AND t.now >= b.reset_at
+        THEN t.now + :reset_after
+        ELSE GREATEST(b.reset_at, t.now + :reset_after)
+      END
+    FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
+    WHERE b.account = :account AND b.bucket = :bucket
+    """
+).bindparams(
+    bindparam("retry_after", type_=Float),
+    bindparam("margin", type_=Float),
+    bindparam("limit", type_=Integer),
+    bindparam("remaining", type_=Integer),
+    bindparam("reset_after", type_=Float),
+    bindparam("same", type_=Float),
+)
+# An answer without a window (no headers, or only Retry-After): the probe is over either way.
+_LEARN_BARE = text(
+    """
+    UPDATE pace_buckets AS b SET
+      closed_until = CASE WHEN :retry_after > 0
+        THEN GREATEST(b.closed_until, t.now + :retry_after + :margin) ELSE b.closed_until END,
+      probe_until = 0
+    FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
+    WHERE b.account = :account AND b.bucket = :bucket
+    """
+).bindparams(bindparam("retry_after", type_=Float), bindparam("margin", type_=Float))
+
+
+async def _reserve(
+    conn: AsyncConnection, account: str, interval_s: float, budget: BudgetLike | None
+) -> float:
+    values = {
+        "account": account,
+        "interval": interval_s,
+        "count": budget.count if budget else 0,
+        "window": budget.window_s if budget else 0.0,
+    }
+    return max(0.0, float((await conn.execute(_RESERVE, values)).scalar_one()))
+
+
+class DatabaseBuckets:
+    """A `BucketLedger` (provisioning/pace.py) shared by every process on this database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        margin_s: float,
+        same_window_s: float,
+        learn_timeout_s: float,
+        poll_s: float,
+    ) -> None:
+        self._engine = engine
+        self._margin = margin_s
+        self._same = same_window_s
+        self._learn = learn_timeout_s
+        self._poll = poll_s
+
+    async def take(
+        self, account: str, bucket: str, slot: SlotLike | None = None
+    ) -> tuple[float, float]:
+        names = {"account": account, "bucket": bucket}
+        values = {**names, "poll": self._poll, "margin": self._margin, "learn": self._learn}
+        # One transaction (one commit) for the count and the slot: a call pays one round trip
+        # less, and a slot is only taken by a call its bucket let through.
+        async with self._engine.begin() as conn:
+            wait = (await conn.execute(_TAKE, values)).scalar_one_or_none()
+            if wait is None:  # the bucket's first call anywhere
+                await conn.execute(_CREATE, names)
+                wait = (await conn.execute(_TAKE, values)).scalar_one()
+            if wait > 0 or slot is None:
+                return max(0.0, float(wait)), 0.0
+            return 0.0, await _reserve(conn, slot.account, slot.interval_s, slot.budget)
+
+    async def learn(self, account: str, bucket: str, answer: AnswerLike) -> None:
+        values: dict[str, Any] = {
+            "account": account,
+            "bucket": bucket,
+            "retry_after": answer.retry_after_s or 0.0,
+            "margin": self._margin,
+        }
+        windowed = answer.remaining is not None and answer.reset_after_s is not None
+        if windowed:
+            values.update(
+                limit=answer.limit,
+                remaining=answer.remaining,
+                reset_after=answer.reset_after_s,
+                same=self._same,
+            )
+        try:
+            async with self._engine.begin() as conn:
+                await self._learn_in(conn, _LEARN if windowed else _LEARN_BARE, values)
+        except SQLAlchemyError:
+            # The call itself went and was answered; the counts taken before it still hold.
+            log.warning("rate-limit headers not recorded", extra={"bucket": bucket}, exc_info=True)
+
+    @staticmethod
+    async def _learn_in(conn: AsyncConnection, statement: Any, values: dict[str, Any]) -> None:
+        if (await conn.execute(statement, values)).rowcount == 0:
+            await conn.execute(_CREATE, {"account": values["account"], "bucket": values["bucket"]})
+            await conn.execute(statement, values)
+
 
 class DatabasePaceLedger:
     """A `PaceLedger` (provisioning/pace.py) shared by every process on this database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, buckets: DatabaseBuckets | None = None) -> None:
         self._engine = engine
+        self._buckets = buckets
 
-    async def reserve(self, account: str, interval_s: float) -> float:
+    @property
+    def buckets(self) -> DatabaseBuckets | None:
+        return self._buckets
+
+    async def reserve(
+        self, account: str, interval_s: float, budget: BudgetLike | None = None
+    ) -> float:
         async with self._engine.begin() as conn:
-            wait = (
-                await conn.execute(_RESERVE, {"account": account, "interval": interval_s})
-            ).scalar_one()
-        return max(0.0, float(wait))
+            return await _reserve(conn, account, interval_s, budget)
 
     async def hold(self, account: str, seconds: float) -> None:
         async with self._engine.begin() as conn:

@@ -7,11 +7,21 @@ credential and kind of call, each a "next free slot" time: reserving moves the a
 on by the spacing and says how long the caller waits for the slot it got. On SQLite (one
 process) the ledger is this module's memory; on PostgreSQL it is a table every process
 reserves from with one atomic statement (`db/pace_ledger.py`).
+
+An account can also carry a budget, "no more than N slots in any window of W seconds" (GitHub's
+500 content-creating requests an hour): a slot is then also no earlier than W after the slot N
+reservations back, so the spacing holds for a short run and the budget for a long one.
+
+The buckets a platform announces in its rate-limit headers (Discord's per-route buckets,
+GitHub's hourly primary limit) count every process's calls too. On PostgreSQL they are shared
+rows as well (`BucketLedger`: each call is counted against its bucket before it is sent);
+on SQLite the governor keeps them in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,12 +29,60 @@ from typing import Protocol
 from provisioning.clock import Clock
 
 
+@dataclass(frozen=True)
+class Budget:
+    """At most `count` slots in any `window_s` seconds."""
+
+    count: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class BucketAnswer:
+    """What one answer's rate-limit headers said about its bucket (all None: no answer)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_after_s: float | None = None
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot to reserve on a pace account once a bucket let the call through."""
+
+    account: str
+    interval_s: float
+    budget: Budget | None = None
+
+
+class BucketLedger(Protocol):
+    """Buckets shared by every process sending with one credential."""
+
+    async def take(
+        self, account: str, bucket: str, slot: Slot | None = None
+    ) -> tuple[float, float]:
+        """Count one call against the bucket and, with it, reserve `slot` (one transaction):
+        (0, the wait for the slot); or count nothing and return how long to wait before asking
+        again (the bucket is spent, closed, or its first call is still learning the limit)."""
+        ...
+
+    async def learn(self, account: str, bucket: str, answer: BucketAnswer) -> None:
+        """Correct the bucket with what an answer said."""
+        ...
+
+
 class PaceLedger(Protocol):
     """Reserves call slots on named accounts; the waits it returns are in seconds from now."""
 
-    async def reserve(self, account: str, interval_s: float) -> float:
-        """Take the account's next slot (no earlier than now) and move it on by `interval_s`;
-        how long to wait for the slot taken."""
+    @property
+    def buckets(self) -> BucketLedger | None:
+        """Shared buckets, or None when the governor keeps them in memory (one process)."""
+        ...
+
+    async def reserve(self, account: str, interval_s: float, budget: Budget | None = None) -> float:
+        """Take the account's next slot (no earlier than now, nor than the budget allows) and
+        move it on by `interval_s`; how long to wait for the slot taken."""
         ...
 
     async def hold(self, account: str, seconds: float) -> None:
@@ -38,10 +96,22 @@ class MemoryPaceLedger:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._next: dict[str, float] = {}
+        self._recent: dict[str, deque[float]] = {}
 
-    async def reserve(self, account: str, interval_s: float) -> float:
+    @property
+    def buckets(self) -> BucketLedger | None:
+        return None
+
+    async def reserve(self, account: str, interval_s: float, budget: Budget | None = None) -> float:
         now = self._clock.monotonic()
         start = max(now, self._next.get(account, now))
+        if budget is not None:
+            recent = self._recent.setdefault(account, deque())
+            if len(recent) >= budget.count:
+                start = max(start, recent[-budget.count] + budget.window_s)
+            recent.append(start)
+            while len(recent) > budget.count:
+                recent.popleft()
         self._next[account] = start + interval_s
         return start - now
 

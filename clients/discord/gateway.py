@@ -137,7 +137,7 @@ class DiscordRestGateway:
         finally:
             ATTEMPTS.reset(token)
             # Always: the governor counts this call as answered, headers or not.
-            self._governor.observe(bucket, attempts.headers)
+            await self._governor.answered(bucket, attempts.headers)
         return data, attempts.count
 
     async def _get(self, path: str, **params: str) -> Any:

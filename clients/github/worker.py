@@ -142,7 +142,7 @@ class PyGithubWorker:
         self, exchange: HttpExchange, context: AuditContext, headers: Mapping[str, str]
     ) -> None:
         # On the loop, so the governor (not thread-safe) is only ever touched from there.
-        self._governor.observe(BUCKET, headers)
+        await self._governor.answered(BUCKET, headers)
         await self._sink.record_http(exchange, context)
 
     async def call(self, write: bool, fn: Callable[[Requester], T]) -> T:

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from provisioning.errors import PlatformError
-from provisioning.governor import RESET_MARGIN_S, GovernorLimits, RateGovernor
+from provisioning.governor import BUDGET_MARGIN_S, RESET_MARGIN_S, GovernorLimits, RateGovernor
 from tests.fakes.clocks import FastForwardClock
 
 
@@ -152,6 +152,17 @@ async def test_close_holds_every_call_back() -> None:
     await call(governor, clock, "api", False, window(5000, 4999, 3600))
     await governor.close("api", 20)
     assert await call(governor, clock, "api", False) == pytest.approx(20 + RESET_MARGIN_S)
+
+
+async def test_github_writes_keep_the_hourly_content_budget() -> None:
+    """GitHub allows 500 content-creating requests an hour: the first 500 writes go a second
+    apart, the 501st waits until an hour (and the arrival margin) after the first."""
+    clock = FastForwardClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    times = [await call(governor, clock, "api", True) for _ in range(502)]
+    assert times[499] == 499.0
+    assert times[500] == pytest.approx(3600.0 + BUDGET_MARGIN_S)
+    assert times[501] == pytest.approx(3601.0 + BUDGET_MARGIN_S)
 
 
 def github_window(clock: FastForwardClock, limit: int, remaining: int) -> dict[str, str]:
