@@ -62,9 +62,18 @@ async def test_sigint_hands_steps_back_and_a_restart_finishes_without_duplicates
         handed_back = re.search(r"runner stopped: (\d+) steps handed back", first.output())
         assert handed_back is not None, first.output()
         assert int(handed_back.group(1)) >= 1, first.output()
-        # Pace waits are cancelled at once, a call in flight gets at most a second (measured
-        # here: 0.9 s from the signal to the exit, 37 ms of it the runner's own stopping).
-        assert took < 2, f"took {took:.1f} s to stop\n{first.output()}"
+        # The product's own stopping, as it logs it from its signal handler to its last line:
+        # pace waits cancelled at once, a call in flight given at most `drain_s` (1 s), every
+        # other phase milliseconds. This holds whatever the machine's load, so a slow product
+        # fails here even where the 2 s below could not be met.
+        own = re.search(r"everything stopped, \+([\d.]+) s after the signal", first.output())
+        assert own is not None, first.output()
+        phases = "\n".join(re.findall(r"stopped .* after the signal.*", first.output()))
+        assert float(own.group(1)) < 1.5, f"the product's own stop was slow:\n{phases}"
+        # From the signal to the process's exit, as the operator sees it (the 2 s).
+        # Measured on an idle machine: 0.3 s, 0.1 s of it the product's phases; with the
+        # runner tests running beside it: see the report in the commit.
+        assert took < 2, f"{took:.2f} s from the signal to the exit, phases:\n{phases}"
 
         second = await RunnerProcess.start(env, tmp_path, "second")
         try:
