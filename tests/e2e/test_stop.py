@@ -93,3 +93,52 @@ async def test_sigint_hands_steps_back_and_a_restart_finishes_without_duplicates
     check_github(github_state(sandbox), spec)
     # A handed-back step's interrupted attempt does not count against it.
     assert max(s.attempts for s in steps if s.key.startswith("github.")) == 1
+
+
+async def test_sigint_with_a_github_call_hanging_exits_after_the_drain_period(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SIGINT while a GitHub write hangs (the sandbox holds every POST for 30 s, past the
+    request timeout): the call gets the one-second drain period, its step is handed back,
+    and the process exits within 2 s; the thread still in that call does not hold the exit
+    (closing the GitHub client waited for it, up to the request timeout)."""
+    sandbox = SandboxServer(rate_scale=SANDBOX_RATE_SCALE)
+    async with sandbox, control_of(sandbox) as control, open_product(database_url, sandbox) as app:
+        people = await control.discord_users()
+        data = lecture(people["ada"], people["grace"])
+        await control.github_users(
+            login for login in (p.github for p in parse_course(data).students)
+        )
+        course_id = await app.create(data)
+        await control.fault(kind="latency", platform="github", method="POST", delay=30)
+        env = product_env(
+            database_url, sandbox_url=sandbox.base_url, rate_scale=PACE_SCALE, github_timeout_s="20"
+        )
+
+        async def a_write_hangs() -> bool:
+            faults = await control.call("GET", "/faults")
+            return any(rule["fired"] for rule in faults)
+
+        first = await RunnerProcess.start(env, tmp_path, "first")
+        try:
+            await until(a_write_hangs, timeout_s=60, what=f"a GitHub write\n{first.output()}")
+            first.process.send_signal(signal.SIGINT)
+            signalled = time.monotonic()
+            assert await asyncio.wait_for(first.process.wait(), 30) == 0, first.output()
+            took = time.monotonic() - signalled
+        finally:
+            first.kill()
+        steps = await all_steps(app.sessions, course_id)
+        await control.clear_faults()
+
+    assert not [s.key for s in steps if s.state == "running" or s.lease_owner], steps
+    handed_back = re.search(r"runner stopped: (\d+) steps handed back", first.output())
+    assert handed_back is not None, first.output()
+    assert int(handed_back.group(1)) >= 1, first.output()
+    own = re.search(r"everything stopped, \+([\d.]+) s after the signal", first.output())
+    assert own is not None, first.output()
+    phases = "\n".join(re.findall(r"stopped .* after the signal.*", first.output()))
+    # The drain period (1 s), then milliseconds: the busy lane is not waited for (its close
+    # waited up to the request timeout before).
+    assert float(own.group(1)) < 1.5, f"the product's own stop was slow:\n{phases}"
+    assert took < 2, f"{took:.2f} s from the signal to the exit, phases:\n{phases}"
