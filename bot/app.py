@@ -22,6 +22,7 @@ from discord import app_commands
 from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
 from bot.settings import Settings
+from bot.shutdown import PhasedExitStack, StopClock
 from cogs.course.group import install
 from web.access_log import RedactingAccessLogger
 
@@ -40,6 +41,7 @@ __all__ = ["PartFailedError", "StartupError", "run", "serve"]
 async def serve(settings: Settings, *, runner_only: bool = False) -> None:
     """Build the product and run it until SIGINT/SIGTERM."""
     stop = asyncio.Event()
+    clock = StopClock()
 
     def on_signal() -> None:
         if stop.is_set():
@@ -47,15 +49,18 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
             # when their leases expire; everything finished is already committed.
             print("second signal: exiting now", file=sys.stderr, flush=True)
             os._exit(130)
+        clock.signalled()
         log.info("stopping: no new steps are taken (a second signal exits at once)")
         stop.set()
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    async with AsyncExitStack() as stack:
+    async with PhasedExitStack(clock) as stack:
         product = await build(settings, stack)
-        await run(product, stop, runner_only=runner_only)
+        await run(product, stop, runner_only=runner_only, clock=clock)
+    # The last line before the process exits: the stop test compares the exit with it.
+    log.info("everything stopped, +%.3f s after the signal; exiting", clock.since())
 
 
 async def _remind(product: Product) -> None:
@@ -74,11 +79,17 @@ async def _count_servers(product: Product) -> None:
         log.warning("the bot's server count could not be checked", exc_info=True)
 
 
-async def run(product: Product, stop: asyncio.Event, *, runner_only: bool = False) -> None:
+async def run(
+    product: Product,
+    stop: asyncio.Event,
+    *,
+    runner_only: bool = False,
+    clock: StopClock | None = None,
+) -> None:
     """Run the runner, and unless `runner_only` the web server and the bot, until `stop`."""
     settings = product.settings
     failed: list[str] = []
-    async with AsyncExitStack() as stack:
+    async with PhasedExitStack(clock or StopClock()) as stack:
         scheduler = AsyncIOScheduler()
         scheduler.add_job(product.runner.wake, "interval", seconds=RUNNER_TICK_S, id="runner-tick")
         if not runner_only and settings.reconcile_interval_s > 0:

@@ -40,6 +40,10 @@ API_VERSION = "2022-11-28"
 # Every REST call draws on the `core` resource; the governor keys its reset by this bucket.
 BUCKET = "core"
 PAGE_SIZE = 100
+# On close, how long an idle lane may take to close its connections (milliseconds, as a rule).
+# A lane still in a call its step gave up on (handed back while stopping) is not waited for:
+# it would hold the process for up to the request timeout, and nobody awaits that answer.
+CLOSE_WAIT_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ class _Lane:
     """One `Github` and the one thread it runs on."""
 
     github: Github
+    # In a call, set and cleared on the lane's thread: a step cancelled while stopping
+    # leaves its call running there.
+    busy: bool = False
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="pygithub")
     )
@@ -133,10 +140,19 @@ class PyGithubWorker:
         self._sink = sink
 
     async def aclose(self) -> None:
+        """Close both lanes, each on its thread; wait at most `CLOSE_WAIT_S` for idle ones."""
         loop = asyncio.get_running_loop()
+        idle = []
         for lane in self._lanes.values():
-            await loop.run_in_executor(lane.executor, lane.github.close)
-            lane.executor.shutdown(wait=True)
+            close = loop.run_in_executor(lane.executor, lane.github.close)
+            # The thread ends after the close (after the call in flight, on a busy lane).
+            lane.executor.shutdown(wait=False)
+            if lane.busy:
+                log.info("a GitHub call given up on is still in flight; not waiting for it")
+            else:
+                idle.append(close)
+        if idle:
+            await asyncio.wait(idle, timeout=CLOSE_WAIT_S)
 
     async def _on_exchange(
         self, exchange: HttpExchange, context: AuditContext, headers: Mapping[str, str]
@@ -159,7 +175,11 @@ class PyGithubWorker:
 
         def run() -> T:
             transport.binding.set(bound)
-            return fn(lane.requester)
+            lane.busy = True
+            try:
+                return fn(lane.requester)
+            finally:
+                lane.busy = False
 
         context = contextvars.copy_context()
         try:
