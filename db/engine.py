@@ -31,7 +31,9 @@ MAX_OVERFLOW = 20
 POOL_TIMEOUT_S = 10.0
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, ping_after_idle_s: float = PING_AFTER_IDLE_S
+) -> AsyncEngine:
     """Build an async engine; on SQLite turn on foreign keys and WAL for every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -48,7 +50,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _note_returned)
         event.listen(engine.sync_engine, "checkin", _note_returned)
-        event.listen(engine.sync_engine, "checkout", _ping_if_idle(engine))
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle(engine, ping_after_idle_s))
     log.debug("engine created", extra={"backend": parsed.get_backend_name()})
     return engine
 
@@ -72,11 +74,11 @@ def _note_returned(_dbapi_connection: Any, record: Any) -> None:
     record.info["returned_at"] = time.monotonic()
 
 
-def _ping_if_idle(engine: AsyncEngine) -> Any:
+def _ping_if_idle(engine: AsyncEngine, after_s: float) -> Any:
     dialect = engine.sync_engine.dialect
 
     def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if time.monotonic() - record.info.get("returned_at", 0.0) < PING_AFTER_IDLE_S:
+        if time.monotonic() - record.info.get("returned_at", 0.0) < after_s:
             return
         try:
             dialect.do_ping(dbapi_connection)
