@@ -394,8 +394,11 @@ class CourseService:
             select(func.count()).where(Course.id == course_id)
         ):
             raise CourseNotFoundError(course_id)
-        reconciled = None
-        if groups and groups[0].started is not None:
+        if not groups:  # a course without steps: no ids rode along, read it directly
+            reconciled = await last_reconcile(session, course_id)
+        elif groups[0].started is None:
+            reconciled = None
+        else:
             reconciled = await self._last_reconcile(
                 session, course_id, (groups[0].started, groups[0].reported)
             )
