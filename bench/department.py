@@ -505,6 +505,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         "status_p99_ms": status.get("p99_ms"),
         "status_requests": status.get("requests"),
         "status_errors": status.get("errors"),
+        "status_error_kinds": status.get("error_kinds"),
         "all_succeeded": set(states) == {"succeeded"},
         "states": dict(states),
     }
@@ -577,7 +578,9 @@ async def poll_status(url: str, token: str, clients: int) -> None:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
 
     result = {"p50_ms": pct(0.5), "p99_ms": pct(0.99), "requests": len(ordered)}
-    print(json.dumps({**result, "errors": len(errors)}), flush=True)
+    # Which errors (a status, or the client's exception), so a failing run says why.
+    kinds = dict(Counter(errors))
+    print(json.dumps({**result, "errors": len(errors), "error_kinds": kinds}), flush=True)
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import reading
 from db.models import ApiToken
 from provisioning.clock import Clock
 from provisioning.shared_reads import SharedReads
@@ -114,7 +115,8 @@ class ApiTokenService:
         return await self._lookups.read(digest, lambda: self._lookup(digest))
 
     async def _lookup(self, digest: str) -> ApiTokenInfo | None:
-        async with self._sessions() as session:
+        # One statement, outside a transaction: no BEGIN and ROLLBACK round trips per request.
+        async with reading(self._sessions) as session:
             row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         # The lookup is by hash, so timing does not reveal how much of a guess was right.
         if row is None or row.revoked_at is not None:

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain, step_queue
-from db.models import STEP_STATES, Course, IdempotencyKey, LabGroup, Member, Step
+from db.engine import reading
+from db.models import STEP_STATES, AuditEvent, Course, IdempotencyKey, LabGroup, Member, Step
 from provisioning.clock import Clock
 from provisioning.courses.archive import archived_plan
 from provisioning.courses.change_preview import (
@@ -26,7 +27,9 @@ from provisioning.courses.change_preview import (
     preview_of,
 )
 from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
-from provisioning.courses.drift_status import last_reconcile
+from provisioning.courses.drift_status import LastReconcile, last_reconcile
+from provisioning.courses.reconcile import REPORTED as RECONCILE_REPORTED
+from provisioning.courses.reconcile import STARTED as RECONCILE_STARTED
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import (
     AppliedChange,
@@ -86,6 +89,8 @@ UpdateInTransaction = Callable[[AsyncSession, CourseUpdate], Awaitable[None]]
 RETRYABLE_STATES = ("failed", "blocked", "awaiting_action")
 # Keep audit rows small: a retry of thousands of invites records the first keys and the count.
 _AUDIT_KEYS_MAX = 50
+# Courses whose last reconcile is kept (`CourseService._last_reconcile`): a few bytes each.
+RECONCILES_KEPT = 1024
 
 
 # StepStatus's fields, in its order.
@@ -143,6 +148,8 @@ class CourseService:
         self._sessions = session_factory
         self._clock = clock
         self._planner = planner
+        # Each course's last reconcile by the ids of its audit events (`_last_reconcile`).
+        self._reconciles: dict[str, tuple[tuple[int, int | None], LastReconcile | None]] = {}
         self._safety = safety
         # Whether people dropped from every course of an organization it invited them to
         # leave it too (`provisioning.courses.retire`); else their membership is left alone.
@@ -277,8 +284,9 @@ class CourseService:
 
     async def status_summary(self, course_id: str) -> StatusSummary:
         """The course state and counts per state and per platform, from one aggregate query
-        over the course's steps (its version tells a poller whether anything changed)."""
-        async with self._sessions() as session:
+        over the course's steps (its version tells a poller whether anything changed). Read
+        outside a transaction (each poll's one read; no BEGIN and ROLLBACK round trips)."""
+        async with reading(self._sessions) as session:
             return await self._summary(session, course_id)
 
     async def status_page(
@@ -339,9 +347,32 @@ class CourseService:
         )
 
     async def _summary(self, session: AsyncSession, course_id: str) -> StatusSummary:
+        # The ids of the course's last reconcile events ride along as two indexed subqueries,
+        # so a poll is one statement; their details are read only when they change.
+        started = (
+            select(func.max(AuditEvent.id))
+            .where(AuditEvent.course_id == course_id, AuditEvent.event == RECONCILE_STARTED)
+            .scalar_subquery()
+        )
+        reported = (
+            select(func.max(AuditEvent.id))
+            .where(
+                AuditEvent.course_id == course_id,
+                AuditEvent.event == RECONCILE_REPORTED,
+                AuditEvent.id > started,
+            )
+            .scalar_subquery()
+        )
         groups = (
             await session.execute(
-                select(Step.state, Step.kind, func.count(), func.max(Step.updated_at))
+                select(
+                    Step.state,
+                    Step.kind,
+                    func.count(),
+                    func.max(Step.updated_at),
+                    started.label("started"),
+                    reported.label("reported"),
+                )
                 .where(Step.course_id == course_id)
                 .group_by(Step.state, Step.kind)
             )
@@ -352,7 +383,7 @@ class CourseService:
             "discord": dict.fromkeys(STEP_STATES, 0),
         }
         latest: list[str] = []
-        for state, kind, n, updated in groups:
+        for state, kind, n, updated, _, _ in groups:
             counts[state] += n
             platform = kind.split(".", 1)[0]
             platforms.setdefault(platform, dict.fromkeys(STEP_STATES, 0))[state] += n
@@ -363,8 +394,15 @@ class CourseService:
             select(func.count()).where(Course.id == course_id)
         ):
             raise CourseNotFoundError(course_id)
+        if not groups:  # a course without steps: no ids rode along, read it directly
+            reconciled = await last_reconcile(session, course_id)
+        elif groups[0].started is None:
+            reconciled = None
+        else:
+            reconciled = await self._last_reconcile(
+                session, course_id, (groups[0].started, groups[0].reported)
+            )
         present = [state for state, n in counts.items() if n]
-        reconciled = await last_reconcile(session, course_id)
         if reconciled is not None:  # a report recorded changes the status, steps or not
             latest.append(f"reconcile/{reconciled.event_id}")
         return StatusSummary(
@@ -375,6 +413,20 @@ class CourseService:
             version=hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32],
             last_reconcile=reconciled,
         )
+
+    async def _last_reconcile(
+        self, session: AsyncSession, course_id: str, events: tuple[int, int | None]
+    ) -> LastReconcile | None:
+        """The course's last reconcile, read again only when its audit events differ from
+        those read last time (audit events never change once written)."""
+        known = self._reconciles.get(course_id)
+        if known is not None and known[0] == events:
+            return known[1]
+        found = await last_reconcile(session, course_id)
+        if len(self._reconciles) >= RECONCILES_KEPT:
+            self._reconciles.pop(next(iter(self._reconciles)))
+        self._reconciles[course_id] = (events, found)
+        return found
 
     async def update(
         self,
