@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import discord
 
@@ -47,20 +47,25 @@ ACTOR = "course-log"
 _DRIFT_PENDING_MAX = 50
 
 
-class Milestones(Protocol):
-    """`provisioning.courses.milestones.MilestoneTracker`."""
-
-    async def due(self) -> list[Milestone]: ...
-
-    async def post(self, milestone: Milestone, send: Callable[[], Awaitable[None]]) -> bool: ...
+class _OfCourse(Protocol):
+    @property
+    def course_id(self) -> str: ...
 
 
-class Notices(Protocol):
-    """`provisioning.students.notices.StaffNotices`."""
+Item = TypeVar("Item", bound=_OfCourse)
 
-    async def due(self) -> list[Notice]: ...
 
-    async def post(self, notice: Notice, send: Callable[[], Awaitable[None]]) -> bool: ...
+class Due(Protocol[Item]):
+    """What the log posts each once: `due` lists them, `post` sends one and records it."""
+
+    async def due(self) -> list[Item]: ...
+
+    async def post(self, item: Item, send: Callable[[], Awaitable[None]]) -> bool: ...
+
+
+# `provisioning.courses.milestones.MilestoneTracker`, `provisioning.students.notices.StaffNotices`.
+Milestones = Due[Milestone]
+Notices = Due[Notice]
 
 
 def notice_embed(notice: Notice) -> discord.Embed:
@@ -136,41 +141,37 @@ class CourseLog:
             channel = self._channel()
             if channel is None:
                 return 0
-            posted = 0
-            for milestone in await self._milestones.due():
-                embed = milestone_embed(milestone)
-
-                async def send(embed: discord.Embed = embed) -> None:
-                    await channel.send(embed=embed)
-
-                context = audit_context.AuditContext(actor=ACTOR, course_id=milestone.course_id)
-                token = audit_context.current.set(context)
-                try:
-                    posted += await self._milestones.post(milestone, send)
-                except discord.HTTPException:
-                    log.warning("could not post to the course log", exc_info=True)
-                    break
-                finally:
-                    audit_context.current.reset(token)
+            posted = await self._post_each(channel, self._milestones, milestone_embed, "milestone")
             posted += await self._post_notices(channel)
             return posted + await self._send_drift(channel)
 
     async def _post_notices(self, channel: discord.TextChannel) -> int:
         if self._notices is None:
             return 0
+        return await self._post_each(channel, self._notices, notice_embed, "staff notice")
+
+    @staticmethod
+    async def _post_each(
+        channel: discord.TextChannel,
+        source: Due[Item],
+        embed_of: Callable[[Item], discord.Embed],
+        what: str,
+    ) -> int:
+        """Post what `source` has due, each once (its `post` records it); stop at the first
+        refusal, the rest are due again next round."""
         posted = 0
-        for notice in await self._notices.due():
-            embed = notice_embed(notice)
+        for item in await source.due():
+            embed = embed_of(item)
 
             async def send(embed: discord.Embed = embed) -> None:
                 await channel.send(embed=embed)
 
-            context = audit_context.AuditContext(actor=ACTOR, course_id=notice.course_id)
+            context = audit_context.AuditContext(actor=ACTOR, course_id=item.course_id)
             token = audit_context.current.set(context)
             try:
-                posted += await self._notices.post(notice, send)
+                posted += await source.post(item, send)
             except discord.HTTPException:
-                log.warning("could not post a staff notice to the course log", exc_info=True)
+                log.warning("could not post a %s to the course log", what, exc_info=True)
                 break
             finally:
                 audit_context.current.reset(token)

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEvent
-from provisioning.courses.reconcile import REPORTED, STARTED
+from provisioning.courses.reconcile import REPORTED, STARTED, last_event
 
 
 @dataclass(frozen=True)
@@ -36,28 +34,10 @@ class LastReconcile:
 
 async def last_reconcile(session: AsyncSession, course_id: str) -> LastReconcile | None:
     """The course's last reconcile, or None when it was never reconciled."""
-    started = (
-        await session.execute(
-            select(AuditEvent.id, AuditEvent.at)
-            .where(AuditEvent.course_id == course_id, AuditEvent.event == STARTED)
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-        )
-    ).first()
+    started = await last_event(session, course_id, STARTED)
     if started is None:
         return None
-    reported = (
-        await session.execute(
-            select(AuditEvent.id, AuditEvent.at, AuditEvent.request_summary)
-            .where(
-                AuditEvent.course_id == course_id,
-                AuditEvent.event == REPORTED,
-                AuditEvent.id > started.id,
-            )
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-        )
-    ).first()
+    reported = await last_event(session, course_id, REPORTED, started.id)
     if reported is None:
         return LastReconcile(started.at, None, None, None, None, started.id)
     summary = reported.request_summary or {}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
@@ -51,6 +51,25 @@ _KEYS_MAX = 50
 # Writes explained per reconcile (each may cost one audit-log read); the rest stay unexplained.
 _FINDINGS_MAX = 200
 SERVER_STEP = "discord.server"
+
+
+async def last_event(
+    session: AsyncSession, course_id: str, event: str, after_id: int = 0
+) -> Row[tuple[int, datetime, dict[str, Any] | None]] | None:
+    """The course's newest audit event of this kind (after `after_id`): its id, time and
+    summary. One walk of the (course_id, event, id) index."""
+    return (
+        await session.execute(
+            select(AuditEvent.id, AuditEvent.at, AuditEvent.request_summary)
+            .where(
+                AuditEvent.course_id == course_id,
+                AuditEvent.event == event,
+                AuditEvent.id > after_id,
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -165,14 +184,7 @@ class ReconcileService:
         async with self._sessions() as session:
             if await session.get(Course, course_id) is None:
                 raise CourseNotFoundError(course_id)
-            started = (
-                await session.execute(
-                    select(AuditEvent.id, AuditEvent.at, AuditEvent.request_summary)
-                    .where(AuditEvent.course_id == course_id, AuditEvent.event == STARTED)
-                    .order_by(AuditEvent.id.desc())
-                    .limit(1)
-                )
-            ).first()
+            started = await last_event(session, course_id, STARTED)
             states = dict(
                 (
                     await session.execute(
@@ -215,18 +227,7 @@ class ReconcileService:
                     .order_by(AuditEvent.id)
                 )
             ).all()
-            reported = (
-                await session.execute(
-                    select(AuditEvent.id, AuditEvent.request_summary)
-                    .where(
-                        AuditEvent.course_id == course_id,
-                        AuditEvent.event == REPORTED,
-                        AuditEvent.id > started.id,
-                    )
-                    .order_by(AuditEvent.id.desc())
-                    .limit(1)
-                )
-            ).first()
+            reported = await last_event(session, course_id, REPORTED, started.id)
         summary = (reported.request_summary if reported is not None else None) or {}
         findings = summary.get("findings") or {}
         repairs = [
