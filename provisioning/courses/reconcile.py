@@ -35,7 +35,8 @@ from db.models import AuditEvent, Course, Step
 from provisioning import audit_context
 from provisioning.clock import Clock
 from provisioning.courses.changes import CourseArchivedError
-from provisioning.courses.drift_findings import Finding, Write, explain
+from provisioning.courses.drift_explain import explain
+from provisioning.courses.drift_findings import Finding, Write
 from provisioning.courses.update import lock_course
 from provisioning.discord.gateway import DiscordGateway
 from provisioning.errors import CourseNotFoundError
