@@ -1,6 +1,6 @@
 """What one repair of a reconcile means to a person: the findings model.
 
-A repair is a write a re-verifying step made (`reconcile.Repair`: step, method, path). Each is
+A repair is a write a re-verifying step made (`drift_report.Repair`: step, method, path). Each is
 described as the resource, what differed and what was repaired (a `Finding`), and who made the
 change it undid when that is known, or why it is not. Discord names the person in its guild
 audit log (`discord_attribution`). GitHub has no such log for an organization on its public API

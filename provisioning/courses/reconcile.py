@@ -7,10 +7,11 @@ expired invite link or GitHub invitation is made again. A step that finds nothin
 nothing, so every write a reconcile causes is drift it repaired, and the HTTP audit rows
 already record each one (which call, for which step, with what answer). The drift report is
 read from them: the writes of the course's steps since its last reconcile started. When the
-course's steps have settled, each write is explained (`drift_findings`: the resource, what
+course's steps have settled, each write is explained (`drift_explain`: the resource, what
 differed, what was repaired, and who changed it and when, from Discord's audit log; GitHub has
 none) and the report's summary with those findings is appended to the audit log, where the
-report reads them back.
+report reads them back (`drift_report`); a report that repaired something gets its course log
+message stored in the same transaction (`drift_notices`).
 
 One course at a time (`run_once`), the course reconciled longest ago first, so a reconcile of
 all courses stays within the platforms' rate limits; `run_round` goes through every active
