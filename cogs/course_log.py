@@ -24,6 +24,7 @@ from cogs.render.text import clip
 from provisioning import audit_context
 from provisioning.courses.drift_notices import DriftNotice
 from provisioning.courses.milestones import Milestone
+from provisioning.discord.server_count import CAP_WAIT
 from provisioning.students.notices import Notice
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ HEADLINES = {
         "awaiting_action",
         "Create a server, add the bot and run /course claim there (see /course status).",
     ),
+    # The step's own words (why, what to do) are the description; this is for their absence.
+    "waiting_for_cap": ("Waiting: the bot is at Discord's server cap", "awaiting_action", CAP_WAIT),
     "claimed": ("Server claimed", "in_progress", "The bot is setting up the Discord server."),
     "needs_person": ("Needs a person", "awaiting_action", "See /course status for what to do."),
     "failed": ("Failed", "failed", "Fix the cause, then /course retry."),
@@ -81,7 +84,7 @@ def notice_embed(notice: Notice) -> discord.Embed:
 
 def milestone_embed(milestone: Milestone) -> discord.Embed:
     headline, colour, next_step = HEADLINES[milestone.name]
-    description = f"{milestone.title}\n{next_step}"
+    description = f"{milestone.title}\n{milestone.why or next_step}"
     if milestone.steps:
         description += f"\n{milestone.steps} step(s)"
         if milestone.first_hint:
