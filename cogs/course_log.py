@@ -99,7 +99,8 @@ def milestone_embed(milestone: Milestone) -> discord.Embed:
 
 
 class CourseLog:
-    """Posts due milestones to the log channel of the admin server."""
+    """Posts what is due (milestones, staff notices, drift messages) to the log channel of the
+    admin server."""
 
     def __init__(
         self,
@@ -138,7 +139,8 @@ class CourseLog:
         return channel
 
     async def post_due(self) -> int:
-        """Post every milestone reached since the last round; how many were posted."""
+        """Post every milestone reached, and every notice and drift message stored, since the
+        last round; how many were posted."""
         if self._lock.locked():
             return 0
         async with self._lock:
