@@ -55,6 +55,7 @@ from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
 from provisioning.courses.change_preview import SafetyLimit
 from provisioning.courses.drafts import DraftService
+from provisioning.courses.drift_notices import DriftNotices
 from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import ReconcileService
@@ -207,15 +208,11 @@ async def build(
         admin_guild_id,
         settings.discord_log_channel,
         notices=StaffNotices(sessions, clock),
+        drift=DriftNotices(sessions, clock),
     )
-    # Names who changed things by hand from the guild's audit log; posts what it repaired.
-    reconcile = ReconcileService(
-        sessions,
-        clock,
-        on_change=runner.wake,
-        discord=discord_gateway,
-        on_report=course_log.post_drift,
-    )
+    # Names who changed things by hand from the guild's audit log; what it repaired is stored
+    # for the course log (`DriftNotices`).
+    reconcile = ReconcileService(sessions, clock, on_change=runner.wake, discord=discord_gateway)
     claims = DatabaseClaimService(
         sessions, secret, clock, on_change=runner.wake, servers=discord_gateway.bot_servers
     )

@@ -4,9 +4,9 @@ so staff see progress without asking (`provisioning.courses.milestones` decides 
 `CourseLog.post_due` runs on the bot's scheduler tick. Without the channel (not configured, or
 not found in the admin server) it does nothing, and says so once.
 
-A drift reconcile that repaired something tells the log when it records its report
-(`post_drift`); a message that could not be sent is tried again on the next ticks (kept in
-memory: a restart loses it, the report itself stays in `GET /courses/{id}/drift`).
+Besides milestones it posts what is stored for it, each once: staff notices
+(`provisioning.students.notices`) and the message of each reconcile that repaired something
+(`provisioning.courses.drift_notices`, stored with the report, so a restart loses none).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from cogs.render.drift import drift_log_embed
 from cogs.render.status import COLOURS
 from cogs.render.text import clip
 from provisioning import audit_context
+from provisioning.courses.drift_notices import DriftNotice
 from provisioning.courses.milestones import Milestone
-from provisioning.courses.reconcile import DriftNotice
+from provisioning.discord.server_count import CAP_WAIT
 from provisioning.students.notices import Notice
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ HEADLINES = {
         "awaiting_action",
         "Create a server, add the bot and run /course claim there (see /course status).",
     ),
+    # The step's own words (why, what to do) are the description; this is for their absence.
+    "waiting_for_cap": ("Waiting: the bot is at Discord's server cap", "awaiting_action", CAP_WAIT),
     "claimed": ("Server claimed", "in_progress", "The bot is setting up the Discord server."),
     "needs_person": ("Needs a person", "awaiting_action", "See /course status for what to do."),
     "failed": ("Failed", "failed", "Fix the cause, then /course retry."),
@@ -43,8 +46,6 @@ HEADLINES = {
 
 
 ACTOR = "course-log"
-# Drift messages waiting to be sent again, at most (the oldest are dropped first).
-_DRIFT_PENDING_MAX = 50
 
 
 class _OfCourse(Protocol):
@@ -63,9 +64,11 @@ class Due(Protocol[Item]):
     async def post(self, item: Item, send: Callable[[], Awaitable[None]]) -> bool: ...
 
 
-# `provisioning.courses.milestones.MilestoneTracker`, `provisioning.students.notices.StaffNotices`.
+# `provisioning.courses.milestones.MilestoneTracker`, `provisioning.students.notices.StaffNotices`,
+# `provisioning.courses.drift_notices.DriftNotices`.
 Milestones = Due[Milestone]
 Notices = Due[Notice]
+DriftMessages = Due[DriftNotice]
 
 
 def notice_embed(notice: Notice) -> discord.Embed:
@@ -81,7 +84,7 @@ def notice_embed(notice: Notice) -> discord.Embed:
 
 def milestone_embed(milestone: Milestone) -> discord.Embed:
     headline, colour, next_step = HEADLINES[milestone.name]
-    description = f"{milestone.title}\n{next_step}"
+    description = f"{milestone.title}\n{milestone.why or next_step}"
     if milestone.steps:
         description += f"\n{milestone.steps} step(s)"
         if milestone.first_hint:
@@ -96,7 +99,8 @@ def milestone_embed(milestone: Milestone) -> discord.Embed:
 
 
 class CourseLog:
-    """Posts due milestones to the log channel of the admin server."""
+    """Posts what is due (milestones, staff notices, drift messages) to the log channel of the
+    admin server."""
 
     def __init__(
         self,
@@ -105,14 +109,15 @@ class CourseLog:
         guild_id: str | None,
         channel_name: str,
         notices: Notices | None = None,
+        drift: DriftMessages | None = None,
     ) -> None:
         self._client = client
         self._milestones = milestones
         self._notices = notices
+        self._drift = drift
         self._guild_id = guild_id
         self._channel_name = channel_name
         self._missing_said = False
-        self._drift_pending: list[DriftNotice] = []
         # One round at a time: a slow round is not overtaken by the next tick.
         self._lock = asyncio.Lock()
 
@@ -134,21 +139,21 @@ class CourseLog:
         return channel
 
     async def post_due(self) -> int:
-        """Post every milestone reached since the last round; how many were posted."""
+        """Post every milestone reached, and every notice and drift message stored, since the
+        last round; how many were posted."""
         if self._lock.locked():
             return 0
         async with self._lock:
             channel = self._channel()
             if channel is None:
                 return 0
-            posted = await self._post_each(channel, self._milestones, milestone_embed, "milestone")
-            posted += await self._post_notices(channel)
-            return posted + await self._send_drift(channel)
-
-    async def _post_notices(self, channel: discord.TextChannel) -> int:
-        if self._notices is None:
-            return 0
-        return await self._post_each(channel, self._notices, notice_embed, "staff notice")
+            post = self._post_each
+            posted = await post(channel, self._milestones, milestone_embed, "milestone")
+            if self._notices is not None:
+                posted += await post(channel, self._notices, notice_embed, "staff notice")
+            if self._drift is not None:
+                posted += await post(channel, self._drift, drift_log_embed, "drift message")
+            return posted
 
     @staticmethod
     async def _post_each(
@@ -176,30 +181,3 @@ class CourseLog:
             finally:
                 audit_context.current.reset(token)
         return posted
-
-    async def post_drift(self, notice: DriftNotice) -> None:
-        """Post a recorded drift report now (or on a later tick if that fails)."""
-        self._drift_pending = [*self._drift_pending, notice][-_DRIFT_PENDING_MAX:]
-        if self._lock.locked():
-            return  # the round under way, or the next, sends it
-        async with self._lock:
-            channel = self._channel()
-            if channel is not None:
-                await self._send_drift(channel)
-
-    async def _send_drift(self, channel: discord.TextChannel) -> int:
-        sent = 0
-        while self._drift_pending:
-            notice = self._drift_pending[0]
-            context = audit_context.AuditContext(actor=ACTOR, course_id=notice.course_id)
-            token = audit_context.current.set(context)
-            try:
-                await channel.send(embed=drift_log_embed(notice))
-            except discord.HTTPException:
-                log.warning("could not post a drift report to the course log", exc_info=True)
-                break
-            finally:
-                audit_context.current.reset(token)
-            self._drift_pending.pop(0)
-            sent += 1
-        return sent

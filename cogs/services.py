@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from provisioning.claims.codes import ClaimResult
 from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drafts import ArchiveApplied, Confirmed, Draft, RosterApplied
+from provisioning.courses.drift_report import DriftReport
 from provisioning.courses.preview import unknown_hourly_limit
-from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (

@@ -413,3 +413,19 @@ class StaffNotice(Base):
     what: Mapped[str] = mapped_column(Text)
     todo: Mapped[str] = mapped_column(Text)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class DriftMessage(Base):
+    """The course log's message about a reconcile that repaired something
+    (`provisioning.courses.drift_notices`): written with the report's audit event, posted once;
+    `posted_at` is set when it was. The report itself is read from the audit log."""
+
+    __tablename__ = "drift_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The reconcile's two audit events (started, reported): what the message shows is between.
+    started_id: Mapped[int] = mapped_column(BigIntId)
+    reported_id: Mapped[int] = mapped_column(BigIntId, unique=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

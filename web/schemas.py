@@ -11,8 +11,8 @@ from db.audit_chain import ChainVerification
 from provisioning.audit import AuditPage
 from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drift_findings import Finding
+from provisioning.courses.drift_report import DriftReport, Repair
 from provisioning.courses.drift_status import LastReconcile
-from provisioning.courses.reconcile import DriftReport, Repair
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,

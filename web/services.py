@@ -15,9 +15,9 @@ from db.idempotency import IdempotencyStore
 from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
+from provisioning.courses.drift_report import DriftReport
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.preview import unknown_hourly_limit
-from provisioning.courses.reconcile import DriftReport
 from provisioning.courses.service import CourseService
 from provisioning.discord.invite_links import InviteLinks
 from provisioning.discord.server_count import ServerCount

@@ -115,6 +115,7 @@ def draft_decisions(services: CommandServices) -> type[discord.ui.DynamicItem[Bu
                 link,
                 permission_names(needed_permissions(record.spec)),
                 confirmed.created,
+                services.server_notice(),
             )
             await interaction.followup.send(embed=embed, ephemeral=True)
 

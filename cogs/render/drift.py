@@ -9,7 +9,8 @@ import discord
 
 from cogs.render.status import COLOURS
 from cogs.render.text import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, lines_within
-from provisioning.courses.reconcile import DriftNotice, DriftReport, Repair
+from provisioning.courses.drift_notices import DriftNotice
+from provisioning.courses.drift_report import DriftReport, Repair
 
 FIELD_NAME = "Changes made by hand"
 

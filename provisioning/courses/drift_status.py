@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from provisioning.courses.reconcile import REPORTED, STARTED, last_event
+from provisioning.courses.drift_report import REPORTED, STARTED, last_event
 
 
 @dataclass(frozen=True)

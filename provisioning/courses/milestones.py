@@ -1,5 +1,6 @@
-"""Course milestones for the course log: created, waiting for its server, claimed, done, needs a
-person, failed; each posted once per course.
+"""Course milestones for the course log: created, waiting for its server (or waiting because
+the bot is at the server cap of unverified Discord apps, when nobody could add it to a server),
+claimed, done, needs a person, failed; each posted once per course.
 
 `due` finds the milestones courses have reached that were not posted yet, from the step states;
 `post` records one, then posts it: once even with several bots (the primary key decides), and
@@ -20,11 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Course, CourseMilestone, Step
 from provisioning.clock import Clock
+from provisioning.discord.server_count import CAP_REASON
 
 log = logging.getLogger(__name__)
 
 # In the order a course reaches them (and the log shows them).
-MILESTONES = ("created", "waiting_for_server", "claimed", "needs_person", "failed", "done")
+MILESTONES = (
+    "created",
+    "waiting_for_cap",
+    "waiting_for_server",
+    "claimed",
+    "needs_person",
+    "failed",
+    "done",
+)
 SERVER_STEP = "discord.server"
 # Courses looked at per round: the oldest not done first.
 _BATCH = 50
@@ -40,13 +50,22 @@ class Milestone:
     # For needs_person and failed: how many steps, and the first step's hint or error.
     steps: int = 0
     first_hint: str | None = None
+    # For waiting_for_cap: the server step's own words (why it waits, what to do).
+    why: str | None = None
 
 
-def reached(states: list[str], server_bound: bool, server_state: str | None) -> list[str]:
-    """The milestones a course with these step states has reached, in order."""
+def reached(
+    states: list[str],
+    server_bound: bool,
+    server_state: str | None,
+    server_reason: str | None = None,
+) -> list[str]:
+    """The milestones a course with these step states has reached, in order. An unclaimed
+    server step waits for a claim, unless the bot is at the server cap (`server_reason`): then
+    no server could add it, and the course log says that instead of asking for a claim."""
     out = ["created"]
     if server_state == "awaiting_action" and not server_bound:
-        out.append("waiting_for_server")
+        out.append("waiting_for_cap" if server_reason == CAP_REASON else "waiting_for_server")
     if server_bound:
         out.append("claimed")
     if states.count("awaiting_action") > (0 if server_bound else 1):
@@ -94,6 +113,7 @@ class MilestoneTracker:
                         Step.external_id,
                         Step.action_hint,
                         Step.last_error,
+                        Step.last_error_code,
                     )
                     .where(Step.course_id.in_(ids))
                     .order_by(Step.course_id, Step.position)
@@ -109,7 +129,8 @@ class MilestoneTracker:
             server = next((r for r in rows if r.key == SERVER_STEP), None)
             bound = server is not None and server.external_id is not None
             states = [r.state for r in rows]
-            for name in reached(states, bound, None if server is None else server.state):
+            waits = (None, None) if server is None else (server.state, server.last_error_code)
+            for name in reached(states, bound, *waits):
                 if (course.id, name) in seen:
                     continue
                 wanted = "failed" if name == "failed" else "awaiting_action"
@@ -130,6 +151,7 @@ class MilestoneTracker:
                         name,
                         len(involved) if name in ("needs_person", "failed") else 0,
                         hint,
+                        server.action_hint if name == "waiting_for_cap" and server else None,
                     )
                 )
         return due

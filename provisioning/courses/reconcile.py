@@ -7,10 +7,11 @@ expired invite link or GitHub invitation is made again. A step that finds nothin
 nothing, so every write a reconcile causes is drift it repaired, and the HTTP audit rows
 already record each one (which call, for which step, with what answer). The drift report is
 read from them: the writes of the course's steps since its last reconcile started. When the
-course's steps have settled, each write is explained (`drift_findings`: the resource, what
+course's steps have settled, each write is explained (`drift_explain`: the resource, what
 differed, what was repaired, and who changed it and when, from Discord's audit log; GitHub has
 none) and the report's summary with those findings is appended to the audit log, where the
-report reads them back.
+report reads them back (`drift_report`); a report that repaired something gets its course log
+message stored in the same transaction (`drift_notices`).
 
 One course at a time (`run_once`), the course reconciled longest ago first, so a reconcile of
 all courses stays within the platforms' rate limits; `run_round` goes through every active
@@ -23,11 +24,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
@@ -35,86 +34,29 @@ from db.models import AuditEvent, Course, Step
 from provisioning import audit_context
 from provisioning.clock import Clock
 from provisioning.courses.changes import CourseArchivedError
-from provisioning.courses.drift_findings import Finding, Write, explain
+from provisioning.courses.drift_explain import explain
+from provisioning.courses.drift_findings import Finding, Write
+from provisioning.courses.drift_notices import add_drift_message
+from provisioning.courses.drift_report import (
+    REPORTED,
+    STARTED,
+    DriftReport,
+    Repair,
+    last_event,
+    repairs_since,
+)
 from provisioning.courses.update import lock_course
 from provisioning.discord.gateway import DiscordGateway
 from provisioning.errors import CourseNotFoundError
 
 log = logging.getLogger(__name__)
 
-STARTED = "course.reconcile_started"
-REPORTED = "course.drift_reported"
 ACTOR = "reconcile"
-_WRITES = ("POST", "PUT", "PATCH", "DELETE")
 _UNSETTLED = ("pending", "running")
 _KEYS_MAX = 50
 # Writes explained per reconcile (each may cost one audit-log read); the rest stay unexplained.
 _FINDINGS_MAX = 200
 SERVER_STEP = "discord.server"
-
-
-async def last_event(
-    session: AsyncSession, course_id: str, event: str, after_id: int = 0
-) -> Row[tuple[int, datetime, dict[str, Any] | None]] | None:
-    """The course's newest audit event of this kind (after `after_id`): its id, time and
-    summary. One walk of the (course_id, event, id) index."""
-    return (
-        await session.execute(
-            select(AuditEvent.id, AuditEvent.at, AuditEvent.request_summary)
-            .where(
-                AuditEvent.course_id == course_id,
-                AuditEvent.event == event,
-                AuditEvent.id > after_id,
-            )
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-        )
-    ).first()
-
-
-@dataclass(frozen=True)
-class Repair:
-    """One write a re-verifying step made: something differed from the description."""
-
-    step_key: str
-    method: str
-    path: str
-    status: int | None
-    at: datetime
-    # The audit row of the write, and (once the reconcile finished) what it means.
-    audit_id: int = 0
-    finding: Finding | None = None
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """What the course's last reconcile found changed by hand and repaired.
-
-    `started_at` is None when the course was never reconciled. `finished` once none of its
-    steps waits to run; until then `repairs` grows. `drifted`: the steps that had to repair
-    (in the order of their first write); `failed`: steps that could not (see the status).
-    """
-
-    course_id: str
-    started_at: datetime | None
-    finished: bool
-    checked: int
-    drifted: list[str]
-    repairs: list[Repair]
-    failed: list[str]
-    # The audit event the finished report was recorded as (None until then).
-    reported_id: int | None = None
-
-
-@dataclass(frozen=True)
-class DriftNotice:
-    """A recorded report with the course's names, for the course log."""
-
-    course_id: str
-    code: str
-    term: str
-    title: str
-    report: DriftReport
 
 
 def _sent(summary: Any) -> dict[str, Any] | None:
@@ -133,7 +75,6 @@ class ReconcileService:
         on_change: Callable[[], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         discord: DiscordGateway | None = None,
-        on_report: Callable[[DriftNotice], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
@@ -141,8 +82,6 @@ class ReconcileService:
         self._sleep = sleep
         # Reads the guild's audit log to name who changed what (None: nobody is named).
         self._discord = discord
-        # Told of each recorded report that repaired something.
-        self._on_report = on_report
 
     async def start(self, course_id: str, actor: str = ACTOR) -> int:
         """Send the course's finished steps back to pending, to be verified and repaired; the
@@ -206,42 +145,11 @@ class ReconcileService:
             ).all()
             if started is None:
                 return DriftReport(course_id, None, True, 0, [], [], [])
-            rows = (
-                await session.execute(
-                    select(
-                        AuditEvent.id,
-                        AuditEvent.step_key,
-                        AuditEvent.method,
-                        AuditEvent.path,
-                        AuditEvent.status,
-                        AuditEvent.at,
-                    )
-                    .where(
-                        AuditEvent.course_id == course_id,
-                        AuditEvent.id > started.id,
-                        AuditEvent.kind == "http",
-                        AuditEvent.method.in_(_WRITES),
-                        # A step's writes only: the course log's messages are not repairs.
-                        AuditEvent.step_key.is_not(None),
-                    )
-                    .order_by(AuditEvent.id)
-                )
-            ).all()
             reported = await last_event(session, course_id, REPORTED, started.id)
-        summary = (reported.request_summary if reported is not None else None) or {}
-        findings = summary.get("findings") or {}
-        repairs = [
-            Repair(
-                str(k),
-                str(m),
-                str(p),
-                s,
-                at,
-                audit_id=i,
-                finding=Finding.from_json(findings[str(i)]) if str(i) in findings else None,
+            summary = (reported.request_summary if reported is not None else None) or {}
+            repairs = await repairs_since(
+                session, course_id, started.id, summary.get("findings") or {}
             )
-            for i, k, m, p, s, at in rows
-        ]
         return DriftReport(
             course_id=course_id,
             started_at=started.at,
@@ -255,13 +163,16 @@ class ReconcileService:
 
     async def finish(self, course_id: str) -> DriftReport:
         """Explain each repair (who changed it, from the platform's audit log) and record the
-        report of a settled reconcile in the audit log."""
+        report of a settled reconcile in the audit log; a report that repaired something gets
+        its course log message stored with it (`drift_notices`: posted once, by whichever bot
+        is connected, even after a restart)."""
         report = await self.report(course_id)
         findings = await self._explain(course_id, report.repairs[:_FINDINGS_MAX])
+        now = self._clock.now()
         async with self._sessions.begin() as session:
             await audit_chain.append_event(
                 session,
-                at=self._clock.now(),
+                at=now,
                 actor=ACTOR,
                 event=REPORTED,
                 course_id=course_id,
@@ -274,27 +185,14 @@ class ReconcileService:
                     "findings": {str(i): f.to_json() for i, f in findings.items()},
                 },
             )
+            # Only repairs are news: steps that wait for a person have their own message.
+            if report.repairs:
+                await add_drift_message(session, course_id=course_id, at=now)
         if report.drifted:
             log.warning(
                 "drift repaired", extra={"course_id": course_id, "steps": len(report.drifted)}
             )
-        recorded = await self.report(course_id)
-        # Only repairs are news: steps that wait for a person have their own course log message.
-        if self._on_report is not None and recorded.repairs:
-            await self._notify(recorded)
-        return recorded
-
-    async def _notify(self, report: DriftReport) -> None:
-        async with self._sessions() as session:
-            course = await session.get(Course, report.course_id)
-        if course is None or self._on_report is None:
-            return
-        notice = DriftNotice(course.id, course.code, course.term, course.title, report)
-        try:
-            await self._on_report(notice)
-        except Exception:
-            # The report is recorded; telling people about it must not fail the reconcile.
-            log.warning("drift report not announced", exc_info=True)
+        return await self.report(course_id)
 
     async def _explain(self, course_id: str, repairs: list[Repair]) -> dict[int, Finding]:
         if not repairs:

@@ -27,9 +27,9 @@ from provisioning.courses.change_preview import (
     preview_of,
 )
 from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
+from provisioning.courses.drift_report import REPORTED as RECONCILE_REPORTED
+from provisioning.courses.drift_report import STARTED as RECONCILE_STARTED
 from provisioning.courses.drift_status import LastReconcile, last_reconcile
-from provisioning.courses.reconcile import REPORTED as RECONCILE_REPORTED
-from provisioning.courses.reconcile import STARTED as RECONCILE_STARTED
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import (
     AppliedChange,

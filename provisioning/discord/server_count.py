@@ -70,6 +70,14 @@ def cap_reached(servers: ServerCount) -> str:
     )
 
 
+# Why a course's server step waits at the cap, when its own words (`cap_reached`) are not at hand.
+CAP_WAIT = (
+    "The bot is at the cap of servers an unverified Discord app may join: it cannot be added to "
+    f"this course's server. To go on, {_WHAT_TO_DO}. The course goes on by itself once the bot "
+    "is in fewer servers."
+)
+
+
 def claim_notice(servers: ServerCount) -> str | None:
     """What the answer to `/course claim` adds about the count: None below `WARN_AT`."""
     if not servers.at_cap:

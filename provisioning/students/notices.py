@@ -4,9 +4,8 @@ in the course log (`cogs.course_log`), so "your course staff have been told" is 
 A notice is written in the same transaction as the refusal's audit row. One more comes from a
 step: a mistyped login's withdrawal that found the wrong account had accepted after all (in
 the moment between the sign-in's check and the step) waits for staff, and `due` turns it into
-a notice once. `post` claims a notice (sets `posted_at`), then sends it, and gives it back when
-sending fails, so the next round tries again. As for milestones, a crash between the claim and
-the send loses that one message rather than ever posting it twice (the audit row stays).
+a notice once. `post` posts a notice once (`provisioning.posted_once`: claimed, sent, given
+back when sending fails).
 """
 
 from __future__ import annotations
@@ -15,12 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Course, StaffNotice, Step
 from provisioning.clock import Clock
 from provisioning.github.steps.uninvite import WRONG_ACCOUNT_ACCEPTED
+from provisioning.posted_once import claim_then_send
 
 # Notices looked at per round, oldest first.
 _BATCH = 20
@@ -137,20 +137,6 @@ class StaffNotices:
 
     async def post(self, notice: Notice, send: Callable[[], Awaitable[None]]) -> bool:
         """Claim `notice`, then `send` it; False if another round posted it already."""
-        async with self._sessions.begin() as session:
-            claimed = await session.execute(
-                update(StaffNotice)
-                .where(StaffNotice.id == notice.id, StaffNotice.posted_at.is_(None))
-                .values(posted_at=self._clock.now())
-            )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
-            return False
-        try:
-            await send()
-        except BaseException:
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    update(StaffNotice).where(StaffNotice.id == notice.id).values(posted_at=None)
-                )
-            raise
-        return True
+        return await claim_then_send(
+            self._sessions, StaffNotice, notice.id, self._clock.now(), send
+        )

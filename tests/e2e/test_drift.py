@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from provisioning.courses.drift_findings import GITHUB_UNKNOWN
-from provisioning.courses.reconcile import REPORTED, ReconcileService
+from provisioning.courses.drift_report import REPORTED
+from provisioning.courses.reconcile import ReconcileService
 from sandbox.server import SandboxServer
 from tests.e2e.expect import check_discord, check_github
 from tests.e2e.harness import (

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from provisioning.courses.drift_findings import (
-    GITHUB_UNKNOWN,
-    NO_DISCORD,
-    Finding,
-    Write,
-    explain,
-)
+from provisioning.courses.drift_explain import explain
+from provisioning.courses.drift_findings import GITHUB_UNKNOWN, NO_DISCORD, Finding, Write
 
 
 async def test_each_repair_is_described_and_says_why_nobody_is_named() -> None:

@@ -72,6 +72,8 @@ async def test_create_confirm_twice_claim_and_done(
 
     claim = answers[0]
     text = embed_text(claim)
+    assert "Discord bots cannot create servers, so the course's server is yours to create:" in text
+    assert "has to wait" not in text
     code = product.built.claim_code(courses[0].id)
     assert f"/course claim {code}" in text
     spec = (await product.courses.get(courses[0].id)).spec

@@ -10,7 +10,7 @@ from provisioning.courses.spec import parse_course
 from sandbox.server import SandboxServer
 from tests.e2e.harness import Control, Product, discord_world, laboratory, logins
 
-from .conftest import ADMIN_GUILD, Person, embed_text, string
+from .conftest import ADMIN_GUILD, Person, embed_text, running_bot, string
 from .test_live_status import server_with_bot
 
 
@@ -60,6 +60,7 @@ async def test_repairs_are_posted_to_the_course_log_and_shown_on_course_status(
     await product.built.reconcile.start(course_id)
     await product.run()
     await product.built.reconcile.finish(course_id)
+    assert await log.post_due() == 1
 
     posted = (await log_messages(control))[before:]
     assert len(posted) == 1
@@ -85,4 +86,94 @@ async def test_repairs_are_posted_to_the_course_log_and_shown_on_course_status(
     await product.run()
     quiet = await product.built.reconcile.finish(course_id)
     assert quiet.repairs == []
+    assert await log.post_due() == 0
     assert len(await log_messages(control)) == before + 1
+
+
+async def take_ta_role_by_hand(control: Control, sandbox: SandboxServer, guild: str) -> None:
+    """Ada takes Grace's TA role away in the course's server, as a person would."""
+    grace = (await control.discord_users())["grace"]
+    server = discord_world(sandbox).guilds[int(guild)]
+    ta_role = next(r.id for r in server.roles.values() if r.name == "TA")
+    await control.call(
+        "DELETE",
+        f"/discord/guilds/{guild}/members/{grace}/roles/{ta_role}",
+        json={"actor": "ada", "reason": "end of the TA contract"},
+    )
+
+
+def drift_texts(messages: list[dict[str, Any]]) -> list[str]:
+    """The drift messages among #course-log's, as members read them."""
+    texts = [embed_text(m) for m in messages]
+    return [t for t in texts if ": Changes made by hand" in t.splitlines()[0]]
+
+
+async def test_a_restart_between_the_reconcile_and_the_post_posts_the_message_once(
+    database_url: str, sandbox: SandboxServer, control: Control
+) -> None:
+    """The bot reconciles a course Ada changed by hand and stops before its course log posts
+    (its next tick never comes); the bot started again on the same database posts the
+    message once, however often its log runs, and a third start posts nothing more."""
+    people = await control.discord_users()
+    data = laboratory(people["ada"], people["grace"])
+    await control.github_users(logins(parse_course(data)))
+    async with running_bot(database_url, sandbox) as first:
+        course_id = await first.create(data)
+        await first.run()
+        guild = await server_with_bot(control, data)
+        await first.claim(course_id, guild, people["ada"])
+        await first.run()
+        await first.built.course_log.post_due()
+        await take_ta_role_by_hand(control, sandbox, guild)
+        await first.built.reconcile.start(course_id)
+        await first.run()
+        recorded = await first.built.reconcile.finish(course_id)
+        assert len(recorded.repairs) == 1
+    before = await log_messages(control)
+    assert drift_texts(before) == []
+
+    async with running_bot(database_url, sandbox) as second:
+        log = second.built.course_log
+        assert await log.post_due() == 1
+        assert await log.post_due() == 0
+    async with running_bot(database_url, sandbox) as third:
+        assert await third.built.course_log.post_due() == 0
+
+    after = await log_messages(control)
+    assert len(after) == len(before) + 1
+    [text] = drift_texts(after)
+    assert text.startswith("CS201 · 2027-fall: Changes made by hand repaired")
+    assert "found 1 change made by hand" in text
+    assert "- Discord member Grace (@grace): the role TA was taken away by Ada (@ada) on " in text
+    assert f"`GET /courses/{course_id}/drift`" in text
+
+
+async def test_a_drift_message_discord_refused_is_posted_on_the_next_round(
+    product: Product, sandbox: SandboxServer, control: Control
+) -> None:
+    """Discord fails the course log's drift message (503): it stays due, and the next round,
+    once Discord is back, posts it once."""
+    people = await control.discord_users()
+    data = laboratory(people["ada"], people["grace"])
+    await control.github_users(logins(parse_course(data)))
+    course_id = await product.create(data)
+    await product.run()
+    guild = await server_with_bot(control, data)
+    await product.claim(course_id, guild, people["ada"])
+    await product.run()
+    log = product.built.course_log
+    await log.post_due()
+    await take_ta_role_by_hand(control, sandbox, guild)
+    await product.built.reconcile.start(course_id)
+    await product.run()
+    await product.built.reconcile.finish(course_id)
+
+    await control.fault(
+        kind="status", platform="discord", method="POST", path="/channels/*/messages", status=503
+    )
+    assert await log.post_due() == 0
+    assert drift_texts(await log_messages(control)) == []
+    await control.clear_faults()
+    assert await log.post_due() == 1
+    assert await log.post_due() == 0
+    assert len(drift_texts(await log_messages(control))) == 1

@@ -18,7 +18,8 @@ from sandbox.discord.bot_guilds import CAP_MESSAGE
 from sandbox.server import SandboxServer
 from tests.e2e.harness import Control, Product, all_steps, lecture, logins, until
 
-from .conftest import ADMIN_GUILD, Person, embed_text, string
+from .conftest import ADMIN_GUILD, Person, buttons, embed_text, string
+from .test_create_flow import EXAMPLES, preview
 
 
 async def set_servers(product: Product, control: Control, count: int) -> None:
@@ -149,7 +150,11 @@ async def test_at_100_servers_the_claim_waits_and_goes_on_at_99(
 
     seen = await ada.run("status", string("course", "CS101 2027-spring"))
     card = await ada.until(seen["id"], lambda v: bool(v["original"]["embeds"]))
-    assert "unverified Discord apps stop at 100" in embed_text(card["original"])
+    shown = embed_text(card["original"])
+    assert "unverified Discord apps stop at 100" in shown
+    # Nobody is sent to add the bot (refused at the cap) or given the claim code yet.
+    assert "add the bot" not in shown.lower()
+    assert "Claim code" not in shown
 
     # Nothing moves while the count stays at 100, however often it is checked.
     await watch.check()
@@ -183,3 +188,21 @@ async def test_at_100_servers_the_claim_waits_and_goes_on_at_99(
         "Student",
         "TA",
     ]
+
+
+async def test_a_course_confirmed_at_100_servers_is_told_its_server_waits_and_why(
+    product: Product, control: Control, ada: Person
+) -> None:
+    """At 100 servers Ada confirms a new course: the answer says the course's server has to
+    wait because the bot cannot join another server, and what to do, before the steps for
+    later (below the cap the answer is as `test_create_flow` reads it)."""
+    await set_servers(product, control, 100)
+    await product.built.servers.check()
+    message = await preview(ada, (EXAMPLES / "roster.csv").read_bytes())
+    confirm = await ada.click(message["id"], buttons(message)["Confirm"])
+    text = embed_text(await ada.reply(confirm["id"]))
+    assert "The course's Discord server has to wait: the bot is at the cap" in text
+    assert "Once it can join again, the course's server is yours to create:" in text
+    assert "The bot is in 100 servers, and unverified Discord apps stop at 100" in text
+    assert "verify the app in the Discord Developer Portal" in text
+    assert "archive old courses and remove the bot from their servers" in text

@@ -5,6 +5,7 @@ and shows the claim box again, without a reload."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
@@ -47,6 +48,8 @@ async def test_the_course_page_warns_at_the_cap_and_near_it(
     await expect(alert).to_contain_text("verify the app in the Discord Developer Portal")
     await expect(alert).to_contain_text("archive old courses and remove the bot")
     await expect(page.locator("#claim-code")).to_have_count(0)
+    # Nothing on the page sends anyone to add the bot: Discord would refuse it.
+    await expect(page.locator("main")).not_to_contain_text(re.compile("add the bot", re.I))
     waiting = page.get_by_role("region", name="Waiting for a person", exact=True)
     await expect(waiting).to_contain_text("it cannot be added to this course's server")
     await shoot(page, artifacts, "server-cap")
@@ -62,5 +65,6 @@ async def test_the_course_page_warns_at_the_cap_and_near_it(
         "course servers can be claimed."
     )
     await expect(page.locator("#claim-code")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    await expect(page.locator("main")).to_contain_text(re.compile("add the bot", re.I))
     await shoot(page, artifacts, "server-count-warning")
     await context.close()
