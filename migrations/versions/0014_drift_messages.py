@@ -1,7 +1,7 @@
 """Drift messages: the course log's message about a reconcile that repaired something, stored
 with the report so a restart neither loses it nor posts it twice. A plain CREATE TABLE.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | None = None
 depends_on: str | None = None
