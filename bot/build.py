@@ -111,6 +111,8 @@ class Product:
     # Every governor in use, labelled (an App's installations by id and org), as /metrics has them.
     governors: GovernorSource
     github: PyGithubGateway | InstallationGateways
+    # The rate-limit buckets shared in the database (PostgreSQL), pruned on the schedule.
+    pace_buckets: DatabaseBuckets | None
     discord_client: discord.Client
     discord: DiscordRestGateway
     runner: StepRunner
@@ -317,6 +319,7 @@ async def build(
         discord_governor=discord_governor,
         governors=governors,
         github=github,
+        pace_buckets=ledger.buckets if isinstance(ledger, DatabasePaceLedger) else None,
         discord_client=client,
         discord=discord_gateway,
         runner=runner,
