@@ -87,7 +87,10 @@ def calls(sink: ListSink, since: int = 0) -> list[tuple[str, str, int | None]]:
 
 
 async def test_a_dead_token_waits_with_the_install_link(
-    gateways: InstallationGateways, control: aiohttp.ClientSession, sink: ListSink
+    gateways: InstallationGateways,
+    control: aiohttp.ClientSession,
+    sink: ListSink,
+    sandbox: SandboxServer,
 ) -> None:
     """The installation's token answers 401 once the App is uninstalled: the installation is
     looked up once, is gone, and the call raises the never-installed org's ActionRequiredError
@@ -102,7 +105,7 @@ async def test_a_dead_token_waits_with_the_install_link(
         await gateway.get_org(ORG)
     assert waiting.value.reason == NOT_INSTALLED
     assert waiting.value.message == expected
-    assert f"{gateways._web_url}/apps/course-bot/installations/new" in expected
+    assert f"{sandbox.base_url}/apps/course-bot/installations/new" in expected
     assert calls(sink, before) == [
         ("GET", f"/orgs/{ORG}", 401),
         ("GET", f"/orgs/{ORG}/installation", 404),
