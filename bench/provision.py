@@ -8,6 +8,10 @@ in the product). A fresh SQLite file and the product as `python -m bot` builds i
 Discord work can overlap.
 
     .venv/bin/python bench/provision.py --scale 50
+    .venv/bin/python bench/provision.py --scale 50 --github-app   # as the sandbox's GitHub App
+
+With `--github-app` the GitHub calls go out as the App's installation on the organization (its
+lookup and token mints are calls too), and the governor waits are reported per installation.
 
 The sandbox runs apart so that the CPU and the wall time measured are the product's, as against
 the real platforms: in the product's process and event loop (`--sandbox inline`, as the tests
@@ -53,6 +57,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +77,7 @@ from provisioning.audit_context import AuditContext, HttpExchange  # noqa: E402
 from provisioning.courses.preview import DISCORD_LOGIN_CALLS, MIN_CALLS  # noqa: E402
 from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
 from provisioning.discord.steps.server import needed_permissions  # noqa: E402
+from provisioning.metrics import GovernorSeries  # noqa: E402
 from provisioning.plan import PlannedStep, plan_course  # noqa: E402
 from sandbox.core.guard import SECRET_HEADER  # noqa: E402
 from sandbox.core.journal import JournalEntry  # noqa: E402
@@ -163,6 +170,24 @@ def templated(platform: str, path: str) -> str:
     path = re.sub(r"^/api/v\d+", "", path)
     path = re.sub(r"/invites/[^/]+", "/invites/{code}", path)
     return re.sub(r"/\d{6,}", "/{id}", path)
+
+
+def app_settings() -> dict[str, Any]:
+    """The sandbox's GitHub App (id 1, installed on ORG; any RSA key is its key)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {"github_app_id": 1, "github_app_private_key": pem.decode()}
+
+
+def governor_name(series: GovernorSeries) -> str:
+    """`github`, `discord`, or `github installation 100 demo-university` (an App's)."""
+    if not series.installation:
+        return series.governor.name
+    return f"{series.governor.name} installation {series.installation} {series.org}"
 
 
 def migrate(url: str) -> None:
@@ -278,6 +303,7 @@ async def provision(args: argparse.Namespace, database_url: str, data: Path) -> 
             sandbox_url=base,
             rate_scale=args.scale,
             secret_key=SECRET,
+            **(app_settings() if args.github_app else {}),
         )
         stack = await exits.enter_async_context(AsyncExitStack())
         # The product as `python -m bot` builds it; the runner is started below, by hand.
@@ -392,8 +418,8 @@ async def provision(args: argparse.Namespace, database_url: str, data: Path) -> 
             for p in ("github", "discord")
         },
         "governor_wait_s": {
-            "github": round(product.github_governor.wait_seconds, 3),
-            "discord": round(product.discord_governor.wait_seconds, 3),
+            governor_name(series): round(series.governor.wait_seconds, 3)
+            for series in product.governors()
         },
     }
 
@@ -484,6 +510,11 @@ def main() -> int:
     parser.add_argument("--database", type=Path, help="SQLite file (default: a fresh temp file)")
     parser.add_argument(
         "--database-url", help="instead, an EMPTY database to migrate and use (for comparison)"
+    )
+    parser.add_argument(
+        "--github-app",
+        action="store_true",
+        help="GitHub calls as the sandbox's App installation (governor waits per installation)",
     )
     parser.add_argument(
         "--sandbox",

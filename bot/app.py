@@ -21,6 +21,7 @@ from discord import app_commands
 
 from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
+from bot.pace_upkeep import schedule_pruning
 from bot.settings import Settings
 from bot.shutdown import PhasedExitStack, StopClock
 from cogs.course.group import install
@@ -108,6 +109,7 @@ async def run(
             scheduler.add_job(
                 _remind, "interval", args=[product], seconds=REMINDERS_EVERY_S, id="reminders"
             )
+            schedule_pruning(scheduler, product.pace_buckets)
             scheduler.add_job(
                 _count_servers,
                 "interval",

@@ -68,7 +68,7 @@ from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import install_link
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
-from provisioning.metrics import Metrics
+from provisioning.metrics import GovernorSeries, GovernorSource, Metrics
 from provisioning.pace import MemoryPaceLedger, PaceLedger, credential_key
 from provisioning.retry import RetryPolicy
 from provisioning.runner import RunnerConfig, StepRunner
@@ -109,7 +109,11 @@ class Product:
     # The token's governor; with a GitHub App, the App's own (each installation has its own).
     github_governor: RateGovernor
     discord_governor: RateGovernor
+    # Every governor in use, labelled (an App's installations by id and org), as /metrics has them.
+    governors: GovernorSource
     github: PyGithubGateway | InstallationGateways
+    # The rate-limit buckets shared in the database (PostgreSQL), pruned on the schedule.
+    pace_buckets: DatabaseBuckets | None
     discord_client: discord.Client
     discord: DiscordRestGateway
     runner: StepRunner
@@ -162,6 +166,7 @@ async def build(
     )
     github, github_governor = _github(settings, endpoints, clock, ledger, audit)
     stack.push_async_callback(github.aclose)
+    governors = functools.partial(governor_series, github, github_governor, discord_governor)
     # discord.py's DEBUG lines would carry invite codes and people's OAuth2 tokens.
     discord_log_redaction.install()
     client = await _discord_client(endpoints, audit, stack)
@@ -250,7 +255,7 @@ async def build(
         idempotency=IdempotencyStore(sessions, now=clock.now),
         readiness=functools.partial(database_reachable, engine),
         audit=audit,
-        metrics=functools.partial(metrics.render, sessions, (github_governor, discord_governor)),
+        metrics=functools.partial(metrics.render, sessions, governors),
         claim_code=functools.partial(claim_code, secret),
         application_id=discord_gateway.application_id,
         roster=roster,
@@ -309,7 +314,9 @@ async def build(
         audit=audit,
         github_governor=github_governor,
         discord_governor=discord_governor,
+        governors=governors,
         github=github,
+        pace_buckets=ledger.buckets if isinstance(ledger, DatabasePaceLedger) else None,
         discord_client=client,
         discord=discord_gateway,
         runner=runner,
@@ -432,6 +439,18 @@ def _github(
         timeout_s=settings.github_timeout_s,
     )
     return gateway, only
+
+
+def governor_series(
+    github: PyGithubGateway | InstallationGateways,
+    github_governor: RateGovernor,
+    discord_governor: RateGovernor,
+) -> list[GovernorSeries]:
+    """The governors in use now: a GitHub App's installations come as their orgs are met."""
+    found = [GovernorSeries(github_governor), GovernorSeries(discord_governor)]
+    if isinstance(github, InstallationGateways):
+        found += [GovernorSeries(i.governor, str(i.id), i.org) for i in github.installations()]
+    return found
 
 
 def _github_web_url(api_url: str) -> str:

@@ -183,6 +183,21 @@ _LEARN_BARE = text(
 ).bindparams(bindparam("retry_after", type_=Float), bindparam("margin", type_=Float))
 
 
+# The buckets no call touched for `idle` seconds. Every time a row keeps (its window's end,
+# Retry-After's end, a probe's deadline) then lies that far back, so it says nothing about any
+# call to come; the next call recreates it as a bucket never answered. A count at t leaves the
+# greatest of the three no earlier than t less the margin (`_TAKE`), so a row in use stays.
+# No index: the table holds the buckets used within `idle` (one row per credential and bucket),
+# and an index on times the first call of every window rewrites would cost each call a write.
+_PRUNE = text(
+    """
+    DELETE FROM pace_buckets
+    WHERE GREATEST(reset_at, closed_until, probe_until)
+          < EXTRACT(EPOCH FROM clock_timestamp())::float8 - :idle
+    """
+).bindparams(bindparam("idle", type_=Float))
+
+
 async def _reserve(
     conn: AsyncConnection, account: str, interval_s: float, budget: BudgetLike | None
 ) -> float:
@@ -250,6 +265,11 @@ class DatabaseBuckets:
         except SQLAlchemyError:
             # The call itself went and was answered; the counts taken before it still hold.
             log.warning("rate-limit headers not recorded", extra={"bucket": bucket}, exc_info=True)
+
+    async def prune(self, idle_s: float) -> int:
+        """Delete the buckets no call touched for `idle_s` seconds; how many went."""
+        async with self._engine.begin() as conn:
+            return int((await conn.execute(_PRUNE, {"idle": idle_s})).rowcount)
 
     @staticmethod
     async def _learn_in(conn: AsyncConnection, statement: Any, values: dict[str, Any]) -> None:

@@ -2,12 +2,18 @@
 
 A registry of our own (not the process-global one), built in `main()` and passed down: tests
 get fresh counters and nothing is registered at import time.
+
+The governors' figures are labelled by platform (`governor`) and, for a GitHub App's
+installations (one governor each), by `installation` and `org`: one series per installation
+in use, so as many as the organizations the App works in; empty for a token's governor, the
+App's own and Discord's. An installation forgotten (the App uninstalled) leaves the text.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
@@ -16,6 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import STEP_STATES, Step
 from provisioning.discord.server_count import ServerCount
 from provisioning.governor import RateGovernor
+
+
+@dataclass(frozen=True)
+class GovernorSeries:
+    """A governor and the labels of its samples (empty but for App installations)."""
+
+    governor: RateGovernor
+    installation: str = ""
+    org: str = ""
+
+    @property
+    def labels(self) -> tuple[str, str, str]:
+        return (self.governor.name, self.installation, self.org)
+
+
+# The governors in use when `/metrics` is read: App installations come as organizations are met.
+GovernorSource = Callable[[], Iterable[GovernorSeries]]
 
 
 class Metrics:
@@ -57,13 +80,13 @@ class Metrics:
         self._governor_waits = Gauge(
             "provisioning_governor_waits",
             "Calls the rate governor delayed.",
-            ["governor"],
+            ["governor", "installation", "org"],
             registry=self.registry,
         )
         self._governor_seconds = Gauge(
             "provisioning_governor_wait_seconds",
             "Time the rate governor made calls wait.",
-            ["governor"],
+            ["governor", "installation", "org"],
             registry=self.registry,
         )
         self._servers: Gauge | None = None
@@ -88,7 +111,7 @@ class Metrics:
         self._servers_limit.set(math.inf if servers.limit is None else servers.limit)
 
     async def render(
-        self, sessions: async_sessionmaker[AsyncSession], governors: Sequence[RateGovernor]
+        self, sessions: async_sessionmaker[AsyncSession], governors: GovernorSource
     ) -> bytes:
         """Refresh the gauges that are read, not counted, and render the exposition text."""
         async with sessions() as session:
@@ -96,7 +119,10 @@ class Metrics:
             counts = {str(state): int(count) for state, count in rows}
         for state in STEP_STATES:
             self._steps.labels(state).set(counts.get(state, 0))
-        for governor in governors:
-            self._governor_waits.labels(governor.name).set(governor.waits)
-            self._governor_seconds.labels(governor.name).set(governor.wait_seconds)
+        # Set afresh each time: a forgotten installation's series goes with it.
+        self._governor_waits.clear()
+        self._governor_seconds.clear()
+        for series in governors():
+            self._governor_waits.labels(*series.labels).set(series.governor.waits)
+            self._governor_seconds.labels(*series.labels).set(series.governor.wait_seconds)
         return generate_latest(self.registry)

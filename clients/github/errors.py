@@ -36,6 +36,22 @@ def from_github_exception(
     )
 
 
+class InstallationTokenError(PlatformError):
+    """GitHub refused an App installation its token (`POST /app/installations/{id}/
+    access_tokens`): 404 when the installation was deleted (the App uninstalled from the
+    organization), 403 while it is suspended. No call was sent with it. Not an absence, so a
+    read that takes a 404 for "absent" must not take this one for it."""
+
+    def __init__(self, installation_id: int, exc: GithubException) -> None:
+        error = from_github_exception(exc)
+        super().__init__(
+            PLATFORM,
+            error.status,
+            f"no token for the GitHub App's installation {installation_id}: {error.message}",
+        )
+        self.installation_id = installation_id
+
+
 def from_transport_error(exc: BaseException) -> PlatformError:
     """No answer came (reset, refused, timeout): status 0, which the runner retries."""
     return PlatformError(PLATFORM, 0, f"no answer: {type(exc).__name__}: {exc}")

@@ -8,7 +8,7 @@ gateway of an organization's App installation in `installations.py`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -57,10 +57,10 @@ def _q(value: str) -> str:
 
 
 class GitHubRestCalls:
-    """The REST calls, each sent through the worker `_current` gives: the gateway's own, or
+    """The REST calls, each sent by `_send` with a worker: the gateway's own, or
     (`clients.github.installations`) the one of an organization's App installation."""
 
-    async def _current(self) -> PyGithubWorker:
+    async def _send(self, request: Callable[[PyGithubWorker], Awaitable[Any]]) -> Any:
         raise NotImplementedError
 
     async def _json(
@@ -71,10 +71,10 @@ class GitHubRestCalls:
         *,
         parameters: dict[str, Any] | None = None,
     ) -> Any:
-        return await (await self._current()).json(verb, path, body, parameters=parameters)
+        return await self._send(lambda w: w.json(verb, path, body, parameters=parameters))
 
     async def _maybe(self, path: str, *, parameters: dict[str, Any] | None = None) -> Any | None:
-        return await (await self._current()).maybe(path, parameters=parameters)
+        return await self._send(lambda w: w.maybe(path, parameters=parameters))
 
     # --- organizations and users ------------------------------------------------------------
     async def get_org(self, org: str) -> OrgInfo:
@@ -342,8 +342,8 @@ class PyGithubGateway(GitHubRestCalls):
         """The credential's hourly limit as its answers last said; None before any call."""
         return self._governor.limit(BUCKET)
 
-    async def _current(self) -> PyGithubWorker:
-        return self._worker
+    async def _send(self, request: Callable[[PyGithubWorker], Awaitable[Any]]) -> Any:
+        return await request(self._worker)
 
     def for_org(self, org: str) -> PyGithubGateway:
         """One credential for every organization (`GitHubGateways`)."""

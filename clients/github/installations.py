@@ -7,14 +7,25 @@ organization's installation is found with the App's JWT (`GET /orgs/{org}/instal
 PyGithub's `GithubIntegration.get_org_installation` calls) on the first call a step makes for
 it, and remembered; an organization without one is a person's to fix (install the App there),
 so that call raises `ActionRequiredError` saying where, and the lookup is tried again on retry.
+
+An installation remembered may be deleted since (an owner uninstalled the App): its token then
+answers 401 "Bad credentials" and minting a new one 404. Either refusal means no call took
+effect, so the installation is forgotten, looked up once more and the call sent again with
+what the lookup found: a new installation (the App installed again) or the same one (only its
+token was dead); none, and the step waits with the install link, as for a never-installed
+organization. Any other 404 is the resource's (an absent repository), not the installation's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from clients.github.errors import InstallationTokenError
 from clients.github.gateway import GitHubRestCalls
 from clients.github.worker import (
     BUCKET,
@@ -23,13 +34,32 @@ from clients.github.worker import (
     PyGithubWorker,
 )
 from provisioning.audit_context import HttpAuditSink
-from provisioning.errors import ActionRequiredError
+from provisioning.errors import ActionRequiredError, PlatformError
 from provisioning.governor import RateGovernor
 
 # Names the credential a governor paces (its ledger account): `app:ID` for the App's own JWT
 # calls, `app:ID:INSTALLATION` for an installation.
 GovernorFactory = Callable[[str], RateGovernor]
 NOT_INSTALLED = "github.installation"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Installation:
+    """An installation in use: its id, its organization (as GitHub spells it), its governor."""
+
+    id: int
+    org: str
+    governor: RateGovernor
+
+
+def _installation_refused(exc: PlatformError) -> bool:
+    """Whether GitHub refused the installation's credential, not the call: its token dead
+    (401) or no token to be had for it (404: the installation was deleted)."""
+    if isinstance(exc, InstallationTokenError):
+        return exc.status in (401, 404)
+    return exc.status == 401
 
 
 class InstallationGateways:
@@ -54,7 +84,13 @@ class InstallationGateways:
         self.app_governor = governor_for(f"app:{app.app_id}")
         self._jwt = self._worker(app, self.app_governor)
         self._installation_of: dict[str, int] = {}  # org, lower-cased → installation id
+        self._org_of: dict[int, str] = {}  # installation id → its org's login
         self._workers: dict[int, PyGithubWorker] = {}
+        # Workers of forgotten installations: steps may still hold them, so they are closed
+        # with the rest, at the end (one per uninstall seen: few).
+        self._retired: list[PyGithubWorker] = []
+        # Every installation's governor met, kept when it is forgotten: one found again (its
+        # token only was dead) keeps its pace and counts.
         self.governors: dict[int, RateGovernor] = {}
         self._gateways: dict[str, InstallationGateway] = {}
         self._lookup = asyncio.Lock()
@@ -91,20 +127,62 @@ class InstallationGateways:
             data = await self._jwt.maybe(f"/orgs/{quote(org, safe='')}/installation")
             if data is None:
                 raise ActionRequiredError(NOT_INSTALLED, await self._install_message(org))
-            self._installation_of[org.lower()] = int(data["id"])
-            return int(data["id"])
+            installation = int(data["id"])
+            self._installation_of[org.lower()] = installation
+            self._org_of[installation] = str((data.get("account") or {}).get("login") or org)
+            return installation
 
     async def worker_for(self, org: str) -> PyGithubWorker:
         """The worker of `org`'s installation: its own token, threads and governor."""
-        installation = await self.installation_id(org)
+        return self._worker_of(await self.installation_id(org))
+
+    def _worker_of(self, installation: int) -> PyGithubWorker:
         worker = self._workers.get(installation)
         if worker is None:
-            governor = self._governor_for(f"app:{self._app.app_id}:{installation}")
+            governor = self.governors.get(installation)
+            if governor is None:
+                governor = self._governor_for(f"app:{self._app.app_id}:{installation}")
+                self.governors[installation] = governor
             credentials = AppCredentials(self._app.app_id, self._app.private_key, installation)
             worker = self._worker(credentials, governor)
             self._workers[installation] = worker
-            self.governors[installation] = governor
         return worker
+
+    async def send(self, org: str, request: Callable[[PyGithubWorker], Awaitable[T]]) -> T:
+        """`request` sent with `org`'s installation; sent once more, with the installation a
+        new lookup finds, when GitHub refused the remembered one's credential."""
+        installation = await self.installation_id(org)
+        try:
+            return await request(self._worker_of(installation))
+        except PlatformError as exc:
+            if not _installation_refused(exc):
+                raise
+            log.warning(
+                "GitHub refused the App installation's credential; looking it up again",
+                extra={"org": org, "installation": installation, "status": exc.status},
+            )
+            self._forget(org, installation)
+        return await request(await self.worker_for(org))
+
+    def _forget(self, org: str, installation: int) -> None:
+        # Only if still the one remembered: steps refused together forget it once, and one
+        # that comes after a newer installation was found keeps that one.
+        if self._installation_of.get(org.lower()) != installation:
+            return
+        del self._installation_of[org.lower()]
+        self._org_of.pop(installation, None)
+        worker = self._workers.pop(installation, None)
+        if worker is not None:
+            self._retired.append(worker)
+
+    def installations(self) -> list[Installation]:
+        """The installations in use (one per organization whose calls found one), in the
+        order they were found: what `/metrics` labels its GitHub governors by."""
+        return [
+            Installation(installation, self._org_of[installation], self.governors[installation])
+            for installation in dict.fromkeys(self._installation_of.values())
+            if installation in self.governors
+        ]
 
     def hourly_limit(self, org: str) -> int | None:
         """The hourly limit `org`'s installation last answered with; None before any call."""
@@ -123,7 +201,7 @@ class InstallationGateways:
         )
 
     async def aclose(self) -> None:
-        for worker in (self._jwt, *self._workers.values()):
+        for worker in (self._jwt, *self._workers.values(), *self._retired):
             await worker.aclose()
 
 
@@ -134,5 +212,5 @@ class InstallationGateway(GitHubRestCalls):
         self._gateways = gateways
         self.org = org
 
-    async def _current(self) -> PyGithubWorker:
-        return await self._gateways.worker_for(self.org)
+    async def _send(self, request: Callable[[PyGithubWorker], Awaitable[Any]]) -> Any:
+        return await self._gateways.send(self.org, request)

@@ -28,7 +28,11 @@ from github.GithubException import GithubException
 from github.Requester import Requester
 
 from clients.github import transport
-from clients.github.errors import from_github_exception, from_transport_error
+from clients.github.errors import (
+    InstallationTokenError,
+    from_github_exception,
+    from_transport_error,
+)
 from provisioning.audit_context import AuditContext, HttpAuditSink, HttpExchange
 from provisioning.errors import PlatformError
 from provisioning.governor import RateGovernor
@@ -177,6 +181,7 @@ class PyGithubWorker:
             transport.binding.set(bound)
             lane.busy = True
             try:
+                _mint_token(lane.requester)
                 return fn(lane.requester)
             finally:
                 lane.busy = False
@@ -223,6 +228,18 @@ class PyGithubWorker:
         try:
             return await self.json("GET", path, **kwargs)
         except PlatformError as exc:
-            if exc.status == 404:
+            if exc.status == 404 and not isinstance(exc, InstallationTokenError):
                 return None
             raise
+
+
+def _mint_token(requester: Requester) -> None:
+    """An App installation's token, minted (or reused while valid) before the call: PyGithub
+    would mint it inside the call, and its refusal would look like the call's own answer (a
+    404 taken for an absent resource, when the installation is what is gone)."""
+    auth = requester.auth
+    if isinstance(auth, Auth.AppInstallationAuth):
+        try:
+            auth.token  # noqa: B018 - the property mints the token when it has none or it expired
+        except GithubException as exc:
+            raise InstallationTokenError(auth.installation_id, exc) from exc

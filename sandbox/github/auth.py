@@ -28,6 +28,11 @@ def _jwt_claims(token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
+def _installed(ctx: GitHubContext, installation_id: int) -> bool:
+    # A deleted installation's tokens are revoked with it (the App uninstalled from the org).
+    return any(installation_id in app.installations for app in ctx.world.apps)
+
+
 def authenticate(ctx: GitHubContext, request: web.Request) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -42,7 +47,7 @@ def authenticate(ctx: GitHubContext, request: web.Request) -> Principal:
         if user is not None:
             return Principal("user", user.login, f"user:{user.login}", user.id)
     inst = ctx.state.installation_tokens.get(token)
-    if inst is not None and inst.expires_at > ctx.now():
+    if inst is not None and inst.expires_at > ctx.now() and _installed(ctx, inst.installation_id):
         bot = f"{inst.app_slug}[bot]"
         return Principal("installation", bot, f"inst:{inst.installation_id}", 0, inst.org)
     claims = _jwt_claims(token)

@@ -140,6 +140,26 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
         app.installations[installation_id] = org.login
         return web.json_response({"id": installation_id, "org": org.login}, status=201)
 
+    async def uninstall_app(request: web.Request) -> web.Response:
+        # An org owner uninstalling the App (the org's settings): GitHub deletes the
+        # installation, so its tokens answer 401 "Bad credentials", minting one answers 404,
+        # and `GET /orgs/{org}/installation` 404. Installing it again gives a new id.
+        data = await _json(request)
+        app = next((a for a in ctx.world.apps if str(a.app_id) == request.match_info["app"]), None)
+        if app is None:
+            return web.json_response({"message": "no such app"}, status=404)
+        org = str(data.get("org", ""))
+        found = [i for i, login in app.installations.items() if login.lower() == org.lower()]
+        if not found:
+            return web.json_response(
+                {"message": f"the app is not installed on {org!r} (field org)"}, status=404
+            )
+        login = app.installations.pop(found[0])
+        tokens = ctx.state.installation_tokens
+        for token in [t for t, i in tokens.items() if i.installation_id == found[0]]:
+            del tokens[token]
+        return web.json_response({"id": found[0], "org": login})
+
     async def put_consistency(request: web.Request) -> web.Response:
         ctx.consistency = Consistency.model_validate(await _json(request))
         return web.json_response(ctx.consistency.model_dump())
@@ -192,6 +212,7 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
     app.router.add_post(f"{PREFIX}/orgs", post_org)
     app.router.add_put(f"{PREFIX}/orgs/{{org}}/plan", put_plan)
     app.router.add_post(f"{PREFIX}/apps/{{app}}/installations", install_app)
+    app.router.add_delete(f"{PREFIX}/apps/{{app}}/installations", uninstall_app)
     app.router.add_post(f"{PREFIX}/orgs/{{org}}/invitations/{{login}}/accept", accept_org)
     app.router.add_post(
         f"{PREFIX}/repos/{{owner}}/{{repo}}/invitations/{{login}}/accept", accept_repo

@@ -127,3 +127,39 @@ def test_installation_formula_is_capped() -> None:
     assert installation_limit(limits, plan="team", repositories=120, members=70) == 12500
     assert installation_limit(limits, plan="team", repositories=500, members=500) == 12500
     assert installation_limit(limits, plan="enterprise", repositories=0, members=1) == 15000
+
+
+async def test_an_uninstalled_apps_tokens_are_refused_and_a_reinstall_is_a_new_installation(
+    http: aiohttp.ClientSession,
+) -> None:
+    """An owner uninstalls the App: the installation's live token answers 401 "Bad
+    credentials", minting one and finding the org's installation answer 404, as on GitHub;
+    installing it again gives a new installation whose tokens work."""
+    token = await _token(http, 701)
+    assert (await _limit_of(http, token, "demo-university"))[0] == 5000
+    control = "/_sandbox/github/apps/7/installations"
+    async with http.delete(control, json={"org": "Demo-University"}) as resp:
+        assert resp.status == 200
+        assert await resp.json() == {"id": 701, "org": "demo-university"}
+    bearer = {"Authorization": f"token {token}"}
+    async with http.get("/api/v3/orgs/demo-university", headers=bearer) as resp:
+        assert resp.status == 401
+        assert (await resp.json())["message"] == "Bad credentials"
+    jwt = {"Authorization": f"Bearer {app_jwt(7, FAR_FUTURE)}"}
+    async with http.post("/api/v3/app/installations/701/access_tokens", headers=jwt) as resp:
+        assert resp.status == 404
+    async with http.get("/api/v3/orgs/demo-university/installation", headers=jwt) as resp:
+        assert resp.status == 404
+    # Uninstalling twice: nothing to uninstall, and the answer names the field.
+    async with http.delete(control, json={"org": "demo-university"}) as resp:
+        assert resp.status == 404
+        assert "(field org)" in (await resp.json())["message"]
+    async with http.post(control, json={"org": "demo-university"}) as resp:
+        assert resp.status == 201
+        again = int((await resp.json())["id"])
+    assert again not in (701, 702, 703)
+    async with http.get("/api/v3/orgs/demo-university/installation", headers=jwt) as resp:
+        assert (await resp.json())["id"] == again
+    assert (await _limit_of(http, await _token(http, again), "demo-university"))[0] == 5000
+    # The other installations were left alone.
+    assert (await _limit_of(http, await _token(http, 702), "physics-dept"))[0] > 5000
