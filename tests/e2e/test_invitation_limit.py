@@ -1,0 +1,125 @@
+"""GitHub's daily organization invitations: a course needing more than the organization's limit
+waits for the window and ends with every invitation sent, none failed, and never more sent in
+any window than the limit, as the sandbox's request journal shows.
+
+The sandbox and the product run sped up by the same factor, so GitHub's day lasts a few
+seconds; the organization has the limit of a young free one (50), which the product learns
+from GitHub's first refusal (it starts from 500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from db.models import Step
+from provisioning.github.invitations import WAIT_CODE
+from sandbox.core.emulator import SystemClock
+from sandbox.discord import DiscordSandbox
+from sandbox.github import GitHubSandbox
+from sandbox.github.config import GitHubWorld
+from sandbox.mail import MailSandbox
+from sandbox.server import SandboxServer
+from tests.e2e.harness import ORG, Product, all_steps, lecture, open_product
+
+# GitHub's day lasts 4 s: 86,400 s / 21,600.
+SCALE = 21_600.0
+WINDOW_S = 24 * 3600 / SCALE
+LIMIT = 50
+STUDENTS = 70
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """The sandbox sped up by `SCALE`, its demo organization limited to 50 invitations a day."""
+    clock = SystemClock()
+    world = GitHubWorld()
+    world.limits.org_invitations_per_day_paid = LIMIT
+    emulators = [
+        GitHubSandbox(clock, rate_scale=SCALE, world=world),
+        DiscordSandbox(clock, rate_scale=SCALE),
+        MailSandbox(clock),
+    ]
+    async with SandboxServer(emulators, clock=clock, rate_scale=SCALE) as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def product_on(database_url: str, sandbox: SandboxServer) -> AsyncIterator[Product]:
+    async with open_product(database_url, sandbox, rate_scale=SCALE) as product:
+        yield product
+
+
+def course(people: dict[str, str]) -> dict[str, Any]:
+    students = [{"name": f"Student {i}", "github": f"stu-{i:03d}"} for i in range(STUDENTS)]
+    return lecture(people["ada"], people["grace"], students=students)
+
+
+def invitations_sent(sandbox: SandboxServer) -> list[float]:
+    """Arrival times of the membership PUTs that sent an invitation, from the journal: the
+    first one answered 200 for each person (nobody in the course is in the organization)."""
+    seen: set[str] = set()
+    times: list[float] = []
+    for e in sandbox.journal.query(limit=1_000_000):
+        path = e.path.removeprefix("/api/v3")
+        if e.method != "PUT" or not path.startswith(f"/orgs/{ORG}/teams/") or e.status != 200:
+            continue
+        login = path.rsplit("/", 1)[-1].lower()
+        if "/memberships/" in path and login not in seen:
+            seen.add(login)
+            times.append(e.time)
+    return sorted(times)
+
+
+def busiest_window(times: list[float], window_s: float) -> int:
+    return max(sum(1 for t in times if s - window_s < t <= s) for s in times)
+
+
+async def github_steps(product: Product) -> list[Step]:
+    return [s for s in await all_steps(product.sessions) if s.kind.startswith("github.")]
+
+
+async def test_a_course_over_the_daily_invitation_limit_waits_and_finishes(
+    database_url: str, sandbox: SandboxServer, control: Any, people: dict[str, str]
+) -> None:
+    """70 students on an organization allowing 50 invitations a day: every GitHub step ends
+    succeeded, none failed; meanwhile the waiting ones are pending with the reason and a due
+    time, their attempts given back; the journal never shows more than 50 in a day."""
+    data = course(people)
+    await control.github_users(p["github"] for p in data["students"])
+    async with product_on(database_url, sandbox) as product:
+        await product.create(data)
+        seen_waiting: list[Step] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while True:
+            # One round at a time: the waiting steps are seen between rounds.
+            ran = await product.runner.run_once()
+            steps = await github_steps(product)
+            assert not [s.key for s in steps if s.state in ("failed", "blocked")]
+            waiting = [s for s in steps if s.last_error_code == WAIT_CODE and s.state == "pending"]
+            seen_waiting.extend(waiting)
+            if all(s.state == "succeeded" for s in steps):
+                break
+            assert loop.time() < deadline, [(s.key, s.state, s.last_error) for s in steps]
+            if not ran:
+                await asyncio.sleep(0.1)
+
+    assert seen_waiting, "no step waited for the window"
+    for step in seen_waiting:
+        assert step.next_attempt_at is not None
+        assert step.attempts == 0, (step.key, step.attempts)
+        assert step.last_error is not None
+        assert step.last_error.startswith(
+            f"GitHub allows {LIMIT} organization invitations a day to {ORG}; the next goes at "
+        ), step.last_error
+        assert step.last_error.endswith(" UTC")
+    sent = invitations_sent(sandbox)
+    assert len(sent) == STUDENTS + 2  # the students, Ada and Grace: none is a member yet
+    assert busiest_window(sent, WINDOW_S) <= LIMIT
+    # The second day's invitations went a window after the first day's.
+    assert sent[LIMIT] - sent[0] >= WINDOW_S
