@@ -56,6 +56,7 @@ from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
 from provisioning.courses.change_preview import SafetyLimit
 from provisioning.courses.drafts import DraftService
+from provisioning.courses.invitation_notes import OrgInvitationLookup
 from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import ReconcileService
@@ -183,6 +184,7 @@ async def build(
     join_links = JoinLinks(secret)
     join_email = _join_email(settings, endpoints, audit, join_links, clock)
     invitations = invitation_budget(engine, clock, settings.rate_scale)
+    org_invitations = OrgInvitationLookup(sessions, invitations)
     runner = StepRunner(
         sessions=sessions,
         executors={
@@ -276,6 +278,7 @@ async def build(
         discord_sign_in=_discord_sign_in(endpoints),
         server_notice=servers.notice,
         github_hourly=github.hourly_limit,
+        org_invitations=org_invitations,
         staff_rights=StaffRightsService(
             sessions,
             discord_gateway,
@@ -304,6 +307,7 @@ async def build(
             ),
             live=live,
             github_hourly=github.hourly_limit,
+            org_invitations=org_invitations,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
             server_notice=servers.notice,

@@ -28,6 +28,7 @@ from provisioning.courses.change_preview import (
 )
 from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
 from provisioning.courses.drift_status import LastReconcile, last_reconcile
+from provisioning.courses.invitation_notes import INVITE_KIND, invitations_waiting
 from provisioning.courses.reconcile import REPORTED as RECONCILE_REPORTED
 from provisioning.courses.reconcile import STARTED as RECONCILE_STARTED
 from provisioning.courses.spec import CourseSpec
@@ -63,6 +64,7 @@ from provisioning.courses.views import (
     encode_cursor,
 )
 from provisioning.errors import CourseConflictError, CourseNotFoundError, NothingToRetryError
+from provisioning.github.invitations import WAIT_CODE
 from provisioning.plan import PlannedStep, plan_course, plan_digest
 
 __all__ = [
@@ -402,6 +404,10 @@ class CourseService:
             reconciled = await self._last_reconcile(
                 session, course_id, (groups[0].started, groups[0].reported)
             )
+        # Read only while invitations are pending: the summary alone reads its index only.
+        invitations = None
+        if any(state == "pending" and kind == INVITE_KIND for state, kind, *_ in groups):
+            invitations = await invitations_waiting(session, course_id, WAIT_CODE)
         present = [state for state, n in counts.items() if n]
         if reconciled is not None:  # a report recorded changes the status, steps or not
             latest.append(f"reconcile/{reconciled.event_id}")
@@ -412,6 +418,7 @@ class CourseService:
             platforms=platforms,
             version=hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32],
             last_reconcile=reconciled,
+            invitations=invitations,
         )
 
     async def _last_reconcile(
