@@ -60,15 +60,16 @@ class InvitationForecast:
     org: str
     invitations: int
     limit: int
-    days: int  # the last goes about so many days after the first
+    sent: int  # by the organization in the current window, before these
+    days: int  # the last goes about so many days after the window's first
 
     @property
     def message(self) -> str:
-        after = f"{self.days} day{'s' if self.days != 1 else ''}"
-        return (
-            f"{self.invitations} invitations to {self.org}: GitHub allows {self.limit} a day, "
-            f"the last about {after} after the first"
-        )
+        days = f"{self.days} day{'s' if self.days != 1 else ''}"
+        head = f"{self.invitations} invitations to {self.org}: GitHub allows {self.limit} a day"
+        if not self.sent:
+            return f"{head}, the last about {days} after the first"
+        return f"{head} and {self.sent} went in the last one, the last about {days} from now"
 
 
 def forecast(org: str, course_invitations: int, known: OrgInvitations) -> InvitationForecast | None:
@@ -77,7 +78,7 @@ def forecast(org: str, course_invitations: int, known: OrgInvitations) -> Invita
     if not course_invitations or wanted <= known.limit - known.sent:
         return None
     days = max(1, math.ceil((known.sent + wanted) / known.limit) - 1)
-    return InvitationForecast(org=org, invitations=wanted, limit=known.limit, days=days)
+    return InvitationForecast(org, wanted, known.limit, known.sent, days)
 
 
 @dataclass(frozen=True)

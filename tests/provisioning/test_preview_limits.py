@@ -57,8 +57,8 @@ def test_invitations_over_the_organizations_day_are_said_before_confirm() -> Non
     small = preview_course(lecture_of(10), org_invitations=spent)
     assert small.invitations is not None
     assert small.invitations.message == (
-        "12 invitations to demo-university: GitHub allows 50 a day, "
-        "the last about 1 day after the first"
+        "12 invitations to demo-university: GitHub allows 50 a day and 45 went in the last "
+        "one, the last about 1 day from now"
     )
 
 
