@@ -156,6 +156,8 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "link_of": lambda step: link_of(step, record, guild_id, services.github_web_url),
         "drift": await services.drift(record.id),
         "invitations": waiting_among(status.steps, WAIT_CODE),
+        # A step waiting for GitHub's invitations is not in error: its message is not red.
+        "wait_code": WAIT_CODE,
     }
 
 
