@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from db.models import Step
 from provisioning.github.invitations import WAIT_CODE
@@ -123,3 +124,38 @@ async def test_a_course_over_the_daily_invitation_limit_waits_and_finishes(
     assert busiest_window(sent, WINDOW_S) <= LIMIT
     # The second day's invitations went a window after the first day's.
     assert sent[LIMIT] - sent[0] >= WINDOW_S
+
+
+async def test_steps_failed_on_the_limit_by_an_older_version_are_retried_and_finish(
+    database_url: str, sandbox: SandboxServer, control: Any, people: dict[str, str]
+) -> None:
+    """A database from before: invitation steps failed for good on GitHub's 422 "Over
+    invitation rate limit". A retry of the course makes them pending again, and they finish
+    like the others, within the limit."""
+    data = course(people)
+    await control.github_users(p["github"] for p in data["students"])
+    async with product_on(database_url, sandbox) as product:
+        course_id = await product.create(data)
+        failed = [f"github.invite:students:stu-{i:03d}" for i in range(60, 70)]
+        async with product.sessions.begin() as session:
+            await session.execute(
+                update(Step)
+                .where(Step.course_id == course_id, Step.key.in_(failed))
+                .values(
+                    state="failed",
+                    attempts=1,
+                    last_error_code="github.422",
+                    last_error="github answered 422: Validation Failed (Over invitation rate limit)",
+                )
+            )
+        outcome = await product.courses.retry(course_id, actor="e2e")
+        assert set(failed) <= set(outcome.retried)
+        states = await product.states(course_id)
+        assert {states[key] for key in failed} == {"pending"}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while not all(s.state == "succeeded" for s in await github_steps(product)):
+            assert loop.time() < deadline
+            if not await product.runner.run_once():
+                await asyncio.sleep(0.1)
+    assert busiest_window(invitations_sent(sandbox), WINDOW_S) <= LIMIT
