@@ -130,7 +130,7 @@ class InvitationBudget:
 
         await self._store.change(org, release)
 
-    async def refused(self, org: str, login: str, error: PlatformError) -> WaitForLimitError:
+    async def refused(self, org: str, login: str) -> WaitForLimitError:
         """GitHub refused `login`'s invitation for the limit: the error to wait with."""
 
         def refused(window: InvitationWindow, now: float) -> tuple[float, int]:

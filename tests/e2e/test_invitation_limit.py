@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import update
 
 from db.models import Step
@@ -92,8 +94,13 @@ async def test_a_course_over_the_daily_invitation_limit_waits_and_finishes(
     time, their attempts given back; the journal never shows more than 50 in a day."""
     data = course(people)
     await control.github_users(p["github"] for p in data["students"])
-    async with product_on(database_url, sandbox) as product:
-        await product.create(data)
+    async with (
+        product_on(database_url, sandbox) as product,
+        TestClient(TestServer(product.built.web_app, host="127.0.0.1")) as web,
+    ):
+        course_id = await product.create(data)
+        auth = {"Authorization": f"Bearer {await product.built.tokens.create('reader')}"}
+        rest_checked = False
         seen_waiting: list[Step] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
@@ -104,6 +111,15 @@ async def test_a_course_over_the_daily_invitation_limit_waits_and_finishes(
             assert not [s.key for s in steps if s.state in ("failed", "blocked")]
             waiting = [s for s in steps if s.last_error_code == WAIT_CODE and s.state == "pending"]
             seen_waiting.extend(waiting)
+            if waiting and not rest_checked:
+                # As a script reads it: how many wait, when the last goes, and the sentence.
+                answer = await web.get(f"/courses/{course_id}/status", headers=auth)
+                shown = (await answer.json())["invitations_waiting"]
+                assert shown["count"] == len(waiting)
+                last = max(s.next_attempt_at for s in waiting if s.next_attempt_at)
+                assert datetime.fromisoformat(shown["last_at"]) == last
+                assert shown["message"].startswith(f"{len(waiting)} GitHub invitation")
+                rest_checked = True
             if all(s.state == "succeeded" for s in steps):
                 break
             assert loop.time() < deadline, [(s.key, s.state, s.last_error) for s in steps]
@@ -145,7 +161,9 @@ async def test_steps_failed_on_the_limit_by_an_older_version_are_retried_and_fin
                     state="failed",
                     attempts=1,
                     last_error_code="github.422",
-                    last_error="github answered 422: Validation Failed (Over invitation rate limit)",
+                    last_error=(
+                        "github answered 422: Validation Failed (Over invitation rate limit)"
+                    ),
                 )
             )
         outcome = await product.courses.retry(course_id, actor="e2e")

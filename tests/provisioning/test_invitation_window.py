@@ -35,7 +35,8 @@ def test_a_refusal_with_fewer_of_ours_teaches_50_for_a_day_and_gives_up_later_pl
     assert reopens == 31.0 + PROBE
     assert window.current_limit(31.0) == NEW_ORG_LIMIT
     assert window.current_limit(31.0 + DAY) == DEFAULT_LIMIT
-    assert "later" not in window.places and "p30" not in window.places
+    assert "later" not in window.places
+    assert "p30" not in window.places
     assert window.take("next", now=32.0, window_s=DAY) == 31.0 + PROBE
 
 

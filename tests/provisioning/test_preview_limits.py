@@ -37,7 +37,8 @@ def test_an_hourly_limit_beyond_the_invitations_days_decides() -> None:
     tight = preview_course(spec, github_hourly=20)
     hours = (math.ceil(calls / 20) - 1) * HOUR_S
     assert tight.github_s == hours  # 20 an hour: about 38 days, longer than the invitations
-    assert tight.invitations is not None and tight.invitations.days == 12
+    assert tight.invitations is not None
+    assert tight.invitations.days == 12
     assert preview_course(spec, github_hourly=12500).github_s == 12 * 24 * HOUR_S
 
 

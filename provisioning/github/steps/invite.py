@@ -53,7 +53,7 @@ async def ensure(ctx: StepContext, invitations: InvitationBudget) -> StepResult:
             membership = await ctx.github.put_team_membership(org, slug, login, role=role)
         except PlatformError as exc:
             if invites and is_invitation_limit(exc):
-                raise await invitations.refused(org, login, exc) from exc
+                raise await invitations.refused(org, login) from exc
             if invites and exc.status == 404:
                 await invitations.release(org, login)
             # GitHub answers 404 for an unknown user; the user lookup is made only then, so a
