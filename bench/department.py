@@ -222,14 +222,15 @@ def org_invitation_limit(world: GitHubWorld, org: str) -> int:
 def invitations_in_journal(journal: list[Any], org: str) -> tuple[int, int]:
     """(sent, refused) invitations to `org`: a team membership PUT answered 200 sends one the
     first time for a person (nobody starts in the organization); a 422 is GitHub's refusal."""
-    prefix = f"/api/v3/orgs/{org}/teams/"
+    prefix = f"/orgs/{org}/teams/"
     people: set[str] = set()
     refused = 0
     for e in journal:
-        if e.method != "PUT" or not e.path.startswith(prefix) or "/memberships/" not in e.path:
+        path = e.path.removeprefix("/api/v3")
+        if e.method != "PUT" or not path.startswith(prefix) or "/memberships/" not in path:
             continue
         if e.status == 200:
-            people.add(e.path.rsplit("/", 1)[-1].lower())
+            people.add(path.rsplit("/", 1)[-1].lower())
         elif e.status == 422:
             refused += 1
     return len(people), refused
