@@ -22,7 +22,11 @@ k goes no earlier than k seconds, nor than an hour after write k - 500. `lower_b
 for each credential's minimum writes, / scale, the largest of the four, or the Discord calls
 at 50 per second / scale, whichever is longer; `spacing_bound_s` the same without the hourly
 budget (writes x 1 s / scale, the issue's definition), which a department of more than 500
-writes per credential cannot meet.
+writes per credential cannot meet. An organization's invitations (one per person of its courses
+not in it yet) are at most its daily limit (500; 50 for a young free organization) in any
+24 hours: one needing more waits 24 h / scale for each further day's worth, so its bound is
+also no less than that (`invitations_by_org`: needed, limit, bound, sent and refused as the
+sandbox's journal shows them).
 
 Prints, and its last line is one JSON object with: `wall_s`, `lower_bound_s`, `spacing_bound_s`
 and the ratio of wall to the lower bound; `calls` and `min_calls`; `http_429` and `github_403`;
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import re
@@ -94,6 +99,8 @@ from sandbox.mail import MailSandbox  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 
 POLL_S = 0.25
+# GitHub's day, for organization invitations (PLATFORM.md §2.5).
+DAY_S = 24 * 3600.0
 # GitHub's secondary limit on content-creating requests (PLATFORM.md §2.8).
 CONTENT_PER_HOUR = 500
 HOUR_S = 3600.0
@@ -193,6 +200,40 @@ def polled_course(ada: str, grace: str) -> dict[str, Any]:
             for n in range(45)
         ],
     }
+
+
+def invitation_bound_s(invitations: int, limit: int, scale: float) -> float:
+    """When the last of `invitations` to one organization can go: no more than `limit` in any
+    24 hours, so a day after the one `limit` back."""
+    return (math.ceil(invitations / limit) - 1) * DAY_S / scale if invitations else 0.0
+
+
+def org_invitation_limit(world: GitHubWorld, org: str) -> int:
+    """The organization's daily invitations in the sandbox's world."""
+    plan = next((o.plan for o in world.orgs if o.login == org), "team")
+    limits = world.limits
+    return (
+        limits.org_invitations_per_day_free
+        if plan == "free"
+        else limits.org_invitations_per_day_paid
+    )
+
+
+def invitations_in_journal(journal: list[Any], org: str) -> tuple[int, int]:
+    """(sent, refused) invitations to `org`: a team membership PUT answered 200 sends one the
+    first time for a person (nobody starts in the organization); a 422 is GitHub's refusal."""
+    prefix = f"/orgs/{org}/teams/"
+    people: set[str] = set()
+    refused = 0
+    for e in journal:
+        path = e.path.removeprefix("/api/v3")
+        if e.method != "PUT" or not path.startswith(prefix) or "/memberships/" not in path:
+            continue
+        if e.status == 200:
+            people.add(path.rsplit("/", 1)[-1].lower())
+        elif e.status == 422:
+            refused += 1
+    return len(people), refused
 
 
 def github_bound_s(writes: int, scale: float) -> float:
@@ -433,7 +474,12 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
     need: dict[str, dict[str, int]] = {}
     discord_need: dict[str, int] = {}
     org_writes: Counter[str] = Counter()
+    # Each person is invited to an organization once, whatever their courses there.
+    invitees: defaultdict[str, set[str]] = defaultdict(set)
     for spec, course_id in zip(specs, ids, strict=True):
+        invitees[spec.github_org].update(
+            str(s.params["login"]).lower() for s in plan_course(spec) if s.kind == "github.invite"
+        )
         for kind, row in minimum(plan_course(spec)).items():
             into = need.setdefault(kind, {"steps": 0, "reads": 0, "writes": 0})
             for key in into:
@@ -454,7 +500,22 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
     min_calls = github_writes_min + discord_min + app_min
     min_calls += sum(r["reads"] for k, r in need.items() if k.startswith("github."))
     discord_bound = discord_min / (DISCORD_PER_SECOND * args.scale)
-    by_org = {org: github_bound_s(n, args.scale) for org, n in org_writes.items()}
+    world = sandbox_world()
+    invitations: dict[str, dict[str, float]] = {}
+    for org, invited in invitees.items():
+        limit = org_invitation_limit(world, org)
+        sent, refused = invitations_in_journal(journal, org)
+        invitations[org] = {
+            "needed": len(invited),
+            "limit": limit,
+            "bound_s": round(invitation_bound_s(len(invited), limit, args.scale), 2),
+            "sent": sent,
+            "refused": refused,
+        }
+    by_org = {
+        org: max(github_bound_s(n, args.scale), invitations[org]["bound_s"])
+        for org, n in org_writes.items()
+    }
     lower_bound = max(*by_org.values(), discord_bound)
     spacing_bound = max(
         max(org_writes.values()) * GITHUB_WRITE_INTERVAL_S / args.scale, discord_bound
@@ -479,6 +540,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         "github_writes_min": github_writes_min,
         "github_writes_min_by_org": dict(org_writes),
         "github_bound_s_by_org": {org: round(b, 2) for org, b in by_org.items()},
+        "invitations_by_org": invitations,
         "app_calls": sum(1 for e in journal if e.credential == f"app:{APP_ID}"),
         "calls": len(journal),
         "min_calls": min_calls,
@@ -628,6 +690,11 @@ def main() -> int:
         f" {result['wall_ratio']} x (target <= 1.2); without GitHub's hourly budget the bound"
         f" would be {result['spacing_bound_s']} s"
     )
+    for org, row in result["invitations_by_org"].items():
+        print(
+            f"{org}: {row['needed']} invitations, GitHub allows {row['limit']} a day: the last"
+            f" no earlier than {row['bound_s']} s; sent {row['sent']}, refused {row['refused']}"
+        )
     print(
         f"calls {result['calls']}, minimum {result['min_calls']}: {result['calls_ratio']} x;"
         f" 429s {result['http_429']}, GitHub 403s {result['github_403']};"

@@ -46,6 +46,7 @@ from cogs.services import AdminPolicy, CommandServices
 from db import step_queue
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
+from db.invitation_windows import DatabaseInvitationWindows
 from db.pace_ledger import DatabaseBuckets, DatabasePaceLedger
 from provisioning import governor
 from provisioning.api_tokens import ApiTokenService
@@ -56,6 +57,7 @@ from provisioning.clock import Clock, SystemClock
 from provisioning.courses.change_preview import SafetyLimit
 from provisioning.courses.drafts import DraftService
 from provisioning.courses.drift_notices import DriftNotices
+from provisioning.courses.invitation_notes import OrgInvitationLookup
 from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.reconcile import ReconcileService
@@ -66,6 +68,12 @@ from provisioning.discord.invite_links import InviteLinks
 from provisioning.discord.server_watch import ServerCountWatch
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import install_link
+from provisioning.github.invitations import (
+    InvitationBudget,
+    InvitationStore,
+    MemoryInvitationStore,
+    SharedInvitationStore,
+)
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
 from provisioning.metrics import GovernorSeries, GovernorSource, Metrics
@@ -181,10 +189,12 @@ async def build(
     secret = load_secret_key(settings)
     join_links = JoinLinks(secret)
     join_email = _join_email(settings, endpoints, audit, join_links, clock)
+    invitations = invitation_budget(engine, clock, settings.rate_scale)
+    org_invitations = OrgInvitationLookup(sessions, invitations)
     runner = StepRunner(
         sessions=sessions,
         executors={
-            **github_executors(),
+            **github_executors(invitations),
             **discord_executors(),
             **student_executors(join_email),
         },
@@ -270,6 +280,7 @@ async def build(
         discord_sign_in=_discord_sign_in(endpoints),
         server_notice=servers.notice,
         github_hourly=github.hourly_limit,
+        org_invitations=org_invitations,
         staff_rights=StaffRightsService(
             sessions,
             discord_gateway,
@@ -298,6 +309,7 @@ async def build(
             ),
             live=live,
             github_hourly=github.hourly_limit,
+            org_invitations=org_invitations,
             # The sandbox's limits shrink with RATE_SCALE; so does the wait between edits.
             live_every_s=max(LIVE_STATUS_MIN_S, LIVE_STATUS_EVERY_S / settings.rate_scale),
             server_notice=servers.notice,
@@ -399,6 +411,16 @@ def pace_ledger(engine: AsyncEngine, clock: Clock) -> PaceLedger:
         )
         return DatabasePaceLedger(engine, buckets)
     return MemoryPaceLedger(clock)
+
+
+def invitation_budget(engine: AsyncEngine, clock: Clock, scale: float) -> InvitationBudget:
+    """GitHub organizations' daily invitations: counted in the database when several processes
+    may send them (PostgreSQL), in memory on SQLite (one process)."""
+    if engine.dialect.name == "postgresql":
+        store: InvitationStore = SharedInvitationStore(DatabaseInvitationWindows(engine))
+    else:
+        store = MemoryInvitationStore(clock)
+    return InvitationBudget(store, clock, scale)
 
 
 def _github(

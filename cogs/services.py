@@ -12,6 +12,7 @@ from provisioning.claims.codes import ClaimResult
 from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drafts import ArchiveApplied, Confirmed, Draft, RosterApplied
 from provisioning.courses.drift_report import DriftReport
+from provisioning.courses.invitation_notes import OrgInvitations, nothing_known
 from provisioning.courses.preview import unknown_hourly_limit
 from provisioning.courses.search import CourseChoice
 from provisioning.courses.spec import CourseSpec
@@ -163,3 +164,6 @@ class CommandServices:
     # The hourly GitHub limit of an organization's credential, as far as known (the preview's
     # time estimate); None: a token's 5,000.
     github_hourly: Callable[[str], int | None] = unknown_hourly_limit
+    # An organization's GitHub invitations: its daily window and its courses' queue (the
+    # preview says when a course needs more than a day's).
+    org_invitations: Callable[[str], Awaitable[OrgInvitations]] = nothing_known

@@ -399,6 +399,17 @@ class PaceBucket(Base):
     wait_s: Mapped[float] = mapped_column(Float)  # what the last take answered
 
 
+class InvitationWindowRow(Base):
+    """One GitHub organization's window of invitations (`db.invitation_windows`): the places
+    handed out by login, the limit learned and until when, and how long a refusal closed it
+    (JSON, as `provisioning.github.invitation_window` keeps it). Used on PostgreSQL."""
+
+    __tablename__ = "invitation_windows"
+
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)  # lowercase login
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class StaffNotice(Base):
     """Something the join page refused that staff must act on (`provisioning.students.notices`):
     posted once to the course log; `posted_at` is set when it was."""

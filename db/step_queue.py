@@ -410,11 +410,15 @@ async def settle_error(
     code: str,
     hint: str | None,
     next_attempt_at: datetime | None,
+    attempt_used: bool = True,
 ) -> bool:
-    """Record a failed attempt: back to pending, waiting for a person, or failed for good."""
+    """Record a failed attempt: back to pending, waiting for a person, or failed for good.
+    `attempt_used=False` gives the attempt back (the step only waits for a known limit)."""
     step = await _owned(session, step_id, owner)
     if step is None:
         return False
+    if not attempt_used:
+        step.attempts = max(0, step.attempts - 1)
     step.state = state
     step.last_error = message[:2000]
     step.last_error_code = code

@@ -134,3 +134,18 @@ class StepFailedError(ProvisioningError):
 
     status = 422
     title = "Step failed"
+
+
+class WaitForLimitError(ProvisioningError):
+    """A step's next call may not go for a while (GitHub's daily invitation limit): the step
+    goes back to `pending`, due in `retry_after` seconds, without using up an attempt, and
+    `message` says why and when. Nothing is wrong; nothing is failed for it."""
+
+    status = 429
+    title = "Waiting for a platform limit"
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after

@@ -4,7 +4,9 @@
 - permanent (`StepFailedError`, a 4xx other than 408/409/429) → `failed`, not retried;
 - retryable (no answer, 5xx, 408, 409, rate limits) → back to `pending` after a capped
   exponential backoff with full jitter, or the platform's own `Retry-After` when it is longer;
-  `failed` once the attempts are used up.
+  `failed` once the attempts are used up;
+- a known wait (`WaitForLimitError`: GitHub's daily invitations) → `pending`, due when the
+  limit allows, the attempt given back.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from provisioning.errors import ActionRequiredError, PlatformError, StepFailedError
+from provisioning.errors import (
+    ActionRequiredError,
+    PlatformError,
+    StepFailedError,
+    WaitForLimitError,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ class Decision:
     code: str
     delay_s: float = 0.0
     hint: str | None = None
+    # False: the attempt is given back (a wait the step was told of is not a failure).
+    attempt_used: bool = True
 
 
 @dataclass
@@ -51,6 +60,10 @@ class RetryPolicy:
         """Classify `error`, raised by attempt number `attempt` (1-based)."""
         if isinstance(error, ActionRequiredError):
             return Decision("awaiting_action", error.message, error.reason, hint=error.message)
+        if isinstance(error, WaitForLimitError):
+            return Decision(
+                "pending", error.message, error.code, delay_s=error.retry_after, attempt_used=False
+            )
         if isinstance(error, StepFailedError):
             return Decision("failed", error.detail, "step.failed", hint=error.detail)
         if isinstance(error, PlatformError):

@@ -385,6 +385,7 @@ class StepRunner:
                 code=decision.code,
                 hint=decision.hint,
                 next_attempt_at=next_at,
+                attempt_used=decision.attempt_used,
             )
         level = logging.ERROR if decision.code == "internal" else logging.INFO
         log.log(

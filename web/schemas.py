@@ -13,6 +13,7 @@ from provisioning.courses.change_preview import ChangePreview
 from provisioning.courses.drift_findings import Finding
 from provisioning.courses.drift_report import DriftReport, Repair
 from provisioning.courses.drift_status import LastReconcile
+from provisioning.courses.invitation_notes import InvitationsWaiting
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import (
     CourseRecord,
@@ -139,6 +140,21 @@ class LastReconcileOut(_Out):
         )
 
 
+class InvitationsWaitingOut(_Out):
+    """Invitations sent back to wait for GitHub's daily limit: how many, the last one's due
+    time, and the sentence people are shown."""
+
+    count: int
+    last_at: datetime
+    message: str
+
+    @classmethod
+    def of(cls, waiting: InvitationsWaiting | None) -> InvitationsWaitingOut | None:
+        if waiting is None:
+            return None
+        return cls(count=waiting.count, last_at=waiting.last_at, message=waiting.message)
+
+
 class StatusSummaryOut(_Out):
     """The course state, derived from its steps: counts overall and per platform, and who
     must act."""
@@ -157,6 +173,13 @@ class StatusSummaryOut(_Out):
     last_reconcile: LastReconcileOut | None = Field(
         default=None, description="The last drift reconcile; null when never reconciled"
     )
+    invitations_waiting: InvitationsWaitingOut | None = Field(
+        default=None,
+        description=(
+            "The course's GitHub invitations waiting for the organization's daily limit "
+            "(500 a day, 50 for a young free organization); null when none waits"
+        ),
+    )
 
     @staticmethod
     def fields_of(summary: StatusSummary, actions: list[StepAction]) -> dict[str, Any]:
@@ -169,6 +192,7 @@ class StatusSummaryOut(_Out):
             "counts": summary.counts,
             "platforms": summary.platforms,
             "last_reconcile": LastReconcileOut.of(summary.course_id, summary.last_reconcile),
+            "invitations_waiting": InvitationsWaitingOut.of(summary.invitations),
         }
 
 

@@ -16,6 +16,7 @@ from provisioning.api_tokens import ApiTokenInfo, ApiTokenService
 from provisioning.audit import AuditLog
 from provisioning.claims.codes import ClaimCodes, no_claim_codes
 from provisioning.courses.drift_report import DriftReport
+from provisioning.courses.invitation_notes import OrgInvitations, nothing_known
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.preview import unknown_hourly_limit
 from provisioning.courses.service import CourseService
@@ -79,6 +80,9 @@ class Services:
     # The hourly GitHub limit of an organization's credential, as far as known (the preview's
     # time estimate); None: a token's 5,000.
     github_hourly: Callable[[str], int | None] = unknown_hourly_limit
+    # An organization's GitHub invitations: its daily window and its courses' queue (the
+    # preview says when a course needs more than a day's).
+    org_invitations: Callable[[str], Awaitable[OrgInvitations]] = nothing_known
 
 
 SERVICES = web.AppKey("services", Services)

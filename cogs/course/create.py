@@ -129,7 +129,9 @@ class CourseModal(discord.ui.Modal):
                 embed=course_preview_embed(
                     spec,
                     preview_course(
-                        spec, github_hourly=self._services.github_hourly(spec.github_org)
+                        spec,
+                        github_hourly=self._services.github_hourly(spec.github_org),
+                        org_invitations=await self._services.org_invitations(spec.github_org),
                     ),
                 ),
                 view=decision_view("create", draft.id),

@@ -37,6 +37,12 @@ def course_preview_embed(spec: CourseSpec, preview: CoursePreview) -> discord.Em
         ),
         inline=False,
     )
+    if preview.invitations is not None:
+        embed.add_field(
+            name="GitHub invitations",
+            value=clip(f"{preview.invitations.message}.", FIELD_MAX),
+            inline=False,
+        )
     embed.add_field(
         name="Discord",
         value=(

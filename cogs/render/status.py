@@ -67,6 +67,13 @@ def status_embed(
     )
     shown = [f"{counts[s]} {w}" for s, w in STATE_WORDS.items() if counts.get(s)]
     embed.add_field(name="Steps", value=", ".join(shown) or "none", inline=False)
+    invitations = status.summary.invitations
+    if invitations is not None:
+        embed.add_field(
+            name=f"GitHub invitations to {record.github_org}",
+            value=clip(f"{invitations.message}. Nothing to do: they go on their own.", FIELD_MAX),
+            inline=False,
+        )
     if claim_code is not None:
         embed.add_field(
             name="Claim code",

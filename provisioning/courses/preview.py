@@ -11,7 +11,9 @@ Time: GitHub writes are serial, one per `GovernorLimits.github().write_interval_
 GitHub starts at once; Discord starts when the course's server is claimed, so the two are shown
 separately and the whole takes the larger of them after the claim. GitHub's hourly primary
 limit is the credential's (5,000 for a token; an App installation's `X-RateLimit-Limit`, up to
-12,500): a plan with more calls than that waits for the next hour once per hour spent.
+12,500): a plan with more calls than that waits for the next hour once per hour spent. GitHub
+allows an organization 500 invitations a day (50 for a young free one): a course that, with
+the organization's queue, needs more waits a day for each day's worth (`invitation_notes`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from provisioning.courses.invitation_notes import (
+    INVITE_KIND,
+    InvitationForecast,
+    OrgInvitations,
+    forecast,
+)
 from provisioning.courses.spec import CourseSpec
+from provisioning.github.invitation_window import DAY_S
 from provisioning.governor import GovernorLimits
 from provisioning.plan import PlannedStep, plan_course
 
@@ -32,7 +41,8 @@ HOUR_S = 3600.0
 # Per step kind: (reads, writes) a correct step needs in a fresh world.
 MIN_CALLS: dict[str, tuple[int, int]] = {
     "github.team": (1, 1),  # GET team (404); POST team
-    "github.invite": (1, 1),  # GET membership (404); PUT membership
+    # GET team membership (404), GET org membership (404: an invitation to send); PUT membership
+    "github.invite": (2, 1),
     "github.repo": (1, 2),  # GET repo (404); POST repo, PUT topics (the marker)
     "github.seed": (2, 3),  # GET branch, GET tree; POST tree, POST commit, PATCH ref
     "github.protection": (1, 1),  # GET protection (404); PUT protection
@@ -94,6 +104,8 @@ class CoursePreview:
     # Least time the rate limits allow: GitHub from Confirm, Discord from the claim.
     github_s: float
     discord_s: float
+    # Set when the organization's daily invitations cannot hold the course's today.
+    invitations: InvitationForecast | None = None
 
     @property
     def writes(self) -> int:
@@ -121,16 +133,23 @@ def preview_course(
     github: GovernorLimits | None = None,
     discord: GovernorLimits | None = None,
     github_hourly: int | None = None,
+    org_invitations: OrgInvitations | None = None,
 ) -> CoursePreview:
     """The preview of a validated course description (nothing is stored or sent).
 
     `github_hourly` is the credential's known hourly limit (the governor's `limit("core")`);
-    unknown, a token's 5,000."""
+    unknown, a token's 5,000. `org_invitations`: the organization's invitation window and
+    queue; unknown, a whole day's budget left."""
     github = github or GovernorLimits.github()
     discord = discord or GovernorLimits.discord()
     plan = plan_course(spec)
     kinds = Counter(step.kind for step in plan)
     calls = minimum_calls(plan)
+    invitations = forecast(
+        spec.github_org,
+        kinds[INVITE_KIND],
+        org_invitations or OrgInvitations(limit=500, sent=0, queued=0),
+    )
     return CoursePreview(
         steps=len(plan),
         resources={
@@ -143,10 +162,12 @@ def preview_course(
         github_s=max(
             calls["github"].writes * github.write_interval_s,
             _hours_waited(calls["github"].calls, github_hourly or TOKEN_HOURLY_LIMIT),
+            invitations.days * DAY_S if invitations else 0.0,
         )
         / github.scale,
         # Discord paces every call, reads included, at one per `min_interval_s`.
         discord_s=calls["discord"].calls * discord.min_interval_s / discord.scale,
+        invitations=invitations,
     )
 
 

@@ -30,6 +30,11 @@ from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefuse
 from provisioning.courses.drift_report import REPORTED as RECONCILE_REPORTED
 from provisioning.courses.drift_report import STARTED as RECONCILE_STARTED
 from provisioning.courses.drift_status import LastReconcile, last_reconcile
+from provisioning.courses.invitation_notes import (
+    INVITE_KIND,
+    InvitationsWaiting,
+    invitations_waiting,
+)
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.update import (
     AppliedChange,
@@ -63,6 +68,7 @@ from provisioning.courses.views import (
     encode_cursor,
 )
 from provisioning.errors import CourseConflictError, CourseNotFoundError, NothingToRetryError
+from provisioning.github.invitations import WAIT_CODE
 from provisioning.plan import PlannedStep, plan_course, plan_digest
 
 __all__ = [
@@ -150,6 +156,8 @@ class CourseService:
         self._planner = planner
         # Each course's last reconcile by the ids of its audit events (`_last_reconcile`).
         self._reconciles: dict[str, tuple[tuple[int, int | None], LastReconcile | None]] = {}
+        # The invitations waiting, by course, with the summary version they were read at.
+        self._invitations: dict[str, tuple[str, InvitationsWaiting | None]] = {}
         self._safety = safety
         # Whether people dropped from every course of an organization it invited them to
         # leave it too (`provisioning.courses.retire`); else their membership is left alone.
@@ -405,14 +413,34 @@ class CourseService:
         present = [state for state, n in counts.items() if n]
         if reconciled is not None:  # a report recorded changes the status, steps or not
             latest.append(f"reconcile/{reconciled.event_id}")
+        version = hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32]
+        invitations = None
+        if any(state == "pending" and kind == INVITE_KIND for state, kind, *_ in groups):
+            invitations = await self._invitations_waiting(session, course_id, version)
         return StatusSummary(
             course_id=course_id,
             state=derive_state(present),
             counts=counts,
             platforms=platforms,
-            version=hashlib.sha256("|".join(sorted(latest)).encode()).hexdigest()[:32],
+            version=version,
             last_reconcile=reconciled,
+            invitations=invitations,
         )
+
+    async def _invitations_waiting(
+        self, session: AsyncSession, course_id: str, version: str
+    ) -> InvitationsWaiting | None:
+        """The course's invitations waiting for GitHub's window, read again only when a step of
+        the course changed (the summary's version): the read leaves the summary's index for
+        the pending invitations' rows, and pollers ask far more often than steps change."""
+        known = self._invitations.get(course_id)
+        if known is not None and known[0] == version:
+            return known[1]
+        found = await invitations_waiting(session, course_id, WAIT_CODE)
+        if len(self._invitations) >= RECONCILES_KEPT:
+            self._invitations.pop(next(iter(self._invitations)))
+        self._invitations[course_id] = (version, found)
+        return found
 
     async def _last_reconcile(
         self, session: AsyncSession, course_id: str, events: tuple[int, int | None]

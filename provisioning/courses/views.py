@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from provisioning.courses.drift_status import LastReconcile
+from provisioning.courses.invitation_notes import InvitationsWaiting
 from provisioning.courses.spec import CourseSpec
 from provisioning.errors import ProvisioningError
 
@@ -207,6 +208,8 @@ class StatusSummary:
     version: str
     # The last drift reconcile (None: never reconciled).
     last_reconcile: LastReconcile | None = None
+    # Invitations waiting for the organization's daily limit (None: none waits).
+    invitations: InvitationsWaiting | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class GitHubContext:
         self.world = world
         self.state = GitHubState()
         self.limiter = RateLimiter(clock, world.limits, rate_scale)
+        self.rate_scale = rate_scale
         self.consistency: Consistency = world.consistency.model_copy()
 
     def now(self) -> float:
@@ -106,7 +107,8 @@ class GitHubContext:
         return self.world.limits.primary_per_hour
 
     def invitations_in_window(self, scope: str) -> int:
-        horizon = self.now() - 24 * 3600
+        # GitHub's window is a day; a sped-up world (`rate_scale`) has a shorter one.
+        horizon = self.now() - 24 * 3600 / self.rate_scale
         self.state.invitation_log = [e for e in self.state.invitation_log if e[1] > horizon]
         return sum(s == scope for s, _ in self.state.invitation_log)
 

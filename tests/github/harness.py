@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from provisioning.audit_context import AuditContext, HttpExchange, current
+from provisioning.clock import SystemClock
 from provisioning.courses.spec import CourseSpec
 from provisioning.github.gateway import GitHubGateway
+from provisioning.github.invitations import InvitationBudget, MemoryInvitationStore
 from provisioning.github.steps import executors
 from provisioning.plan import PlannedStep, plan_course
 from provisioning.step import StepContext, StepResult
@@ -61,11 +63,15 @@ async def run_step(
     step: PlannedStep,
     results: dict[str, StepResult],
     attempt: int = 1,
+    invitations: InvitationBudget | None = None,
 ) -> StepResult:
-    """Run one step as the runner would: with the audit context set around it."""
+    """Run one step as the runner would: with the audit context set around it. Invitations
+    take places from `invitations`, by default a budget of their own (500 a day: no wait)."""
+    budget = invitations or InvitationBudget(MemoryInvitationStore(SystemClock()), SystemClock())
     token = current.set(AuditContext("runner", "course-1", step.key, attempt))
     try:
-        result = await executors()[step.kind](context(gateway, spec, step, results, attempt))
+        run = executors(budget)[step.kind]
+        result = await run(context(gateway, spec, step, results, attempt))
     finally:
         current.reset(token)
     results[step.key] = result

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import random
 
-from provisioning.errors import ActionRequiredError, PlatformError, StepFailedError
+from provisioning.errors import (
+    ActionRequiredError,
+    PlatformError,
+    StepFailedError,
+    WaitForLimitError,
+)
 from provisioning.retry import RetryPolicy
 
 
@@ -59,6 +64,21 @@ def test_rate_limits_never_use_up_attempts() -> None:
     decision = policy().decide(limited, 50)
     assert decision.state == "pending"
     assert decision.delay_s >= 3
+
+
+def test_a_known_wait_is_pending_until_then_and_gives_its_attempt_back() -> None:
+    """GitHub's daily invitations: pending exactly until the window allows, with the message
+    saying when, the attempt given back, however many came before."""
+    wait = WaitForLimitError("github.invitation_limit", "the next goes at 14:05 UTC", 4000.0)
+    decision = policy().decide(wait, 50)
+    assert (decision.state, decision.code, decision.delay_s) == (
+        "pending",
+        "github.invitation_limit",
+        4000.0,
+    )
+    assert decision.message == "the next goes at 14:05 UTC"
+    assert decision.attempt_used is False
+    assert policy().decide(PlatformError("github", 502, "Bad Gateway"), 1).attempt_used
 
 
 def test_unexpected_errors_are_retried_a_bounded_number_of_times() -> None:

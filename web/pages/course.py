@@ -13,11 +13,13 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from provisioning.claims.codes import waiting_for_claim
+from provisioning.courses.invitation_notes import waiting_among
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import CourseRecord, CourseStatus, StepStatus
 from provisioning.discord.server_count import warning
 from provisioning.discord.steps.server import install_link
 from provisioning.errors import NothingToRetryError, ProvisioningError
+from provisioning.github.invitations import WAIT_CODE
 from provisioning.plan import course_slug
 from web.pages.course_people import invites_context, roster_context
 from web.pages.courses import STATE_WORDS
@@ -153,6 +155,9 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "what_to_do": what_to_do,
         "link_of": lambda step: link_of(step, record, guild_id, services.github_web_url),
         "drift": await services.drift(record.id),
+        "invitations": waiting_among(status.steps, WAIT_CODE),
+        # A step waiting for GitHub's invitations is not in error: its message is not red.
+        "wait_code": WAIT_CODE,
     }
 
 

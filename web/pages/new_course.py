@@ -189,7 +189,9 @@ async def preview(request: web.Request) -> web.Response:
             "spec": spec,
             "spec_json": spec.model_dump_json(),
             "preview": preview_course(
-                spec, github_hourly=request.app[SERVICES].github_hourly(spec.github_org)
+                spec,
+                github_hourly=request.app[SERVICES].github_hourly(spec.github_org),
+                org_invitations=await request.app[SERVICES].org_invitations(spec.github_org),
             ),
             "minutes": _duration,
         },

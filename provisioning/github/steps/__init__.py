@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from provisioning.github.invitations import InvitationBudget
 from provisioning.github.steps import (
     access,
     archive,
@@ -15,11 +16,12 @@ from provisioning.github.steps import (
 from provisioning.step import Executor
 
 
-def executors() -> dict[str, Executor]:
-    """Executors by step kind, as `provisioning.runner.StepRunner` takes them."""
+def executors(invitations: InvitationBudget) -> dict[str, Executor]:
+    """Executors by step kind, as `provisioning.runner.StepRunner` takes them; invitations
+    to organizations take their places from `invitations`."""
     return {
         "github.team": team.ensure,
-        "github.invite": invite.ensure,
+        "github.invite": invite.executor(invitations),
         "github.repo": repo.ensure,
         "github.seed": seed.ensure,
         "github.protection": protection.ensure,

@@ -20,6 +20,7 @@ from sandbox.discord.config import AdminServer
 from sandbox.server import SandboxServer
 from tests.e2e.discordpy import discord
 from tests.e2e.harness import (
+    GOVERNOR_SCALE,
     SANDBOX_RATE_SCALE,
     Control,
     Product,
@@ -47,10 +48,12 @@ async def control(sandbox: SandboxServer) -> AsyncIterator[Control]:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(database_url: str, sandbox: SandboxServer) -> AsyncIterator[Product]:
+async def running_bot(
+    database_url: str, sandbox: SandboxServer, rate_scale: float = GOVERNOR_SCALE
+) -> AsyncIterator[Product]:
     """The product built, its slash commands synced and its gateway connected, as `bot.app.run`
     starts them; the runner is not started (tests run its rounds)."""
-    async with open_product(database_url, sandbox) as product:
+    async with open_product(database_url, sandbox, rate_scale=rate_scale) as product:
         client = product.built.discord_client
         tree: discord.app_commands.CommandTree[discord.Client]
         tree = discord.app_commands.CommandTree(client)
