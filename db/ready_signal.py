@@ -85,6 +85,7 @@ class ReadySignal:
         self.notifications = 0
         self.wakes = 0
         self.connects = 0
+        self.failed_attempts = 0
 
     @classmethod
     def for_engine(
@@ -128,8 +129,9 @@ class ReadySignal:
         while True:
             try:
                 await self._listen()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # refused, unknown host, shutting down, a bad password
                 await self._drop()
+                self.failed_attempts += 1
                 if failures == 0:
                     # Once per outage: a database down for minutes must not flood the log.
                     log.warning(
@@ -158,8 +160,15 @@ class ReadySignal:
 
     async def _listen(self) -> None:
         connection = await asyncio.wait_for(self._connect(), self._timing.timeout_s)
+        try:
+            await asyncio.wait_for(
+                connection.add_listener(CHANNEL, self._notified), self._timing.timeout_s
+            )
+        except BaseException:
+            connection.terminate()
+            raise
+        # Only now `listening`: a notification committed from here on reaches it.
         self._connection = connection
-        await connection.add_listener(CHANNEL, self._notified)
         self.connects += 1
 
     async def _watch(self) -> None:
