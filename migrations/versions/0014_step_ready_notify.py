@@ -11,7 +11,8 @@ transaction, so a course of 30,000 steps sends at most one per platform.
 Only a change *to* ready notifies: a claim (pending to running), a lease renewal or a write to
 a step that was ready already does not, so a runner woken by its own notification that finds
 nothing sends none and waits. A ready step made due earlier (its backoff cut short) notifies
-too.
+too, and so does a step put back to pending for a backoff (a runner then finds it not due yet:
+one claim round, no more).
 
 On SQLite nothing: one process per database file, woken in-process.
 
