@@ -1,8 +1,9 @@
 """Running the product: `serve` builds it (`bot.build`) and runs it until SIGINT or SIGTERM.
 
 `run` starts what `build` made, in this order: the web server, the slash commands and the
-Discord gateway connection (unless runner-only), the scheduler tick, and the runner last; it
-stops them in reverse order.
+Discord gateway connection (unless runner-only), the scheduler tick, the listener that wakes
+the runner when another process makes a step ready (PostgreSQL), and the runner last; it stops
+them in reverse order.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ async def run(
     failed: list[str] = []
     async with PhasedExitStack(clock or StopClock()) as stack:
         scheduler = AsyncIOScheduler()
-        scheduler.add_job(product.runner.wake, "interval", seconds=RUNNER_TICK_S, id="runner-tick")
+        scheduler.add_job(
+            product.runner.wake, "interval", seconds=settings.runner_poll_s, id="runner-tick"
+        )
         if not runner_only and settings.reconcile_interval_s > 0:
             # One course per run, never two runs at once: a reconcile stays within the rate
             # limits whatever the number of courses (DESIGN.md §2.8).
@@ -146,6 +149,11 @@ async def run(
             )
             stack.push_async_callback(_cancel, gateway_task)
             _watch(gateway_task, "Discord gateway connection", stop, failed)
+        if product.ready_signal is not None:
+            # Before the runner, so a step made ready by another process as it starts wakes
+            # it; closed after it (unwinding runs in reverse).
+            product.ready_signal.start()
+            stack.push_async_callback(product.ready_signal.close)
         # Started last: a start-up failure above leaves no runner waiting for a `stop` that
         # nothing would set. Unwinding sets `stop` before waiting for it, whatever the cause.
         runner_task = asyncio.create_task(product.runner.serve(stop), name="runner")

@@ -48,6 +48,7 @@ from db.engine import create_engine, create_session_factory, database_reachable,
 from db.idempotency import IdempotencyStore
 from db.invitation_windows import DatabaseInvitationWindows
 from db.pace_ledger import DatabaseBuckets, DatabasePaceLedger
+from db.ready_signal import ReadySignal
 from provisioning import governor
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
@@ -125,6 +126,8 @@ class Product:
     discord_client: discord.Client
     discord: DiscordRestGateway
     runner: StepRunner
+    # Wakes the runner when another process makes a step ready (PostgreSQL; None on SQLite).
+    ready_signal: ReadySignal | None
     courses: CourseService
     reconcile: ReconcileService
     claims: DatabaseClaimService
@@ -204,7 +207,9 @@ async def build(
         clock=clock,
         metrics=metrics,
         config=RunnerConfig(
-            lease_s=settings.runner_lease_s, concurrency=settings.runner_concurrency
+            lease_s=settings.runner_lease_s,
+            concurrency=settings.runner_concurrency,
+            idle_poll_s=settings.runner_poll_s,
         ),
         stored_specs=step_queue.SpecCache(),
     )
@@ -332,6 +337,7 @@ async def build(
         discord_client=client,
         discord=discord_gateway,
         runner=runner,
+        ready_signal=ReadySignal.for_engine(engine, runner.wake),
         courses=courses,
         reconcile=reconcile,
         claims=claims,

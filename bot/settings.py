@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # How long a runner holds a step before another may take it over (renewed while working).
     runner_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=8, ge=1, le=64)
+    # How often a runner looks for due work without being woken (a backoff that ended, work
+    # whose wake it missed). On PostgreSQL new work wakes every runner at once.
+    runner_poll_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
     # The safety limit of course changes: dropping more than this share of a course's
     # students, or (when true) archiving any repository, needs `confirm_removals`.

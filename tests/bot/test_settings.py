@@ -158,3 +158,13 @@ def test_production_needs_a_mail_server_sender_and_public_address() -> None:
     assert settings.smtp_port_or_default == 587
     assert settings.join_base_url == "https://course-bot.example.edu"
     assert load_settings({}).join_base_url == "http://127.0.0.1:8080"
+
+
+def test_the_runner_poll_is_read_and_must_be_positive() -> None:
+    """RUNNER_POLL_S sets how often a runner looks unwoken (5 s by default); zero is refused,
+    naming the variable."""
+    assert load_settings({}).runner_poll_s == 5.0
+    assert load_settings({"RUNNER_POLL_S": "120"}).runner_poll_s == 120.0
+    with pytest.raises(SettingsError) as info:
+        load_settings({"RUNNER_POLL_S": "0"})
+    assert "RUNNER_POLL_S" in str(info.value)
