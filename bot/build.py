@@ -268,6 +268,8 @@ async def build(
         discord_sign_in=_discord_sign_in(endpoints),
         server_notice=servers.notice,
         github_hourly=github.hourly_limit,
+        max_in_flight=settings.web_max_in_flight,
+        on_shed=metrics.count_shed,
         staff_rights=StaffRightsService(
             sessions,
             discord_gateway,

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # How long a runner holds a step before another may take it over (renewed while working).
     runner_lease_s: float = Field(default=60.0, gt=0)
     runner_concurrency: int = Field(default=8, ge=1, le=64)
+    # Web requests served at once; beyond it a request gets 503 with Retry-After at once, so
+    # API load cannot starve the runner sharing the event loop. 0: no limit.
+    web_max_in_flight: int = Field(default=16, ge=0, le=10_000)
     log_level: str = "INFO"
     # The safety limit of course changes: dropping more than this share of a course's
     # students, or (when true) archiving any repository, needs `confirm_removals`.

@@ -79,6 +79,10 @@ class Services:
     # The hourly GitHub limit of an organization's credential, as far as known (the preview's
     # time estimate); None: a token's 5,000.
     github_hourly: Callable[[str], int | None] = unknown_hourly_limit
+    # Load shedding (`web.load_shedding`): requests run at once before the rest get 503 (0: no
+    # limit), and what counts a shed request ("api" or "page") for /metrics.
+    max_in_flight: int = 0
+    on_shed: Callable[[str], None] = lambda _kind: None
 
 
 SERVICES = web.AppKey("services", Services)
