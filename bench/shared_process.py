@@ -6,14 +6,17 @@ students; the sandbox in a process of its own, its limits SCALE times faster) wh
 its REST API on 127.0.0.1, and N pollers (`bench/pollers.py`, a process of their own) ask for
 that course's `GET /courses/{id}/status` once a second each, open loop, from the runner's start
 to its end. One round per rate of `--rates` (requests a second; 0: no pollers), each on a fresh
-database and sandbox, with `WEB_MAX_IN_FLIGHT` = `--limit` (0: no load shedding).
+database and sandbox, once per `WEB_MAX_IN_FLIGHT` of `--limits` (0: no load shedding); the
+limits alternate within each rate, so that they meet the same load of a shared machine.
 
-    .venv/bin/python bench/shared_process.py --rates 0,200,1000 --limit 16
+    .venv/bin/python bench/shared_process.py --rates 0,200,1000 --limits 0,1,2,4
 
 Per round: the wall time of the provisioning and its ratio to the lower bound of
 `bench/provision.py` (the rate limits), the pollers' answers (p50/p99 of all, of the 200s, how
-many got 503 and how fast), and the event loop's lag as the runner met it (a 10 ms timer's
-lateness, p50/p99/max). The last line is one JSON object: `{"limit": ..., "rounds": [...]}`.
+many got 503 and how fast), the event loop's lag as the runner met it (a 10 ms timer's
+lateness, p50/p99/max), and the product's CPU (`cpu_s`) and, against the first round when it
+has no pollers, what one poll cost it (`web_cpu_ms`, 200s and 503s together). The last line is
+one JSON object: `{"rounds": [...]}`.
 """
 
 from __future__ import annotations
@@ -75,7 +78,9 @@ async def lag_monitor(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(max(0.0, time.perf_counter() - due) * 1000)
 
 
-async def one_round(args: argparse.Namespace, rate: int, data_dir: Path) -> dict[str, Any]:
+async def one_round(
+    args: argparse.Namespace, rate: int, limit: int, data_dir: Path
+) -> dict[str, Any]:
     """A fresh database and sandbox; provision the course while `rate` pollers poll it."""
     database_url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
     await asyncio.to_thread(provision.migrate, database_url)
@@ -98,7 +103,7 @@ async def one_round(args: argparse.Namespace, rate: int, data_dir: Path) -> dict
             rate_scale=args.scale,
             secret_key=provision.SECRET,
             web_port=0,
-            web_max_in_flight=args.limit,
+            web_max_in_flight=limit,
         )
         product = await build(settings, stack)
         course_id = (await product.courses.create(spec, actor="bench")).id
@@ -132,7 +137,7 @@ async def one_round(args: argparse.Namespace, rate: int, data_dir: Path) -> dict
             await asyncio.sleep(args.warmup)
         lags: list[float] = []
         monitor = asyncio.create_task(lag_monitor(lags, done))
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), time.process_time()
         runner = asyncio.create_task(product.runner.serve(stop))
         unfinished = select(func.count()).where(Step.state.in_(("pending", "running")))
         while True:
@@ -140,7 +145,7 @@ async def one_round(args: argparse.Namespace, rate: int, data_dir: Path) -> dict
                 if not await session.scalar(unfinished):
                     break
             await asyncio.sleep(0.02)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
         done.set()
         figures = await polling if polling is not None else {}
         await monitor
@@ -155,10 +160,13 @@ async def one_round(args: argparse.Namespace, rate: int, data_dir: Path) -> dict
     bound = lower_bound(spec, args.scale)
     return {
         "rate": rate,
+        "limit": limit,
         "wall_s": round(wall, 2),
         "lower_bound_s": round(bound, 2),
         "wall_ratio": round(wall / bound, 2),
         "states": states,
+        # The product's CPU while provisioning: the runner's, and the web's for the polls.
+        "cpu_s": round(cpu, 2),
         "lag_p50_ms": round(pollers.percentile(lags, 0.5), 1),
         "lag_p99_ms": round(pollers.percentile(lags, 0.99), 1),
         "lag_max_ms": round(max(lags, default=0.0), 1),
@@ -169,10 +177,13 @@ async def one_round(args: argparse.Namespace, rate: int, data_dir: Path) -> dict
 
 def show(r: dict[str, Any]) -> None:
     line = (
-        f"{r['rate']:5d}/s: wall {r['wall_s']:.2f} s = {r['wall_ratio']:.2f} x bound "
+        f"{r['rate']:5d}/s, limit {r['limit']:3d}: "
+        f"wall {r['wall_s']:.2f} s = {r['wall_ratio']:.2f} x bound "
         f"{r['lower_bound_s']:.2f} s; loop lag p50 {r['lag_p50_ms']} ms, "
         f"p99 {r['lag_p99_ms']} ms, max {r['lag_max_ms']} ms"
     )
+    if r.get("web_cpu_ms") is not None:
+        line += f"; web CPU {r['web_cpu_ms']} ms a poll"
     if r["rate"]:
         line += (
             f"; polls {r['poll_requests']}: p50 {r['poll_p50_ms']} ms, p99 {r['poll_p99_ms']} ms"
@@ -185,10 +196,16 @@ def show(r: dict[str, Any]) -> None:
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rounds = []
     for rate in args.rates:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = await one_round(args, rate, Path(tmp))
-        show(result)
-        rounds.append(result)
+        # Without pollers the limit changes nothing: one round.
+        for limit in args.limits if rate else args.limits[:1]:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = await one_round(args, rate, limit, Path(tmp))
+            if rate and rounds and rounds[0]["rate"] == 0 and result["poll_requests"]:
+                # What the polls cost the process: its CPU beyond the round without pollers.
+                extra = result["cpu_s"] - rounds[0]["cpu_s"]
+                result["web_cpu_ms"] = round(1000 * extra / result["poll_requests"], 2)
+            show(result)
+            rounds.append(result)
     return rounds
 
 
@@ -204,13 +221,16 @@ def main() -> int:
         help="poll rates to run, requests a second, comma-separated (0: no pollers)",
     )
     parser.add_argument(
-        "--limit", type=int, default=16, help="WEB_MAX_IN_FLIGHT (0: no load shedding)"
+        "--limits",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=[0, 4],
+        help="WEB_MAX_IN_FLIGHT values to compare, comma-separated (0: no load shedding)",
     )
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of polls first")
     args = parser.parse_args()
-    print(f"limit {args.limit} in flight; scale {args.scale:g}", flush=True)
+    print(f"scale {args.scale:g}; limits in flight {args.limits}", flush=True)
     rounds = asyncio.run(run(args))
-    print(json.dumps({"limit": args.limit, "rounds": rounds}, sort_keys=True))
+    print(json.dumps({"rounds": rounds}, sort_keys=True))
     return 0
 
 
