@@ -132,13 +132,19 @@ async def in_own_process(
         stdout=asyncio.subprocess.PIPE,
     )
     answered = asyncio.ensure_future(process.communicate())
-    if until is not None:
-        stopped = asyncio.ensure_future(until.wait())
-        await asyncio.wait([answered, stopped], return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        if not answered.done():
-            process.send_signal(signal.SIGTERM)
-    out, _ = await answered
+    try:
+        if until is not None:
+            stopped = asyncio.ensure_future(until.wait())
+            await asyncio.wait([answered, stopped], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not answered.done():
+                process.send_signal(signal.SIGTERM)
+        out, _ = await answered
+    finally:
+        # Interrupted (Ctrl+C on the bench): no pollers left behind.
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     if process.returncode != 0:
         raise RuntimeError(f"the pollers exited with {process.returncode}")
     figures: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])

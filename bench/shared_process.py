@@ -9,7 +9,7 @@ to its end. One round per rate of `--rates` (requests a second; 0: no pollers), 
 database and sandbox, once per `WEB_MAX_IN_FLIGHT` of `--limits` (0: no load shedding); the
 limits alternate within each rate, so that they meet the same load of a shared machine.
 
-    .venv/bin/python bench/shared_process.py --rates 0,200,1000 --limits 0,1,2,4
+    .venv/bin/python bench/shared_process.py --rates 0,200,1000 --limits 0,1,2
 
 Per round: the wall time of the provisioning and its ratio to the lower bound of
 `bench/provision.py` (the rate limits), the pollers' answers (p50/p99 of all, of the 200s, how
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -223,11 +224,13 @@ def main() -> int:
     parser.add_argument(
         "--limits",
         type=lambda text: [int(x) for x in text.split(",")],
-        default=[0, 4],
+        default=[0, 2],
         help="WEB_MAX_IN_FLIGHT values to compare, comma-separated (0: no load shedding)",
     )
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of polls first")
     args = parser.parse_args()
+    # Stopped with SIGTERM, unwind as on Ctrl+C: the sandbox and the pollers are stopped too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"scale {args.scale:g}; limits in flight {args.limits}", flush=True)
     rounds = asyncio.run(run(args))
     print(json.dumps({"rounds": rounds}, sort_keys=True))

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     runner_concurrency: int = Field(default=8, ge=1, le=64)
     # Web requests served at once; beyond it a request gets 503 with Retry-After at once, so
     # API load cannot starve the runner sharing the event loop. 0: no limit.
-    web_max_in_flight: int = Field(default=16, ge=0, le=10_000)
+    web_max_in_flight: int = Field(default=2, ge=0, le=10_000)
     log_level: str = "INFO"
     # The safety limit of course changes: dropping more than this share of a course's
     # students, or (when true) archiving any repository, needs `confirm_removals`.

@@ -162,7 +162,7 @@ async def test_pages_get_a_busy_page_and_sign_in_callbacks_are_never_shed(
     """While saturated, a page opens in Chromium as an HTML page (styled: the stylesheet is
     never shed) saying the server is busy and to retry in N seconds (503, Retry-After); the
     OAuth callbacks of the join page and of the Discord sign-in reach their handlers (which
-    refuse a forged state) instead."""
+    refuse a forged state) instead, and the files of the pages and of the API docs are served."""
     async with saturate(base_url, token):
         context = await new_context(browser)
         page = await context.new_page()
@@ -181,6 +181,9 @@ async def test_pages_get_a_busy_page_and_sign_in_callbacks_are_never_shed(
             async with http.get(f"{base_url}{callback}?code=x&state=forged") as response:
                 assert response.status in (400, 403), (callback, response.status)
                 assert "Retry-After" not in response.headers, callback
+        for asset in ("/app/static/app.css", "/docs/static/swagger-ui.css", "/docs/init.js"):
+            async with http.get(f"{base_url}{asset}") as response:
+                assert response.status == 200, asset
         shed = busy.metrics.registry.get_sample_value("web_requests_shed_total", {"kind": "page"})
         assert shed == 1
 
