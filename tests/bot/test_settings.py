@@ -158,3 +158,13 @@ def test_production_needs_a_mail_server_sender_and_public_address() -> None:
     assert settings.smtp_port_or_default == 587
     assert settings.join_base_url == "https://course-bot.example.edu"
     assert load_settings({}).join_base_url == "http://127.0.0.1:8080"
+
+
+def test_the_load_shedding_limit_defaults_to_two_and_refuses_a_negative_count() -> None:
+    """WEB_MAX_IN_FLIGHT is 2 unless set, 0 turns shedding off, and a negative count is refused
+    naming the variable and the bound."""
+    assert load_settings({}).web_max_in_flight == 2
+    assert load_settings({"WEB_MAX_IN_FLIGHT": "0"}).web_max_in_flight == 0
+    with pytest.raises(SettingsError) as info:
+        load_settings({"WEB_MAX_IN_FLIGHT": "-1"})
+    assert "WEB_MAX_IN_FLIGHT: Input should be greater than or equal to 0" in str(info.value)
