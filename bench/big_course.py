@@ -114,7 +114,10 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     async with SandboxServer() as sandbox, AsyncExitStack() as stack:
         # The product as `python -m bot` builds it (its runner is not started: the claims
         # below stand for it, and it serves only in the idle phase).
-        settings = Settings(database_url=url, sandbox_url=sandbox.base_url, secret_key=SECRET)
+        # No load shedding: the status figures are the latency of every poll answered.
+        settings = Settings(
+            database_url=url, sandbox_url=sandbox.base_url, secret_key=SECRET, web_max_in_flight=0
+        )
         product = await build(settings, stack)
         sessions, service = product.sessions, product.courses
         spec = parse_course(course(args.students, args.groups))

@@ -586,7 +586,8 @@ def busiest_second(times: list[float], second: float) -> int:
 
 async def serve_status() -> None:
     """The product's REST API alone (as the bot process serves it), until SIGTERM."""
-    settings = load_settings({**os.environ, "WEB_PORT": "0"})  # as the runners'
+    # As the runners', without load shedding: the status figures are every poll answered.
+    settings = load_settings({**os.environ, "WEB_PORT": "0", "WEB_MAX_IN_FLIGHT": "0"})
     async with AsyncExitStack() as stack:
         product = await build(settings, stack)
         runner = web.AppRunner(product.web_app, access_log=None)

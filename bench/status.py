@@ -91,6 +91,8 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             secret_key="bench-status-" + "s" * 32,
             sandbox_port=0,
             web_port=0,
+            # The latency of every poll answered, as before load shedding: none is shed.
+            web_max_in_flight=0,
         )
         async with AsyncExitStack() as stack:
             # The embedded sandbox keeps its world under ./data: here, a temporary folder.

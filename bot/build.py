@@ -286,6 +286,8 @@ async def build(
         server_notice=servers.notice,
         github_hourly=github.hourly_limit,
         org_invitations=org_invitations,
+        max_in_flight=settings.web_max_in_flight,
+        on_shed=metrics.count_shed,
         staff_rights=StaffRightsService(
             sessions,
             discord_gateway,

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # How often a runner looks for due work without being woken (a backoff that ended, work
     # whose wake it missed). On PostgreSQL new work wakes every runner at once.
     runner_poll_s: float = Field(default=5.0, gt=0)
+    # Web requests served at once; beyond it a request gets 503 with Retry-After at once, so
+    # API load cannot starve the runner sharing the event loop. 0: no limit.
+    web_max_in_flight: int = Field(default=16, ge=0, le=10_000)
     log_level: str = "INFO"
     # The safety limit of course changes: dropping more than this share of a course's
     # students, or (when true) archiving any repository, needs `confirm_removals`.

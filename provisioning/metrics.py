@@ -71,6 +71,14 @@ class Metrics:
             ["platform", "method"],
             registry=self.registry,
         )
+        self.shed_requests = Counter(
+            "web_requests_shed_total",
+            "Requests answered 503 at once because too many were in flight (api or page).",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in ("api", "page"):
+            self.shed_requests.labels(kind)  # shown as 0 from the start, not absent
         self._steps = Gauge(
             "provisioning_steps",
             "Steps by state, all courses.",
@@ -91,6 +99,10 @@ class Metrics:
         )
         self._servers: Gauge | None = None
         self._servers_limit: Gauge | None = None
+
+    def count_shed(self, kind: str) -> None:
+        """One request shed by the web's load shedding (`kind`: "api" or "page")."""
+        self.shed_requests.labels(kind).inc()
 
     def observe_servers(self, servers: ServerCount) -> None:
         """The bot's server count and its cap (+Inf for a verified app), as last read. The

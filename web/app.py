@@ -19,6 +19,7 @@ from web.handlers import (
     roster,
 )
 from web.join import routes as join_routes
+from web.load_shedding import load_shedding
 from web.openapi import build_openapi
 from web.pages.routes import add_pages, page_middlewares
 from web.problems import problem_middleware
@@ -30,9 +31,12 @@ def create_app(services: Services, *, client_max_size: int = MAX_BODY_BYTES) -> 
     """The web application on top of ``services``; the caller runs it (AppRunner/TCPSite)."""
     # The problem middleware is outside auth so errors raised by auth are rendered too; the
     # security headers go on everything, problems included; pages render their own errors.
+    # Load shedding comes before anything that costs: a shed request is not authenticated,
+    # has no session read and reaches no handler.
     app = web.Application(
         middlewares=[
             security_headers,
+            load_shedding(services.max_in_flight, services.on_shed),
             problem_middleware,
             auth_middleware,
             *page_middlewares(services),

@@ -9,6 +9,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from provisioning.courses.spec import CourseSpec
 from web.body import MAX_BODY_TEXT
+from web.load_shedding import document_shedding
 from web.params import (
     DEFAULT_LIMIT,
     MAX_ID,
@@ -513,6 +514,8 @@ def _paths() -> dict[str, Any]:
 def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
     """The whole document; request and response schemas come from the pydantic models."""
     _, definitions = models_json_schema(_MODELS, ref_template=REF)
+    paths = _paths()
+    document_shedding(paths, REF.format(model=Problem.__name__))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -520,7 +523,7 @@ def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
             "version": version,
             "description": "Create courses, follow their provisioning, retry what failed.",
         },
-        "paths": _paths(),
+        "paths": paths,
         "components": {
             "schemas": definitions.get("$defs", {}),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

@@ -83,6 +83,10 @@ class Services:
     # An organization's GitHub invitations: its daily window and its courses' queue (the
     # preview says when a course needs more than a day's).
     org_invitations: Callable[[str], Awaitable[OrgInvitations]] = nothing_known
+    # Load shedding (`web.load_shedding`): requests run at once before the rest get 503 (0: no
+    # limit), and what counts a shed request ("api" or "page") for /metrics.
+    max_in_flight: int = 0
+    on_shed: Callable[[str], None] = lambda _kind: None
 
 
 SERVICES = web.AppKey("services", Services)

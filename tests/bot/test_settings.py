@@ -168,3 +168,13 @@ def test_the_runner_poll_is_read_and_must_be_positive() -> None:
     with pytest.raises(SettingsError) as info:
         load_settings({"RUNNER_POLL_S": "0"})
     assert "RUNNER_POLL_S" in str(info.value)
+
+
+def test_the_load_shedding_limit_defaults_to_sixteen_and_refuses_a_negative_count() -> None:
+    """WEB_MAX_IN_FLIGHT is 16 unless set, 0 turns shedding off, and a negative count is refused
+    naming the variable and the bound."""
+    assert load_settings({}).web_max_in_flight == 16
+    assert load_settings({"WEB_MAX_IN_FLIGHT": "0"}).web_max_in_flight == 0
+    with pytest.raises(SettingsError) as info:
+        load_settings({"WEB_MAX_IN_FLIGHT": "-1"})
+    assert "WEB_MAX_IN_FLIGHT: Input should be greater than or equal to 0" in str(info.value)
