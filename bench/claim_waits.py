@@ -157,8 +157,10 @@ class LoopLag:
                         and other.f_code.co_name not in _IDLE
                     ]
                     where = _where(frame)
-                    if busy and where.startswith("None"):
-                        where = f"thread {busy[0]}"
+                    if frame.f_code.co_name in _SYSCALLS:
+                        # Back from a system call, waiting to run again: for the GIL, held
+                        # by a busy thread of ours, or for a CPU, if none is busy.
+                        where = f"GIL held by {busy[0]}" if busy else "waiting for a CPU"
                     self.stacks.append((time.perf_counter(), where))
 
     def blocked_in(self, span: tuple[float, float]) -> Counter[str]:
@@ -167,6 +169,8 @@ class LoopLag:
 
 # Innermost functions of a thread that waits (a pool's idle worker, a selector, a sleep).
 _IDLE = frozenset({"wait", "_worker", "select", "poll", "_sample", "get", "sleep", "acquire"})
+# Innermost functions of the loop's thread when it is in (or just back from) a system call.
+_SYSCALLS = frozenset({"select", "write", "send", "_sock_connect", "_read_ready", "recv"})
 _OURS = str(Path(__file__).resolve().parent.parent)
 
 
@@ -277,7 +281,8 @@ def explain(
         if waits:
             cause = waits.most_common(1)[0][0]
         elif stalled > took / 2 and blocked:
-            cause = "event loop held by " + blocked.most_common(1)[0][0].split(" (")[0]
+            top = blocked.most_common(1)[0][0].split(" (")[0]
+            cause = top if top.startswith(("GIL", "waiting")) else f"event loop busy in {top}"
         elif stalled > took / 2:
             cause = "event loop held (not sampled)"
         elif in_update > took / 2 and sampler is None:
