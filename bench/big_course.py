@@ -9,7 +9,9 @@ For each database (a fresh SQLite file; an empty PostgreSQL database it creates 
 steps at a time and completes each in its own transaction (directly in the database: this
 measures the queue, not the platforms), while another task renews a lease and a third changes
 the course (a `PUT /courses/{id}`: a student's login fixed, twice), each timing how long its
-write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Before that,
+write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`), and it prints
+what the claims over 20 ms waited for (`claim_waits`: the update's write transactions, the
+event loop and who held it, PostgreSQL's lock waits sampled from another connection). Before that,
 right after the create, every step with nothing to wait for is set to wait for a person, so all
 the rest are pending but not ready, and the product's `StepRunner` serves for `--idle-s`
 seconds: the CPU it uses (`idle_cpu_pct`, of one core); then those steps are pending again.

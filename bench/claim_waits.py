@@ -154,7 +154,7 @@ class LoopLag:
                         _where(other)
                         for ident, other in frames.items()
                         if ident not in (loop_thread, threading.get_ident())
-                        and other.f_code.co_name not in _IDLE
+                        and other.f_code.co_name not in _IDLE | _SYSCALLS
                     ]
                     where = _where(frame)
                     if frame.f_code.co_name in _SYSCALLS:
