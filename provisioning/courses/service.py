@@ -476,7 +476,8 @@ class CourseService:
             )
             outcome = await self._outcome(session, row, done, within, spec)
             # Last: from here to the commit the audit chain is locked for every writer.
-            await audit_chain.append_many(session, [e for e in (done.event,) if e is not None])
+            if done.event is not None:
+                await audit_chain.append(session, done.event)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
         if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
