@@ -9,7 +9,9 @@ For each database (a fresh SQLite file; an empty PostgreSQL database it creates 
 steps at a time and completes each in its own transaction (directly in the database: this
 measures the queue, not the platforms), while another task renews a lease and a third changes
 the course (a `PUT /courses/{id}`: a student's login fixed, twice), each timing how long its
-write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`). Before that,
+write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`), and it prints
+what the claims over 20 ms waited for (`claim_waits`: the update's write transactions, the
+event loop and who held it, PostgreSQL's lock waits sampled from another connection). Before that,
 right after the create, every step with nothing to wait for is set to wait for a person, so all
 the rest are pending but not ready, and the product's `StepRunner` serves for `--idle-s`
 seconds: the CPU it uses (`idle_cpu_pct`, of one core); then those steps are pending again.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -46,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import claim_waits  # noqa: E402
 import pollers  # noqa: E402
 
 from bot.build import Product, build  # noqa: E402
@@ -53,7 +57,6 @@ from bot.settings import Settings  # noqa: E402
 from db import step_queue  # noqa: E402
 from db.models import Step  # noqa: E402
 from provisioning.clock import SystemClock  # noqa: E402
-from provisioning.courses.service import CourseService  # noqa: E402
 from provisioning.courses.spec import parse_course  # noqa: E402
 from provisioning.runner import StepRunner  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
@@ -129,7 +132,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         print(f"  created {steps} steps in {create_s:.2f} s", flush=True)
 
         idle = await idle_phase(product.runner, sessions, record.id, args)
-        figures = await claim_phase(sessions, service, record.id, args)
+        figures = await claim_phase(product, url, record.id, args)
         status = await status_phase(product, record.id, stack, args)
         return {"steps": steps, "create_s": round(create_s, 3), **figures, **idle, **status}
 
@@ -163,13 +166,14 @@ async def status_phase(
 
 
 async def claim_phase(
-    sessions: async_sessionmaker[AsyncSession],
-    service: CourseService,
-    course_id: str,
-    args: argparse.Namespace,
+    product: Product, url: str, course_id: str, args: argparse.Namespace
 ) -> dict[str, Any]:
+    sessions, service = product.sessions, product.courses
     clock = SystemClock()
     latencies: list[float] = []
+    spans: list[tuple[float, float]] = []  # each claim's start and end, for `claim_waits`
+    timeline, lag = claim_waits.Timeline(), claim_waits.LoopLag()
+    timeline.attach(product.engine)
     waits: list[float] = []
     done = asyncio.Event()
     owner = "bench-runner"
@@ -177,6 +181,7 @@ async def claim_phase(
     specs = step_queue.SpecCache()
 
     async def runner() -> None:
+        claim_waits.ROLE.set("claim")
         empty = 0
         for _ in range(args.claims):
             started = time.perf_counter()
@@ -184,7 +189,9 @@ async def claim_phase(
                 claimed = await step_queue.claim(
                     session, owner=owner, now=clock.now(), lease=LEASE, limit=8, specs=specs
                 )
-            latencies.append(time.perf_counter() - started)
+            ended = time.perf_counter()
+            latencies.append(ended - started)
+            spans.append((started, ended))
             if not claimed:
                 # Nothing ready, or (PostgreSQL) all of it locked by a course update that
                 # SKIP LOCKED passes over: try again shortly, as the runner would.
@@ -192,11 +199,13 @@ async def claim_phase(
                 if empty > 200:
                     break
                 await asyncio.sleep(0.01)
+            claim_waits.ROLE.set("succeed")
             for step in claimed:
                 async with sessions.begin() as session:
                     await step_queue.succeed(
                         session, step.id, owner, clock.now(), f"ext-{step.id}", {}
                     )
+            claim_waits.ROLE.set("claim")
             await asyncio.sleep(0)
         done.set()
 
@@ -222,10 +231,13 @@ async def claim_phase(
     failures: list[str] = []
 
     async def changer() -> None:
+        claim_waits.ROLE.set("update")
         for edition in (1, 2):
             if done.is_set():
                 break
-            spec = parse_course(course(args.students, args.groups, edition))
+            # Parsed on a worker thread, as the PUT handler does (`parse_off_loop`).
+            description = course(args.students, args.groups, edition)
+            spec = await asyncio.to_thread(parse_course, description)
             started = time.perf_counter()
             try:
                 await service.update(course_id, spec, actor="bench")
@@ -234,9 +246,15 @@ async def claim_phase(
             update_s.append(time.perf_counter() - started)
             await asyncio.sleep(0.5)
 
-    started = time.perf_counter()
-    await asyncio.gather(runner(), renewer(), changer())
-    wall = time.perf_counter() - started
+    stop_lag = asyncio.Event()
+    lagging = asyncio.create_task(lag.run(stop_lag))
+    dsn = url.replace("+asyncpg", "") if url.startswith("postgresql") else None
+    with claim_waits.PgLockSampler(dsn) if dsn else contextlib.nullcontext() as sampler:
+        started = time.perf_counter()
+        await asyncio.gather(runner(), renewer(), changer())
+        wall = time.perf_counter() - started
+    stop_lag.set()
+    await lagging
     ms = [v * 1000 for v in latencies]
     print(
         f"  {len(ms)} claims in {wall:.1f} s: p50 {percentile(ms, 0.5):.1f} ms, "
@@ -246,6 +264,7 @@ async def claim_phase(
         f"{len(failures)} writes failed {sorted(set(failures))}",
         flush=True,
     )
+    print("\n".join(claim_waits.explain(spans, timeline, lag, sampler)), flush=True)
     return {
         "claims": len(ms),
         "claim_p50_ms": round(statistics.median(ms), 2),

@@ -503,6 +503,9 @@ class CourseService:
                 known=known,
             )
             outcome = await self._outcome(session, row, done, within, spec)
+            # Last: from here to the commit the audit chain is locked for every writer.
+            if done.event is not None:
+                await audit_chain.append(session, done.event)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
         if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
@@ -593,16 +596,20 @@ class CourseService:
             done = await apply_update(session, row, spec, steps, actor=actor, now=now)
             was = row.archived_at is not None
             row.archived_at = (row.archived_at or now) if archived else None
+            events = [done.event] if done.event is not None else []
             if was != archived:
-                await audit_chain.append_event(
-                    session,
-                    at=now,
-                    actor=actor,
-                    event="course.archived" if archived else "course.unarchived",
-                    course_id=course_id,
-                    summary={"changed": len(done.changed), "retired": len(done.retired)},
+                events.append(
+                    audit_chain.event_entry(
+                        at=now,
+                        actor=actor,
+                        event="course.archived" if archived else "course.unarchived",
+                        course_id=course_id,
+                        summary={"changed": len(done.changed), "retired": len(done.retired)},
+                    )
                 )
             outcome = await self._outcome(session, row, done, within)
+            # Last, as in `update`: the chain stays locked from the append to the commit.
+            await audit_chain.append_many(session, events)
         log.info(
             "course archived" if archived else "course unarchived",
             extra={"course_id": course_id, "actor": actor},

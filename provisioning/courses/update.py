@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVarTuple
 
-from sqlalchemy import Row, Text, cast, delete, func, insert, select, text
+from sqlalchemy import Row, Select, Text, cast, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit_chain, step_queue
@@ -37,6 +37,9 @@ from provisioning.plan import PlannedStep, plan_digest
 # A change is the fix for a step that failed or waits for a person: it gets a fresh start.
 _RESTART_STATES = frozenset({"succeeded", "failed", "blocked", "awaiting_action"})
 _AUDIT_KEYS_MAX = 50
+_Ts = TypeVarTuple("_Ts")
+# Rows of a big course read per round trip before a change (see `_in_parts`).
+_PART_ROWS = 1000
 # These name the course's GitHub resources (repository and team names, the org they live in):
 # once one exists, a different value would be a different course, not a change of this one.
 # Discord names follow by themselves (their steps rename), so only GitHub holds them fixed.
@@ -60,6 +63,8 @@ class AppliedChange:
     removed: list[str]
     unblocked: list[str]
     retired: list[str]
+    # The `course.updated` audit event, for the caller to append last (`apply_update`).
+    event: audit_chain.AuditEntry | None = None
 
     @property
     def any(self) -> bool:
@@ -302,26 +307,24 @@ async def read_plan(
     # The JSON columns as text, decoded in the thread below: decoding 60,000 values here
     # would hold the event loop for seconds (and with it, on SQLite, the write lock of any
     # transaction of this process waiting to go on).
-    rows = (
-        await session.execute(
-            select(
-                Step.key,
-                Step.kind,
-                cast(Step.depends_on, Text),
-                cast(Step.params, Text),
-                Step.position,
-            )
-            .where(Step.course_id == course_id)
-            .order_by(Step.position)
+    rows = await _in_parts(
+        session,
+        select(
+            Step.key,
+            Step.kind,
+            cast(Step.depends_on, Text),
+            cast(Step.params, Text),
+            Step.position,
         )
-    ).all()
-    members = (
-        await session.execute(
-            select(Member.id, *(getattr(Member, name) for name in _MEMBER_FIELDS)).where(
-                Member.course_id == course_id
-            )
-        )
-    ).all()
+        .where(Step.course_id == course_id)
+        .order_by(Step.position),
+    )
+    members = await _in_parts(
+        session,
+        select(Member.id, *(getattr(Member, name) for name in _MEMBER_FIELDS)).where(
+            Member.course_id == course_id
+        ),
+    )
     # Seconds of plain Python for a big course: in a thread, so the event loop (the runner's
     # lease renewals, the web server) keeps turning meanwhile.
     return await asyncio.to_thread(
@@ -335,6 +338,18 @@ async def read_plan(
         rows,
         members,
     )
+
+
+async def _in_parts(session: AsyncSession, query: Select[*_Ts]) -> list[Row[*_Ts]]:
+    """Every row of `query`, received `_PART_ROWS` at a time. Received at once, the 30,000
+    steps of a big course are decoded and wrapped in one go (a few hundred milliseconds at a
+    busy moment) in which the event loop, and every claim and lease renewal on it, stops; a
+    part is a few milliseconds, and the loop turns between parts."""
+    result = await session.stream(query.execution_options(yield_per=_PART_ROWS))
+    rows: list[Row[*_Ts]] = []
+    async for part in result.partitions():
+        rows.extend(part)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -512,6 +527,12 @@ async def apply_update(
 ) -> AppliedChange:
     """Bring the locked course's rows to `spec` and its plan, in the caller's transaction.
 
+    The result carries the change's audit event, not yet appended: the caller appends it as
+    the transaction's last write (`audit_chain.append_many`), because the chain's lock is held
+    from the append to the commit and every claim and step result of every runner waits for
+    it; whatever the caller still does in the transaction (the status it answers, its
+    `within`) must not happen under that lock.
+
     `check` sees the difference before anything is written and may refuse it (the safety
     limit on removals). Raises before writing anything: `CourseValidationError` (code, term
     or organization changed after GitHub resources exist), `CourseConflictError` (the new
@@ -571,8 +592,7 @@ async def apply_update(
     )
     relink = None if known is None else known.relink | set(retiring)
     await step_queue.link_dependencies(session, course.id, only=relink)
-    await _audit(session, course, result, actor, now)
-    return result
+    return replace(result, event=await _event(session, course, result, actor, now))
 
 
 def _rebalance_blocked(rows: list[Step], touched: set[str], now: datetime) -> list[str]:
@@ -616,12 +636,11 @@ async def _change_people(session: AsyncSession, course: Course, known: KnownPlan
     session.add_all(LabGroup(course_id=course.id, name=g) for g in known.groups_added)
 
 
-async def _audit(
+async def _event(
     session: AsyncSession, course: Course, change: AppliedChange, actor: str, now: datetime
-) -> None:
+) -> audit_chain.AuditEntry:
     steps = await session.scalar(select(func.count()).where(Step.course_id == course.id))
-    await audit_chain.append_event(
-        session,
+    return audit_chain.event_entry(
         at=now,
         actor=actor,
         event="course.updated",

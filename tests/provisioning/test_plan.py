@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from hashlib import sha256
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,7 +134,8 @@ logins = st.from_regex(r"\A[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,10}\Z")
 def test_plan_is_a_pure_function(
     groups: list[str], student_logins: list[str], data: st.DataObject
 ) -> None:
-    """The same description, parsed twice, gives a byte-identical plan and digest."""
+    """The same description, parsed twice, gives a byte-identical plan and digest; the digest
+    is the sha256 of the plan's JSON (as stored with every course), though hashed by parts."""
     course = lab_course(groups=0)
     course["groups"] = groups
     course["students"] = [
@@ -142,6 +145,7 @@ def test_plan_is_a_pure_function(
     first, second = parse_course(course), parse_course(course)
     assert plan_json(plan_course(first)) == plan_json(plan_course(second))
     assert plan_digest(plan_course(first)) == plan_digest(plan_course(second))
+    assert plan_digest(plan_course(first)) == sha256(plan_json(plan_course(first))).hexdigest()
     assert len({s.key for s in plan_course(first)}) == len(plan_course(first))
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from provisioning.courses.changes import CourseChangeRefusedError
-from provisioning.courses.spec import parse_course
 from web.body import read_json
-from web.handlers.courses import actor_of, refused
+from web.handlers.courses import actor_of, parse_off_loop, refused
 from web.params import course_id_param, split_confirmation
 from web.responses import json_response
 from web.schemas import ChangePreviewOut, CourseUpdateOut
@@ -25,7 +24,7 @@ async def preview_course(request: web.Request) -> web.Response:
     course_id = course_id_param(request)
     body = await read_json(request)
     description, _ = split_confirmation(request, body.data)
-    spec = parse_course(description)
+    spec = await parse_off_loop(description)
     try:
         preview = await request.app[SERVICES].courses.preview(course_id, spec)
     except CourseChangeRefusedError as exc:
