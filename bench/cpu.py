@@ -52,3 +52,53 @@ def threads_cpu() -> Counter[str]:
         if spent is not None:
             out[_group(names.get(int(task.name), "other"))] += spent
     return out
+
+
+def machine_cpu() -> tuple[float, float] | None:
+    """Busy and total CPU seconds of the whole machine so far (all cores), or None."""
+    try:
+        first = (_PROC / "stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    ticks = [int(x) for x in first[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) * _TICK_S, sum(ticks) * _TICK_S
+
+
+class CpuMeter:
+    """CPU seconds of named processes and of the machine between `start` and the last `sample`.
+
+    Sampled while the processes live (a process that exited and was reaped has no `/proc`
+    entry: its last sample stands), so a process stopped midway counts up to its stop."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+        self._pids: dict[str, int] = {}
+        self._machine_first: tuple[float, float] | None = None
+        self._machine_last: tuple[float, float] | None = None
+
+    def watch(self, name: str, pid: int) -> None:
+        self._pids[name] = pid
+
+    def sample(self) -> None:
+        for name, pid in self._pids.items():
+            spent = process_cpu(pid)
+            if spent is not None:
+                self._first.setdefault(name, spent)
+                self._last[name] = spent
+        machine = machine_cpu()
+        if machine is not None:
+            self._machine_first = self._machine_first or machine
+            self._machine_last = machine
+
+    def spent(self) -> dict[str, float]:
+        """CPU seconds of each watched process between its first and last sample."""
+        return {name: self._last[name] - self._first[name] for name in self._first}
+
+    def machine(self) -> tuple[float, float] | None:
+        """Busy CPU seconds of the whole machine and the seconds of all cores, same window."""
+        if self._machine_first is None or self._machine_last is None:
+            return None
+        (busy0, total0), (busy1, total1) = self._machine_first, self._machine_last
+        return busy1 - busy0, total1 - total0

@@ -75,6 +75,7 @@ with warnings.catch_warnings():
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from dept_sandbox import APP_ID, ORGS, UNREACHABLE_ORG, department_sandbox, world  # noqa: E402
 from provision import (  # noqa: E402
     DISCORD_LOGIN_CALLS,
     DISCORD_PER_SECOND,
@@ -86,17 +87,13 @@ from provision import (  # noqa: E402
     minimum,
 )
 
+from bench.cpu import CpuMeter  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from db.models import AuditEvent, Step  # noqa: E402
 from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
 from provisioning.discord.steps.server import needed_permissions  # noqa: E402
 from provisioning.plan import plan_course  # noqa: E402
-from sandbox.core.emulator import SystemClock  # noqa: E402
-from sandbox.discord import DiscordSandbox  # noqa: E402
-from sandbox.github import GitHubSandbox  # noqa: E402
-from sandbox.github.config import AppSpec, GitHubWorld, OrgSpec  # noqa: E402
-from sandbox.mail import MailSandbox  # noqa: E402
-from sandbox.server import SandboxServer  # noqa: E402
+from sandbox.github.config import GitHubWorld  # noqa: E402
 
 POLL_S = 0.25
 # GitHub's day, for organization invitations (PLATFORM.md §2.5).
@@ -104,24 +101,6 @@ DAY_S = 24 * 3600.0
 # GitHub's secondary limit on content-creating requests (PLATFORM.md §2.8).
 CONTENT_PER_HOUR = 500
 HOUR_S = 3600.0
-# Four organizations, the App installed on each: four credentials, one pace each.
-ORGS = ("dept-math", "dept-physics", "dept-chemistry", "dept-biology")
-APP_ID = 1
-# The polled course's organization: the App is not installed there, so the course waits.
-UNREACHABLE_ORG = "dept-history"
-
-
-def sandbox_world() -> GitHubWorld:
-    return GitHubWorld(
-        orgs=[OrgSpec(login=org, owners=["demo-admin"]) for org in (*ORGS, UNREACHABLE_ORG)],
-        apps=[
-            AppSpec(
-                app_id=APP_ID,
-                slug="course-bot",
-                installations={101 + n: org for n, org in enumerate(ORGS)},
-            )
-        ],
-    )
 
 
 def app_private_key() -> str:
@@ -327,16 +306,10 @@ async def handed_back_proof(sessions: Any, stopped_log: Path) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str, Any]:
-    clock = SystemClock()
-    emulators = [
-        GitHubSandbox(clock, rate_scale=args.scale, world=sandbox_world()),
-        DiscordSandbox(clock, rate_scale=args.scale),
-        MailSandbox(clock),
-    ]
     key = app_private_key()
     async with (
         AsyncExitStack() as exits,
-        SandboxServer(emulators, clock=clock, rate_scale=args.scale) as server,
+        department_sandbox(args.sandbox, args.scale, workdir) as server,
         aiohttp.ClientSession(headers=server.control_headers) as http,
     ):
         base = server.base_url
@@ -424,12 +397,26 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         ]
         for process, _ in runners:
             exits.callback(stop_process, process)
+        meter = CpuMeter()
+        for name, process in [
+            ("runner-1", runners[0][0]),
+            ("runner-2", runners[1][0]),
+            ("api", status_server),
+            ("pollers", poller),
+        ]:
+            meter.watch(name, process.pid)
+        # Inline, the sandbox's CPU is this process's (it also polls the database).
+        meter.watch("bench" if server.pid else "bench+sandbox", os.getpid())
+        if server.pid:
+            meter.watch("sandbox", server.pid)
+        meter.sample()
         total = sum(len(plan_course(s)) for s in specs)
         discord_done: dict[str, float] = {}
         done: dict[str, float] = {}
         stop_s: float | None = None
         while len(done) < len(ids):
             await asyncio.sleep(POLL_S)
+            meter.sample()
             left = await progress(product.sessions, ids)
             now = time.perf_counter()
             for course_id in ids:
@@ -441,6 +428,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
                     done[course_id] = now
             if stop_s is None and sum(left.values()) <= total * 0.6:
                 process, _ = runners[0]
+                meter.sample()
                 signalled = time.perf_counter()
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
@@ -449,6 +437,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
                 print(f"timed out after {now - started:.0f} s", file=sys.stderr)
                 break
         wall = time.perf_counter() - started
+        meter.sample()
         poller.send_signal(signal.SIGTERM)
         await poller.wait()
         for process, _ in [*runners, (status_server, status_log)]:
@@ -467,9 +456,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
                 (await session.scalars(select(Step.state).where(Step.course_id.in_(ids)))).all()
             )
         await stack.aclose()
-        journal = [
-            e for e in server.journal.query(limit=10_000_000) if UNREACHABLE_ORG not in e.path
-        ]
+        journal = [e for e in await server.journal(http) if UNREACHABLE_ORG not in e.path]
 
     need: dict[str, dict[str, int]] = {}
     discord_need: dict[str, int] = {}
@@ -500,10 +487,10 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
     min_calls = github_writes_min + discord_min + app_min
     min_calls += sum(r["reads"] for k, r in need.items() if k.startswith("github."))
     discord_bound = discord_min / (DISCORD_PER_SECOND * args.scale)
-    world = sandbox_world()
+    github_world = world()
     invitations: dict[str, dict[str, float]] = {}
     for org, invited in invitees.items():
-        limit = org_invitation_limit(world, org)
+        limit = org_invitation_limit(github_world, org)
         sent, refused = invitations_in_journal(journal, org)
         invitations[org] = {
             "needed": len(invited),
@@ -527,7 +514,12 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
     busiest = {cred: busiest_second(times, 1 / args.scale) for cred, times in writes.items()}
     sizes = sorted(range(len(specs)), key=lambda i: len(specs[i].students))
     smallest = [ids[i] for i in sizes[:5]]
+    cpu_s = meter.spent()
+    machine = meter.machine()
+    cores = os.cpu_count() or 1
     return {
+        **cpu_figures(cpu_s, machine, cores, wall),
+        "claims_to_start_s": round(started - min(claimed.values()), 2),
         "courses": len(specs),
         "students": sum(len(s.students) for s in specs),
         "steps": total,
@@ -553,6 +545,9 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
             specs[i].code: {
                 "students": len(specs[i].students),
                 "discord_done_s": round(discord_done.get(ids[i], started) - claimed[ids[i]], 2),
+                "discord_done_after_start_s": round(
+                    discord_done.get(ids[i], started + wall) - started, 2
+                ),
                 "discord_bound_s": round(
                     discord_need[ids[i]] / (DISCORD_PER_SECOND * args.scale), 2
                 ),
@@ -570,6 +565,24 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         "status_error_kinds": status.get("error_kinds"),
         "all_succeeded": set(states) == {"succeeded"},
         "states": dict(states),
+    }
+
+
+def cpu_figures(
+    cpu_s: dict[str, float], machine: tuple[float, float] | None, cores: int, wall: float
+) -> dict[str, Any]:
+    """CPU seconds of each process over the run, the machine's busy share, and the CPU bound:
+    the wall time our processes' CPU alone needs on this machine's cores (no process faster
+    than its own CPU seconds: each is one event loop)."""
+    ours = sum(cpu_s.values())
+    busy, total = machine if machine else (None, None)
+    return {
+        "cpu_s": {name: round(v, 2) for name, v in sorted(cpu_s.items())},
+        "cpu_s_ours": round(ours, 2),
+        "cpu_bound_s": round(max(ours / cores, max(cpu_s.values(), default=0.0)), 2),
+        "cores": cores,
+        "machine_busy_share": None if not total else round(busy / total, 3),  # type: ignore[operator]
+        "cpu_s_others": None if busy is None else round(busy - ours, 2),
     }
 
 
@@ -651,11 +664,20 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=50.0, help="rate-limit speed-up factor")
     parser.add_argument("--size", type=float, default=1.0, help="students per course, x")
     parser.add_argument("--clients", type=int, default=200, help="status pollers")
-    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument(
+        "--sandbox",
+        choices=("process", "inline"),
+        default="process",
+        help="the sandbox in a process of its own (default: its CPU apart) or in this one",
+    )
     parser.add_argument(
         "--server",
         default=os.environ.get("BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432"),
         help="PostgreSQL server URL (a fresh database is created and dropped)",
+    )
+    parser.add_argument(
+        "--keep-database", action="store_true", help="keep the database afterwards (to study)"
     )
     # The bench's own helper processes.
     parser.add_argument("--serve-status", action="store_true", help=argparse.SUPPRESS)
@@ -676,9 +698,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as workdir:
             result = asyncio.run(run(args, url, Path(workdir)))
     finally:
-        asyncio.run(
-            admin(f"{args.server}/postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        )
+        if args.keep_database:
+            print(f"database kept: {url}", file=sys.stderr)
+        else:
+            asyncio.run(
+                admin(f"{args.server}/postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            )
     for code, row in result["per_course"].items():
         print(
             f"{code}: {row['students']:4d} students, Discord done {row['discord_done_s']:7.2f} s"
@@ -708,6 +733,13 @@ def main() -> int:
         f" status p50 {result['status_p50_ms']} ms, p99 {result['status_p99_ms']} ms"
         f" ({result['status_requests']} requests, {result['status_errors']} errors);"
         f" all succeeded: {result['all_succeeded']}"
+    )
+    print(
+        f"CPU seconds over the run: {result['cpu_s']} (ours {result['cpu_s_ours']} s, other"
+        f" sessions' {result['cpu_s_others']} s); machine busy {result['machine_busy_share']}"
+        f" of {result['cores']} cores; CPU bound {result['cpu_bound_s']} s"
+        f" ({round(result['wall_s'] / max(result['cpu_bound_s'], 1e-9), 2)} x of the wall);"
+        f" claims to runners' start {result['claims_to_start_s']} s"
     )
     print(json.dumps(result, sort_keys=True))
     return 0 if result["all_succeeded"] else 1

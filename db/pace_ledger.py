@@ -1,9 +1,13 @@
 """The pace ledger on PostgreSQL: every process reserves call slots from one table.
 
 One statement per reservation: an upsert that moves the account's next free slot on by the
-spacing and returns the slot it took, atomic under the row's lock (held until the commit, a
-millisecond). Times are on the database server's clock, the one clock every process shares;
-only the wait (a difference) leaves the database. SQLite deployments are one process and keep
+spacing and returns the slot it took, atomic under the row's lock. Every statement here commits
+on its own (autocommit): a row lock held until a separate COMMIT lasts as long as the sending
+process takes to send that COMMIT, and a runner whose event loop is busy with other steps takes
+tens of milliseconds; every call of every process with that credential (Discord's one bot: all
+of its calls) queued behind it. Autocommit also spares the BEGIN and COMMIT round trips.
+Times are on the database server's clock, the one clock every process shares; only the wait
+(a difference) leaves the database. SQLite deployments are one process and keep
 the ledger in memory (`provisioning.pace.MemoryPaceLedger`).
 
 The buckets a platform's headers describe are rows of `pace_buckets`, one per credential and
@@ -198,6 +202,11 @@ _PRUNE = text(
 ).bindparams(bindparam("idle", type_=Float))
 
 
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine (same pool) whose connections commit each statement on their own."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 async def _reserve(
     conn: AsyncConnection, account: str, interval_s: float, budget: BudgetLike | None
 ) -> float:
@@ -222,7 +231,7 @@ class DatabaseBuckets:
         learn_timeout_s: float,
         poll_s: float,
     ) -> None:
-        self._engine = engine
+        self._engine = autocommit(engine)
         self._margin = margin_s
         self._same = same_window_s
         self._learn = learn_timeout_s
@@ -233,9 +242,10 @@ class DatabaseBuckets:
     ) -> tuple[float, float]:
         names = {"account": account, "bucket": bucket}
         values = {**names, "poll": self._poll, "margin": self._margin, "learn": self._learn}
-        # One transaction (one commit) for the count and the slot: a call pays one round trip
-        # less, and a slot is only taken by a call its bucket let through.
-        async with self._engine.begin() as conn:
+        # The count, then the slot, each committed at once (see the module's docstring): a slot
+        # is only taken by a call its bucket let through. A process stopped between the two
+        # has counted a call it never sends: one call less in the window, never one more.
+        async with self._engine.connect() as conn:
             wait = (await conn.execute(_TAKE, values)).scalar_one_or_none()
             if wait is None:  # the bucket's first call anywhere
                 await conn.execute(_CREATE, names)
@@ -260,7 +270,7 @@ class DatabaseBuckets:
                 same=self._same,
             )
         try:
-            async with self._engine.begin() as conn:
+            async with self._engine.connect() as conn:
                 await self._learn_in(conn, _LEARN if windowed else _LEARN_BARE, values)
         except SQLAlchemyError:
             # The call itself went and was answered; the counts taken before it still hold.
@@ -282,7 +292,7 @@ class DatabasePaceLedger:
     """A `PaceLedger` (provisioning/pace.py) shared by every process on this database."""
 
     def __init__(self, engine: AsyncEngine, buckets: DatabaseBuckets | None = None) -> None:
-        self._engine = engine
+        self._engine = autocommit(engine)
         self._buckets = buckets
 
     @property
@@ -292,9 +302,9 @@ class DatabasePaceLedger:
     async def reserve(
         self, account: str, interval_s: float, budget: BudgetLike | None = None
     ) -> float:
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
             return await _reserve(conn, account, interval_s, budget)
 
     async def hold(self, account: str, seconds: float) -> None:
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
             await conn.execute(_HOLD, {"account": account, "seconds": seconds})

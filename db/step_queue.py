@@ -9,7 +9,7 @@ Every state change of a step writes an audit event in the same transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
@@ -79,13 +79,62 @@ async def claim(
     `platform` only, if given), each with its course's spec and its dependencies' results,
     read in this same transaction; `specs` keeps the specs between claims (without it, each
     claim reads them whole)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
+    await _take_write_lock(session)
+    steps, started = await _lease(session, owner, now, lease, limit, platform)
+    return await _claimed(session, steps, started, specs)
+
+
+@dataclass(frozen=True)
+class PlatformClaims:
+    """What `claim_platforms` leased, and the platforms with no step pending or running."""
+
+    steps: list[ClaimedStep]
+    none_left: list[str]
+
+
+async def claim_platforms(
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limits: Mapping[str, int],
+    specs: SpecCache | None = None,
+) -> PlatformClaims:
+    """`claim` for several platforms at once (up to `limits[platform]` steps of each), with
+    one append of all their `step.started` events, the transaction's last statement: the
+    audit chain's lock, which every writer of every process waits for, is then held from that
+    append to the commit, not across each platform's claim and reads as well."""
+    await _take_write_lock(session)
+    steps: list[Step] = []
+    started: list[audit_chain.AuditEntry] = []
+    none_left: list[str] = []
+    for platform, limit in limits.items():
+        found, events = await _lease(session, owner, now, lease, limit, platform)
+        steps += found
+        started += events
+        if not found and not await has_unfinished(session, platform):
+            none_left.append(platform)
+    return PlatformClaims(await _claimed(session, steps, started, specs), none_left)
+
+
+async def _take_write_lock(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "sqlite":
         # SQLite ignores FOR UPDATE and its driver begins transactions lazily, so two claimers
         # could read the same candidates. A no-op write takes the database's write lock first:
         # claimers, in this process or another, then take turns.
         await session.execute(text("UPDATE steps SET id = id WHERE 1 = 0"))
-    steps = await _claimable(session, now, limit, platform)
+
+
+async def _lease(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    platform: str | None,
+) -> tuple[list[Step], list[audit_chain.AuditEntry]]:
+    steps = list(await _claimable(session, now, limit, platform))
     started = []
     for step in steps:
         previous = step.state
@@ -95,16 +144,27 @@ async def claim(
         step.lease_expires_at = now + lease
         step.updated_at = now
         started.append(_entry(step, now, owner, "step.started", {"from": previous}))
-    # Rows first, then the audit chain's lock (see `_settle`); the events in one batch, so
-    # the write lock is held for a few round trips, not a few per step.
-    await session.flush()
-    await audit_chain.append_many(session, started)
+    return steps, started
+
+
+async def _claimed(
+    session: AsyncSession,
+    steps: list[Step],
+    started: list[audit_chain.AuditEntry],
+    specs: SpecCache | None,
+) -> list[ClaimedStep]:
+    """The leased steps with what their executors need, read before the events are appended:
+    rows first, then the audit chain's lock (see `_settle`), and nothing after it but the
+    commit (the chain's lock serialises every process's writes until then)."""
     if not steps:
         return []
+    await session.flush()
     by_course = await (specs or SpecCache()).read(session, {step.course_id for step in steps})
     produced = await _produced(
         session, {(step.course_id, key) for step in steps for key in step.depends_on}
     )
+    # The events in one batch: one lock, one head read, one insert for all.
+    await audit_chain.append_many(session, started)
     return [
         ClaimedStep(
             id=step.id,

@@ -230,21 +230,17 @@ class StepRunner:
         if not wanted:
             return claimed
         wakes = self.wakes
-        emptied: list[str] = []
         async with self._sessions.begin() as session:
-            for platform, limit in wanted.items():
-                found = await step_queue.claim(
-                    session,
-                    owner=self.owner,
-                    now=self._clock.now(),
-                    lease=timedelta(seconds=self._config.lease_s),
-                    limit=limit,
-                    platform=platform,
-                    specs=self._stored_specs,
-                )
-                claimed += found
-                if not found and not await step_queue.has_unfinished(session, platform):
-                    emptied.append(platform)
+            found = await step_queue.claim_platforms(
+                session,
+                owner=self.owner,
+                now=self._clock.now(),
+                lease=timedelta(seconds=self._config.lease_s),
+                limits=wanted,
+                specs=self._stored_specs,
+            )
+        claimed += found.steps
+        emptied = found.none_left
         if self.wakes == wakes:  # a wake meanwhile may bring steps the check did not see
             for platform in emptied:
                 self._none_left_until[platform] = now + self._config.idle_poll_s

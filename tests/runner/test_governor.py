@@ -6,6 +6,7 @@ import pytest
 
 from provisioning.errors import PlatformError
 from provisioning.governor import BUDGET_MARGIN_S, RESET_MARGIN_S, GovernorLimits, RateGovernor
+from provisioning.pace import MemoryPaceLedger
 from tests.fakes.clocks import FastForwardClock
 
 
@@ -190,3 +191,34 @@ async def test_the_hourly_budget_is_the_credentials_own(limit: int) -> None:
     assert governor.waits == 0
     late = await call(governor, clock, "core", False)
     assert 3599 <= late <= 3601 + RESET_MARGIN_S
+
+
+class LateWaker(FastForwardClock):
+    """The first sleep ends `late_s` after it should: a sender off the CPU when its slot came."""
+
+    def __init__(self, late_s: float) -> None:
+        super().__init__()
+        self._late = [late_s]
+
+    async def sleep(self, seconds: float) -> None:
+        late = self._late.pop() if self._late and seconds > 0 else 0.0
+        await super().sleep(seconds + late)
+
+
+async def test_a_late_writer_is_never_followed_sooner_than_the_spacing() -> None:
+    """Slots at 0, 1 and 2 s; the writer of the 1 s slot wakes at 1.9 s: the 2 s writer, on
+    time, waits until 2.9 s rather than going 0.1 s after it (two governors, one ledger: two
+    runner processes sharing a credential's pace)."""
+    clock = LateWaker(late_s=0.9)
+    ledger = MemoryPaceLedger(clock)
+    first, second = (
+        RateGovernor("github", GovernorLimits.github(), clock, ledger=ledger, credential="t")
+        for _ in range(2)
+    )
+    assert await call(first, clock, "api", True) == 0.0
+    late = asyncio.create_task(call(first, clock, "api", True))
+    await asyncio.sleep(0)  # its slot (1 s) is reserved before the next one's
+    on_time = asyncio.create_task(call(second, clock, "api", True))
+    times = sorted(await asyncio.gather(late, on_time))
+    assert times == [pytest.approx(1.9), pytest.approx(2.9)]
+    assert await call(second, clock, "api", True) == pytest.approx(3.9)
