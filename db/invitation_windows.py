@@ -26,6 +26,9 @@ from db.models import InvitationPlace, InvitationWindowRow
 _NOW = text("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
 # A window no organization has yet: GitHub's default limit, open (the domain's DEFAULT_LIMIT).
 _NEW_LIMIT = 500
+# Past places are deleted at one take in this many of an organization (in each process): the
+# range delete is cheap but a round trip, and a lingering past place changes no answer.
+_SWEEP_EVERY = 64
 
 
 @dataclass
@@ -38,6 +41,7 @@ class DatabaseWindow:
     limit: int
     limit_until: float
     closed_until: float
+    sweep: bool = False  # this take deletes the past places
 
     async def held(self, login: str, after: float) -> float | None:
         at = await self.conn.scalar(
@@ -84,6 +88,8 @@ class DatabaseWindow:
         )
 
     async def forget_until(self, at: float) -> None:
+        if not self.sweep:
+            return
         await self.conn.execute(
             delete(InvitationPlace).where(InvitationPlace.org == self.org, InvitationPlace.at <= at)
         )
@@ -102,6 +108,7 @@ class DatabaseInvitationWindows:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._opened: dict[str, int] = {}
 
     @contextlib.asynccontextmanager
     async def open(self, org: str, *, lock: bool = True) -> AsyncIterator[DatabaseWindow]:
@@ -113,17 +120,23 @@ class DatabaseInvitationWindows:
                 InvitationWindowRow.closed_until,
             ).where(InvitationWindowRow.org == key)
             if lock:
-                await conn.execute(
-                    insert(InvitationWindowRow)
-                    .values(org=key, limit=_NEW_LIMIT, limit_until=0.0, closed_until=0.0)
-                    .on_conflict_do_nothing(index_elements=["org"])
-                )
-                query = query.with_for_update()
-            row = (await conn.execute(query)).one_or_none()
+                # The row exists but for an organization's first take: locked at once then.
+                row = (await conn.execute(query.with_for_update())).one_or_none()
+                if row is None:
+                    await conn.execute(
+                        insert(InvitationWindowRow)
+                        .values(org=key, limit=_NEW_LIMIT, limit_until=0.0, closed_until=0.0)
+                        .on_conflict_do_nothing(index_elements=["org"])
+                    )
+                    row = (await conn.execute(query.with_for_update())).one()
+            else:
+                row = (await conn.execute(query)).one_or_none()
             limit, limit_until, closed_until = row if row is not None else (_NEW_LIMIT, 0.0, 0.0)
             # Read after the lock is held: a taker that waited for it sees the time it got it.
             now = float((await conn.execute(_NOW)).scalar_one())
+            opened = self._opened[key] = self._opened.get(key, 0) + 1
             window = DatabaseWindow(conn, key, now, limit, limit_until, closed_until)
+            window.sweep = lock and opened % _SWEEP_EVERY == 1
             before = window.state()
             yield window
             if lock and window.state() != before:
