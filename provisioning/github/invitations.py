@@ -92,7 +92,6 @@ class InvitationBudget:
 
     async def take(self, org: str, login: str) -> None:
         """Wait for `login`'s place if it comes soon; else raise `WaitForLimitError`."""
-
         async with self._store.open(org) as window:
             wait = await places.take(window, login, self._window_s) - window.now
             limit = places.current_limit(window)

@@ -78,3 +78,12 @@ async def test_places_sharing_a_time_are_removed_by_login() -> None:
     assert await window.count(after=4.0) == 2
     assert await window.latest(2) == 5.0
     assert await window.latest(3) is None
+
+
+async def test_past_places_are_dropped_so_the_window_stays_small() -> None:
+    """A thousand takes over ten windows keep about two windows of places, not all of them."""
+    window = MemoryWindow()
+    for i in range(1000):
+        await places.take(window_at(float(i), window), f"p{i}", DAY)
+    assert len(window.places()) <= 2 * DAY + 1
+    assert await places.sent_in_window(window, DAY) == DAY
