@@ -73,7 +73,6 @@ from provisioning.github.invitations import (
     InvitationBudget,
     InvitationStore,
     MemoryInvitationStore,
-    SharedInvitationStore,
 )
 from provisioning.github.steps import executors as github_executors
 from provisioning.governor import GovernorLimits, RateGovernor
@@ -425,7 +424,7 @@ def invitation_budget(engine: AsyncEngine, clock: Clock, scale: float) -> Invita
     """GitHub organizations' daily invitations: counted in the database when several processes
     may send them (PostgreSQL), in memory on SQLite (one process)."""
     if engine.dialect.name == "postgresql":
-        store: InvitationStore = SharedInvitationStore(DatabaseInvitationWindows(engine))
+        store: InvitationStore = DatabaseInvitationWindows(engine)
     else:
         store = MemoryInvitationStore(clock)
     return InvitationBudget(store, clock, scale)

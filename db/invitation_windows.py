@@ -1,57 +1,151 @@
-"""GitHub organizations' invitation windows on PostgreSQL: one row per organization.
+"""GitHub organizations' invitation windows on PostgreSQL: a row per organization, a row per place.
 
-Every runner process takes its invitations' places from the organization's row: the row is
-locked (`SELECT … FOR UPDATE`) for the read, the change and the write, one short transaction,
-so two processes never hand out more places than the window has. The change itself is the
-domain's (`provisioning.github.invitation_window`), applied to the row's JSON document at the
-database server's clock, the one clock every process shares. SQLite deployments are one process
-and keep the windows in memory (`provisioning.github.invitations.MemoryInvitationStore`).
+Every runner process takes its invitations' places under the organization's row lock
+(`SELECT … FOR UPDATE`, one short transaction), so two processes never hand out more places than
+the window has. The row holds only the small state (the limit learned, until when a refusal
+closed the window); the places are rows of `invitation_places`, read through the (org, at) index:
+the place `limit` back is one `ORDER BY at DESC OFFSET limit-1 LIMIT 1`, past places go by a
+range delete, so a take costs the same with 10 or 10,000 invitees queued. The decisions are the
+domain's (`provisioning.github.invitation_window`), at the database server's clock, the one
+clock every process shares. SQLite deployments are one process and keep the windows in memory
+(`provisioning.github.invitation_places`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.models import InvitationWindowRow
+from db.models import InvitationPlace, InvitationWindowRow
 
-R = TypeVar("R")
 _NOW = text("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
+# A window no organization has yet: GitHub's default limit, open (the domain's DEFAULT_LIMIT).
+_NEW_LIMIT = 500
+# Past places are deleted at one take in this many of an organization (in each process): the
+# range delete is cheap but a round trip, and a lingering past place changes no answer.
+_SWEEP_EVERY = 64
+
+
+@dataclass
+class DatabaseWindow:
+    """One organization's window inside a transaction (the domain's `OpenWindow`)."""
+
+    conn: AsyncConnection
+    org: str
+    now: float
+    limit: int
+    limit_until: float
+    closed_until: float
+    sweep: bool = False  # this take deletes the past places
+
+    async def held(self, login: str, after: float) -> float | None:
+        at = await self.conn.scalar(
+            select(InvitationPlace.at).where(
+                InvitationPlace.org == self.org,
+                InvitationPlace.login == login,
+                InvitationPlace.at > after,
+            )
+        )
+        return None if at is None else float(at)
+
+    async def latest(self, n: int, at_most: float | None = None) -> float | None:
+        query = select(InvitationPlace.at).where(InvitationPlace.org == self.org)
+        if at_most is not None:
+            query = query.where(InvitationPlace.at <= at_most)
+        at = await self.conn.scalar(
+            query.order_by(InvitationPlace.at.desc()).offset(n - 1).limit(1)
+        )
+        return None if at is None else float(at)
+
+    async def count(self, after: float, at_most: float | None = None) -> int:
+        query = (
+            select(func.count())
+            .select_from(InvitationPlace)
+            .where(InvitationPlace.org == self.org, InvitationPlace.at > after)
+        )
+        if at_most is not None:
+            query = query.where(InvitationPlace.at <= at_most)
+        return int(await self.conn.scalar(query) or 0)
+
+    async def add(self, login: str, at: float) -> None:
+        statement = insert(InvitationPlace).values(org=self.org, login=login, at=at)
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["org", "login"], set_={"at": statement.excluded.at}
+            )
+        )
+
+    async def remove(self, login: str) -> None:
+        await self.conn.execute(
+            delete(InvitationPlace).where(
+                InvitationPlace.org == self.org, InvitationPlace.login == login
+            )
+        )
+
+    async def forget_until(self, at: float) -> None:
+        if not self.sweep:
+            return
+        await self.conn.execute(
+            delete(InvitationPlace).where(InvitationPlace.org == self.org, InvitationPlace.at <= at)
+        )
+
+    async def forget_after(self, at: float) -> None:
+        await self.conn.execute(
+            delete(InvitationPlace).where(InvitationPlace.org == self.org, InvitationPlace.at > at)
+        )
+
+    def state(self) -> tuple[int, float, float]:
+        return self.limit, self.limit_until, self.closed_until
 
 
 class DatabaseInvitationWindows:
-    """The windows as JSON documents; `change` gets and returns the document's dict."""
+    """The windows every process shares (the domain's `InvitationStore`)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._opened: dict[str, int] = {}
 
-    async def change(
-        self, org: str, change: Callable[[dict[str, Any], float], tuple[R, dict[str, Any]]]
-    ) -> R:
+    @contextlib.asynccontextmanager
+    async def open(self, org: str, *, lock: bool = True) -> AsyncIterator[DatabaseWindow]:
         key = org.lower()
         async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(InvitationWindowRow)
-                .values(org=key, state={})
-                .on_conflict_do_nothing(index_elements=["org"])
-            )
-            state = (
-                await conn.execute(
-                    select(InvitationWindowRow.state)
-                    .where(InvitationWindowRow.org == key)
-                    .with_for_update()
-                )
-            ).scalar_one()
+            query = select(
+                InvitationWindowRow.limit,
+                InvitationWindowRow.limit_until,
+                InvitationWindowRow.closed_until,
+            ).where(InvitationWindowRow.org == key)
+            if lock:
+                # The row exists but for an organization's first take: locked at once then.
+                row = (await conn.execute(query.with_for_update())).one_or_none()
+                if row is None:
+                    await conn.execute(
+                        insert(InvitationWindowRow)
+                        .values(org=key, limit=_NEW_LIMIT, limit_until=0.0, closed_until=0.0)
+                        .on_conflict_do_nothing(index_elements=["org"])
+                    )
+                    row = (await conn.execute(query.with_for_update())).one()
+            else:
+                row = (await conn.execute(query)).one_or_none()
+            limit, limit_until, closed_until = row if row is not None else (_NEW_LIMIT, 0.0, 0.0)
+            # Read after the lock is held: a taker that waited for it sees the time it got it.
             now = float((await conn.execute(_NOW)).scalar_one())
-            result, changed = change(dict(state), now)
-            if changed != state:
+            opened = self._opened[key] = self._opened.get(key, 0) + 1
+            window = DatabaseWindow(conn, key, now, limit, limit_until, closed_until)
+            window.sweep = lock and opened % _SWEEP_EVERY == 1
+            before = window.state()
+            yield window
+            if lock and window.state() != before:
                 await conn.execute(
                     update(InvitationWindowRow)
                     .where(InvitationWindowRow.org == key)
-                    .values(state=changed)
+                    .values(
+                        limit=window.limit,
+                        limit_until=window.limit_until,
+                        closed_until=window.closed_until,
+                    )
                 )
-            return result

@@ -400,14 +400,29 @@ class PaceBucket(Base):
 
 
 class InvitationWindowRow(Base):
-    """One GitHub organization's window of invitations (`db.invitation_windows`): the places
-    handed out by login, the limit learned and until when, and how long a refusal closed it
-    (JSON, as `provisioning.github.invitation_window` keeps it). Used on PostgreSQL."""
+    """One GitHub organization's invitation window (`db.invitation_windows`): the limit learned
+    and until when, and until when a refusal closed it. Its row is the lock every taker of a
+    place in the organization holds. Used on PostgreSQL; times are the server's epoch seconds."""
 
     __tablename__ = "invitation_windows"
 
     org: Mapped[str] = mapped_column(String(100), primary_key=True)  # lowercase login
-    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    limit: Mapped[int] = mapped_column(Integer)
+    limit_until: Mapped[float] = mapped_column(Float)
+    closed_until: Mapped[float] = mapped_column(Float)
+
+
+class InvitationPlace(Base):
+    """One invitee's place in its organization's window (`db.invitation_windows`): one row each,
+    so a take reads the place `limit` back through the (org, at) index, whatever the queue's
+    length."""
+
+    __tablename__ = "invitation_places"
+    __table_args__ = (Index("ix_invitation_places_org_at", "org", "at"),)
+
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)  # lowercase login
+    login: Mapped[str] = mapped_column(String(100), primary_key=True)  # lowercase
+    at: Mapped[float] = mapped_column(Float)
 
 
 class StaffNotice(Base):

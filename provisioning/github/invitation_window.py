@@ -15,15 +15,16 @@ The learned limit is kept for one window: an organization turns a month old, and
 call a day re-teaches a young one. A refusal also closes the window for a while: nothing is
 sent before it reopens, and places handed out for later are given up (taken again in order).
 
-Times are seconds on one clock (the database server's on PostgreSQL, monotonic in memory);
-this module only computes: the stores (`invitations.py`, `db/invitation_windows.py`) keep it.
+Times are seconds on one clock (the database server's on PostgreSQL, monotonic in memory).
+This module only decides; an `OpenWindow` keeps the places ordered by time (a sorted list in
+memory, `invitation_places.py`; an indexed table on PostgreSQL, `db/invitation_windows.py`), so
+every decision is a few ordered look-ups (O(log n) or O(limit)) however long the queue is: a
+course of 10,000 students queues 10,000 places in its one organization.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 DEFAULT_LIMIT = 500
 NEW_ORG_LIMIT = 50
@@ -33,88 +34,106 @@ DAY_S = 24 * 3600.0
 REFUSED_PROBE_S = 3600.0
 
 
-@dataclass
-class InvitationWindow:
-    """The stored state of one organization's invitation window."""
+class OpenWindow(Protocol):
+    """One organization's window, held for one decision (the store keeps others out meanwhile).
 
-    places: dict[str, float] = field(default_factory=dict)  # login (lowercase) → its place
-    limit: int = DEFAULT_LIMIT
-    limit_until: float = 0.0  # the learned limit holds until then, then DEFAULT_LIMIT again
-    closed_until: float = 0.0  # a refusal: no place before then
+    Places older than a window may linger (dropping them is the store's housekeeping): every
+    read below says which times it counts, so a lingering place changes no answer.
+    """
 
-    def current_limit(self, now: float) -> int:
-        return self.limit if now < self.limit_until else DEFAULT_LIMIT
+    now: float
+    limit: int
+    limit_until: float  # the learned limit holds until then, then DEFAULT_LIMIT again
+    closed_until: float  # a refusal: no place before then
 
-    def forget_past(self, now: float, window_s: float) -> None:
-        """Places older than a window no longer count."""
-        self.places = {who: at for who, at in self.places.items() if at > now - window_s}
+    async def held(self, login: str, after: float) -> float | None:
+        """`login`'s place (lowercase), if later than `after`."""
+        ...
 
-    def next_free(self, now: float, window_s: float) -> float:
-        """The earliest time a new place can have: at most `limit` places in any window, so
-        no earlier than a window after the place `limit` back (places are handed out in order)."""
-        at = max(now, self.closed_until)
-        ordered = sorted(self.places.values())
-        limit = self.current_limit(now)
-        if len(ordered) >= limit:
-            at = max(at, ordered[-limit] + window_s)
-        return at
+    async def latest(self, n: int, at_most: float | None = None) -> float | None:
+        """The `n`-th latest place (1: the latest), among those no later than `at_most`."""
+        ...
 
-    def take(self, login: str, now: float, window_s: float) -> float:
-        """The place of `login`: the one it holds, or the next free one, recorded."""
-        self.forget_past(now, window_s)
-        key = login.lower()
-        held = self.places.get(key)
-        if held is not None:
-            return held
-        at = self.next_free(now, window_s)
-        self.places[key] = at
-        return at
+    async def count(self, after: float, at_most: float | None = None) -> int:
+        """How many places lie in (`after`, `at_most`]."""
+        ...
 
-    def release(self, login: str) -> None:
-        """`login`'s invitation was not sent (GitHub refused it, or has no such user)."""
-        self.places.pop(login.lower(), None)
+    async def add(self, login: str, at: float) -> None:
+        """Give `login` the place `at` (replacing a lingering past one)."""
+        ...
 
-    def refused(self, login: str, now: float, window_s: float, probe_s: float) -> float:
-        """GitHub refused `login`'s invitation for the limit: learn from it, close the window
-        until a place may be free again, and return when that is."""
-        self.release(login)
-        self.forget_past(now, window_s)
-        sent = sorted(at for at in self.places.values() if at <= now)
-        if len(sent) < DEFAULT_LIMIT:
-            # Fewer of ours than the default: the organization has the smaller limit (or
-            # others sent the rest, which waiting as if it had comes to the same), for a day.
-            self.limit = NEW_ORG_LIMIT
-            self.limit_until = now + window_s
-        # Places handed out for later assumed the old limit or an open window: given up, and
-        # taken again in order when their steps come back.
-        self.places = {who: at for who, at in self.places.items() if at <= now}
-        limit = self.current_limit(now)
-        reopens = now + probe_s
-        if len(sent) >= limit:
-            reopens = min(reopens, sent[-limit] + window_s)
-        self.closed_until = max(self.closed_until, reopens)
-        return self.closed_until
+    async def remove(self, login: str) -> None: ...
 
-    def queued_after(self, now: float) -> int:
-        """Places handed out for later: invitations waiting for the window."""
-        return sum(at > now for at in self.places.values())
+    async def forget_until(self, at: float) -> None:
+        """Places no later than `at` no longer count: they may be dropped."""
+        ...
 
-    def sent_in_window(self, now: float, window_s: float) -> int:
-        return sum(now - window_s < at <= now for at in self.places.values())
+    async def forget_after(self, at: float) -> None:
+        """Drop every place later than `at`."""
+        ...
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "places": dict(self.places),
-            "limit": self.limit,
-            "limit_until": self.limit_until,
-            "closed_until": self.closed_until,
-        }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> InvitationWindow:
-        return cls(
-            places={str(k): float(v) for k, v in dict(data.get("places") or {}).items()},
-            limit=int(data.get("limit", DEFAULT_LIMIT)),
-            limit_until=float(data.get("limit_until", 0.0)),
-            closed_until=float(data.get("closed_until", 0.0)),
-        )
+def current_limit(window: OpenWindow) -> int:
+    return window.limit if window.now < window.limit_until else DEFAULT_LIMIT
+
+
+async def next_free(window: OpenWindow, window_s: float) -> float:
+    """The earliest time a new place can have: at most `limit` places in any window, so no
+    earlier than a window after the place `limit` back (places are handed out in order). A
+    lingering past place there is a window old already: it delays nothing."""
+    at = max(window.now, window.closed_until)
+    back = await window.latest(current_limit(window))
+    if back is not None:
+        at = max(at, back + window_s)
+    return at
+
+
+async def take(window: OpenWindow, login: str, window_s: float) -> float:
+    """The place of `login`: the one it holds in the window, or the next free one, recorded."""
+    key = login.lower()
+    past = window.now - window_s
+    held = await window.held(key, after=past)
+    if held is not None:
+        return held
+    at = await next_free(window, window_s)
+    await window.add(key, at)
+    await window.forget_until(past)
+    return at
+
+
+async def release(window: OpenWindow, login: str) -> None:
+    """`login`'s invitation was not sent (GitHub refused it, or has no such user)."""
+    await window.remove(login.lower())
+
+
+async def refused(window: OpenWindow, login: str, window_s: float, probe_s: float) -> float:
+    """GitHub refused `login`'s invitation for the limit: learn from it, close the window until
+    a place may be free again, and return when that is."""
+    now = window.now
+    await release(window, login)
+    sent = await sent_in_window(window, window_s)
+    if sent < DEFAULT_LIMIT:
+        # Fewer of ours than the default: the organization has the smaller limit (or others
+        # sent the rest, which waiting as if it had comes to the same), for a day.
+        window.limit = NEW_ORG_LIMIT
+        window.limit_until = now + window_s
+    # Places handed out for later assumed the old limit or an open window: given up, and taken
+    # again in order when their steps come back.
+    await window.forget_after(now)
+    limit = current_limit(window)
+    reopens = now + probe_s
+    if sent >= limit:
+        oldest = await window.latest(limit, at_most=now)
+        assert oldest is not None  # `sent` counted at least `limit` of them
+        reopens = min(reopens, oldest + window_s)
+    window.closed_until = max(window.closed_until, reopens)
+    return window.closed_until
+
+
+async def queued_after(window: OpenWindow) -> int:
+    """Places handed out for later: invitations waiting for the window."""
+    return await window.count(after=window.now)
+
+
+async def sent_in_window(window: OpenWindow, window_s: float) -> int:
+    return await window.count(after=window.now - window_s, at_most=window.now)

@@ -8,22 +8,27 @@ refusing the invitation anyway ("Over invitation rate limit": people or other to
 or the organization has the smaller limit) is a wait as well, never a failure.
 
 The windows live in a store: in memory on SQLite (one process), in the database on PostgreSQL
-(`db/invitation_windows.py`), where every runner process takes its places from the same row.
+(`db/invitation_windows.py`), where every runner process takes its places under the same row's
+lock, from one table of places.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from provisioning import pace
 from provisioning.clock import Clock
 from provisioning.errors import PlatformError, WaitForLimitError
-from provisioning.github.invitation_window import DAY_S, REFUSED_PROBE_S, InvitationWindow
+from provisioning.github import invitation_window as places
+from provisioning.github.invitation_places import MemoryWindow
+from provisioning.github.invitation_window import DAY_S, REFUSED_PROBE_S, OpenWindow
 
-R = TypeVar("R")
 WAIT_CODE = "github.invitation_limit"
 # Waits up to this long (unscaled) are waited for in the step; longer ones give the slot back.
 SHORT_WAIT_S = 60.0
@@ -32,11 +37,11 @@ WINDOW_MARGIN_S = 1.0
 
 
 class InvitationStore(Protocol):
-    """Where the organizations' windows are kept; `change` is atomic for one organization."""
+    """Where the organizations' windows are kept."""
 
-    async def change(self, org: str, change: Callable[[InvitationWindow, float], R]) -> R:
-        """Apply `change` to the organization's window at the store's `now` (seconds) and keep
-        the result; return what `change` returned."""
+    def open(self, org: str, *, lock: bool = True) -> AbstractAsyncContextManager[OpenWindow]:
+        """The organization's window at the store's `now`, kept when the block ends; with
+        `lock`, nobody else opens it meanwhile (without: a read that changes nothing)."""
         ...
 
 
@@ -45,35 +50,17 @@ class MemoryInvitationStore:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._windows: dict[str, InvitationWindow] = {}
+        self._windows: dict[str, MemoryWindow] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def change(self, org: str, change: Callable[[InvitationWindow, float], R]) -> R:
-        # No await between reading and writing: atomic on the one event loop.
-        window = self._windows.setdefault(org.lower(), InvitationWindow())
-        return change(window, self._clock.monotonic())
-
-
-class JsonWindows(Protocol):
-    """A store of windows as JSON documents (`db.invitation_windows`, PostgreSQL)."""
-
-    async def change(
-        self, org: str, change: Callable[[dict[str, Any], float], tuple[R, dict[str, Any]]]
-    ) -> R: ...
-
-
-class SharedInvitationStore:
-    """The windows every process shares, kept as JSON documents by `windows`."""
-
-    def __init__(self, windows: JsonWindows) -> None:
-        self._windows = windows
-
-    async def change(self, org: str, change: Callable[[InvitationWindow, float], R]) -> R:
-        def on_document(document: dict[str, Any], now: float) -> tuple[R, dict[str, Any]]:
-            window = InvitationWindow.from_json(document)
-            result = change(window, now)
-            return result, window.to_json()
-
-        return await self._windows.change(org, on_document)
+    @contextlib.asynccontextmanager
+    async def open(self, org: str, *, lock: bool = True) -> AsyncIterator[MemoryWindow]:
+        # Always locked: the window's `now` is shared, and an uncontended lock costs nothing.
+        key = org.lower()
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            window = self._windows.setdefault(key, MemoryWindow())
+            window.now = self._clock.monotonic()
+            yield window
 
 
 @dataclass(frozen=True)
@@ -105,11 +92,9 @@ class InvitationBudget:
 
     async def take(self, org: str, login: str) -> None:
         """Wait for `login`'s place if it comes soon; else raise `WaitForLimitError`."""
-
-        def take(window: InvitationWindow, now: float) -> tuple[float, int]:
-            return window.take(login, now, self._window_s) - now, window.current_limit(now)
-
-        wait, limit = await self._store.change(org, take)
+        async with self._store.open(org) as window:
+            wait = await places.take(window, login, self._window_s) - window.now
+            limit = places.current_limit(window)
         if wait > self._short_s:
             raise self._wait_error(org, limit, wait)
         if wait > 0:
@@ -125,32 +110,26 @@ class InvitationBudget:
     async def release(self, org: str, login: str) -> None:
         """`login`'s invitation was not sent: its place is free again."""
 
-        def release(window: InvitationWindow, now: float) -> None:
-            window.release(login)
-
-        await self._store.change(org, release)
+        async with self._store.open(org) as window:
+            await places.release(window, login)
 
     async def refused(self, org: str, login: str) -> WaitForLimitError:
         """GitHub refused `login`'s invitation for the limit: the error to wait with."""
-
-        def refused(window: InvitationWindow, now: float) -> tuple[float, int]:
-            reopens = window.refused(login, now, self._window_s, self._probe_s)
-            return reopens - now, window.current_limit(now)
-
-        wait, limit = await self._store.change(org, refused)
+        async with self._store.open(org) as window:
+            reopens = await places.refused(window, login, self._window_s, self._probe_s)
+            wait, limit = reopens - window.now, places.current_limit(window)
         return self._wait_error(org, limit, max(wait, 0.0))
 
     async def outlook(self, org: str) -> Outlook:
-        def look(window: InvitationWindow, now: float) -> Outlook:
-            window.forget_past(now, self._window_s)
+        """The window as the preview and the status summary show it: a read (counts and one
+        ordered look-up), not locked, so a status read never waits behind the takers."""
+        async with self._store.open(org, lock=False) as window:
             return Outlook(
-                limit=window.current_limit(now),
-                sent=window.sent_in_window(now, self._window_s),
-                queued=window.queued_after(now),
-                next_free_s=window.next_free(now, self._window_s) - now,
+                limit=places.current_limit(window),
+                sent=await places.sent_in_window(window, self._window_s),
+                queued=await places.queued_after(window),
+                next_free_s=await places.next_free(window, self._window_s) - window.now,
             )
-
-        return await self._store.change(org, look)
 
     @property
     def window_s(self) -> float:

@@ -1,0 +1,45 @@
+"""The shared invitation window on PostgreSQL keeps its table small: places a window old are
+deleted by the takes (one in 64 sweeps them), and a status read neither locks nor writes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.invitation_windows import DatabaseInvitationWindows
+from db.models import InvitationPlace, InvitationWindowRow
+from provisioning.github import invitation_window as places
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+]
+
+TAKES = 130
+WINDOW_S = 0.005  # every place is a window old soon after it is taken
+
+
+async def rows(engine: AsyncEngine, model: type[InvitationPlace | InvitationWindowRow]) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_past_places_are_deleted_by_the_takes(engine: AsyncEngine) -> None:
+    store = DatabaseInvitationWindows(engine)
+    for i in range(TAKES):
+        async with store.open("org") as window:
+            await places.take(window, f"s{i}", WINDOW_S)
+    # Swept at takes 1, 65 and 129: at most the 64 since the one before the last remain, and
+    # the last take's; without sweeping all 130 would.
+    assert await rows(engine, InvitationPlace) <= TAKES - 64
+
+
+async def test_a_status_read_of_an_unknown_organization_writes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    store = DatabaseInvitationWindows(engine)
+    async with store.open("never-invited", lock=False) as window:
+        assert await places.queued_after(window) == 0
+        assert await places.next_free(window, WINDOW_S) == window.now
+    assert await rows(engine, InvitationWindowRow) == 0
