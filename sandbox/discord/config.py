@@ -77,6 +77,10 @@ class DiscordConfig:
     interaction_response_window: float = 3.0
     interaction_token_ttl: float = 15 * 60.0
     heartbeat_interval_ms: int = 41250
+    heartbeat_ack_delay_ms: int = 20
+    """How long a heartbeat's acknowledgement takes, as a network round trip to Discord does:
+    discord.py measures from when its heartbeat thread saw the frame sent, and an answer that
+    arrived before that was measured from the heartbeat before (warning "Can't keep up")."""
     app_verified: bool = False
     """Whether Discord verified the application: unverified apps join 100 servers at most."""
     oauth_token_ttl: int = 604800

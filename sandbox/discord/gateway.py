@@ -131,7 +131,13 @@ class Gateway:
                     break
                 op, data = frame.get("op"), frame.get("d")
                 if op == HEARTBEAT:
-                    queue.put_nowait({"op": HEARTBEAT_ACK})
+                    # After a round trip's delay, in real time (the network's, not the
+                    # emulator's clock): see `DiscordConfig.heartbeat_ack_delay_ms`.
+                    asyncio.get_running_loop().call_later(
+                        self.state.config.heartbeat_ack_delay_ms / 1000,
+                        queue.put_nowait,
+                        {"op": HEARTBEAT_ACK},
+                    )
                 elif op == IDENTIFY:
                     session = await self._identify(ws, request, queue, data)
                 elif op == RESUME:
