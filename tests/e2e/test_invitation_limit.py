@@ -21,13 +21,9 @@ from sqlalchemy import update
 
 from db.models import Step
 from provisioning.github.invitations import WAIT_CODE
-from sandbox.core.emulator import SystemClock
-from sandbox.discord import DiscordSandbox
-from sandbox.github import GitHubSandbox
-from sandbox.github.config import GitHubWorld
-from sandbox.mail import MailSandbox
 from sandbox.server import SandboxServer
 from tests.e2e.harness import ORG, Product, all_steps, lecture, open_product
+from tests.fakes.invitation_world import invitation_limited_sandbox
 
 # GitHub's day lasts 20 s (86,400 s / 4,320): long enough for the product, however loaded the
 # machine, to send a day's 50 within it and meet the limit.
@@ -40,15 +36,7 @@ STUDENTS = 70
 @pytest.fixture
 async def sandbox() -> AsyncIterator[SandboxServer]:
     """The sandbox sped up by `SCALE`, its demo organization limited to 50 invitations a day."""
-    clock = SystemClock()
-    world = GitHubWorld()
-    world.limits.org_invitations_per_day_paid = LIMIT
-    emulators = [
-        GitHubSandbox(clock, rate_scale=SCALE, world=world),
-        DiscordSandbox(clock, rate_scale=SCALE),
-        MailSandbox(clock),
-    ]
-    async with SandboxServer(emulators, clock=clock, rate_scale=SCALE) as server:
+    async with invitation_limited_sandbox(SCALE, LIMIT) as server:
         yield server
 
 

@@ -16,13 +16,9 @@ from typing import Any
 import pytest
 
 from provisioning.github.invitations import WAIT_CODE
-from sandbox.core.emulator import SystemClock
-from sandbox.discord import DiscordSandbox
-from sandbox.github import GitHubSandbox
-from sandbox.github.config import GitHubWorld
-from sandbox.mail import MailSandbox
 from sandbox.server import SandboxServer
 from tests.e2e.harness import Control, Product, all_steps, lecture
+from tests.fakes.invitation_world import invitation_limited_sandbox
 
 from .conftest import Person, attachment, embed_text, running_bot, string
 
@@ -32,15 +28,7 @@ LIMIT = 50
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[SandboxServer]:
-    clock = SystemClock()
-    world = GitHubWorld()
-    world.limits.org_invitations_per_day_paid = LIMIT
-    emulators = [
-        GitHubSandbox(clock, rate_scale=SCALE, world=world),
-        DiscordSandbox(clock, rate_scale=SCALE),
-        MailSandbox(clock),
-    ]
-    async with SandboxServer(emulators, clock=clock, rate_scale=SCALE) as server:
+    async with invitation_limited_sandbox(SCALE, LIMIT) as server:
         yield server
 
 

@@ -17,13 +17,9 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from provisioning.github.invitations import WAIT_CODE
-from sandbox.core.emulator import SystemClock
-from sandbox.discord import DiscordSandbox
-from sandbox.github import GitHubSandbox
-from sandbox.github.config import GitHubWorld
-from sandbox.mail import MailSandbox
 from sandbox.server import SandboxServer
 from tests.e2e.harness import ORG, Control, Product, all_steps, lecture, open_product
+from tests.fakes.invitation_world import invitation_limited_sandbox
 from tests.web.pages.browser_steps import accessible, new_context, shoot, sign_in_with_token
 
 SCALE = 864.0  # GitHub's day: 100 s
@@ -32,15 +28,7 @@ LIMIT = 50
 
 @pytest.fixture
 async def live_sandbox() -> AsyncIterator[SandboxServer]:
-    clock = SystemClock()
-    world = GitHubWorld()
-    world.limits.org_invitations_per_day_paid = LIMIT
-    emulators = [
-        GitHubSandbox(clock, rate_scale=SCALE, world=world),
-        DiscordSandbox(clock, rate_scale=SCALE),
-        MailSandbox(clock),
-    ]
-    async with SandboxServer(emulators, clock=clock, rate_scale=SCALE) as server:
+    async with invitation_limited_sandbox(SCALE, LIMIT) as server:
         yield server
 
 
