@@ -34,13 +34,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import pool, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+
+# The scratch-database helpers of the big-course bench (this folder is the script's path).
+from big_course import PG_SERVER, admin, migrate, percentile  # noqa: E402
 
 from bot.build import invitation_budget  # noqa: E402
 from db.engine import create_engine  # noqa: E402
@@ -48,29 +48,7 @@ from provisioning.clock import SystemClock  # noqa: E402
 from provisioning.errors import WaitForLimitError  # noqa: E402
 from provisioning.github.invitations import InvitationBudget  # noqa: E402
 
-PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SQLITE_URL = "sqlite+aiosqlite:///:memory:"  # only picks the memory store: nothing is stored
-
-
-def migrate(url: str) -> None:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.attributes["sqlalchemy.url"] = url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
-
-
-async def admin(statement: str) -> None:
-    engine = create_async_engine(PG_SERVER, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def ms(seconds: float) -> float:
