@@ -26,6 +26,7 @@ from bot.pace_upkeep import schedule_pruning
 from bot.settings import Settings
 from bot.shutdown import PhasedExitStack, StopClock
 from cogs.course.group import install
+from provisioning.github.installation_watch import CHECK_EVERY_S as INSTALLATION_CHECK_EVERY_S
 from web.access_log import RedactingAccessLogger
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,16 @@ async def _count_servers(product: Product) -> None:
         log.warning("the bot's server count could not be checked", exc_info=True)
 
 
+async def _check_installations(product: Product) -> None:
+    """The GitHub App installation watch's round; a failure is logged, the next round tries."""
+    if product.installations is None:
+        return
+    try:
+        await product.installations.check()
+    except Exception:
+        log.warning("the GitHub App's installations could not be checked", exc_info=True)
+
+
 async def run(
     product: Product,
     stop: asyncio.Event,
@@ -125,6 +136,16 @@ async def run(
                 max_instances=1,
                 coalesce=True,
             )
+            if product.installations is not None:
+                scheduler.add_job(
+                    _check_installations,
+                    "interval",
+                    args=[product],
+                    seconds=INSTALLATION_CHECK_EVERY_S / settings.rate_scale,
+                    id="github-installations",
+                    max_instances=1,
+                    coalesce=True,
+                )
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         if not runner_only:

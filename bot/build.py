@@ -69,6 +69,7 @@ from provisioning.discord.invite_links import InviteLinks
 from provisioning.discord.server_watch import ServerCountWatch
 from provisioning.discord.steps import executors as discord_executors
 from provisioning.discord.steps.server import install_link
+from provisioning.github.installation_watch import InstallationWatch
 from provisioning.github.invitations import (
     InvitationBudget,
     InvitationStore,
@@ -137,6 +138,8 @@ class Product:
     course_log: CourseLog
     # The bot's server count against the cap of unverified apps (checked on the schedule).
     servers: ServerCountWatch
+    # Steps waiting for a GitHub App's installation (checked on the schedule); None with a token.
+    installations: InstallationWatch | None
     secret: bytes
     join_links: JoinLinks
     roster: RosterStatusService
@@ -262,6 +265,11 @@ async def build(
         on_change=runner.wake,
         announce=ServerCountLog(client, admin_guild_id, settings.discord_log_channel).post,
     )
+    installations = (
+        InstallationWatch(sessions, github.usable, clock, on_change=runner.wake)
+        if isinstance(github, InstallationGateways)
+        else None
+    )
     services = Services(
         courses=courses,
         drift=reconcile.report,
@@ -347,6 +355,7 @@ async def build(
         web_app=create_app(services),
         commands=commands,
         servers=servers,
+        installations=installations,
         course_log=course_log,
         secret=secret,
         join_links=join_links,
@@ -433,9 +442,10 @@ def invitation_budget(engine: AsyncEngine, clock: Clock, scale: float) -> Invita
 def _github(
     settings: Settings, endpoints: Endpoints, clock: Clock, ledger: PaceLedger, audit: AuditLog
 ) -> tuple[PyGithubGateway | InstallationGateways, RateGovernor]:
-    """The GitHub gateways and the governor of the configured credential: a token (or a pinned
-    App installation) serves every organization; a GitHub App alone finds each organization's
-    installation, a credential with its own gateway and governor."""
+    """The GitHub gateways and the governor of the configured credential: a token serves every
+    organization; a GitHub App finds each organization's installation (or uses the pinned
+    one), a credential with its own gateway and governor, and the App's own governor is
+    returned."""
 
     def governor(identity: str) -> RateGovernor:
         # The API URL too: the same token string on two servers is two credentials. An App
@@ -445,21 +455,21 @@ def _github(
         return RateGovernor("github", limits, clock, ledger=ledger, credential=account)
 
     credentials = endpoints.github_credentials
-    if isinstance(credentials, AppKeyCredentials):
+    if isinstance(credentials, AppKeyCredentials | AppCredentials):
+        # A pinned installation (GITHUB_INSTALLATION_ID) too: the App's key is what finds
+        # out, and re-checks, whether it is suspended or gone.
+        pinned = credentials.installation_id if isinstance(credentials, AppCredentials) else None
         gateways = InstallationGateways(
             base_url=endpoints.github_api_url,
             web_url=_github_web_url(endpoints.github_api_url),
-            app=credentials,
+            app=AppKeyCredentials(credentials.app_id, credentials.private_key),
             governor_for=governor,
             sink=audit,
             timeout_s=settings.github_timeout_s,
+            pinned=pinned,
         )
         return gateways, gateways.app_governor
-    if isinstance(credentials, AppCredentials):
-        identity = f"app:{credentials.app_id}:{credentials.installation_id}"
-    else:
-        identity = credentials.token
-    only = governor(identity)
+    only = governor(credentials.token)
     gateway = PyGithubGateway(
         base_url=endpoints.github_api_url,
         credentials=credentials,

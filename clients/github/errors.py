@@ -52,6 +52,13 @@ class InstallationTokenError(PlatformError):
         self.installation_id = installation_id
 
 
+def is_suspension(exc: PlatformError) -> bool:
+    """Whether GitHub refused the App's installation for a suspension: minting its token
+    answers 403 "This installation has been suspended", and a token minted before is refused
+    403 with a text naming the account and when it "suspended your access"."""
+    return exc.status == 403 and "suspended" in exc.message.lower()
+
+
 def from_transport_error(exc: BaseException) -> PlatformError:
     """No answer came (reset, refused, timeout): status 0, which the runner retries."""
     return PlatformError(PLATFORM, 0, f"no answer: {type(exc).__name__}: {exc}")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from cogs.render.text import FIELD_MAX, TITLE_MAX, clip, lines_within
+from cogs.render.times import discord_time
 from provisioning.courses.views import CourseRecord, StatusOverview, StepStatus
 
 BAR_WIDTH = 20
@@ -71,7 +72,11 @@ def status_embed(
     if invitations is not None:
         embed.add_field(
             name=f"GitHub invitations to {record.github_org}",
-            value=clip(f"{invitations.message}. Nothing to do: they go on their own.", FIELD_MAX),
+            value=clip(
+                f"{invitations.lead} {discord_time(invitations.last_at)}. Nothing to do: they "
+                "go on their own.",
+                FIELD_MAX,
+            ),
             inline=False,
         )
     if claim_code is not None:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Course, Step
-from provisioning.github.invitations import InvitationBudget
+from provisioning.github.invitations import NEXT_GOES, InvitationBudget
 
 INVITE_KIND = "github.invite"
 
@@ -89,12 +89,19 @@ class InvitationsWaiting:
     last_at: datetime  # when the last of them is due
 
     @property
-    def message(self) -> str:
+    def lead(self) -> str:
+        """The message without its time: each place shows the time its own way (the page in
+        the reader's time zone, a Discord reply as a timestamp Discord shows in the reader's)."""
         many = "s wait" if self.count != 1 else " waits"
         return (
             f"{self.count} GitHub invitation{many} for the organization's daily limit; "
-            f"the last goes about {self.last_at.strftime('%d %b %H:%M UTC').lstrip('0')}"
+            "the last goes about"
         )
+
+    @property
+    def message(self) -> str:
+        """With the time in UTC: for the REST API and logs, whose reader's zone is unknown."""
+        return f"{self.lead} {self.last_at.strftime('%d %b %H:%M UTC').lstrip('0')}"
 
 
 async def invitations_waiting(
@@ -150,3 +157,10 @@ def waiting_among(steps: Iterable[StepLike], wait_code: str) -> InvitationsWaiti
         and s.next_attempt_at is not None
     ]
     return InvitationsWaiting(len(due), max(due)) if due else None
+
+
+def wait_reason(message: str) -> str:
+    """A step's invitation-limit wait message (`InvitationBudget.refused`) without the time
+    the next invitation goes: the page shows that time from the step's `next_attempt_at`, in
+    the reader's time zone."""
+    return message.split(NEXT_GOES, 1)[0]

@@ -30,6 +30,8 @@ from provisioning.github.invitation_places import MemoryWindow
 from provisioning.github.invitation_window import DAY_S, REFUSED_PROBE_S, OpenWindow
 
 WAIT_CODE = "github.invitation_limit"
+# Between a wait's reason and its time (UTC), where a page puts the time in the reader's zone.
+NEXT_GOES = "; the next goes at "
 # Waits up to this long (unscaled) are waited for in the step; longer ones give the slot back.
 SHORT_WAIT_S = 60.0
 # Added to the window: GitHub counts arrivals, which can come a little after their place.
@@ -142,7 +144,6 @@ class InvitationBudget:
             when = at.strftime("%d %b %H:%M UTC").lstrip("0")
         return WaitForLimitError(
             WAIT_CODE,
-            f"GitHub allows {limit} organization invitations a day to {org}; "
-            f"the next goes at {when}",
+            f"GitHub allows {limit} organization invitations a day to {org}{NEXT_GOES}{when}",
             retry_after=wait,
         )

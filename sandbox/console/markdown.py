@@ -1,11 +1,14 @@
 """The little Markdown a Discord message shows formatted: **bold**, *italic*, `code`, the
 masked links `[text](https://…)` Discord shows as links in embeds (only http and https: no
 `javascript:`), and lists: lines starting `- ` or `* ` (bullets) or `1. ` (numbered), nested by
-indenting two spaces. Escaped first, so a message can never inject markup."""
+indenting two spaces; and timestamps `<t:UNIX:STYLE>`, which Discord shows in each reader's
+own time zone (here in UTC, and the console's script rewrites them in the browser's zone, as
+Discord's client does). Escaped first, so a message can never inject markup."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
@@ -14,6 +17,18 @@ _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])")
 # No `*` in the address: emphasis is applied after links and must never land in an href.
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s*<>]+)\)")
+# A timestamp, once escaped: `<t:1796566620>` or with a style (t T d D f F R; f by default).
+_TIME = re.compile(r"&lt;t:(-?\d{1,13})(?::([tTdDfFR]))?&gt;")
+# Each style's text in UTC, for a browser without the script (Discord's own words, in English).
+_STYLES = {
+    "t": "%H:%M",
+    "T": "%H:%M:%S",
+    "d": "%d/%m/%Y",
+    "D": "%d %B %Y",
+    "f": "%d %B %Y %H:%M",
+    "F": "%A, %d %B %Y %H:%M",
+    "R": "%d %B %Y %H:%M",
+}
 # A list item: its indent, the number of a numbered one, its text.
 _ITEM = re.compile(r"^( *)(?:[-*]|(\d{1,9})\.) (.*)$")
 
@@ -68,6 +83,16 @@ def _inline(line: str) -> str:
         if i % 2:
             out.append(f"<code>{part}</code>")
         else:
-            linked = _LINK.sub(r'<a href="\2">\1</a>', part)
+            linked = _TIME.sub(_timestamp, _LINK.sub(r'<a href="\2">\1</a>', part))
             out.append(_ITALIC.sub(r"<em>\1</em>", _BOLD.sub(r"<strong>\1</strong>", linked)))
     return "".join(out)
+
+
+def _timestamp(found: re.Match[str]) -> str:
+    try:
+        at = datetime.fromtimestamp(int(found.group(1)), UTC)
+    except (OverflowError, OSError, ValueError):
+        return found.group(0)  # Discord leaves a time it cannot show as the text it was
+    style = found.group(2) or "f"
+    text = at.strftime(_STYLES[style]) + " UTC"
+    return f'<time datetime="{at.isoformat()}" data-style="{style}">{text}</time>'

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.github import installations
 from sandbox.github.context import GitHubContext, Principal
 from sandbox.github.errors import ApiError
 
@@ -48,6 +49,10 @@ def authenticate(ctx: GitHubContext, request: web.Request) -> Principal:
             return Principal("user", user.login, f"user:{user.login}", user.id)
     inst = ctx.state.installation_tokens.get(token)
     if inst is not None and inst.expires_at > ctx.now() and _installed(ctx, inst.installation_id):
+        held = installations.suspension(ctx, inst.installation_id)
+        if held is not None:
+            # A token minted before the suspension is refused while it lasts, not revoked.
+            raise ApiError(403, installations.refused_message(inst.org, held))
         bot = f"{inst.app_slug}[bot]"
         return Principal("installation", bot, f"inst:{inst.installation_id}", 0, inst.org)
     claims = _jwt_claims(token)

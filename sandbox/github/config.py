@@ -17,6 +17,15 @@ class OrgSpec(BaseModel):
     members: list[str] = Field(default_factory=list)
 
 
+class Suspension(BaseModel):
+    """An installation suspended: when, by whom (a login), and whether by the App's owner
+    (through the API: only they can unsuspend it) or by an owner of the account (its settings)."""
+
+    at: float
+    by: str
+    by_app_owner: bool
+
+
 class AppSpec(BaseModel):
     """A GitHub App: JWTs whose `iss` is `app_id` may mint tokens for these installations."""
 
@@ -24,6 +33,8 @@ class AppSpec(BaseModel):
     slug: str = "course-bot"
     installations: dict[int, str] = Field(default_factory=dict)
     """installation id → org login; an org not listed has no installation of this App."""
+    suspended: dict[int, Suspension] = Field(default_factory=dict)
+    """installation id → its suspension; a suspended installation mints no token."""
 
 
 class OAuthAppSpec(BaseModel):

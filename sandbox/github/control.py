@@ -6,7 +6,7 @@ from typing import Any, get_args
 
 from aiohttp import web
 
-from sandbox.github import gitops
+from sandbox.github import gitops, installations
 from sandbox.github.config import Consistency, Plan
 from sandbox.github.context import GitHubContext, Principal
 from sandbox.github.errors import ApiError
@@ -154,11 +154,45 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
             return web.json_response(
                 {"message": f"the app is not installed on {org!r} (field org)"}, status=404
             )
-        login = app.installations.pop(found[0])
-        tokens = ctx.state.installation_tokens
-        for token in [t for t, i in tokens.items() if i.installation_id == found[0]]:
-            del tokens[token]
+        login = app.installations[found[0]]
+        installations.uninstall(ctx, installations.Found(app, found[0], login))
         return web.json_response({"id": found[0], "org": login})
+
+    async def suspend_app(request: web.Request) -> web.Response:
+        # An org owner suspending (PUT) or unsuspending (DELETE) the App in the organization's
+        # settings (Third-party Access → GitHub Apps → Configure): its tokens are refused and
+        # none is minted while it lasts. One the App's owner suspended (through the API) stays
+        # suspended: only they can unsuspend it, as on GitHub.
+        data = await _json(request)
+        app = next((a for a in ctx.world.apps if str(a.app_id) == request.match_info["app"]), None)
+        if app is None:
+            return web.json_response({"message": "no such app"}, status=404)
+        org, by = str(data.get("org", "")), str(data.get("by", ""))
+        found = [i for i, login in app.installations.items() if login.lower() == org.lower()]
+        if not found:
+            return web.json_response(
+                {"message": f"the app is not installed on {org!r} (field org)"}, status=404
+            )
+        installation = installations.Found(app, found[0], app.installations[found[0]])
+        if request.method == "PUT":
+            if not by:
+                return web.json_response(
+                    {"message": "by is required: the login of the org owner who suspends"},
+                    status=400,
+                )
+            installations.suspend(installation, ctx.now(), by, by_app_owner=False)
+        else:
+            held = app.suspended.get(found[0])
+            if held is not None and held.by_app_owner:
+                return web.json_response(
+                    {"message": "the App's owner suspended it: only they can unsuspend it"},
+                    status=409,
+                )
+            installations.unsuspend(installation)
+        held = app.suspended.get(found[0])
+        return web.json_response(
+            {"id": found[0], "org": installation.org, "suspended": held is not None}
+        )
 
     async def put_consistency(request: web.Request) -> web.Response:
         ctx.consistency = Consistency.model_validate(await _json(request))
@@ -213,6 +247,8 @@ def add_control_routes(app: web.Application, ctx: GitHubContext) -> None:
     app.router.add_put(f"{PREFIX}/orgs/{{org}}/plan", put_plan)
     app.router.add_post(f"{PREFIX}/apps/{{app}}/installations", install_app)
     app.router.add_delete(f"{PREFIX}/apps/{{app}}/installations", uninstall_app)
+    app.router.add_put(f"{PREFIX}/apps/{{app}}/installations/suspended", suspend_app)
+    app.router.add_delete(f"{PREFIX}/apps/{{app}}/installations/suspended", suspend_app)
     app.router.add_post(f"{PREFIX}/orgs/{{org}}/invitations/{{login}}/accept", accept_org)
     app.router.add_post(
         f"{PREFIX}/repos/{{owner}}/{{repo}}/invitations/{{login}}/accept", accept_repo

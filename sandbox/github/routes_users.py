@@ -6,6 +6,7 @@ import secrets
 
 from aiohttp import web
 
+from sandbox.github import installations
 from sandbox.github.context import GitHubContext, ok, principal, urls
 from sandbox.github.errors import ApiError, not_found
 from sandbox.github.models import InstallationToken
@@ -88,6 +89,8 @@ def register(router: web.UrlDispatcher, ctx: GitHubContext) -> None:
         org = app.installations.get(installation_id)
         if org is None:
             raise not_found()
+        if installation_id in app.suspended:
+            raise ApiError(403, installations.SUSPENDED_MINT)
         token = "ghs_" + secrets.token_hex(18)
         expires = ctx.now() + ctx.world.limits.installation_token_ttl
         ctx.state.installation_tokens[token] = InstallationToken(

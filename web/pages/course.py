@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from provisioning.claims.codes import waiting_for_claim
-from provisioning.courses.invitation_notes import waiting_among
+from provisioning.courses.invitation_notes import wait_reason, waiting_among
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import CourseRecord, CourseStatus, StepStatus
 from provisioning.discord.server_count import warning
@@ -156,8 +156,10 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         "link_of": lambda step: link_of(step, record, guild_id, services.github_web_url),
         "drift": await services.drift(record.id),
         "invitations": waiting_among(status.steps, WAIT_CODE),
-        # A step waiting for GitHub's invitations is not in error: its message is not red.
+        # A step waiting for GitHub's invitations is not in error: its message is not red, and
+        # its time is the step's own next attempt, shown like every time on the page.
         "wait_code": WAIT_CODE,
+        "wait_reason": wait_reason,
     }
 
 

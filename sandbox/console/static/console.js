@@ -69,10 +69,39 @@ function showError(form, data) {
   }
 }
 
+// Discord's timestamp styles, as its client shows them in the reader's own zone and language.
+const TIME_STYLES = {
+  t: { hour: "2-digit", minute: "2-digit" },
+  T: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
+  d: { year: "numeric", month: "2-digit", day: "2-digit" },
+  D: { year: "numeric", month: "long", day: "numeric" },
+  f: { year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit" },
+  F: { weekday: "long", year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit" },
+};
+
+function relative(at) {
+  const seconds = Math.round((at - Date.now()) / 1000);
+  const units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+  }
+  return format.format(seconds, "second");
+}
+
 function paint(root) {
   // Embed colours come as data attributes: a style attribute would need 'unsafe-inline'.
   for (const el of root.querySelectorAll("[data-color]")) {
     if (el.dataset.color) el.style.borderLeftColor = el.dataset.color;
+  }
+  // Timestamps (<t:unix:style>) come in UTC; show them in the reader's zone, as Discord does.
+  for (const el of root.querySelectorAll("time[data-style]")) {
+    const at = new Date(el.getAttribute("datetime"));
+    if (isNaN(at) || el.dataset.local) continue;
+    el.dataset.local = "1";
+    el.title = el.textContent;
+    const style = el.dataset.style;
+    el.textContent = style === "R" ? relative(at) : at.toLocaleString(undefined, TIME_STYLES[style]);
   }
 }
 

@@ -49,6 +49,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/invitations": ("get",),
     "/app": ("get",),
     "/orgs/{org}/installation": ("get",),
+    "/app/installations/{installation_id}": ("get", "delete"),
+    "/app/installations/{installation_id}/suspended": ("put", "delete"),
     "/app/installations/{installation_id}/access_tokens": ("post",),
     "/rate_limit": ("get",),
 }

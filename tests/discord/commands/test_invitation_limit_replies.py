@@ -82,9 +82,9 @@ async def test_status_says_how_many_invitations_wait_and_when_the_last_goes(
     product: Product, control: Control, ada: Person
 ) -> None:
     """70 students on an organization allowing 50 a day: once GitHub refused the 51st, the
-    status reply says how many invitations wait and when the last goes, and that nobody has
-    to act; the preview of another course then counts with the learned 50, the queue of 22
-    and the 50 sent."""
+    status reply says how many invitations wait and when the last goes (a Discord timestamp,
+    shown in the reader's zone), and that nobody has to act; the preview of another course
+    then counts with the learned 50, the queue of 22 and the 50 sent."""
     people = await control.discord_users()
     students = [{"name": f"Student {i}", "github": f"stu-{i:03d}"} for i in range(70)]
     data = lecture(people["ada"], people["grace"], students=students)
@@ -104,10 +104,11 @@ async def test_status_says_how_many_invitations_wait_and_when_the_last_goes(
     text = field(shown["original"], "GitHub invitations to demo-university")
     assert text is not None, embed_text(shown["original"])
     last = max(s.next_attempt_at for s in waiting if s.next_attempt_at is not None)
+    # The time as Discord's timestamp markup, which each reader's client shows in their own
+    # time zone (a reply cannot know it), not as UTC text.
     assert text == (
         f"{len(waiting)} GitHub invitations wait for the organization's daily limit; the last "
-        f"goes about {last.strftime('%d %b %H:%M UTC').lstrip('0')}. "
-        "Nothing to do: they go on their own."
+        f"goes about <t:{int(last.timestamp())}:f>. Nothing to do: they go on their own."
     )
     assert len(waiting) == 72 - LIMIT  # 70 students, Ada and Grace; 50 went
     message = await preview_of(ada, 40)

@@ -1,4 +1,5 @@
-"""Autocomplete, embeds, buttons and modals in the sandbox app, in Debian's Chromium.
+"""Autocomplete, embeds (timestamps too), buttons and modals in the sandbox app, in Debian's
+Chromium.
 
 The test plays the bot over the platform's public interaction API (the callback endpoint a
 bot answers on), so every shape a bot may answer with is shown: choices while typing, an embed
@@ -43,6 +44,8 @@ EMBED = {
     "fields": [
         {"name": "Repositories", "value": "3", "inline": True},
         {"name": "Channels", "value": "4", "inline": True},
+        # 14:17 UTC on 6 December 2026: Discord shows it in the reader's zone.
+        {"name": "Starts", "value": "<t:1796566620:f>", "inline": False},
     ],
 }
 BUTTONS = [
@@ -133,7 +136,9 @@ async def test_autocomplete_embed_buttons_and_modal_as_a_person_sees_them(
         bot = PlayedBot(server, http)
         discord.state.subscribe(bot.on_event)
 
-        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        page = await browser.new_page(
+            viewport={"width": 1280, "height": 900}, timezone_id="America/New_York"
+        )
         await page.goto(f"{server.base_url}/_sandbox/")
         await page.select_option("#who", label="Ada (@ada)")
         await page.get_by_role("button", name="Act as this person").click()
@@ -162,7 +167,12 @@ async def test_autocomplete_embed_buttons_and_modal_as_a_person_sees_them(
         assert await items.all_inner_texts() == ["3 repositories", "4 channels"]
         bullet = await items.first.evaluate("(li) => getComputedStyle(li).listStyleType")
         assert bullet == "disc"
-        assert await embed.locator("dt").all_inner_texts() == ["Repositories", "Channels"]
+        assert await embed.locator("dt").all_inner_texts() == ["Repositories", "Channels", "Starts"]
+        # A timestamp in the reader's zone (New York: 09:17), as Discord's client shows it.
+        starts = embed.locator("dd time")
+        await expect(starts).to_contain_text("December 6, 2026")
+        await expect(starts).to_contain_text("09:17 AM")
+        await expect(starts).to_have_attribute("title", "06 December 2026 14:17 UTC")
         colour = await embed.evaluate("(e) => getComputedStyle(e).borderLeftColor")
         assert colour == "rgb(46, 204, 113)"
         assert "Only you can see this" in await page.inner_text("#reply-pick")

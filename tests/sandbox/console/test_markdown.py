@@ -38,3 +38,17 @@ def test_lists_as_discord_shows_them() -> None:
     assert str(discord_markdown("-not a list\n*not* either")) == (
         "-not a list\n<em>not</em> either"
     )
+
+
+def test_timestamps_as_discord_shows_them() -> None:
+    """`<t:UNIX:STYLE>` is a time (UTC text, its instant in `datetime` for the script to show
+    in the reader's zone), `f` when no style is given; inside code, or not a number, it stays
+    text, and nothing else in it can inject markup."""
+    shown = str(discord_markdown("the last goes about <t:1796566620:f>. `<t:1796566620>`"))
+    assert shown == (
+        'the last goes about <time datetime="2026-12-06T14:17:00+00:00" data-style="f">'
+        "06 December 2026 14:17 UTC</time>. <code>&lt;t:1796566620&gt;</code>"
+    )
+    assert 'data-style="f">06 December 2026 14:17 UTC' in str(discord_markdown("<t:1796566620>"))
+    assert ">14:17 UTC</time>" in str(discord_markdown("at <t:1796566620:t>"))
+    assert str(discord_markdown("<t:soon:f> <t:1:x>")) == "&lt;t:soon:f&gt; &lt;t:1:x&gt;"

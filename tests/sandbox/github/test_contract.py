@@ -129,12 +129,24 @@ async def raw_scenario(http: aiohttp.ClientSession) -> None:
 
 
 async def app_scenario(http: aiohttp.ClientSession) -> None:
-    """The App's own routes, with its JWT: itself, and its installation on an org."""
+    """The App's own routes, with its JWT: itself, its installation on an org (found, read by
+    id suspended and not, suspended, unsuspended), and last its uninstall."""
     jwt = {"Authorization": f"Bearer {app_jwt(1, FAR_FUTURE)}"}
     async with http.get("/api/v3/app", headers=jwt) as resp:
         assert resp.status == 200
     async with http.get("/api/v3/orgs/demo-university/installation", headers=jwt) as resp:
         assert resp.status == 200
+    installation = "/api/v3/app/installations/100"
+    async with http.put(f"{installation}/suspended", headers=jwt) as resp:
+        assert resp.status == 204
+    async with http.get(installation, headers=jwt) as resp:
+        assert (await resp.json())["suspended_at"] is not None
+    async with http.delete(f"{installation}/suspended", headers=jwt) as resp:
+        assert resp.status == 204
+    async with http.get(installation, headers=jwt) as resp:
+        assert (await resp.json())["suspended_by"] is None
+    async with http.delete(installation, headers=jwt) as resp:
+        assert resp.status == 204
 
 
 async def nested_team_scenario(http: aiohttp.ClientSession) -> None:

@@ -163,3 +163,91 @@ async def test_an_uninstalled_apps_tokens_are_refused_and_a_reinstall_is_a_new_i
     assert (await _limit_of(http, await _token(http, again), "demo-university"))[0] == 5000
     # The other installations were left alone.
     assert (await _limit_of(http, await _token(http, 702), "physics-dept"))[0] > 5000
+
+
+async def test_a_suspended_installation_mints_no_token_and_its_tokens_are_refused(
+    http: aiohttp.ClientSession,
+) -> None:
+    """The App's owner suspends an installation (`PUT …/suspended`, 204): the installation
+    shows when and by whom, minting a token answers 403 "This installation has been
+    suspended" and a token minted before answers 403 naming the org; the other
+    installations go on. Unsuspended (`DELETE …/suspended`, 204), both work again."""
+    token = await _token(http, 701)
+    jwt = {"Authorization": f"Bearer {app_jwt(7, FAR_FUTURE)}"}
+    installation = "/api/v3/app/installations/701"
+    async with http.put(f"{installation}/suspended", headers=jwt) as resp:
+        assert resp.status == 204
+    async with http.get(installation, headers=jwt) as resp:
+        shown = await resp.json()
+    assert shown["suspended_at"] is not None
+    assert shown["suspended_by"]["login"] == "demo-admin"
+    async with http.get("/api/v3/orgs/demo-university/installation", headers=jwt) as resp:
+        assert (await resp.json())["suspended_at"] == shown["suspended_at"]
+    async with http.post(f"{installation}/access_tokens", headers=jwt) as resp:
+        assert resp.status == 403
+        assert (await resp.json())["message"] == "This installation has been suspended"
+    bearer = {"Authorization": f"token {token}"}
+    async with http.get("/api/v3/orgs/demo-university", headers=bearer) as resp:
+        assert resp.status == 403
+        message = (await resp.json())["message"]
+    assert message.startswith("You suspended this installation owned by demo-university at ")
+    assert (await _limit_of(http, await _token(http, 702), "physics-dept"))[0] > 5000
+    # An org owner cannot lift what the App's owner suspended (GitHub's rule).
+    control = "/_sandbox/github/apps/7/installations/suspended"
+    async with http.delete(control, json={"org": "demo-university"}) as resp:
+        assert resp.status == 409
+    async with http.delete(f"{installation}/suspended", headers=jwt) as resp:
+        assert resp.status == 204
+    async with http.get(installation, headers=jwt) as resp:
+        assert (await resp.json())["suspended_at"] is None
+    assert (await _limit_of(http, token, "demo-university"))[0] == 5000
+    assert (await _limit_of(http, await _token(http, 701), "demo-university"))[0] == 5000
+
+
+async def test_an_org_owner_suspends_in_the_org_settings_and_unsuspends(
+    http: aiohttp.ClientSession,
+) -> None:
+    """An org owner suspends the App (the sandbox's control, as the org's settings page):
+    tokens answer 403 "… suspended your access …"; the owner unsuspends it and they work.
+    Suspending without saying who is refused naming the field."""
+    token = await _token(http, 702)
+    control = "/_sandbox/github/apps/7/installations/suspended"
+    async with http.put(control, json={"org": "physics-dept"}) as resp:
+        assert resp.status == 400
+        assert "by is required" in (await resp.json())["message"]
+    async with http.put(control, json={"org": "physics-dept", "by": "demo-admin"}) as resp:
+        assert resp.status == 200
+        assert await resp.json() == {"id": 702, "org": "physics-dept", "suspended": True}
+    bearer = {"Authorization": f"token {token}"}
+    async with http.get("/api/v3/orgs/physics-dept", headers=bearer) as resp:
+        assert resp.status == 403
+        assert (
+            "This installation owned by physics-dept suspended your access at"
+            in ((await resp.json())["message"])
+        )
+    async with http.delete(control, json={"org": "physics-dept"}) as resp:
+        assert await resp.json() == {"id": 702, "org": "physics-dept", "suspended": False}
+    assert (await _limit_of(http, token, "physics-dept"))[0] > 5000
+
+
+async def test_the_app_deletes_its_installation_and_only_its_own(
+    http: aiohttp.ClientSession,
+) -> None:
+    """`DELETE /app/installations/{id}` with the App's JWT uninstalls it (204): its token is
+    refused 401 and the org has no installation; an id the App does not have is 404, and a
+    personal token is refused 401."""
+    token = await _token(http, 703)
+    async with http.delete("/api/v3/app/installations/703") as resp:  # the personal token
+        assert resp.status == 401
+    jwt = {"Authorization": f"Bearer {app_jwt(7, FAR_FUTURE)}"}
+    async with http.delete("/api/v3/app/installations/703", headers=jwt) as resp:
+        assert resp.status == 204
+    async with http.delete("/api/v3/app/installations/703", headers=jwt) as resp:
+        assert resp.status == 404
+    async with http.put("/api/v3/app/installations/999/suspended", headers=jwt) as resp:
+        assert resp.status == 404
+    bearer = {"Authorization": f"token {token}"}
+    async with http.get("/api/v3/orgs/big-enterprise", headers=bearer) as resp:
+        assert resp.status == 401
+    async with http.get("/api/v3/orgs/big-enterprise/installation", headers=jwt) as resp:
+        assert resp.status == 404

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, expect
 
+from db.models import Step
 from provisioning.github.invitations import WAIT_CODE
 from sandbox.server import SandboxServer
 from tests.e2e.harness import ORG, Control, Product, all_steps, lecture, open_product
@@ -23,6 +26,7 @@ from tests.fakes.invitation_world import invitation_limited_sandbox
 from tests.web.pages.browser_steps import accessible, new_context, shoot, sign_in_with_token
 
 SCALE = 864.0  # GitHub's day: 100 s
+NEW_YORK = ZoneInfo("America/New_York")  # the browser's zone (`new_context`)
 LIMIT = 50
 
 
@@ -36,6 +40,24 @@ async def live_sandbox() -> AsyncIterator[SandboxServer]:
 async def live(database_url: str, live_sandbox: SandboxServer) -> AsyncIterator[Product]:
     async with open_product(database_url, live_sandbox, rate_scale=SCALE) as built:
         yield built
+
+
+def local(at: datetime) -> str:
+    """`at` as the page's script writes the hour in New York ("09:17 AM")."""
+    return at.astimezone(NEW_YORK).strftime("%I:%M %p")
+
+
+def zone(at: datetime) -> str:
+    return at.astimezone(NEW_YORK).strftime("%Z")  # EST or EDT
+
+
+def utc(at: datetime) -> str:
+    """The server's text of a time, which the script keeps as the element's title."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def first_waiting(steps: list[Step]) -> Step:
+    return next(s for s in steps if s.last_error_code == WAIT_CODE and s.state == "pending")
 
 
 async def run_until_invitations_wait(live: Product, course_id: str) -> int:
@@ -59,8 +81,10 @@ async def test_the_pages_say_how_many_invitations_wait_and_when(
     artifacts: Path,
 ) -> None:
     """70 students on an organization allowing 50 a day: the course page shows the 22
-    invitations waiting, when the last goes and that nobody has to act; the preview of a
-    40-student course then says its invitations and the queue take two more days."""
+    invitations waiting, when the last goes and that nobody has to act, and each waiting
+    step when its invitation goes, every time in the browser's zone (not UTC beside local);
+    the preview of a 40-student course then says its invitations and the queue take two more
+    days."""
     students = [{"name": f"Student {i}", "github": f"stu-{i:03d}"} for i in range(70)]
     await live_control.github_users(s["github"] for s in students)
     course_id = await live.create(lecture(people["ada"], people["grace"], students=students))
@@ -78,12 +102,29 @@ async def test_the_pages_say_how_many_invitations_wait_and_when(
         "22 GitHub invitations wait for the organization's daily limit; the last goes about "
     )
     await expect(notice).to_contain_text("Nothing to do: they go on their own.")
-    # Each waiting step says why and when, as a wait (not in red as an error), when it is due.
-    waiting = page.locator('tr[data-step^="github.invite"]', has_text="Next attempt")
+    steps = await all_steps(live.sessions, course_id)
+    last = max(s.next_attempt_at for s in steps if s.next_attempt_at is not None)
+    # Every time on the page in the browser's zone (New York here), the UTC time in its title.
+    await expect(notice).to_contain_text(f"{local(last)} {zone(last)}")
+    await expect(notice).not_to_contain_text("UTC")
+    await expect(notice.locator("time")).to_have_attribute("title", utc(last))
+    # Each waiting step says why and when, as a wait (not in red as an error), when it is due,
+    # in the same zone as the rest of the page.
+    waiting = page.locator('tr[data-step^="github.invite"]', has_text="the next goes at")
     await expect(waiting).to_have_count(72 - LIMIT)
-    await expect(waiting.first.locator("p.sub").first).to_contain_text(
+    step = first_waiting(steps)
+    assert step.next_attempt_at is not None
+    first = page.locator(f'tr[data-step="{step.key}"] p.sub')
+    await expect(first).to_have_count(1)
+    await expect(first).to_contain_text(
         f"GitHub allows {LIMIT} organization invitations a day to {ORG}; the next goes at "
     )
+    await expect(first).to_contain_text(
+        f"{local(step.next_attempt_at)} {zone(step.next_attempt_at)}"
+    )
+    await expect(first.locator("time")).to_have_attribute("title", utc(step.next_attempt_at))
+    utc_text = page.locator('tr[data-step^="github.invite"]', has_text="UTC")
+    await expect(utc_text).to_have_count(0)
     await expect(page.locator('tr[data-step^="github.invite"] .error-text')).to_have_count(0)
     await accessible(page)
     await shoot(page, artifacts, "course-invitations-waiting")
