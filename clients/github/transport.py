@@ -106,6 +106,7 @@ def _audited(
             duration_ms=_ms(started),
             request_summary=summary,
             error=f"{type(exc).__name__}: {exc}"[:500],
+            sent_perf=started,
         )
         _deliver(bound, exchange, {})
         raise
@@ -124,6 +125,7 @@ def _audited(
         rate_limit={k: v for k, v in headers.items() if k.startswith("x-ratelimit-")} or None,
         external_id=_created_id(verb, response.status, payload),
         error=_error(response.status, payload),
+        sent_perf=started,
     )
     _deliver(bound, exchange, headers)
     return response
