@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -46,6 +47,14 @@ LEARN_POLL_S = 0.02
 # than its slot by more than the one a budget's length back did (a busy CPU: 0.3 s seen on a
 # loaded machine). Nothing at real scale (an hour), and 1.4 % of a window sped up 50 times.
 BUDGET_MARGIN_S = 1.0
+# How long a write's send mark holds the next writer back at most while the write has not
+# said when it left (`RateGovernor.sent`): a sender that crashed or hangs between its mark
+# and its send. Machine time, not the platform's: not scaled. The hand-off from the mark to
+# the send takes milliseconds, 0.3 s on a machine loaded 15 deep.
+SEND_HOLD_S = 2.0
+# How often a writer asks again while the previous write's send is not recorded yet (it is
+# written as the request leaves, milliseconds after its slot, so rarely more than once).
+SEND_POLL_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,17 @@ class GovernorLimits:
         # 50 requests per second per bot, globally; per-route buckets come from the headers.
         # 40 leaves room for requests that leave in order but arrive bunched up.
         return cls(min_interval_s=1 / 40, write_interval_s=1 / 40, scale=scale)
+
+
+@dataclass(frozen=True)
+class SendMark:
+    """A write's send slot, taken on the credential's send account: tell the governor when the
+    write left (`RateGovernor.sent`), or that it never did, so the next write can be spaced
+    from the real send."""
+
+    account: str
+    interval_s: float
+    token: str
 
 
 @dataclass
@@ -129,8 +149,9 @@ class RateGovernor:
         state = self._buckets.get(bucket)
         return None if state is None else state.limit
 
-    async def acquire(self, bucket: str, *, write: bool) -> None:
-        """Wait until a call to `bucket` may go out without exceeding a limit.
+    async def acquire(self, bucket: str, *, write: bool) -> SendMark | None:
+        """Wait until a call to `bucket` may go out without exceeding a limit; a write spaced
+        on its own (GitHub's) returns its send mark, to be settled with `sent`.
 
         Bucket accounting first: no more calls than the window has left (counting the ones
         still in flight), and a bucket never seen lets one call through to learn its limit.
@@ -140,37 +161,54 @@ class RateGovernor:
         spacing of its own: only writes are serial).
         """
         if self._shared is not None:
-            await self._take_shared(bucket, write)
-            return
+            return await self._take_shared(bucket, write)
         state = self._buckets.setdefault(bucket, _Bucket())
         await self._wait_for_bucket(state)
         if state.remaining is not None:
             state.remaining -= 1
         state.in_flight += 1
         try:
-            await self._space(write)
+            return await self._space(write)
         except BaseException:
             state.in_flight = max(0, state.in_flight - 1)  # cancelled (stopping): never sent
             raise
 
-    async def _space(self, write: bool) -> None:
+    async def _space(self, write: bool) -> SendMark | None:
         slot = self._slot(write)
-        if slot is not None:
-            wait = await self._ledger.reserve(slot.account, slot.interval_s, slot.budget)
-            await self._sleep(wait)
-            await self._mark_send(slot)
-
-    async def _mark_send(self, slot: Slot) -> None:
-        """Writes with a spacing of their own (GitHub's, a second apart) also take a send mark
-        when their slot comes: slots are reserved a spacing apart, but a sender that wakes late
-        (its process off the CPU) went out right before the next one, on time (20 ms apart seen
-        where the spacing was 1 s / 50). The marks are taken in the order the senders wake, one
-        spacing apart whoever was late, so no write follows another sooner than the spacing
-        (less the hand-off to the sending thread). On time, the mark costs no wait."""
-        if not slot.account.endswith(":write"):
-            return
-        wait = await self._ledger.reserve(f"{slot.account}:sent", slot.interval_s)
+        if slot is None:
+            return None
+        wait = await self._ledger.reserve(slot.account, slot.interval_s, slot.budget)
         await self._sleep(wait)
+        return await self._mark_send(slot)
+
+    async def _mark_send(self, slot: Slot) -> SendMark | None:
+        """Writes with a spacing of their own (GitHub's, a second apart) also take a send mark
+        when their slot comes. Slots are reserved a spacing apart, but what happens between a
+        slot and the request leaving (waking, the hand-off to the sending thread, a process
+        off the CPU) takes each write a different time: a write that left late was followed
+        by the next one, on time, sooner than the spacing (5 ms apart seen where the spacing
+        was 100 ms). So the next send slot is counted from when the previous write really
+        left (`sent`, measured by the transport) and is not handed out before that is known.
+        On time, the mark costs no wait but what the previous write was late."""
+        if not slot.account.endswith(":write"):
+            return None
+        mark = SendMark(f"{slot.account}:sent", slot.interval_s, secrets.token_hex(8))
+        while True:
+            wait = await self._ledger.mark(mark.account, mark.interval_s, mark.token, SEND_HOLD_S)
+            if wait is not None:
+                break
+            await self._sleep(SEND_POLL_S)
+        try:
+            await self._sleep(wait)
+        except BaseException:
+            # Cancelled (stopping) before the send: the next writer need not wait for it.
+            await asyncio.shield(self.sent(mark, None))
+            raise
+        return mark
+
+    async def sent(self, mark: SendMark, ago_s: float | None) -> None:
+        """The write of `mark` left `ago_s` seconds ago (None: it never left)."""
+        await self._ledger.sent(mark.account, mark.interval_s, mark.token, ago_s)
 
     def _slot(self, write: bool) -> Slot | None:
         account, interval = self._spacing(write)
@@ -179,7 +217,7 @@ class RateGovernor:
             return Slot(account, interval, budget)
         return None
 
-    async def _take_shared(self, bucket: str, write: bool) -> None:
+    async def _take_shared(self, bucket: str, write: bool) -> SendMark | None:
         """Count the call against the bucket every process shares, waiting while it is spent
         (a call counted and then cancelled is not given back: one call less, never more),
         then wait for the slot reserved with the count."""
@@ -189,9 +227,7 @@ class RateGovernor:
             wait, slot_wait = await self._shared.take(self._account, bucket, slot)
             if wait <= 0:
                 await self._sleep(slot_wait)
-                if slot is not None:
-                    await self._mark_send(slot)
-                return
+                return None if slot is None else await self._mark_send(slot)
             if wait > self._max_wait_s:
                 raise PlatformError(
                     self.name,

@@ -5,7 +5,13 @@ import asyncio
 import pytest
 
 from provisioning.errors import PlatformError
-from provisioning.governor import BUDGET_MARGIN_S, RESET_MARGIN_S, GovernorLimits, RateGovernor
+from provisioning.governor import (
+    BUDGET_MARGIN_S,
+    RESET_MARGIN_S,
+    SEND_HOLD_S,
+    GovernorLimits,
+    RateGovernor,
+)
 from provisioning.pace import MemoryPaceLedger
 from tests.fakes.clocks import FastForwardClock
 
@@ -17,9 +23,12 @@ async def call(
     write: bool,
     headers: dict[str, str] | None = None,
 ) -> float:
-    """Acquire, answer with `headers`, and say at what time the call went out."""
-    await governor.acquire(bucket, write=write)
+    """Acquire, answer with `headers`, and say at what time the call went out (a write's
+    send recorded at once, as the transport does when the request leaves)."""
+    mark = await governor.acquire(bucket, write=write)
     sent = clock.mono
+    if mark is not None:
+        await governor.sent(mark, 0.0)
     governor.observe(bucket, headers or {})
     return sent
 
@@ -222,3 +231,70 @@ async def test_a_late_writer_is_never_followed_sooner_than_the_spacing() -> None
     times = sorted(await asyncio.gather(late, on_time))
     assert times == [pytest.approx(1.9), pytest.approx(2.9)]
     assert await call(second, clock, "api", True) == pytest.approx(3.9)
+
+
+def sharing(clock: FastForwardClock) -> tuple[RateGovernor, RateGovernor]:
+    """Two governors on one ledger and credential: two runner processes sharing a token."""
+    ledger = MemoryPaceLedger(clock)
+    first, second = (
+        RateGovernor("github", GovernorLimits.github(), clock, ledger=ledger, credential="t")
+        for _ in range(2)
+    )
+    return first, second
+
+
+async def test_the_next_write_is_spaced_from_when_the_previous_one_left() -> None:
+    """A write given its slot at 0 s leaves 0.3 s later (the hand-off to its thread): the
+    next write, due at 1 s, goes at 1.3 s, a second after the real send."""
+    clock = FastForwardClock()
+    first, second = sharing(clock)
+    mark = await first.acquire("api", write=True)
+    assert mark is not None
+    clock.advance(0.3)
+    await first.sent(mark, 0.0)
+    assert await call(second, clock, "api", True) == pytest.approx(1.3)
+
+
+class Alarm(FastForwardClock):
+    """Sets `rang` once the sleepers have moved time to `at`."""
+
+    def __init__(self, at: float) -> None:
+        super().__init__()
+        self.at = at
+        self.rang = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        if self.mono >= self.at:
+            self.rang.set()
+
+
+async def test_a_write_not_known_to_have_left_holds_the_next_one() -> None:
+    """While the previous write has not said when it left, the next one waits for it (here
+    it says so at 1.5 s, having left then) rather than going at its slot (1 s); a write that
+    never says (its sender crashed) holds the next one `SEND_HOLD_S` at most."""
+    clock = Alarm(at=1.5)
+    first, second = sharing(clock)
+    mark = await first.acquire("api", write=True)
+    assert mark is not None
+    waiting = asyncio.create_task(call(second, clock, "api", True))
+    await clock.rang.wait()
+    left_at = clock.mono
+    await first.sent(mark, 0.0)
+    assert await waiting == pytest.approx(left_at + 1.0)
+
+    crashed = await first.acquire("api", write=True)
+    assert crashed is not None
+    mark_at = clock.mono
+    assert await call(second, clock, "api", True) == pytest.approx(mark_at + SEND_HOLD_S, abs=0.01)
+
+
+async def test_a_write_that_never_left_frees_the_next_at_its_slot() -> None:
+    """A write released unsent (its call failed before sending) holds nobody back: the next
+    write goes at its own slot, a second after the released one's."""
+    clock = FastForwardClock()
+    first, second = sharing(clock)
+    mark = await first.acquire("api", write=True)
+    assert mark is not None
+    await first.sent(mark, None)
+    assert await call(second, clock, "api", True) == pytest.approx(1.0)
