@@ -24,6 +24,7 @@ send more than the window has left between them), and each answer corrects the r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Float, Integer, bindparam, text
@@ -360,7 +361,11 @@ class DatabasePaceLedger:
             wait = (await conn.execute(_MARK, values)).scalar_one()
         return None if wait is None else max(0.0, float(wait))
 
-    async def sent(self, account: str, interval_s: float, token: str, ago_s: float | None) -> None:
-        values = {"account": account, "interval": interval_s, "token": token, "ago": ago_s}
+    async def sent(
+        self, account: str, interval_s: float, token: str, ago: Callable[[], float] | None
+    ) -> None:
         async with self._engine.connect() as conn:
-            await conn.execute(_SENT, values)
+            # How long ago, asked once the connection is ours: only the statement's way to the
+            # database makes the send look later than it was.
+            values = {"account": account, "interval": interval_s, "token": token}
+            await conn.execute(_SENT, {**values, "ago": None if ago is None else ago()})

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provisioning.clock import Clock
 from provisioning.errors import PlatformError
@@ -30,6 +30,7 @@ from provisioning.pace import (
     Budget,
     MemoryPaceLedger,
     PaceLedger,
+    Since,
     Slot,
     current_wait,
 )
@@ -55,6 +56,12 @@ SEND_HOLD_S = 2.0
 # How often a writer asks again while the previous write's send is not recorded yet (it is
 # written as the request leaves, milliseconds after its slot, so rarely more than once).
 SEND_POLL_S = 0.005
+# How long before its send slot a write is handed to its sending thread, which waits the rest
+# itself (`SendMark.wait_s`): each write is spaced from the previous one's real send, so
+# whatever lies between its slot and its send (the event loop waking late, the hop to the
+# thread: 2 ms typically, 10-15 ms at the 90th percentile on a loaded machine) would add to
+# every spacing; a thread's own sleep ends on time. At most half the spacing.
+SEND_LEAD_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,9 @@ class SendMark:
     account: str
     interval_s: float
     token: str
+    # Still to wait, from when `acquire` returned, before the write may leave: the sender
+    # waits this itself, on its sending thread (`SEND_LEAD_S`).
+    wait_s: float = 0.0
 
 
 @dataclass
@@ -178,10 +188,23 @@ class RateGovernor:
         if slot is None:
             return None
         wait = await self._ledger.reserve(slot.account, slot.interval_s, slot.budget)
-        await self._sleep(wait)
-        return await self._mark_send(slot)
+        return await self._after_slot(slot, wait)
 
-    async def _mark_send(self, slot: Slot) -> SendMark | None:
+    async def _after_slot(self, slot: Slot, wait: float) -> SendMark | None:
+        """Wait for the slot, `wait` from now; a write spaced on its own returns `SEND_LEAD_S`
+        before it with its send mark, the rest of the wait in it."""
+        if not slot.account.endswith(":write"):
+            await self._sleep(wait)
+            return None
+        due = self._clock.monotonic() + wait
+        await self._sleep(wait - self._lead(slot))
+        return await self._mark_send(slot, due)
+
+    @staticmethod
+    def _lead(slot: Slot) -> float:
+        return min(SEND_LEAD_S, slot.interval_s / 2)
+
+    async def _mark_send(self, slot: Slot, due: float) -> SendMark:
         """Writes with a spacing of their own (GitHub's, a second apart) also take a send mark
         when their slot comes. Slots are reserved a spacing apart, but what happens between a
         slot and the request leaving (waking, the hand-off to the sending thread, a process
@@ -189,26 +212,33 @@ class RateGovernor:
         by the next one, on time, sooner than the spacing (5 ms apart seen where the spacing
         was 100 ms). So the next send slot is counted from when the previous write really
         left (`sent`, measured by the transport) and is not handed out before that is known.
-        On time, the mark costs no wait but what the previous write was late."""
-        if not slot.account.endswith(":write"):
-            return None
+        On time, the mark costs no wait but what the previous write was late. The mark is
+        returned `SEND_LEAD_S` before it is due (nor before the slot, `due`), with the rest of
+        the wait for the sender to wait on its thread."""
         mark = SendMark(f"{slot.account}:sent", slot.interval_s, secrets.token_hex(8))
         while True:
             wait = await self._ledger.mark(mark.account, mark.interval_s, mark.token, SEND_HOLD_S)
             if wait is not None:
                 break
             await self._sleep(SEND_POLL_S)
+        due = max(due, self._clock.monotonic() + wait)
         try:
-            await self._sleep(wait)
+            await self._sleep(due - self._clock.monotonic() - self._lead(slot))
         except BaseException:
             # Cancelled (stopping) before the send: the next writer need not wait for it.
             await asyncio.shield(self.sent(mark, None))
             raise
-        return mark
+        return replace(mark, wait_s=max(0.0, due - self._clock.monotonic()))
 
-    async def sent(self, mark: SendMark, ago_s: float | None) -> None:
-        """The write of `mark` left `ago_s` seconds ago (None: it never left)."""
-        await self._ledger.sent(mark.account, mark.interval_s, mark.token, ago_s)
+    async def sent(self, mark: SendMark, ago_s: float | Since | None) -> None:
+        """The write of `mark` left `ago_s` seconds ago (None: it never left); a function
+        is asked as late as possible (the transport's `perf_counter` at the send, less now)."""
+        if ago_s is None or callable(ago_s):
+            ago = ago_s
+        else:
+            seconds = ago_s
+            ago = lambda: seconds  # noqa: E731
+        await self._ledger.sent(mark.account, mark.interval_s, mark.token, ago)
 
     def _slot(self, write: bool) -> Slot | None:
         account, interval = self._spacing(write)
@@ -226,8 +256,9 @@ class RateGovernor:
             slot = self._slot(write)
             wait, slot_wait = await self._shared.take(self._account, bucket, slot)
             if wait <= 0:
-                await self._sleep(slot_wait)
-                return None if slot is None else await self._mark_send(slot)
+                if slot is None:
+                    return None
+                return await self._after_slot(slot, slot_wait)
             if wait > self._max_wait_s:
                 raise PlatformError(
                     self.name,
@@ -287,7 +318,8 @@ class RateGovernor:
             return
 
     async def _sleep(self, delay: float) -> None:
-        if delay > 0:
+        # Under a microsecond is no wait: what is left of subtracting the lead from a slot.
+        if delay > 1e-6:
             self.waits += 1
             self.wait_seconds += delay
             with _marked_waiting():

@@ -27,11 +27,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
 from provisioning.clock import Clock
+
+# How many seconds ago something happened, asked at the moment it is needed.
+Since = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,11 @@ class PaceLedger(Protocol):
         when it left (`sent`) and its `hold_s` has not passed: ask again shortly."""
         ...
 
-    async def sent(self, account: str, interval_s: float, token: str, ago_s: float | None) -> None:
-        """The send marked `token` left `ago_s` seconds ago: no send slot before then plus
-        `interval_s`, and the account is free to mark again. `ago_s` None: it never left."""
+    async def sent(self, account: str, interval_s: float, token: str, ago: Since | None) -> None:
+        """The send marked `token` left `ago()` seconds ago (asked right before the ledger
+        compares it with its clock, so the time on the way to the ledger is not counted): no
+        send slot before then plus `interval_s`, and the account is free to mark again.
+        `ago` None: it never left."""
         ...
 
 
@@ -156,9 +162,9 @@ class MemoryPaceLedger:
         self._pending[account] = _Pending(token, start + hold_s)
         return start - now
 
-    async def sent(self, account: str, interval_s: float, token: str, ago_s: float | None) -> None:
-        if ago_s is not None:
-            after = self._clock.monotonic() - ago_s + interval_s
+    async def sent(self, account: str, interval_s: float, token: str, ago: Since | None) -> None:
+        if ago is not None:
+            after = self._clock.monotonic() - ago() + interval_s
             self._next[account] = max(self._next.get(account, after), after)
         pending = self._pending.get(account)
         if pending is not None and pending.token == token:

@@ -114,7 +114,9 @@ class _Send:
             self._loop.call_soon_threadsafe(self._record, sent_perf)
 
     def _record(self, sent_perf: float) -> None:
-        ago = time.perf_counter() - sent_perf
+        def ago() -> float:
+            return time.perf_counter() - sent_perf
+
         self._recorded = self._loop.create_task(self._governor.sent(self._mark, ago))
         _RECORDING.add(self._recorded)
         self._recorded.add_done_callback(_RECORDING.discard)
@@ -217,12 +219,17 @@ class PyGithubWorker:
             prefix=self._prefix,
         )
         send = None if mark is None else _Send(loop, self._governor, mark)
+        # When the write may leave, on this process's clock: the lane's thread waits for it,
+        # so neither the loop's wake-up nor the hop to the thread delays the send.
+        due = None if mark is None else time.perf_counter() + mark.wait_s
 
         def run() -> T:
             transport.binding.set(bound)
             lane.busy = True
             try:
                 _mint_token(lane.requester)
+                if due is not None:
+                    time.sleep(max(0.0, due - time.perf_counter()))
                 if send is not None:
                     # The governed request, after the App's token (the App's own request).
                     transport.binding.set(dataclasses.replace(bound, on_send=send.left))

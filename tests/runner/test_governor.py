@@ -9,6 +9,7 @@ from provisioning.governor import (
     BUDGET_MARGIN_S,
     RESET_MARGIN_S,
     SEND_HOLD_S,
+    SEND_LEAD_S,
     GovernorLimits,
     RateGovernor,
 )
@@ -26,6 +27,8 @@ async def call(
     """Acquire, answer with `headers`, and say at what time the call went out (a write's
     send recorded at once, as the transport does when the request leaves)."""
     mark = await governor.acquire(bucket, write=write)
+    if mark is not None:
+        await clock.sleep(mark.wait_s)  # as the sending thread does
     sent = clock.mono
     if mark is not None:
         await governor.sent(mark, 0.0)
@@ -215,9 +218,10 @@ class LateWaker(FastForwardClock):
 
 
 async def test_a_late_writer_is_never_followed_sooner_than_the_spacing() -> None:
-    """Slots at 0, 1 and 2 s; the writer of the 1 s slot wakes at 1.9 s: the 2 s writer, on
-    time, waits until 2.9 s rather than going 0.1 s after it (two governors, one ledger: two
-    runner processes sharing a credential's pace)."""
+    """Slots at 0, 1 and 2 s; the writer of the 1 s slot wakes 0.9 s late (from its wait for
+    the hand-off, `SEND_LEAD_S` before the slot) and leaves at once: the 2 s writer, on time,
+    waits until a second after that rather than going 0.1 s after it (two governors, one
+    ledger: two runner processes sharing a credential's pace)."""
     clock = LateWaker(late_s=0.9)
     ledger = MemoryPaceLedger(clock)
     first, second = (
@@ -229,8 +233,9 @@ async def test_a_late_writer_is_never_followed_sooner_than_the_spacing() -> None
     await asyncio.sleep(0)  # its slot (1 s) is reserved before the next one's
     on_time = asyncio.create_task(call(second, clock, "api", True))
     times = sorted(await asyncio.gather(late, on_time))
-    assert times == [pytest.approx(1.9), pytest.approx(2.9)]
-    assert await call(second, clock, "api", True) == pytest.approx(3.9)
+    left = 1.0 - SEND_LEAD_S + 0.9
+    assert times == [pytest.approx(left), pytest.approx(left + 1.0)]
+    assert await call(second, clock, "api", True) == pytest.approx(left + 2.0)
 
 
 def sharing(clock: FastForwardClock) -> tuple[RateGovernor, RateGovernor]:
@@ -285,7 +290,7 @@ async def test_a_write_not_known_to_have_left_holds_the_next_one() -> None:
 
     crashed = await first.acquire("api", write=True)
     assert crashed is not None
-    mark_at = clock.mono
+    mark_at = clock.mono + crashed.wait_s
     assert await call(second, clock, "api", True) == pytest.approx(mark_at + SEND_HOLD_S, abs=0.01)
 
 
@@ -298,3 +303,16 @@ async def test_a_write_that_never_left_frees_the_next_at_its_slot() -> None:
     assert mark is not None
     await first.sent(mark, None)
     assert await call(second, clock, "api", True) == pytest.approx(1.0)
+
+
+async def test_a_write_is_handed_to_its_sender_a_little_before_its_slot() -> None:
+    """A write due at 1 s is let through `SEND_LEAD_S` before, with that much still to wait
+    in its mark: the sending thread waits it, so neither the event loop waking late nor the
+    hop to the thread delays the send (which the next write's spacing would add up)."""
+    clock = FastForwardClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    await call(governor, clock, "api", True)
+    mark = await governor.acquire("api", write=True)
+    assert mark is not None
+    assert clock.mono == pytest.approx(1.0 - SEND_LEAD_S)
+    assert mark.wait_s == pytest.approx(SEND_LEAD_S)
