@@ -49,10 +49,12 @@ LEARN_POLL_S = 0.02
 # loaded machine). Nothing at real scale (an hour), and 1.4 % of a window sped up 50 times.
 BUDGET_MARGIN_S = 1.0
 # How long a write's send mark holds the next writer back at most while the write has not
-# said when it left (`RateGovernor.sent`): a sender that crashed or hangs between its mark
-# and its send. Machine time, not the platform's: not scaled. The hand-off from the mark to
-# the send takes milliseconds, 0.3 s on a machine loaded 15 deep.
-SEND_HOLD_S = 2.0
+# said when it left (`RateGovernor.sent`): a sender that crashed between its mark and its
+# send. Machine time, not the platform's: not scaled. The hand-off from the mark to the send
+# takes milliseconds (0.3 s on a machine loaded 15 deep), but a write also waits there for
+# its process's previous write to be answered (one sending thread): seconds, for a slow
+# GitHub create. A write later than this may leave closer than the spacing to the next.
+SEND_HOLD_S = 10.0
 # How often a writer asks again while the previous write's send is not recorded yet (it is
 # written as the request leaves, milliseconds after its slot, so rarely more than once).
 SEND_POLL_S = 0.005
