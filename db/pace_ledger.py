@@ -364,8 +364,13 @@ class DatabasePaceLedger:
     async def sent(
         self, account: str, interval_s: float, token: str, ago: Callable[[], float] | None
     ) -> None:
-        async with self._engine.connect() as conn:
-            # How long ago, asked once the connection is ours: only the statement's way to the
-            # database makes the send look later than it was.
-            values = {"account": account, "interval": interval_s, "token": token}
-            await conn.execute(_SENT, {**values, "ago": None if ago is None else ago()})
+        try:
+            async with self._engine.connect() as conn:
+                # How long ago, asked once the connection is ours: only the statement's way to
+                # the database makes the send look later than it was.
+                values = {"account": account, "interval": interval_s, "token": token}
+                await conn.execute(_SENT, {**values, "ago": None if ago is None else ago()})
+        except SQLAlchemyError:
+            # The write went (or never will); its call must not fail for this. Unrecorded,
+            # its mark holds the next write until its hold is over.
+            log.warning("send not recorded", extra={"account": account}, exc_info=True)

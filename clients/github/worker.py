@@ -99,10 +99,19 @@ class _Send:
     """The send of one governed write, recorded with the governor as the request leaves (not
     when its answer comes: the next write may go a spacing after the send, and should)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, governor: RateGovernor, mark: SendMark):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        governor: RateGovernor,
+        mark: SendMark,
+        recording: set[asyncio.Task[None]],
+    ) -> None:
         self._loop = loop
         self._governor = governor
         self._mark = mark
+        # The worker's records under way: the loop keeps a task only weakly, and a record
+        # may outlive its call (cancelled while stopping, its request still leaving).
+        self._recording = recording
         self._left = False  # set on the worker thread, before the loop hears of it
         self._recorded: asyncio.Task[None] | None = None
 
@@ -118,8 +127,8 @@ class _Send:
             return time.perf_counter() - sent_perf
 
         self._recorded = self._loop.create_task(self._governor.sent(self._mark, ago))
-        _RECORDING.add(self._recorded)
-        self._recorded.add_done_callback(_RECORDING.discard)
+        self._recording.add(self._recorded)
+        self._recorded.add_done_callback(self._recording.discard)
 
     async def settle(self, *, finished: bool) -> None:
         """After the call: its send recorded, or (it `finished` and never left) the mark
@@ -129,10 +138,6 @@ class _Send:
             await self._recorded
         elif finished and not self._left:
             await self._governor.sent(self._mark, None)
-
-
-# Send records under way (a task the loop keeps only weakly); each ends with its statement.
-_RECORDING: set[asyncio.Task[None]] = set()
 
 
 @dataclass
@@ -184,6 +189,7 @@ class PyGithubWorker:
         self._prefix = urlsplit(base_url).path.rstrip("/")
         self._governor = governor
         self._sink = sink
+        self._recording: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
         """Close both lanes, each on its thread; wait at most `CLOSE_WAIT_S` for idle ones."""
@@ -218,7 +224,7 @@ class PyGithubWorker:
             on_exchange=self._on_exchange,
             prefix=self._prefix,
         )
-        send = None if mark is None else _Send(loop, self._governor, mark)
+        send = None if mark is None else _Send(loop, self._governor, mark, self._recording)
         # When the write may leave, on this process's clock: the lane's thread waits for it,
         # so neither the loop's wake-up nor the hop to the thread delays the send.
         due = None if mark is None else time.perf_counter() + mark.wait_s
