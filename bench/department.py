@@ -30,13 +30,22 @@ sandbox's journal shows them).
 
 Prints, and its last line is one JSON object with: `wall_s`, `lower_bound_s`, `spacing_bound_s`
 and the ratio of wall to the lower bound; `calls` and `min_calls`; `http_429` and `github_403`;
-the most GitHub writes in any one second at real scale (`max_writes_per_real_s`, 1 is the pace);
+the most GitHub writes of one credential (an installation) in any one second at real scale,
+as the product sent them (`max_writes_per_real_s`, the target's figure: 1 is the pace; from the
+audit rows, timed when each request left) and as the sandbox received them
+(`max_writes_per_real_s_received`, from its journal's arrival stamps), each also by credential;
 per course the seconds from its claim to its Discord steps done (and the Discord bound of that
 course alone) and from its creation to all done; `fairness` (the five smallest courses done
 before half of `wall_s`); `stop_s` (SIGTERM to exit of the stopped runner), the steps it handed
 back and `handed_back_finished_by_other` (each of them later succeeded under the other runner);
 `status_p50_ms`/`status_p99_ms` with the requests and errors of the pollers; whether every step
 then succeeded (`all_succeeded`).
+
+The writes-per-second target is judged on the send times: the product decides when a request
+leaves, and its governor spaces the sends; between the send and the arrival stamp lie the
+network and the receiving process (the sandbox's event loop stamps a request when it gets to
+it: up to hundreds of milliseconds later on a loaded machine), which bunch arrivals that left
+a spacing apart. The arrivals are printed beside, to show how much.
 """
 
 from __future__ import annotations
@@ -455,6 +464,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
             states = Counter(
                 (await session.scalars(select(Step.state).where(Step.course_id.in_(ids)))).all()
             )
+            sent_writes = await writes_as_sent(session)
         await stack.aclose()
         journal = [e for e in await server.journal(http) if UNREACHABLE_ORG not in e.path]
 
@@ -511,7 +521,8 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
     for e in journal:
         if e.platform == "github" and e.method in MUTATING and e.credential != f"app:{APP_ID}":
             writes[str(e.credential)].append(e.time)
-    busiest = {cred: busiest_second(times, 1 / args.scale) for cred, times in writes.items()}
+    received = {cred: busiest_second(times, 1 / args.scale) for cred, times in writes.items()}
+    busiest = {cred: busiest_second(times, 1 / args.scale) for cred, times in sent_writes.items()}
     sizes = sorted(range(len(specs)), key=lambda i: len(specs[i].students))
     smallest = [ids[i] for i in sizes[:5]]
     cpu_s = meter.spent()
@@ -541,6 +552,8 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         "github_403": sum(1 for e in journal if e.platform == "github" and e.status == 403),
         "max_writes_per_real_s": max(busiest.values(), default=0),
         "max_writes_per_real_s_by_credential": busiest,
+        "max_writes_per_real_s_received": max(received.values(), default=0),
+        "max_writes_per_real_s_received_by_credential": received,
         "per_course": {
             specs[i].code: {
                 "students": len(specs[i].students),
@@ -584,6 +597,27 @@ def cpu_figures(
         "machine_busy_share": None if not total else round(busy / total, 3),  # type: ignore[operator]
         "cpu_s_others": None if busy is None else round(busy - ours, 2),
     }
+
+
+async def writes_as_sent(session: Any) -> dict[str, list[float]]:
+    """The GitHub writes of each installation (`inst:<id>`, as the sandbox's journal names
+    it), at the times the product sent them: their audit rows' `at` (seconds since the epoch).
+    An installation writes only in its organization, which each write's path names."""
+    installation = {
+        org: f"inst:{number}" for app in world().apps for number, org in app.installations.items()
+    }
+    rows = await session.execute(
+        select(AuditEvent.at, AuditEvent.path, AuditEvent.request_summary).where(
+            AuditEvent.kind == "http", AuditEvent.method.in_(MUTATING)
+        )
+    )
+    sent: dict[str, list[float]] = defaultdict(list)
+    for at, path, summary in rows:
+        found = re.match(r"/(?:orgs|repos)/([^/?]+)", path or "")
+        org = found.group(1) if found else None
+        if (summary or {}).get("platform") == "github" and org in installation:
+            sent[installation[org]].append(at.timestamp())
+    return dict(sent)
 
 
 def busiest_second(times: list[float], second: float) -> int:
@@ -724,7 +758,9 @@ def main() -> int:
     print(
         f"calls {result['calls']}, minimum {result['min_calls']}: {result['calls_ratio']} x;"
         f" 429s {result['http_429']}, GitHub 403s {result['github_403']};"
-        f" most GitHub writes in one real second {result['max_writes_per_real_s']}"
+        f" most GitHub writes of one credential in one real second:"
+        f" {result['max_writes_per_real_s']} as sent (the target's figure),"
+        f" {result['max_writes_per_real_s_received']} as the sandbox received them"
     )
     print(
         f"fairness (five smallest done before half the wall time): {result['fairness']};"

@@ -377,6 +377,10 @@ class PaceAccount(Base):
     # The last slots taken, for an account with a budget (N slots in any window): a float8
     # array on PostgreSQL, the only database the table is used on.
     recent: Mapped[list[float] | None] = mapped_column(PACE_SLOTS)
+    # A send account's marked write that has not said when it left yet, and until when it
+    # holds the next mark back at most (`db.pace_ledger`, `mark` and `sent`).
+    pending_id: Mapped[str | None] = mapped_column(String(32))
+    pending_until: Mapped[float | None] = mapped_column(Float)
 
 
 class PaceBucket(Base):

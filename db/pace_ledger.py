@@ -10,6 +10,12 @@ Times are on the database server's clock, the one clock every process shares; on
 (a difference) leaves the database. SQLite deployments are one process and keep
 the ledger in memory (`provisioning.pace.MemoryPaceLedger`).
 
+A write's send mark (`mark`, then `sent`) is a row of the same table: the next send slot, and
+the marked write whose send time is not recorded yet (`pending_id`, holding the next mark back
+until `pending_until` at most). `sent` moves the slot on to the spacing after the real send,
+`clock_timestamp()` less how long ago the write left (measured in the sending process: the
+statement's way to the database only makes the estimate later, the next write more patient).
+
 The buckets a platform's headers describe are rows of `pace_buckets`, one per credential and
 bucket: a call is counted with one UPDATE … RETURNING before it is sent (so two processes never
 send more than the window has left between them), and each answer corrects the row.
@@ -18,6 +24,7 @@ send more than the window has left between them), and each answer corrects the r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Float, Integer, bindparam, text
@@ -85,6 +92,43 @@ _RESERVE = text(
     bindparam("window", type_=Float),
     bindparam("count", type_=Integer),
 )
+# The row as inserted carries this statement's time once (`excluded.next_at - :interval`):
+# clock_timestamp() read once, so every comparison below sees the same now. Another write's
+# mark still pending (not sent, not released, its hold not over) takes nothing: RETURNING
+# gives NULL, and the caller asks again.
+_MARK = text(
+    """
+    INSERT INTO pace_accounts AS a (account, next_at, pending_id, pending_until)
+    SELECT :account, t.now + :interval, :token, t.now + :hold
+    FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
+    ON CONFLICT (account) DO UPDATE SET
+      next_at = CASE WHEN a.pending_id IS NOT NULL AND a.pending_id <> :token
+                          AND a.pending_until > excluded.next_at - :interval
+                     THEN a.next_at
+                     ELSE GREATEST(a.next_at, excluded.next_at - :interval) + :interval END,
+      pending_until = CASE WHEN a.pending_id IS NOT NULL AND a.pending_id <> :token
+                                AND a.pending_until > excluded.next_at - :interval
+                           THEN a.pending_until
+                           ELSE GREATEST(a.next_at, excluded.next_at - :interval) + :hold END,
+      pending_id = CASE WHEN a.pending_id IS NOT NULL AND a.pending_id <> :token
+                             AND a.pending_until > excluded.next_at - :interval
+                        THEN a.pending_id ELSE :token END
+    RETURNING CASE WHEN a.pending_id = :token
+                   THEN a.pending_until - :hold - EXTRACT(EPOCH FROM clock_timestamp())::float8
+              END
+    """
+).bindparams(bindparam("interval", type_=Float), bindparam("hold", type_=Float))
+# GREATEST ignores a NULL `ago` (the write never left): then only the mark is released.
+_SENT = text(
+    """
+    UPDATE pace_accounts AS a SET
+      next_at = GREATEST(a.next_at, t.now - :ago + :interval),
+      pending_until = CASE WHEN a.pending_id = :token THEN NULL ELSE a.pending_until END,
+      pending_id = CASE WHEN a.pending_id = :token THEN NULL ELSE a.pending_id END
+    FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
+    WHERE a.account = :account
+    """
+).bindparams(bindparam("interval", type_=Float), bindparam("ago", type_=Float))
 _HOLD = text(
     """
     INSERT INTO pace_accounts AS a (account, next_at)
@@ -308,3 +352,25 @@ class DatabasePaceLedger:
     async def hold(self, account: str, seconds: float) -> None:
         async with self._engine.connect() as conn:
             await conn.execute(_HOLD, {"account": account, "seconds": seconds})
+
+    async def mark(
+        self, account: str, interval_s: float, token: str, hold_s: float
+    ) -> float | None:
+        values = {"account": account, "interval": interval_s, "token": token, "hold": hold_s}
+        async with self._engine.connect() as conn:
+            wait = (await conn.execute(_MARK, values)).scalar_one()
+        return None if wait is None else max(0.0, float(wait))
+
+    async def sent(
+        self, account: str, interval_s: float, token: str, ago: Callable[[], float] | None
+    ) -> None:
+        try:
+            async with self._engine.connect() as conn:
+                # How long ago, asked once the connection is ours: only the statement's way to
+                # the database makes the send look later than it was.
+                values = {"account": account, "interval": interval_s, "token": token}
+                await conn.execute(_SENT, {**values, "ago": None if ago is None else ago()})
+        except SQLAlchemyError:
+            # The write went (or never will); its call must not fail for this. Unrecorded,
+            # its mark holds the next write until its hold is over.
+            log.warning("send not recorded", extra={"account": account}, exc_info=True)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import audit_chain
 from db.models import AuditEvent
-from provisioning.audit_context import AuditContext, HttpExchange
+from provisioning.audit_context import AuditContext, HttpExchange, sent_at
 from provisioning.clock import Clock
 from provisioning.metrics import Metrics
 
@@ -53,7 +53,7 @@ class AuditLog:
         self._queue.append(
             (
                 audit_chain.AuditEntry(
-                    at=self._clock.now(),
+                    at=sent_at(exchange, self._clock.now()),
                     actor=context.actor,
                     kind="http",
                     course_id=context.course_id,

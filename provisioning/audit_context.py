@@ -7,8 +7,10 @@ runs on a worker thread: its gateway copies the context into that thread.
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -45,6 +47,18 @@ class HttpExchange:
     error: str | None = None
     # The platform said "slow down" (a 429, or GitHub's rate-limit 403): counted in metrics.
     rate_limited: bool = False
+    # `time.perf_counter()` when the request left (the transport's send): the audit row is
+    # timed then, not at the answer, so the rows show when the product sent each request.
+    sent_perf: float | None = None
+
+
+def sent_at(exchange: HttpExchange, now: datetime) -> datetime:
+    """When `exchange` left, on the clock that says `now` (read after the answer): `now` less
+    the time since the send, so an injected clock still stamps the row; `now` itself when the
+    transport measured no send."""
+    if exchange.sent_perf is None:
+        return now
+    return now - timedelta(seconds=max(0.0, time.perf_counter() - exchange.sent_perf))
 
 
 class HttpAuditSink(Protocol):

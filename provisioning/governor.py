@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provisioning.clock import Clock
 from provisioning.errors import PlatformError
@@ -29,6 +30,7 @@ from provisioning.pace import (
     Budget,
     MemoryPaceLedger,
     PaceLedger,
+    Since,
     Slot,
     current_wait,
 )
@@ -46,6 +48,22 @@ LEARN_POLL_S = 0.02
 # than its slot by more than the one a budget's length back did (a busy CPU: 0.3 s seen on a
 # loaded machine). Nothing at real scale (an hour), and 1.4 % of a window sped up 50 times.
 BUDGET_MARGIN_S = 1.0
+# How long a write's send mark holds the next writer back at most while the write has not
+# said when it left (`RateGovernor.sent`): a sender that crashed between its mark and its
+# send. Machine time, not the platform's: not scaled. The hand-off from the mark to the send
+# takes milliseconds (0.3 s on a machine loaded 15 deep), but a write also waits there for
+# its process's previous write to be answered (one sending thread): seconds, for a slow
+# GitHub create. A write later than this may leave closer than the spacing to the next.
+SEND_HOLD_S = 10.0
+# How often a writer asks again while the previous write's send is not recorded yet (it is
+# written as the request leaves, milliseconds after its slot, so rarely more than once).
+SEND_POLL_S = 0.005
+# How long before its send slot a write is handed to its sending thread, which waits the rest
+# itself (`SendMark.wait_s`): each write is spaced from the previous one's real send, so
+# whatever lies between its slot and its send (the event loop waking late, the hop to the
+# thread: 2 ms typically, 10-15 ms at the 90th percentile on a loaded machine) would add to
+# every spacing; a thread's own sleep ends on time. At most half the spacing.
+SEND_LEAD_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,20 @@ class GovernorLimits:
         # 50 requests per second per bot, globally; per-route buckets come from the headers.
         # 40 leaves room for requests that leave in order but arrive bunched up.
         return cls(min_interval_s=1 / 40, write_interval_s=1 / 40, scale=scale)
+
+
+@dataclass(frozen=True)
+class SendMark:
+    """A write's send slot, taken on the credential's send account: tell the governor when the
+    write left (`RateGovernor.sent`), or that it never did, so the next write can be spaced
+    from the real send."""
+
+    account: str
+    interval_s: float
+    token: str
+    # Still to wait, from when `acquire` returned, before the write may leave: the sender
+    # waits this itself, on its sending thread (`SEND_LEAD_S`).
+    wait_s: float = 0.0
 
 
 @dataclass
@@ -129,8 +161,9 @@ class RateGovernor:
         state = self._buckets.get(bucket)
         return None if state is None else state.limit
 
-    async def acquire(self, bucket: str, *, write: bool) -> None:
-        """Wait until a call to `bucket` may go out without exceeding a limit.
+    async def acquire(self, bucket: str, *, write: bool) -> SendMark | None:
+        """Wait until a call to `bucket` may go out without exceeding a limit; a write spaced
+        on its own (GitHub's) returns its send mark, to be settled with `sent`.
 
         Bucket accounting first: no more calls than the window has left (counting the ones
         still in flight), and a bucket never seen lets one call through to learn its limit.
@@ -140,37 +173,74 @@ class RateGovernor:
         spacing of its own: only writes are serial).
         """
         if self._shared is not None:
-            await self._take_shared(bucket, write)
-            return
+            return await self._take_shared(bucket, write)
         state = self._buckets.setdefault(bucket, _Bucket())
         await self._wait_for_bucket(state)
         if state.remaining is not None:
             state.remaining -= 1
         state.in_flight += 1
         try:
-            await self._space(write)
+            return await self._space(write)
         except BaseException:
             state.in_flight = max(0, state.in_flight - 1)  # cancelled (stopping): never sent
             raise
 
-    async def _space(self, write: bool) -> None:
+    async def _space(self, write: bool) -> SendMark | None:
         slot = self._slot(write)
-        if slot is not None:
-            wait = await self._ledger.reserve(slot.account, slot.interval_s, slot.budget)
-            await self._sleep(wait)
-            await self._mark_send(slot)
+        if slot is None:
+            return None
+        wait = await self._ledger.reserve(slot.account, slot.interval_s, slot.budget)
+        return await self._after_slot(slot, wait)
 
-    async def _mark_send(self, slot: Slot) -> None:
-        """Writes with a spacing of their own (GitHub's, a second apart) also take a send mark
-        when their slot comes: slots are reserved a spacing apart, but a sender that wakes late
-        (its process off the CPU) went out right before the next one, on time (20 ms apart seen
-        where the spacing was 1 s / 50). The marks are taken in the order the senders wake, one
-        spacing apart whoever was late, so no write follows another sooner than the spacing
-        (less the hand-off to the sending thread). On time, the mark costs no wait."""
+    async def _after_slot(self, slot: Slot, wait: float) -> SendMark | None:
+        """Wait for the slot, `wait` from now; a write spaced on its own returns `SEND_LEAD_S`
+        before it with its send mark, the rest of the wait in it."""
         if not slot.account.endswith(":write"):
-            return
-        wait = await self._ledger.reserve(f"{slot.account}:sent", slot.interval_s)
-        await self._sleep(wait)
+            await self._sleep(wait)
+            return None
+        due = self._clock.monotonic() + wait
+        await self._sleep(wait - self._lead(slot))
+        return await self._mark_send(slot, due)
+
+    @staticmethod
+    def _lead(slot: Slot) -> float:
+        return min(SEND_LEAD_S, slot.interval_s / 2)
+
+    async def _mark_send(self, slot: Slot, due: float) -> SendMark:
+        """Writes with a spacing of their own (GitHub's, a second apart) also take a send mark
+        when their slot comes. Slots are reserved a spacing apart, but what happens between a
+        slot and the request leaving (waking, the hand-off to the sending thread, a process
+        off the CPU) takes each write a different time: a write that left late was followed
+        by the next one, on time, sooner than the spacing (5 ms apart seen where the spacing
+        was 100 ms). So the next send slot is counted from when the previous write really
+        left (`sent`, measured by the transport) and is not handed out before that is known.
+        On time, the mark costs no wait but what the previous write was late. The mark is
+        returned `SEND_LEAD_S` before it is due (nor before the slot, `due`), with the rest of
+        the wait for the sender to wait on its thread."""
+        mark = SendMark(f"{slot.account}:sent", slot.interval_s, secrets.token_hex(8))
+        while True:
+            wait = await self._ledger.mark(mark.account, mark.interval_s, mark.token, SEND_HOLD_S)
+            if wait is not None:
+                break
+            await self._sleep(SEND_POLL_S)
+        due = max(due, self._clock.monotonic() + wait)
+        try:
+            await self._sleep(due - self._clock.monotonic() - self._lead(slot))
+        except BaseException:
+            # Cancelled (stopping) before the send: the next writer need not wait for it.
+            await asyncio.shield(self.sent(mark, None))
+            raise
+        return replace(mark, wait_s=max(0.0, due - self._clock.monotonic()))
+
+    async def sent(self, mark: SendMark, ago_s: float | Since | None) -> None:
+        """The write of `mark` left `ago_s` seconds ago (None: it never left); a function
+        is asked as late as possible (the transport's `perf_counter` at the send, less now)."""
+        if ago_s is None or callable(ago_s):
+            ago = ago_s
+        else:
+            seconds = ago_s
+            ago = lambda: seconds  # noqa: E731
+        await self._ledger.sent(mark.account, mark.interval_s, mark.token, ago)
 
     def _slot(self, write: bool) -> Slot | None:
         account, interval = self._spacing(write)
@@ -179,7 +249,7 @@ class RateGovernor:
             return Slot(account, interval, budget)
         return None
 
-    async def _take_shared(self, bucket: str, write: bool) -> None:
+    async def _take_shared(self, bucket: str, write: bool) -> SendMark | None:
         """Count the call against the bucket every process shares, waiting while it is spent
         (a call counted and then cancelled is not given back: one call less, never more),
         then wait for the slot reserved with the count."""
@@ -188,10 +258,9 @@ class RateGovernor:
             slot = self._slot(write)
             wait, slot_wait = await self._shared.take(self._account, bucket, slot)
             if wait <= 0:
-                await self._sleep(slot_wait)
-                if slot is not None:
-                    await self._mark_send(slot)
-                return
+                if slot is None:
+                    return None
+                return await self._after_slot(slot, slot_wait)
             if wait > self._max_wait_s:
                 raise PlatformError(
                     self.name,
@@ -251,7 +320,8 @@ class RateGovernor:
             return
 
     async def _sleep(self, delay: float) -> None:
-        if delay > 0:
+        # Under a microsecond is no wait: what is left of subtracting the lead from a slot.
+        if delay > 1e-6:
             self.waits += 1
             self.wait_seconds += delay
             with _marked_waiting():

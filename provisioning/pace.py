@@ -8,6 +8,11 @@ on by the spacing and says how long the caller waits for the slot it got. On SQL
 process) the ledger is this module's memory; on PostgreSQL it is a table every process
 reserves from with one atomic statement (`db/pace_ledger.py`).
 
+A write's send is recorded on an account of its own (`mark`, then `sent`): the next write's
+send slot is no earlier than the spacing after the moment the previous write actually left
+(measured by the transport), and while a marked write has not said when it left, the next
+waits for it (`SEND_HOLD_S` at most: a sender that crashed holds nobody for long).
+
 An account can also carry a budget, "no more than N slots in any window of W seconds" (GitHub's
 500 content-creating requests an hour): a slot is then also no earlier than W after the slot N
 reservations back, so the spacing holds for a short run and the budget for a long one.
@@ -22,11 +27,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
 from provisioning.clock import Clock
+
+# How many seconds ago something happened, asked at the moment it is needed.
+Since = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,27 @@ class PaceLedger(Protocol):
         """No slot of the account before `seconds` from now (a limit met: hold everyone)."""
         ...
 
+    async def mark(
+        self, account: str, interval_s: float, token: str, hold_s: float
+    ) -> float | None:
+        """Take the account's next send slot for `token` and move it on by `interval_s`: the
+        wait for the slot; or None, taking nothing, while another marked send has not said
+        when it left (`sent`) and its `hold_s` has not passed: ask again shortly."""
+        ...
+
+    async def sent(self, account: str, interval_s: float, token: str, ago: Since | None) -> None:
+        """The send marked `token` left `ago()` seconds ago (asked right before the ledger
+        compares it with its clock, so the time on the way to the ledger is not counted): no
+        send slot before then plus `interval_s`, and the account is free to mark again.
+        `ago` None: it never left."""
+        ...
+
+
+@dataclass
+class _Pending:
+    token: str
+    until: float
+
 
 class MemoryPaceLedger:
     """The ledger of a single process (SQLite deployments, tests of one part)."""
@@ -97,6 +127,7 @@ class MemoryPaceLedger:
         self._clock = clock
         self._next: dict[str, float] = {}
         self._recent: dict[str, deque[float]] = {}
+        self._pending: dict[str, _Pending] = {}
 
     @property
     def buckets(self) -> BucketLedger | None:
@@ -118,6 +149,26 @@ class MemoryPaceLedger:
     async def hold(self, account: str, seconds: float) -> None:
         until = self._clock.monotonic() + seconds
         self._next[account] = max(self._next.get(account, until), until)
+
+    async def mark(
+        self, account: str, interval_s: float, token: str, hold_s: float
+    ) -> float | None:
+        now = self._clock.monotonic()
+        pending = self._pending.get(account)
+        if pending is not None and pending.token != token and pending.until > now:
+            return None
+        start = max(now, self._next.get(account, now))
+        self._next[account] = start + interval_s
+        self._pending[account] = _Pending(token, start + hold_s)
+        return start - now
+
+    async def sent(self, account: str, interval_s: float, token: str, ago: Since | None) -> None:
+        if ago is not None:
+            after = self._clock.monotonic() - ago() + interval_s
+            self._next[account] = max(self._next.get(account, after), after)
+        pending = self._pending.get(account)
+        if pending is not None and pending.token == token:
+            del self._pending[account]
 
 
 def credential_key(platform: str, secret: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
         ctx.started = timer.monotonic()
+        # Until the headers leave (a request that fails to connect never sends them).
+        ctx.sent_perf = time.perf_counter()
         ctx.body = b""
         ctx.done = False
 
@@ -127,6 +130,8 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
             ctx.started = timer.monotonic()
             ctx.body = b""
         ctx.sent = True
+        # The request left now: its audit row is timed here (`HttpExchange.sent_perf`).
+        ctx.sent_perf = time.perf_counter()
 
     async def on_chunk(
         session: aiohttp.ClientSession,
@@ -185,6 +190,7 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
             rate_limit=limits or None,
             error=error,
             rate_limited=status == 429,
+            sent_perf=ctx.sent_perf,
         )
         await sink.record_http(exchange, current_context())
 

@@ -59,6 +59,9 @@ class TransportBinding:
     prefix: str
     # The audit writes of this call's requests, awaited on the loop before the call returns.
     delivered: list[Future[None]] = field(default_factory=list)
+    # Told (on the worker thread) the `time.perf_counter()` at which a request is about to
+    # leave: the gateway records a write's send for the governor as it happens.
+    on_send: Callable[[float], None] | None = None
 
 
 binding: ContextVar[TransportBinding | None] = ContextVar("github_transport", default=None)
@@ -95,6 +98,8 @@ def _audited(
     path, query = _split(url, bound.prefix)
     summary = request_summary(verb, path, query, body)
     started = time.perf_counter()
+    if bound.on_send is not None:
+        bound.on_send(started)
     try:
         response = send()
     except Exception as exc:
@@ -106,6 +111,7 @@ def _audited(
             duration_ms=_ms(started),
             request_summary=summary,
             error=f"{type(exc).__name__}: {exc}"[:500],
+            sent_perf=started,
         )
         _deliver(bound, exchange, {})
         raise
@@ -124,6 +130,7 @@ def _audited(
         rate_limit={k: v for k, v in headers.items() if k.startswith("x-ratelimit-")} or None,
         external_id=_created_id(verb, response.status, payload),
         error=_error(response.status, payload),
+        sent_perf=started,
     )
     _deliver(bound, exchange, headers)
     return response

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from clients.github.errors import (
 )
 from provisioning.audit_context import AuditContext, HttpAuditSink, HttpExchange
 from provisioning.errors import PlatformError
-from provisioning.governor import RateGovernor
+from provisioning.governor import RateGovernor, SendMark
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,51 @@ def _auth(credentials: Credentials) -> Auth.Auth:
     return app.get_installation_auth(credentials.installation_id)
 
 
+class _Send:
+    """The send of one governed write, recorded with the governor as the request leaves (not
+    when its answer comes: the next write may go a spacing after the send, and should)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        governor: RateGovernor,
+        mark: SendMark,
+        recording: set[asyncio.Task[None]],
+    ) -> None:
+        self._loop = loop
+        self._governor = governor
+        self._mark = mark
+        # The worker's records under way: the loop keeps a task only weakly, and a record
+        # may outlive its call (cancelled while stopping, its request still leaving).
+        self._recording = recording
+        self._left = False  # set on the worker thread, before the loop hears of it
+        self._recorded: asyncio.Task[None] | None = None
+
+    def left(self, sent_perf: float) -> None:
+        """On the worker thread, as the request leaves; only the first request counts (a
+        write call sends one)."""
+        if not self._left:
+            self._left = True
+            self._loop.call_soon_threadsafe(self._record, sent_perf)
+
+    def _record(self, sent_perf: float) -> None:
+        def ago() -> float:
+            return time.perf_counter() - sent_perf
+
+        self._recorded = self._loop.create_task(self._governor.sent(self._mark, ago))
+        self._recording.add(self._recorded)
+        self._recorded.add_done_callback(self._recording.discard)
+
+    async def settle(self, *, finished: bool) -> None:
+        """After the call: its send recorded, or (it `finished` and never left) the mark
+        released. A call cancelled (stopping) may still leave from its thread: its send is
+        then recorded when it does, else its mark holds the next write `SEND_HOLD_S` at most."""
+        if self._recorded is not None:
+            await self._recorded
+        elif finished and not self._left:
+            await self._governor.sent(self._mark, None)
+
+
 @dataclass
 class _Lane:
     """One `Github` and the one thread it runs on."""
@@ -142,6 +189,7 @@ class PyGithubWorker:
         self._prefix = urlsplit(base_url).path.rstrip("/")
         self._governor = governor
         self._sink = sink
+        self._recording: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
         """Close both lanes, each on its thread; wait at most `CLOSE_WAIT_S` for idle ones."""
@@ -168,7 +216,7 @@ class PyGithubWorker:
     async def call(self, write: bool, fn: Callable[[Requester], T]) -> T:
         """Run `fn` (PyGithub calls) on its lane's thread, after the governor allows it."""
         lane = self._lanes[write]
-        await self._governor.acquire(BUCKET, write=write)
+        mark = await self._governor.acquire(BUCKET, write=write)
         loop = asyncio.get_running_loop()
         bound = transport.TransportBinding(
             loop=loop,
@@ -176,25 +224,40 @@ class PyGithubWorker:
             on_exchange=self._on_exchange,
             prefix=self._prefix,
         )
+        send = None if mark is None else _Send(loop, self._governor, mark, self._recording)
+        # When the write may leave, on this process's clock: the lane's thread waits for it,
+        # so neither the loop's wake-up nor the hop to the thread delays the send.
+        due = None if mark is None else time.perf_counter() + mark.wait_s
 
         def run() -> T:
             transport.binding.set(bound)
             lane.busy = True
             try:
                 _mint_token(lane.requester)
+                if due is not None:
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                if send is not None:
+                    # The governed request, after the App's token (the App's own request).
+                    transport.binding.set(dataclasses.replace(bound, on_send=send.left))
                 return fn(lane.requester)
             finally:
                 lane.busy = False
 
         context = contextvars.copy_context()
+        finished = True
         try:
             try:
                 result = await loop.run_in_executor(lane.executor, context.run, run)
+            except asyncio.CancelledError:
+                finished = False
+                raise
             finally:
                 # Every request's row written (and its headers observed) before the call
                 # returns to the step, answered or failed; a failed write raises from here.
                 for delivered in bound.delivered:
                     await asyncio.wrap_future(delivered, loop=loop)
+                if send is not None:
+                    await send.settle(finished=finished)
             return result
         except GithubException as exc:
             error = from_github_exception(exc)

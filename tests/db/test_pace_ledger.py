@@ -57,3 +57,23 @@ async def test_a_hold_delays_every_later_slot(database_url: str) -> None:
         assert await ledger.reserve("github:abc:write", 1.0) == pytest.approx(2.0, abs=0.1)
     finally:
         await engine.dispose()
+
+
+async def test_a_send_mark_waits_for_the_previous_send_to_be_recorded(database_url: str) -> None:
+    """Two engines mark sends on one account: the second gets nothing while the first's send
+    is not recorded; once recorded as having left just now, the second's slot is one spacing
+    later; a released mark (its write never left) holds nobody, and keeps its slot."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        one, two = (DatabasePaceLedger(engine) for engine in engines)
+        account = "github:abc:write:sent"
+        assert await one.mark(account, 10.0, "a", 60.0) == 0.0
+        assert await two.mark(account, 10.0, "b", 60.0) is None
+        await one.sent(account, 10.0, "a", lambda: 0.0)  # it left just now
+        assert await two.mark(account, 10.0, "b", 60.0) == pytest.approx(10.0, abs=0.5)
+        await two.sent(account, 10.0, "b", None)  # released: it never left
+        assert await one.mark(account, 10.0, "c", 60.0) == pytest.approx(20.0, abs=0.5)
+        assert await two.mark(account, 10.0, "d", 60.0) is None
+    finally:
+        for engine in engines:
+            await engine.dispose()

@@ -5,7 +5,14 @@ import asyncio
 import pytest
 
 from provisioning.errors import PlatformError
-from provisioning.governor import BUDGET_MARGIN_S, RESET_MARGIN_S, GovernorLimits, RateGovernor
+from provisioning.governor import (
+    BUDGET_MARGIN_S,
+    RESET_MARGIN_S,
+    SEND_HOLD_S,
+    SEND_LEAD_S,
+    GovernorLimits,
+    RateGovernor,
+)
 from provisioning.pace import MemoryPaceLedger
 from tests.fakes.clocks import FastForwardClock
 
@@ -17,9 +24,14 @@ async def call(
     write: bool,
     headers: dict[str, str] | None = None,
 ) -> float:
-    """Acquire, answer with `headers`, and say at what time the call went out."""
-    await governor.acquire(bucket, write=write)
+    """Acquire, answer with `headers`, and say at what time the call went out (a write's
+    send recorded at once, as the transport does when the request leaves)."""
+    mark = await governor.acquire(bucket, write=write)
+    if mark is not None:
+        await clock.sleep(mark.wait_s)  # as the sending thread does
     sent = clock.mono
+    if mark is not None:
+        await governor.sent(mark, 0.0)
     governor.observe(bucket, headers or {})
     return sent
 
@@ -206,9 +218,10 @@ class LateWaker(FastForwardClock):
 
 
 async def test_a_late_writer_is_never_followed_sooner_than_the_spacing() -> None:
-    """Slots at 0, 1 and 2 s; the writer of the 1 s slot wakes at 1.9 s: the 2 s writer, on
-    time, waits until 2.9 s rather than going 0.1 s after it (two governors, one ledger: two
-    runner processes sharing a credential's pace)."""
+    """Slots at 0, 1 and 2 s; the writer of the 1 s slot wakes 0.9 s late (from its wait for
+    the hand-off, `SEND_LEAD_S` before the slot) and leaves at once: the 2 s writer, on time,
+    waits until a second after that rather than going 0.1 s after it (two governors, one
+    ledger: two runner processes sharing a credential's pace)."""
     clock = LateWaker(late_s=0.9)
     ledger = MemoryPaceLedger(clock)
     first, second = (
@@ -220,5 +233,86 @@ async def test_a_late_writer_is_never_followed_sooner_than_the_spacing() -> None
     await asyncio.sleep(0)  # its slot (1 s) is reserved before the next one's
     on_time = asyncio.create_task(call(second, clock, "api", True))
     times = sorted(await asyncio.gather(late, on_time))
-    assert times == [pytest.approx(1.9), pytest.approx(2.9)]
-    assert await call(second, clock, "api", True) == pytest.approx(3.9)
+    left = 1.0 - SEND_LEAD_S + 0.9
+    assert times == [pytest.approx(left), pytest.approx(left + 1.0)]
+    assert await call(second, clock, "api", True) == pytest.approx(left + 2.0)
+
+
+def sharing(clock: FastForwardClock) -> tuple[RateGovernor, RateGovernor]:
+    """Two governors on one ledger and credential: two runner processes sharing a token."""
+    ledger = MemoryPaceLedger(clock)
+    first, second = (
+        RateGovernor("github", GovernorLimits.github(), clock, ledger=ledger, credential="t")
+        for _ in range(2)
+    )
+    return first, second
+
+
+async def test_the_next_write_is_spaced_from_when_the_previous_one_left() -> None:
+    """A write given its slot at 0 s leaves 0.3 s later (the hand-off to its thread): the
+    next write, due at 1 s, goes at 1.3 s, a second after the real send."""
+    clock = FastForwardClock()
+    first, second = sharing(clock)
+    mark = await first.acquire("api", write=True)
+    assert mark is not None
+    clock.advance(0.3)
+    await first.sent(mark, 0.0)
+    assert await call(second, clock, "api", True) == pytest.approx(1.3)
+
+
+class Alarm(FastForwardClock):
+    """Sets `rang` once the sleepers have moved time to `at`."""
+
+    def __init__(self, at: float) -> None:
+        super().__init__()
+        self.at = at
+        self.rang = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        if self.mono >= self.at:
+            self.rang.set()
+
+
+async def test_a_write_not_known_to_have_left_holds_the_next_one() -> None:
+    """While the previous write has not said when it left, the next one waits for it (here
+    it says so at 1.5 s, having left then) rather than going at its slot (1 s); a write that
+    never says (its sender crashed) holds the next one `SEND_HOLD_S` at most."""
+    clock = Alarm(at=1.5)
+    first, second = sharing(clock)
+    mark = await first.acquire("api", write=True)
+    assert mark is not None
+    waiting = asyncio.create_task(call(second, clock, "api", True))
+    await clock.rang.wait()
+    left_at = clock.mono
+    await first.sent(mark, 0.0)
+    assert await waiting == pytest.approx(left_at + 1.0)
+
+    crashed = await first.acquire("api", write=True)
+    assert crashed is not None
+    mark_at = clock.mono + crashed.wait_s
+    assert await call(second, clock, "api", True) == pytest.approx(mark_at + SEND_HOLD_S, abs=0.01)
+
+
+async def test_a_write_that_never_left_frees_the_next_at_its_slot() -> None:
+    """A write released unsent (its call failed before sending) holds nobody back: the next
+    write goes at its own slot, a second after the released one's."""
+    clock = FastForwardClock()
+    first, second = sharing(clock)
+    mark = await first.acquire("api", write=True)
+    assert mark is not None
+    await first.sent(mark, None)
+    assert await call(second, clock, "api", True) == pytest.approx(1.0)
+
+
+async def test_a_write_is_handed_to_its_sender_a_little_before_its_slot() -> None:
+    """A write due at 1 s is let through `SEND_LEAD_S` before, with that much still to wait
+    in its mark: the sending thread waits it, so neither the event loop waking late nor the
+    hop to the thread delays the send (which the next write's spacing would add up)."""
+    clock = FastForwardClock()
+    governor = RateGovernor("github", GovernorLimits.github(), clock)
+    await call(governor, clock, "api", True)
+    mark = await governor.acquire("api", write=True)
+    assert mark is not None
+    assert clock.mono == pytest.approx(1.0 - SEND_LEAD_S)
+    assert mark.wait_s == pytest.approx(SEND_LEAD_S)

@@ -37,7 +37,9 @@ async def test_stop_hands_back_pace_waits_at_once_and_lets_calls_finish(
     in_call = asyncio.Event()
 
     async def github_write(ctx: StepContext) -> StepResult:
-        await governor.acquire("core", write=True)
+        mark = await governor.acquire("core", write=True)
+        if mark is not None:
+            await governor.sent(mark, 0.0)  # it left at once (no HTTP here)
         governor.observe("core", {})
         return StepResult(f"id-{ctx.step.key}", {})
 
