@@ -4,7 +4,7 @@
 write whose send is not recorded yet, and until when it holds the next mark back at most
 (`db.pace_ledger`). Plain ADD COLUMN, nullable (no batch rebuild).
 
-Revision ID: d017
+Revision ID: 0017
 Revises: 0016
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "d017"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | None = None
 depends_on: str | None = None
