@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Course, Member, Step
 
 # Rows of a big course read per round trip (see `_pickled_parts`).
-PART_ROWS = 1000
+PART_ROWS = 250
 _Ts = TypeVarTuple("_Ts")
 MEMBER_FIELDS = ("role", "name", "email", "github", "github_lower", "discord_id", "group")
 

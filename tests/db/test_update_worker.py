@@ -171,7 +171,8 @@ async def test_worker_prepares_exactly_what_the_thread_prepares(
     session_factory: Sessions, clock: ManualClock, worker: PlanWorker
 ) -> None:
     """The worker's `Prepared` (spec, encoded JSON, digests, the known difference with its
-    people change) equals `prepare_update`'s in this process, field for field."""
+    people change) equals `prepare_update`'s in this process, field for field, down to which
+    fields each person's description gave."""
     service = CourseService(session_factory, clock)
     data = _big()
     course = await service.create(parse_course(data), actor="t")
@@ -181,6 +182,12 @@ async def test_worker_prepares_exactly_what_the_thread_prepares(
     in_worker = await worker.prepare(_changed(data), stored)
     here = prepare_update(_changed(data), stored)
     assert in_worker == here
+    # The people come back as models rebuilt without validating: the same, to what was given.
+    assert in_worker.spec.model_dump_json() == here.spec.model_dump_json()
+    assert [s.model_fields_set for s in in_worker.spec.students] == [
+        s.model_fields_set for s in here.spec.students
+    ]
+    assert in_worker.spec.model_fields_set == here.spec.model_fields_set
     assert here.known is not None
     assert here.known.people.students_added == ["nora-n", "student-0-fixed"]
 
