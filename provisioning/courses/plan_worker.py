@@ -16,6 +16,7 @@ import multiprocessing
 import pickle
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -186,18 +187,31 @@ class PlanWorker:
 
     async def prepare(self, description: object, stored: StoredPlan | None) -> Prepared:
         """`prepare_update(description, stored)` in the worker process; raises what it raises."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
-        loop = asyncio.get_running_loop()
         self.calls += 1
         packed = await _packed((await _sendable(description), stored))
-        answer = await loop.run_in_executor(self._pool, _prepare, packed)
+        try:
+            answer = await self._run(packed)
+        except BrokenProcessPool:
+            # The process died (killed, out of memory): nothing was written yet, and a pool
+            # once broken refuses all work, so the next process gets this update.
+            self._discard()
+            answer = await self._run(packed)
         result: _Shipped | _Invalid = pickle.loads(  # noqa: S301 - from the worker, see _prepare
             await asyncio.to_thread(zlib.decompress, answer)
         )
         if isinstance(result, _Invalid):
             raise CourseValidationError(result.problems)
         return await result.prepared()
+
+    async def _run(self, packed: bytes) -> bytes:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, _prepare, packed)
+
+    def _discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def close(self) -> None:
         """End the worker process (waiting for an update it is preparing)."""

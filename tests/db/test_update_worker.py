@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import multiprocessing
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -229,3 +230,24 @@ async def test_update_with_a_big_spec_goes_through_the_worker_and_small_ones_sta
     outcome = await service.update_description(course.id, _changed(small), actor="t")
     assert "github.invite:lab-06:nora-n" in outcome.added
     assert worker.calls == 1
+
+
+async def test_a_worker_process_that_died_is_replaced_for_the_next_update(
+    session_factory: Sessions, clock: ManualClock, worker: PlanWorker
+) -> None:
+    """The worker process killed between two big updates: the second update is prepared by a
+    new process and applied, nothing lost."""
+    service = CourseService(session_factory, clock, plan_worker=worker)
+    data = _big()
+    course = await service.create(parse_course(data), actor="t")
+    first = copy.deepcopy(data)
+    first["students"][0]["github"] = "student-0-fixed"
+    await service.update_description(course.id, first, actor="t")
+    (process,) = multiprocessing.active_children()
+    process.kill()
+    process.join()
+    outcome = await service.update_description(course.id, _changed(data), actor="t")
+    assert "github.invite:lab-06:nora-n" in outcome.added
+    assert worker.calls == 2
+    (replacement,) = multiprocessing.active_children()
+    assert replacement.pid != process.pid
