@@ -61,6 +61,7 @@ from provisioning.courses.drift_notices import DriftNotices
 from provisioning.courses.invitation_notes import OrgInvitationLookup
 from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.overview import CourseOverview
+from provisioning.courses.plan_worker import PlanWorker
 from provisioning.courses.reconcile import ReconcileService
 from provisioning.courses.search import CourseFinder
 from provisioning.courses.service import CourseService
@@ -216,12 +217,16 @@ async def build(
         stored_specs=step_queue.SpecCache(),
     )
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
+    # A big course update's CPU work runs in a process of its own, off the runner's loop.
+    plan_worker = PlanWorker()
+    stack.callback(plan_worker.close)
     courses = CourseService(
         sessions,
         clock,
         on_change=runner.wake,
         safety=safety,
         leave_org=settings.dropped_leave_org,
+        plan_worker=plan_worker,
     )
     admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     course_log = CourseLog(

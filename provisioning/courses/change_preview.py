@@ -92,7 +92,8 @@ class ConfirmationRequiredError(CourseChangeRefusedError):
         self.removals = preview.removals
 
 
-def _people(old: CourseSpec, new: CourseSpec) -> PeopleChange:
+def people_change(old: CourseSpec, new: CourseSpec) -> PeopleChange:
+    """Who and which groups a new description adds, drops and moves."""
     before = {s.github.lower(): s.group for s in old.students}
     after = {s.github.lower(): s.group for s in new.students}
     staff_before = {(m.github.lower(), m.role) for m in old.staff}
@@ -113,6 +114,15 @@ def preview_of(
 ) -> ChangePreview:
     """The preview of applying `new` to a course described by `old`, whose plan differs by
     `diff`."""
+    return preview_with(course_id, people_change(old, new), len(old.students), diff, limit)
+
+
+def preview_with(
+    course_id: str, people: PeopleChange, old_students: int, diff: PlanDiff, limit: SafetyLimit
+) -> ChangePreview:
+    """`preview_of` with its people change computed already (with the plan, off the event loop:
+    for 10,000 students it is a loop over each of them) and the old description's number of
+    students."""
     resources = [ResourceChange(p.key, p.kind, "added") for p in diff.added]
     resources += [ResourceChange(p.key, p.kind, "changed") for p in diff.changed]
     for row in diff.removed:
@@ -121,7 +131,6 @@ def preview_of(
         if retired is not None and retired.params.get("leave_org"):
             what = f"{what}; leaves the organization (the course invited them)"
         resources.append(ResourceChange(row.key, row.kind, "removed", what))
-    people = _people(old, new)
     archived = [str(r.params["name"]) for r in diff.retiring.values() if r.kind == "github.archive"]
     # Only people something was provisioned for count: fixing a login nobody was invited
     # with is no removal.
@@ -132,7 +141,7 @@ def preview_of(
     }
     dropped = [login for login in people.students_dropped if login in retired_logins]
     reasons = []
-    total = len(old.students)
+    total = old_students
     if dropped and len(dropped) > limit.student_share * total:
         reasons.append(
             f"{len(dropped)} of {total} students dropped, over the limit of "

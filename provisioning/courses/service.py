@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 
 from sqlalchemy import RowMapping, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,9 @@ from provisioning.courses.change_preview import (
     PeopleChange,
     SafetyLimit,
     check_confirmation,
+    people_change,
     preview_of,
+    preview_with,
 )
 from provisioning.courses.changes import CourseArchivedError, CourseDeleteRefusedError
 from provisioning.courses.drift_report import REPORTED as RECONCILE_REPORTED
@@ -35,17 +38,21 @@ from provisioning.courses.invitation_notes import (
     InvitationsWaiting,
     invitations_waiting,
 )
+from provisioning.courses.known_plan import Prepared, prepare_update
+from provisioning.courses.plan_worker import IN_PROCESS_STUDENTS, PlanWorker
 from provisioning.courses.spec import CourseSpec
+from provisioning.courses.stored_plan import StoredPlan, read_stored
 from provisioning.courses.update import (
     AppliedChange,
     PlanDiff,
     add_members,
     apply_update,
     diff_plan,
+    holding,
     lock_course,
     made_something,
-    read_plan,
     step_rows,
+    stored_spec,
 )
 from provisioning.courses.views import (
     ACTIONS_SHOWN,
@@ -135,6 +142,14 @@ def _record(row: Course, spec: CourseSpec | None = None) -> CourseRecord:
     )
 
 
+def _students(description: object) -> int:
+    """How many students a description lists (whether valid or not)."""
+    if isinstance(description, CourseSpec):
+        return len(description.students)
+    students = description.get("students") if isinstance(description, dict) else None
+    return len(students) if isinstance(students, list) else 0
+
+
 def _nobody_to_wake() -> None:
     """The change hook of a process without a runner."""
 
@@ -150,6 +165,7 @@ class CourseService:
         on_change: Callable[[], None] = _nobody_to_wake,
         safety: SafetyLimit = SafetyLimit(),
         leave_org: bool = True,
+        plan_worker: PlanWorker | None = None,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
@@ -165,6 +181,9 @@ class CourseService:
         # Called after a commit that made steps due (the runner's wake()), so they start now
         # rather than at the runner's next tick. It must not block.
         self._on_change = on_change
+        # Where a big update's CPU work runs (`provisioning.courses.plan_worker`); without
+        # one, or with a planner of a test's, on a thread.
+        self._plan_worker = plan_worker
 
     async def create(
         self, spec: CourseSpec, actor: str, *, within: InTransaction | None = None
@@ -471,36 +490,65 @@ class CourseService:
         A change over the safety limit (`preview`) is refused with `ConfirmationRequiredError`
         unless ``confirm_removals`` is its number of removals.
         """
-        # Seconds for a 10,000-student course: in a thread, so the event loop keeps turning.
-        steps = await asyncio.to_thread(self._planner, spec)
-        # The difference by content, read before the lock: the locked part then reads and
-        # writes only the rows it changes (milliseconds, not seconds, for a big course).
+        return await self._update(course_id, spec, actor, within, confirm_removals)
+
+    async def update_description(
+        self,
+        course_id: str,
+        description: object,
+        actor: str,
+        *,
+        within: UpdateInTransaction | None = None,
+        confirm_removals: int | None = None,
+    ) -> CourseUpdate:
+        """`update` with an unvalidated description (a `PUT /courses/{id}` body): validated as
+        `parse_course` does, raising its `CourseValidationError`, with the plan, off the event
+        loop (a big one in the worker process)."""
+        return await self._update(course_id, description, actor, within, confirm_removals)
+
+    async def _update(
+        self,
+        course_id: str,
+        description: object,
+        actor: str,
+        within: UpdateInTransaction | None,
+        confirm_removals: int | None,
+    ) -> CourseUpdate:
+        # The stored course, read before the lock, and the difference to it, computed off the
+        # loop: the locked part then reads and writes only the rows it changes (milliseconds,
+        # not seconds, for a big course).
         async with self._sessions() as session:
-            known = await read_plan(session, course_id, spec, steps)
+            stored = await read_stored(session, course_id)
+        prepared = await self._prepare(description, stored)
+        spec = prepared.spec
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            row = await lock_course(session, course_id)
+            row = await lock_course(session, course_id, spec=False)
             if row.archived_at is not None:
                 raise CourseArchivedError(course_id)
-            if known is not None and known.holds_for(row):
-                old = known.old_spec
-            else:
-                known, old = None, CourseSpec.model_validate(row.spec)
+            known = await holding(session, row, prepared.known)
+            planned = None
+            if known is not None:
+                people, old_students = known.people, known.old_students
+            else:  # compared in full, under the lock: another update came first, or a failure
+                old = CourseSpec.model_validate(await stored_spec(session, row))
+                people, old_students = people_change(old, spec), len(old.students)
+                planned = await asyncio.to_thread(self._planner, spec)
 
             def check(diff: PlanDiff) -> None:
-                preview = preview_of(course_id, old, spec, diff, self._safety)
+                preview = preview_with(course_id, people, old_students, diff, self._safety)
                 check_confirmation(preview, confirm_removals)
 
             done = await apply_update(
                 session,
                 row,
                 spec,
-                steps,
+                planned,
                 actor=actor,
                 now=now,
                 check=check,
                 leave_org=self._leave_org,
-                known=known,
+                prepared=replace(prepared, known=known),
             )
             outcome = await self._outcome(session, row, done, within, spec)
             # Last: from here to the commit the audit chain is locked for every writer.
@@ -510,6 +558,21 @@ class CourseService:
         if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
         return outcome
+
+    async def _prepare(self, description: object, stored: StoredPlan | None) -> Prepared:
+        """`prepare_update` in the worker process for a big description, else on a thread
+        (for a small one the round trip to the process costs more than it saves)."""
+        worker = self._plan_worker
+        if (
+            worker is not None
+            and self._planner is plan_course
+            and _students(description) >= IN_PROCESS_STUDENTS
+        ):
+            if isinstance(description, CourseSpec):
+                # Sent as plain data: pickling 10,000 models costs more than validating again.
+                description = description.model_dump(mode="json")
+            return await worker.prepare(description, stored)
+        return await asyncio.to_thread(prepare_update, description, stored, self._planner)
 
     async def preview(self, course_id: str, spec: CourseSpec) -> ChangePreview:
         """What `update` with ``spec`` would add, change and remove, per resource and person,

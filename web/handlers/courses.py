@@ -102,11 +102,11 @@ async def update_course(request: web.Request, body: JsonBody, remember: Remember
     services = request.app[SERVICES]
     course_id = course_id_param(request)
     description, confirm = split_confirmation(request, body.data)
-    spec = await parse_off_loop(description)
     try:
-        outcome = await services.courses.update(
+        # Validated with the plan, off the event loop (a big one in the worker process).
+        outcome = await services.courses.update_description(
             course_id,
-            spec,
+            description,
             actor_of(request),
             within=remember(_updated, _id_of_updated),
             confirm_removals=confirm,

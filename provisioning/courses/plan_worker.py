@@ -1,0 +1,220 @@
+"""A process of its own for a course update's CPU work (`known_plan.prepare_update`).
+
+A thread does not take that work off the event loop: it holds the interpreter lock, and the
+loop (every claim, lease renewal and request of the process) gets it back only at the switch
+interval, to compete for it again. A worker process shares nothing with the loop but a pipe;
+what crosses it is plain data, pickled and unpickled by the executor's own threads.
+
+Made by the composition root (`bot.build`) and closed with it; the process starts at the first
+update that needs it, not at import or build time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import pickle
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from provisioning.courses.known_plan import KnownPlan, Prepared, prepare_update
+from provisioning.courses.spec import CourseSpec, StaffMember, Student
+from provisioning.courses.stored_plan import StoredPlan
+from provisioning.errors import CourseValidationError, FieldProblem
+
+# Below this many students, preparing takes less than the round trip to the worker process.
+IN_PROCESS_STUDENTS = 200
+# People made into models per turn of the event loop (about a millisecond's work).
+_PEOPLE_PER_TURN = 500
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _compact(people: list[Any]) -> list[bytes]:
+    """People (models) as pickled parts of `_PEOPLE_PER_TURN`, each person its field values
+    in field order and which were given (as bits): plain data, unpickled part by part in C,
+    where a pickled model is rebuilt by Python code, object by object, holding the GIL."""
+    rows = []
+    for person in people:
+        names = type(person).model_fields
+        given = sum(1 << i for i, name in enumerate(names) if name in person.model_fields_set)
+        rows.append((*(getattr(person, name) for name in names), given))
+    return _parts(rows)
+
+
+def _parts(items: list[Any]) -> list[bytes]:
+    return [
+        pickle.dumps(items[start : start + _PEOPLE_PER_TURN])
+        for start in range(0, len(items), _PEOPLE_PER_TURN)
+    ]
+
+
+def _unpickled(parts: list[bytes]) -> list[Any]:
+    # Pickled by this module on the other side of the pipe: never outside input.
+    return [item for part in parts for item in pickle.loads(part)]  # noqa: S301
+
+
+async def _models(model: type[_Model], parts: list[bytes]) -> list[_Model]:
+    """The people of `_compact`, without validating them again (the worker did), a part per
+    turn of the event loop."""
+    names = list(model.model_fields)
+    built: list[_Model] = []
+    for part in parts:
+        for *values, given in _unpickled([part]):
+            fields_set = {name for i, name in enumerate(names) if given >> i & 1}
+            built.append(model.model_construct(fields_set, **dict(zip(names, values, strict=True))))
+        await asyncio.sleep(0)
+    return built
+
+
+async def _sendable(description: object) -> object:
+    """A description with its students pickled a part per turn of the event loop: the pool's
+    feeder thread would pickle 10,000 of them in one C call, holding the GIL throughout."""
+    if not isinstance(description, dict) or not isinstance(description.get("students"), list):
+        return description
+    students = description["students"]
+    parts = []
+    for start in range(0, len(students), _PEOPLE_PER_TURN):
+        parts.append(pickle.dumps(students[start : start + _PEOPLE_PER_TURN]))
+        await asyncio.sleep(0)
+    return _Students(description, parts)
+
+
+class _Students:
+    """A description whose students travel as pickled parts (`_sendable`)."""
+
+    def __init__(self, description: dict[Any, Any], parts: list[bytes]) -> None:
+        # The keys in their order (an unknown field is reported where it stands).
+        self.keys = list(description)
+        self.rest = {k: v for k, v in description.items() if k != "students"}
+        self.parts = parts
+
+    def description(self) -> dict[Any, Any]:
+        students = _unpickled(self.parts)
+        return {k: students if k == "students" else self.rest[k] for k in self.keys}
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    """`Prepared` as it crosses the pipe: the description's people as `_compact` rows."""
+
+    fields: dict[str, Any]
+    fields_set: set[str]
+    staff: list[bytes]
+    students: list[bytes]
+    spec_json: str
+    spec_digest: str
+    plan_digest: str
+    known: KnownPlan | None
+
+    @classmethod
+    def of(cls, prepared: Prepared) -> _Shipped:
+        spec = prepared.spec
+        return cls(
+            fields={
+                name: getattr(spec, name)
+                for name in CourseSpec.model_fields
+                if name not in ("staff", "students")
+            },
+            fields_set=set(spec.model_fields_set),
+            staff=_compact(spec.staff),
+            students=_compact(spec.students),
+            spec_json=prepared.spec_json,
+            spec_digest=prepared.spec_digest,
+            plan_digest=prepared.plan_digest,
+            known=prepared.known,
+        )
+
+    async def prepared(self) -> Prepared:
+        spec = CourseSpec.model_construct(
+            self.fields_set,
+            **self.fields,
+            staff=await _models(StaffMember, self.staff),
+            students=await _models(Student, self.students),
+        )
+        return Prepared(spec, self.spec_json, self.spec_digest, self.plan_digest, self.known)
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    """A `CourseValidationError` on its way back: the exception itself does not survive
+    pickling (rebuilt from its message, its `problems` would be a string)."""
+
+    problems: list[FieldProblem]
+
+
+def _prepare(packed: bytes) -> bytes:
+    """`prepare_update` in the worker process, its validation error returned as data; both
+    ways `_packed`."""
+    description, stored = _unpacked(packed)
+    if isinstance(description, _Students):
+        description = description.description()
+    result: _Shipped | _Invalid
+    try:
+        result = _Shipped.of(prepare_update(description, stored))
+    except CourseValidationError as exc:
+        result = _Invalid(exc.problems)
+    return zlib.compress(pickle.dumps(result), 1)
+
+
+def _unpacked(packed: bytes) -> Any:
+    # Packed by this module on the other side of the pipe: never outside input.
+    return pickle.loads(zlib.decompress(packed))  # noqa: S301
+
+
+async def _packed(value: object) -> bytes:
+    """`value` pickled (its big parts are byte strings already: a copy) and compressed on a
+    thread (zlib lets go of the GIL): the 8 MB of a 10,000-student course's rows cross the
+    pipe as 0.7 MB, in a dozen writes instead of 130, after each of which the pool's feeder
+    thread takes the GIL back (under load, it may be descheduled holding it)."""
+    return await asyncio.to_thread(zlib.compress, pickle.dumps(value), 1)
+
+
+class PlanWorker:
+    """One worker process, started on first use; `close` ends it."""
+
+    def __init__(self, start_method: str = "spawn") -> None:
+        # spawn: a fork of a process running an event loop, threads and open database
+        # connections would copy them all, half-initialised.
+        self._context = multiprocessing.get_context(start_method)
+        self._pool: ProcessPoolExecutor | None = None
+        # Descriptions handed to the process so far (the tests see which path an update took).
+        self.calls = 0
+
+    async def prepare(self, description: object, stored: StoredPlan | None) -> Prepared:
+        """`prepare_update(description, stored)` in the worker process; raises what it raises."""
+        self.calls += 1
+        packed = await _packed((await _sendable(description), stored))
+        try:
+            answer = await self._run(packed)
+        except BrokenProcessPool:
+            # The process died (killed, out of memory): nothing was written yet, and a pool
+            # once broken refuses all work, so the next process gets this update.
+            self._discard()
+            answer = await self._run(packed)
+        result: _Shipped | _Invalid = pickle.loads(  # noqa: S301 - from the worker, see _prepare
+            await asyncio.to_thread(zlib.decompress, answer)
+        )
+        if isinstance(result, _Invalid):
+            raise CourseValidationError(result.problems)
+        return await result.prepared()
+
+    async def _run(self, packed: bytes) -> bytes:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, _prepare, packed)
+
+    def _discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        """End the worker process (waiting for an update it is preparing)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
