@@ -133,3 +133,46 @@ async def test_ranks_follow_the_work_left_and_an_update_ranks_the_steps_it_adds(
     assert {after[key][0] for key in added} == {created + left}
     assert created + left < created + len(ranks)
     assert all(after[key][0] == ranks[key] for key in ranks if key in after and key not in added)
+
+
+async def test_each_organization_is_a_lane_of_its_own_slots(session_factory: Sessions) -> None:
+    """Steps are claimed per lane (the credential their calls are paced on): with one
+    organization's slots all busy (its steps waiting for its write pace), a claim still hands
+    out another organization's steps, even those of a bigger course ranked after; Discord and
+    e-mail are lanes of their own."""
+    clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
+    service = CourseService(session_factory, clock)
+    small = make_course(code="SML101", students=2)
+    big = {**make_course(code="BIG101", students=30), "github_org": "uni-physics"}
+    small_id = (await service.create(parse_course(small), actor="t")).id
+    big_id = (await service.create(parse_course(big), actor="t")).id
+    async with session_factory() as session:
+        lanes = {
+            (row.course_id, row.platform, row.lane)
+            for row in await session.execute(select(Step.course_id, Step.platform, Step.lane))
+        }
+    assert lanes == {
+        (small_id, "github", "github:uni-cs"),
+        (small_id, "email", "email"),
+        (small_id, "discord", "discord"),
+        (big_id, "github", "github:uni-physics"),
+        (big_id, "email", "email"),
+        (big_id, "discord", "discord"),
+    }
+    async with session_factory.begin() as session:
+        found = await step_queue.claim_platforms(
+            session,
+            owner="r",
+            now=clock.now(),
+            lease=LEASE,
+            platforms=["github"],
+            slots=2,
+            busy={("github", "github:uni-cs"): 2},
+        )
+    assert [(s.course_id, s.lane) for s in found.steps] == [(big_id, "github:uni-physics")] * 2
+    async with session_factory.begin() as session:
+        found = await step_queue.claim_platforms(
+            session, owner="r", now=clock.now(), lease=LEASE, platforms=["github"], slots=2
+        )
+    # Its own lane free again, the small course's steps come, besides the big one's.
+    assert sorted(s.lane for s in found.steps) == ["github:uni-cs"] * 2 + ["github:uni-physics"] * 2

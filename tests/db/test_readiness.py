@@ -331,9 +331,7 @@ async def _assert_claim_reads_only_ready_rows(
                     session, owner="r", now=now, lease=LEASE, platforms=[platform], slots=8
                 )
                 claimed = found.steps
-    reads = [
-        (s, p) for s, p in sent if s.lstrip().startswith(("SELECT", "WITH")) and "steps" in s
-    ]
+    reads = [(s, p) for s, p in sent if s.lstrip().startswith(("SELECT", "WITH")) and "steps" in s]
     # Two walks for the claim, one for the dependencies' results if any step has some; by
     # lane, a walk of the lanes with ready steps too (one lane here: one organization).
     assert 2 <= len(reads) <= (3 if platform is None else 4)
