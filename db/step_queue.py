@@ -108,37 +108,56 @@ async def claim_platforms(
     busy: Mapping[tuple[str, str], int] | None = None,
     specs: SpecCache | None = None,
 ) -> PlatformClaims:
-    """`claim` for several platforms at once: of each platform, up to `slots` steps of each
-    lane (credential) less the `busy` ones (running here already, by (platform, lane)), each
-    lane's lowest claim rank first. One append of all their `step.started` events, the
-    transaction's last statement: the audit chain's lock, which every writer of every process
-    waits for, is then held from that append to the commit, not across each claim and reads.
+    """`claim` for several platforms at once: up to `slots` steps running of each platform
+    (counting the `busy` ones, running here already, by (platform, lane)), shared fairly by
+    its lanes (credentials), each lane's lowest claim rank first. One append of all their
+    `step.started` events, the transaction's last statement: the audit chain's lock, which
+    every writer of every process waits for, is then held from that append to the commit, not
+    across each claim and reads as well.
 
-    Lanes apart, a step waiting for one GitHub organization's write pace never holds a slot
-    another organization's step could use: claimed in one rank order across organizations,
-    the smallest courses' steps filled every slot with the few organizations they were in
-    while the organization with the most work (the department's bound) sat idle."""
+    Each lane with work (ready here, or running) is first given up to its share of the slots
+    (`slots` / lanes, rounded up), then what is left goes to the lanes that have more ready:
+    a step waiting for one GitHub organization's write pace holds a slot of that organization's
+    share, not one another organization's step could use. Claimed in one rank order across
+    organizations, the smallest courses' steps filled every slot with the few organizations
+    they were in while the organization with the most work (the department's bound) sat idle
+    (measured: its writes paused for seconds)."""
     await _take_write_lock(session)
     running = busy or {}
     steps: list[Step] = []
     started: list[audit_chain.AuditEntry] = []
     none_left: list[str] = []
     for platform in platforms:
-        # Expired leases and steps with no due time first (a handful at most), whatever
-        # their lane: they were claimed once already.
-        found, events = await _lease(session, owner, now, lease, slots, platform, overdue=True)
-        taken = Counter(step.lane for step in found)
-        for lane in await _ready_lanes(session, platform):
-            free = slots - running.get((platform, lane), 0) - taken[lane]
-            if free > 0:
-                more, more_events = await _lease(
-                    session, owner, now, lease, free, platform, overdue=False, lane=lane
-                )
-                found += more
-                events += more_events
+        mine = {lane: n for (p, lane), n in running.items() if p == platform and n > 0}
+        free = slots - sum(mine.values())
+        found: list[Step] = []
+        events: list[audit_chain.AuditEntry] = []
+        if free > 0:
+            # Expired leases and steps with no due time first (a handful at most), whatever
+            # their lane: they were claimed once already.
+            found, events = await _lease(session, owner, now, lease, free, platform, overdue=True)
+            free -= len(found)
+            taken = Counter(step.lane for step in found)
+            lanes = await _ready_lanes(session, platform)
+            share = -(-slots // max(1, len(set(lanes) | set(mine))))
+            more_ready = list(lanes)
+            for cap in (share, slots):
+                for lane in list(more_ready):
+                    wanted = min(free, cap - mine.get(lane, 0) - taken[lane])
+                    if wanted <= 0:
+                        continue
+                    more, more_events = await _lease(
+                        session, owner, now, lease, wanted, platform, overdue=False, lane=lane
+                    )
+                    found += more
+                    events += more_events
+                    taken[lane] += len(more)
+                    free -= len(more)
+                    if len(more) < wanted:
+                        more_ready.remove(lane)  # none ready left in it
         steps += found
         started += events
-        if not found and not await has_unfinished(session, platform):
+        if not found and not mine and not await has_unfinished(session, platform):
             none_left.append(platform)
     return PlatformClaims(await _claimed(session, steps, started, specs), none_left)
 

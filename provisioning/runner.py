@@ -1,14 +1,14 @@
 """The step runner: claims due steps, runs their executors, records the outcome.
 
 Woken by APScheduler ticks and on every enqueue (`wake`). Several steps run at once, up to
-`concurrency` per lane, the credential a step's calls are paced on (the Discord bot, each
-GitHub organization, the mail sender): a GitHub step waiting a second for its organization's
-write slot holds a slot of that organization, never one a Discord step or another
-organization's step could use (each credential's governor paces its calls). Within a lane the
-course with the least work left goes first (`db.step_queue`). Each running step keeps its
-lease alive; if this process dies, the lease expires and any runner
-takes the step over, whose executor then verifies or adopts what the dead one may have
-created.
+`concurrency` per platform, shared fairly by its lanes, the credentials the steps' calls are
+paced on (the Discord bot, each GitHub organization, the mail sender): a GitHub step waiting a
+second for its organization's write slot holds a slot of GitHub's and of that organization's
+share, never one a Discord step or another organization's share could use (each credential's
+governor paces its calls). Within a lane the course with the least work left goes first
+(`db.step_queue`). Each running step keeps its lease alive; if this process dies, the lease
+expires and any runner takes the step over, whose executor then verifies or adopts what the
+dead one may have created.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class RunnerConfig:
     """How much a runner takes on at once and how long its leases last."""
 
     lease_s: float = 60.0
-    concurrency: int = 8  # per lane (credential)
+    concurrency: int = 8  # per platform, shared by its lanes (credentials)
     idle_poll_s: float = 5.0
     # On shutdown, how long steps in flight may take to finish before they are handed back
     # (an operator expects Ctrl+C to be quick; a handed-back step runs again, idempotently).
@@ -104,7 +104,8 @@ class StepRunner:
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Keep up to `concurrency` steps of each lane running until `stop` is set.
+        """Keep up to `concurrency` steps of each platform running until `stop` is set,
+        each lane its fair share of them.
 
         A step is claimed only when a slot is free, so every claimed step is running and
         renewing its lease: a claimed step waiting for a slot could outlive its lease and be
@@ -224,8 +225,8 @@ class StepRunner:
     async def _claim_free(
         self, busy: Mapping[tuple[str, str], int]
     ) -> list[step_queue.ClaimedStep]:
-        """Claim, in one transaction, up to `concurrency` steps of each lane of each platform,
-        less the `busy` ones (running here, by (platform, lane)).
+        """Claim, in one transaction, up to `concurrency` steps of each platform less the
+        `busy` ones (running here, by (platform, lane)), each lane its share.
 
         A platform with no step left to run anywhere (a course's Discord work done, no e-mail
         steps at all) is not asked again until a wake or `idle_poll_s` later: it was asked at

@@ -136,10 +136,10 @@ async def test_ranks_follow_the_work_left_and_an_update_ranks_the_steps_it_adds(
 
 
 async def test_each_organization_is_a_lane_of_its_own_slots(session_factory: Sessions) -> None:
-    """Steps are claimed per lane (the credential their calls are paced on): with one
-    organization's slots all busy (its steps waiting for its write pace), a claim still hands
-    out another organization's steps, even those of a bigger course ranked after; Discord and
-    e-mail are lanes of their own."""
+    """Steps are claimed per lane (the credential their calls are paced on), each lane its
+    share of the platform's slots: with one organization's share busy (its steps waiting for
+    its write pace), a claim hands out the other organization's steps, of a bigger course
+    ranked after, and not more of the busy one's; Discord and e-mail are lanes of their own."""
     clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
     service = CourseService(session_factory, clock)
     small = make_course(code="SML101", students=2)
@@ -166,13 +166,13 @@ async def test_each_organization_is_a_lane_of_its_own_slots(session_factory: Ses
             now=clock.now(),
             lease=LEASE,
             platforms=["github"],
-            slots=2,
+            slots=4,
             busy={("github", "github:uni-cs"): 2},
         )
     assert [(s.course_id, s.lane) for s in found.steps] == [(big_id, "github:uni-physics")] * 2
     async with session_factory.begin() as session:
         found = await step_queue.claim_platforms(
-            session, owner="r", now=clock.now(), lease=LEASE, platforms=["github"], slots=2
+            session, owner="r", now=clock.now(), lease=LEASE, platforms=["github"], slots=4
         )
-    # Its own lane free again, the small course's steps come, besides the big one's.
+    # Its share free again, the small course's steps come, besides the big one's.
     assert sorted(s.lane for s in found.steps) == ["github:uni-cs"] * 2 + ["github:uni-physics"] * 2
