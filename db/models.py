@@ -145,9 +145,18 @@ class Step(Base):
         Index("ix_steps_course_status", "course_id", "state", "kind", "updated_at"),
         Index("ix_steps_course_position", "course_id", "position"),
         # A runner claims each platform's ready steps apart (a step waiting for GitHub's pace
-        # must not hold a slot a Discord step could use), lowest plan position first: the
-        # courses take turns, and one created after a big one does not wait for all of it.
-        Index("ix_steps_platform_ready", "platform", "state", "unfinished_deps", "position"),
+        # must not hold a slot a Discord step could use), and each lane's (credential's)
+        # apart, lowest `claim_rank` first: the lanes with ready steps are a walk of this
+        # index (one probe each), and each lane's next steps another.
+        Index(
+            "ix_steps_lane_ready",
+            "platform",
+            "state",
+            "unfinished_deps",
+            "lane",
+            "claim_rank",
+            "position",
+        ),
         # One server per course, one course per server: two claims racing for one guild (or
         # for one course) cannot both commit, whatever the code in front of it checks.
         Index(
@@ -187,6 +196,16 @@ class Step(Base):
     # (migration 0004) on every change of a step's state and every added or removed
     # dependency, whoever writes them; never set it by hand.
     unfinished_deps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The credential the step's calls are paced on ("discord", "email", "github:<org>"): a
+    # runner keeps so many steps of each lane running, so a step waiting for one
+    # organization's pace never holds a slot another's could use. '' for steps planned
+    # before lanes (one lane per platform). Set with `claim_rank`.
+    lane: Mapped[str] = mapped_column(String(120), default="", server_default=text("''"))
+    # The order a lane's ready steps are claimed in, lowest first: the course's creation
+    # (epoch seconds) plus one second per step it had left when the step was planned
+    # (`db.step_queue.link_dependencies` sets both). Shortest remaining course first, yet a
+    # big course waits behind newer ones no longer than its own work's worth of seconds.
+    claim_rank: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     course: Mapped[Course] = relationship(back_populates="steps")
 

@@ -8,17 +8,20 @@ Every state change of a step writes an audit event in the same transaction.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
+    Boolean,
+    ColumnElement,
     and_,
     case,
     delete,
     false,
+    func,
     insert,
     or_,
     select,
@@ -63,6 +66,8 @@ class ClaimedStep:
     dependencies: dict[str, Produced]
     # Names the spec's content (None for a spec edited by hand): a reader may cache by it.
     spec_digest: str | None = None
+    # The credential its calls are paced on (`Step.lane`): a runner keeps so many of each.
+    lane: str = ""
 
 
 async def claim(
@@ -98,24 +103,92 @@ async def claim_platforms(
     owner: str,
     now: datetime,
     lease: timedelta,
-    limits: Mapping[str, int],
+    platforms: Iterable[str],
+    slots: int,
+    busy: Mapping[tuple[str, str], int] | None = None,
     specs: SpecCache | None = None,
 ) -> PlatformClaims:
-    """`claim` for several platforms at once (up to `limits[platform]` steps of each), with
-    one append of all their `step.started` events, the transaction's last statement: the
-    audit chain's lock, which every writer of every process waits for, is then held from that
-    append to the commit, not across each platform's claim and reads as well."""
+    """`claim` for several platforms at once: up to `slots` steps running of each platform
+    (counting the `busy` ones, running here already, by (platform, lane)), shared fairly by
+    its lanes (credentials), each lane's lowest claim rank first. One append of all their
+    `step.started` events, the transaction's last statement: the audit chain's lock, which
+    every writer of every process waits for, is then held from that append to the commit, not
+    across each claim and reads as well.
+
+    Each lane with work (ready here, or running) is first given up to its share of the slots
+    (`slots` / lanes, rounded up), then what is left goes to the lanes that have more ready:
+    a step waiting for one GitHub organization's write pace holds a slot of that organization's
+    share, not one another organization's step could use. Claimed in one rank order across
+    organizations, the smallest courses' steps filled every slot with the few organizations
+    they were in while the organization with the most work (the department's bound) sat idle
+    (measured: its writes paused for seconds)."""
     await _take_write_lock(session)
+    running = busy or {}
     steps: list[Step] = []
     started: list[audit_chain.AuditEntry] = []
     none_left: list[str] = []
-    for platform, limit in limits.items():
-        found, events = await _lease(session, owner, now, lease, limit, platform)
+    for platform in platforms:
+        mine = {lane: n for (p, lane), n in running.items() if p == platform and n > 0}
+        free = slots - sum(mine.values())
+        found: list[Step] = []
+        events: list[audit_chain.AuditEntry] = []
+        if free > 0:
+            # Expired leases and steps with no due time first (a handful at most), whatever
+            # their lane: they were claimed once already.
+            found, events = await _lease(session, owner, now, lease, free, platform, overdue=True)
+            free -= len(found)
+            taken = Counter(step.lane for step in found)
+            lanes = await _ready_lanes(session, platform)
+            share = -(-slots // max(1, len(set(lanes) | set(mine))))
+            more_ready = list(lanes)
+            for cap in (share, slots):
+                for lane in list(more_ready):
+                    wanted = min(free, cap - mine.get(lane, 0) - taken[lane])
+                    if wanted <= 0:
+                        continue
+                    more, more_events = await _lease(
+                        session, owner, now, lease, wanted, platform, overdue=False, lane=lane
+                    )
+                    found += more
+                    events += more_events
+                    taken[lane] += len(more)
+                    free -= len(more)
+                    if len(more) < wanted:
+                        more_ready.remove(lane)  # none ready left in it
         steps += found
         started += events
-        if not found and not await has_unfinished(session, platform):
+        if not found and not mine and not await has_unfinished(session, platform):
             none_left.append(platform)
     return PlatformClaims(await _claimed(session, steps, started, specs), none_left)
+
+
+async def _ready_lanes(session: AsyncSession, platform: str) -> list[str]:
+    """The platform's lanes with a ready step: a walk of `ix_steps_lane_ready`, one probe per
+    lane (a recursive query: `SELECT DISTINCT` would read every ready row of the platform)."""
+    rows = await session.execute(_READY_LANES, {"platform": platform})
+    return [lane for (lane,) in rows]
+
+
+_READY_LANES = text(
+    """
+    WITH RECURSIVE lanes(lane) AS (
+        SELECT (
+            SELECT lane FROM steps
+            WHERE platform = :platform AND state = 'pending' AND unfinished_deps = 0
+            ORDER BY lane LIMIT 1
+        )
+        UNION ALL
+        SELECT (
+            SELECT next.lane FROM steps AS next
+            WHERE next.platform = :platform AND next.state = 'pending'
+                AND next.unfinished_deps = 0 AND next.lane > lanes.lane
+            ORDER BY next.lane LIMIT 1
+        )
+        FROM lanes WHERE lanes.lane IS NOT NULL
+    )
+    SELECT lane FROM lanes WHERE lane IS NOT NULL
+    """
+)
 
 
 async def _take_write_lock(session: AsyncSession) -> None:
@@ -133,8 +206,11 @@ async def _lease(
     lease: timedelta,
     limit: int,
     platform: str | None,
+    *,
+    overdue: bool | None = None,
+    lane: str | None = None,
 ) -> tuple[list[Step], list[audit_chain.AuditEntry]]:
-    steps = list(await _claimable(session, now, limit, platform))
+    steps = list(await _claimable(session, now, limit, platform, overdue=overdue, lane=lane))
     started = []
     for step in steps:
         previous = step.state
@@ -178,6 +254,7 @@ async def _claimed(
             facts=dict(step.facts or {}),
             spec=by_course[step.course_id][1],
             spec_digest=by_course[step.course_id][0],
+            lane=step.lane,
             dependencies={
                 key: produced[(step.course_id, key)]
                 for key in step.depends_on
@@ -267,7 +344,13 @@ async def _produced(
 
 
 async def _claimable(
-    session: AsyncSession, now: datetime, limit: int, platform: str | None
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    platform: str | None,
+    *,
+    overdue: bool | None = None,
+    lane: str | None = None,
 ) -> Sequence[Step]:
     """Up to `limit` steps to lease, locked (PostgreSQL skips rows another claimer holds).
 
@@ -275,16 +358,22 @@ async def _claimable(
     whatever the number of waiting steps: first the overdue (expired leases, due before anything
     pending now, and pending steps with no time set: a handful at most), then pending steps in
     the order they fell due, stopping after `limit`. One query with an OR of both could not walk
-    one index in order and would read every ready row.
+    one index in order and would read every ready row. `overdue`: only the first walk (True)
+    or only the second (False); `lane`: only that lane's steps, in the second.
 
-    For one platform the due steps come lowest plan position first, whatever the course
-    (`ix_steps_platform_ready`): courses take turns, and a small course created after a big one
-    is done in about its own time instead of after the big one. Steps not due yet (a backoff)
-    are skipped on the way.
+    For one platform the due steps come lowest `claim_rank` first, then plan position
+    (`ix_steps_lane_ready`): the course with the least work left first, so a small course,
+    created after a big one or with it, is done in about its own time; the big one takes the
+    slots the small ones leave (a course's steps are ready a few at a time) and, aged by its
+    creation, waits behind newer courses no longer than its own work's worth of seconds.
+    Ordering by plan position alone made courses advance one position at a time together: a
+    small course was done only when every course had reached its last position, and a
+    course's Discord steps (planned after its GitHub ones) waited for every smaller course's.
+    Steps not due yet (a backoff) are skipped on the way.
     """
     ready = Step.unfinished_deps == 0
     mine = true() if platform is None else Step.platform == platform
-    overdue = select(Step).where(
+    late = select(Step).where(
         mine,
         ready,
         or_(
@@ -292,14 +381,23 @@ async def _claimable(
             and_(Step.state == "pending", Step.next_attempt_at.is_(None)),
         ),
     )
-    due = select(Step).where(mine, ready, Step.state == "pending", Step.next_attempt_at <= now)
+    due_now: ColumnElement[bool] = Step.next_attempt_at <= now
+    if platform is not None and session.get_bind().dialect.name == "sqlite":
+        # Nearly every ready step is due. Told nothing, SQLite's planner (it keeps no
+        # statistics) takes the range on `next_attempt_at` through `ix_steps_ready` and then
+        # sorts every ready row of the platform (10,000 invites of a big course).
+        due_now = func.likely(due_now, type_=Boolean)
+    due = select(Step).where(mine, ready, Step.state == "pending", due_now)
+    if lane is not None:
+        due = due.where(Step.lane == lane)
     if platform is None:
         due = due.order_by(Step.next_attempt_at, Step.position)
     else:
-        due = due.order_by(Step.position)
+        due = due.order_by(Step.claim_rank, Step.position)
+    walks = {None: (late, due), True: (late,), False: (due,)}[overdue]
     steps: list[Step] = []
     # The overdue come in index order, unsorted: sorting would read them all first.
-    for query in (overdue, due):
+    for query in walks:
         wanted = limit - len(steps)
         if wanted > 0:
             found = await session.scalars(query.limit(wanted).with_for_update(skip_locked=True))
@@ -321,7 +419,8 @@ async def has_unfinished(session: AsyncSession, platform: str) -> bool:
 async def link_dependencies(
     session: AsyncSession, course_id: str, *, only: Collection[str] | None = None
 ) -> None:
-    """Make the course's `step_dependencies` rows match its steps' `depends_on` keys.
+    """Make the course's `step_dependencies` rows match its steps' `depends_on` keys, and
+    give the steps their claim rank (`rank_steps`).
 
     Call after adding steps or changing their dependencies (course create and update); the
     triggers then count each step's unfinished dependencies. A key naming no step of the
@@ -329,6 +428,7 @@ async def link_dependencies(
     `only`: just the edges from the steps with these keys (the caller knows no other step's
     edges changed), read through the (course_id, key) index instead of every step.
     """
+    await rank_steps(session, course_id, only=only)
     await session.flush()
     query = select(Step.id, Step.key, Step.depends_on).where(Step.course_id == course_id)
     if only is None:
@@ -373,6 +473,57 @@ async def link_dependencies(
             insert(StepDependency),
             [{"step_id": step_id, "depends_on_id": dep_id} for step_id, dep_id in new],
         )
+
+
+# What one step left to do weighs against a second of a course's age in `claim_rank`: a
+# course created this many seconds per step of its work before a smaller one still goes first.
+RANK_SECONDS_PER_STEP = 1
+
+
+def lane_of(platform: str, github_org: str) -> str:
+    """The credential a step's calls are paced on: each GitHub organization's own (a GitHub
+    App's installation, or the token's pace for that organization's writes), one Discord bot,
+    one mail sender."""
+    return f"github:{github_org}" if platform == "github" else platform
+
+
+async def rank_steps(
+    session: AsyncSession, course_id: str, *, only: Collection[str] | None = None
+) -> None:
+    """Give the course's steps about to be written (new in the session, or loaded with a key
+    in `only`) their lane (`lane_of`) and `claim_rank`: the course's creation in epoch seconds
+    plus `RANK_SECONDS_PER_STEP` per step of it not yet succeeded. Set on the objects before
+    the flush, so each row is written once, with them (an UPDATE of a 30,000-step course after
+    its INSERT doubled its row versions until a vacuum). Static: a step keeps the rank it got
+    when planned (ranking every step again at each success would write the whole course each
+    time); a course update ranks the steps it adds or changes by the work left then. A step
+    written otherwise keeps lane '' and rank 0: claimed first, in its platform's one lane."""
+    wanted = set() if only is None else set(only)
+    # Taken once: `session.new` builds a new set at each access.
+    new = [obj for obj in session.new if isinstance(obj, Step) and obj.course_id == course_id]
+    loaded = [
+        obj
+        for obj in session.identity_map.values()
+        if isinstance(obj, Step) and obj.course_id == course_id and obj.key in wanted
+    ]
+    steps = [*new, *loaded]
+    if not steps:
+        return
+    with session.no_autoflush:
+        # The caller's object when it holds one (an update may have changed its organization).
+        course = await session.get(Course, course_id)
+        written = await session.scalar(
+            select(func.count())
+            .select_from(Step)
+            .where(Step.course_id == course_id, Step.state != "succeeded")
+        )
+    if course is None:
+        return
+    left = int(written or 0) + len(new)
+    rank = int(course.created_at.timestamp()) + RANK_SECONDS_PER_STEP * left
+    for step in steps:
+        step.lane = lane_of(step.platform, course.github_org)
+        step.claim_rank = rank
 
 
 async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:

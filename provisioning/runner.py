@@ -1,11 +1,14 @@
 """The step runner: claims due steps, runs their executors, records the outcome.
 
 Woken by APScheduler ticks and on every enqueue (`wake`). Several steps run at once, up to
-`concurrency` per platform: a GitHub step waiting a second for its write slot holds a GitHub
-slot, never one a Discord step could use (each platform's governor paces its calls). Each
-running step keeps its lease alive; if this process dies, the lease expires and any runner
-takes the step over, whose executor then verifies or adopts what the dead one may have
-created.
+`concurrency` per platform, shared fairly by its lanes, the credentials the steps' calls are
+paced on (the Discord bot, each GitHub organization, the mail sender): a GitHub step waiting a
+second for its organization's write slot holds a slot of GitHub's and of that organization's
+share, never one a Discord step or another organization's share could use (each credential's
+governor paces its calls). Within a lane the course with the least work left goes first
+(`db.step_queue`). Each running step keeps its lease alive; if this process dies, the lease
+expires and any runner takes the step over, whose executor then verifies or adopts what the
+dead one may have created.
 """
 
 from __future__ import annotations
@@ -45,15 +48,16 @@ class RunnerConfig:
     """How much a runner takes on at once and how long its leases last."""
 
     lease_s: float = 60.0
-    concurrency: int = 8  # per platform
+    concurrency: int = 8  # per platform, shared by its lanes (credentials)
     idle_poll_s: float = 5.0
     # On shutdown, how long steps in flight may take to finish before they are handed back
     # (an operator expects Ctrl+C to be quick; a handed-back step runs again, idempotently).
     drain_s: float = 1.0
 
 
-def _platform(step: step_queue.ClaimedStep) -> str:
-    return step.kind.split(".", 1)[0]
+def _lane(step: step_queue.ClaimedStep) -> tuple[str, str]:
+    """(platform, lane): what a running step counts against."""
+    return step.kind.split(".", 1)[0], step.lane
 
 
 class StepRunner:
@@ -100,7 +104,8 @@ class StepRunner:
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Keep up to `concurrency` steps of each platform running until `stop` is set.
+        """Keep up to `concurrency` steps of each platform running until `stop` is set,
+        each lane its fair share of them.
 
         A step is claimed only when a slot is free, so every claimed step is running and
         renewing its lease: a claimed step waiting for a slot could outlive its lease and be
@@ -108,15 +113,14 @@ class StepRunner:
         dependants ready, so finishing wakes the loop as an enqueue does.
         """
         running: dict[asyncio.Task[None], int] = {}
-        platform_of: dict[asyncio.Task[None], str] = {}
+        lane_of: dict[asyncio.Task[None], tuple[str, str]] = {}
         waits: dict[asyncio.Task[None], pace.PaceWait] = {}
         try:
             while not stop.is_set():
                 self._wake.clear()
-                busy = Counter(platform_of[task] for task in running)
-                free = {p: self._config.concurrency - busy[p] for p in self._platforms}
+                busy = Counter(lane_of[task] for task in running)
                 try:
-                    claimed = await self._claim_free(free)
+                    claimed = await self._claim_free(busy)
                 except Exception:
                     # The database went away for a moment (restart, failover, a lock timeout):
                     # the runner must outlive it, so log, wait a poll interval, claim again.
@@ -130,9 +134,9 @@ class StepRunner:
                     wait = pace.PaceWait()
                     task = asyncio.create_task(self._run(step, wait), name=step.key)
                     running[task] = step.id
-                    platform_of[task] = _platform(step)
+                    lane_of[task] = _lane(step)
                     waits[task] = wait
-                # No second claim round straight away: a platform given fewer steps than it
+                # No second claim round straight away: a lane given fewer steps than it
                 # had slots for has no more ready now, and one given as many is full. (That
                 # round found nothing most of the time, yet took the write lock: a third of
                 # all statements at scale 50.) A step finishing, a wake or the idle poll
@@ -149,7 +153,7 @@ class StepRunner:
                 for signal in signals:
                     signal.cancel()
                 running = {task: id_ for task, id_ in running.items() if not task.done()}
-                platform_of = {task: platform_of[task] for task in running}
+                lane_of = {task: lane_of[task] for task in running}
                 waits = {task: waits[task] for task in running}
         finally:
             await self._drain(running, waits)
@@ -218,15 +222,18 @@ class StepRunner:
         await asyncio.gather(*(self._run(step) for step in claimed))
         return len(claimed)
 
-    async def _claim_free(self, free: Mapping[str, int]) -> list[step_queue.ClaimedStep]:
-        """Claim, in one transaction, up to `free[platform]` steps of each platform.
+    async def _claim_free(
+        self, busy: Mapping[tuple[str, str], int]
+    ) -> list[step_queue.ClaimedStep]:
+        """Claim, in one transaction, up to `concurrency` steps of each platform less the
+        `busy` ones (running here, by (platform, lane)), each lane its share.
 
         A platform with no step left to run anywhere (a course's Discord work done, no e-mail
         steps at all) is not asked again until a wake or `idle_poll_s` later: it was asked at
         every round, for nothing, two queries each time."""
         claimed: list[step_queue.ClaimedStep] = []
         now = asyncio.get_running_loop().time()  # real time, like the idle poll's
-        wanted = {p: n for p, n in free.items() if n > 0 and self._none_left_until[p] <= now}
+        wanted = [p for p in self._platforms if self._none_left_until[p] <= now]
         if not wanted:
             return claimed
         wakes = self.wakes
@@ -236,7 +243,9 @@ class StepRunner:
                 owner=self.owner,
                 now=self._clock.now(),
                 lease=timedelta(seconds=self._config.lease_s),
-                limits=wanted,
+                platforms=wanted,
+                slots=self._config.concurrency,
+                busy=busy,
                 specs=self._stored_specs,
             )
         claimed += found.steps

@@ -320,14 +320,21 @@ async def _sqlite_plan(engine: AsyncEngine, statement: str, parameters: Any) -> 
 
 
 async def _assert_claim_reads_only_ready_rows(
-    engine: AsyncEngine, sessions: Sessions, now: datetime
+    engine: AsyncEngine, sessions: Sessions, now: datetime, platform: str | None = None
 ) -> list[step_queue.ClaimedStep]:
     with _statements(engine) as sent:
         async with sessions.begin() as session:
-            claimed = await step_queue.claim(session, owner="r", now=now, lease=LEASE, limit=8)
-    reads = [(s, p) for s, p in sent if s.lstrip().startswith("SELECT") and "steps" in s]
-    # Two walks for the claim, one for the dependencies' results if any step has some.
-    assert 2 <= len(reads) <= 3
+            if platform is None:
+                claimed = await step_queue.claim(session, owner="r", now=now, lease=LEASE, limit=8)
+            else:  # as the runner claims: per platform, lowest claim rank first
+                found = await step_queue.claim_platforms(
+                    session, owner="r", now=now, lease=LEASE, platforms=[platform], slots=8
+                )
+                claimed = found.steps
+    reads = [(s, p) for s, p in sent if s.lstrip().startswith(("SELECT", "WITH")) and "steps" in s]
+    # Two walks for the claim, one for the dependencies' results if any step has some; by
+    # lane, a walk of the lanes with ready steps too (one lane here: one organization).
+    assert 2 <= len(reads) <= (3 if platform is None else 4)
     for statement, parameters in reads:
         if engine.dialect.name == "sqlite":
             plan = await _sqlite_plan(engine, statement, parameters)
@@ -341,16 +348,21 @@ async def _assert_claim_reads_only_ready_rows(
     return claimed
 
 
+@pytest.mark.parametrize("platform", [None, "github"])
 async def test_claim_of_a_10000_student_course_reads_only_ready_rows(
-    engine: AsyncEngine, session_factory: Sessions
+    engine: AsyncEngine, session_factory: Sessions, platform: str | None
 ) -> None:
     """With 10,000 invites waiting for their teams, and again with all of them ready, a claim
-    reads a handful of rows through the ready index (SQLite: every access to `steps` is an
-    index search, never a scan or a sort; PostgreSQL: at most 40 rows of `steps` read)."""
+    (of any platform, or of GitHub's in claim-rank order as the runner claims) reads a handful
+    of rows through a ready index (SQLite: every access to `steps` is an index search, never a
+    scan or a sort; PostgreSQL: at most 40 rows of `steps` read)."""
     clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
     course_id = await _big_course(session_factory, clock)
+    # Another course, smaller, ranked before the big one: its ready steps come first.
+    small = make_course(code="CS102", kind="laboratory", students=10, groups=2)
+    await CourseService(session_factory, clock).create(parse_course(small), actor="t")
     later = clock.now() + timedelta(seconds=1)
-    claimed = await _assert_claim_reads_only_ready_rows(engine, session_factory, later)
+    claimed = await _assert_claim_reads_only_ready_rows(engine, session_factory, later, platform)
     assert len(claimed) == 8
     async with session_factory.begin() as session:
         # Every team done: every invite is ready now.
@@ -366,7 +378,7 @@ async def test_claim_of_a_10000_student_course_reads_only_ready_rows(
         )
     assert ready is not None
     assert ready > BIG
-    claimed = await _assert_claim_reads_only_ready_rows(engine, session_factory, later)
+    claimed = await _assert_claim_reads_only_ready_rows(engine, session_factory, later, platform)
     assert len(claimed) == 8
 
 
