@@ -17,8 +17,8 @@ statistics on fresh rows, took for the lanes' walk and then sorted every ready r
 Plain ADD COLUMN / CREATE INDEX / DROP INDEX, no batch rebuild (SQLite adds a column with a
 constant default in place).
 
-Revision ID: c017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "c017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | None = None
 depends_on: str | None = None
 
