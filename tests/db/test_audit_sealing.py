@@ -15,8 +15,13 @@ from db import audit_chain
 from db.audit_chain import GENESIS_HASH, AuditEntry, compute_hash
 from db.engine import create_engine, create_session_factory
 from db.models import AuditEvent
+from provisioning.audit import AuditLog
+from provisioning.audit_context import AuditContext, HttpExchange
 from provisioning.audit_sealer import AuditSealer
+from provisioning.metrics import Metrics
 from tests.conftest import alembic_config, in_thread, migrate
+from tests.fakes.clocks import ManualClock
+from web.schemas import AuditPageOut
 
 Sessions = async_sessionmaker[AsyncSession]
 START = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
@@ -206,3 +211,50 @@ async def test_the_migration_keeps_a_chain_written_before_it_verifiable(
         in_thread(command.downgrade, alembic_config(empty_database_url), "0016")
     finally:
         await engine.dispose()
+
+
+def _exchange(n: int) -> HttpExchange:
+    return HttpExchange(
+        platform="github",
+        method="PUT",
+        path=f"/orgs/uni/teams/t/memberships/s{n}",
+        status=200,
+        duration_ms=5,
+        request_summary={"role": "member"},
+    )
+
+
+async def test_the_audit_writer_wakes_the_sealer_once_its_rows_commit(
+    session_factory: Sessions, clock: ManualClock
+) -> None:
+    """HTTP rows the transports record are sealed on the writer's wake, not at the next sweep
+    (an hour away here)."""
+    sealed = asyncio.Event()
+    sealer = AuditSealer(
+        session_factory, every_s=3600, gap_s=0, on_round=lambda n: sealed.set() if n else None
+    )
+    log = AuditLog(session_factory, clock, Metrics(), on_written=sealer.wake)
+    sealer.start()
+    try:
+        context = AuditContext(actor="runner", course_id="c-1", step_key="github.team:lab-01")
+        await asyncio.gather(*(log.record_http(_exchange(n), context) for n in range(3)))
+        await asyncio.wait_for(sealed.wait(), SEALED_WITHIN_S)
+        assert [r.seq for r in await _rows(session_factory)] == [1, 2, 3]
+    finally:
+        await sealer.close()
+
+
+async def test_an_unsealed_row_is_shown_with_null_links_until_sealed(
+    session_factory: Sessions, clock: ManualClock
+) -> None:
+    """A course's audit page shows a row written a moment ago with seq and hashes null (the
+    REST schema accepts it), and with them once sealed."""
+    log = AuditLog(session_factory, clock, Metrics())
+    context = AuditContext(actor="runner", course_id="c-1")
+    await log.record_http(_exchange(1), context)
+    page = AuditPageOut.of("c-1", await log.page("c-1"), None)
+    assert [(r.seq, r.hash, r.prev_hash) for r in page.items] == [(None, None, None)]
+    assert (await log.verify()).checked == 1
+    (row,) = AuditPageOut.of("c-1", await log.page("c-1"), None).items
+    assert (row.seq, row.prev_hash) == (1, GENESIS_HASH)
+    assert row.hash is not None
