@@ -147,6 +147,8 @@ def main() -> int:
         "wall_s": result["wall_s"],
         "calls_ratio": result["calls_ratio"],
         "all_succeeded": result["all_succeeded"],
+        "stop_s": result["stop_s"],
+        "status_p99_ms": result["status_p99_ms"],
         "discord_after_claim_s": {
             "min": discord[0],
             "median": round(statistics.median(discord), 2),
