@@ -52,6 +52,7 @@ from db.ready_signal import ReadySignal
 from provisioning import governor
 from provisioning.api_tokens import ApiTokenService
 from provisioning.audit import AuditLog
+from provisioning.audit_sealer import AuditSealer
 from provisioning.claims.codes import claim_code
 from provisioning.claims.service import DatabaseClaimService
 from provisioning.clock import Clock, SystemClock
@@ -169,7 +170,14 @@ async def build(
     engine, sessions = await open_database(settings, stack)
     endpoints = await open_endpoints(settings, stack)
     metrics = Metrics()
-    audit = AuditLog(sessions, clock, metrics)
+    # Chains the audit rows every part writes unsealed. Started here, not in `bot.app.run`:
+    # every process built (runner, bot, benchmarks, tests) writes rows, and its own rows are
+    # sealed at the latest when it stops (registered before the parts that write, so closed
+    # after them, before the engine).
+    sealer = AuditSealer(sessions)
+    sealer.start()
+    stack.push_async_callback(sealer.close)
+    audit = AuditLog(sessions, clock, metrics, on_written=sealer.wake)
     ledger = pace_ledger(engine, clock)
     discord_governor = RateGovernor(
         "discord",

@@ -70,7 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("name", help="the token's name, as `token list` shows it")
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    audit_commands.add_parser(
+        "verify",
+        help="seal the rows written so far into the hash chain, check it; exit 1 if broken",
+    )
     return parser
 
 

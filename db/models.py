@@ -237,13 +237,21 @@ class StepDependency(Base):
 class AuditEvent(Base):
     """Append-only, hash-chained audit row: one HTTP call to a platform, or one domain event.
 
-    Rows are written only through ``db.audit_chain``. ``prev_hash`` is unique so the
-    chain can never fork, even if a writer forgot the lock.
+    Rows are written only through ``db.audit_chain``: inserted unsealed (``seq``, ``prev_hash``
+    and ``hash`` NULL), then sealed into the chain after they commit. ``prev_hash`` and ``seq``
+    are unique so the chain can never fork, even if a sealer forgot the lock.
     """
 
     __tablename__ = "audit_events"
     __table_args__ = (
         UniqueConstraint("prev_hash"),
+        # The rows the sealer has yet to chain, oldest first; empty nearly always.
+        Index(
+            "ix_audit_events_unsealed",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
         CheckConstraint(_in("kind", ("http", "event")), name="kind"),
         Index("ix_audit_events_course_id_id", "course_id", "id"),
         # A course's last event of a kind (its last reconcile, on every status read).
@@ -267,8 +275,10 @@ class AuditEvent(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String())
     rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The row's place in the chain, and its links: NULL until the sealer chains the row.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class ApiToken(Base):

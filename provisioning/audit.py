@@ -3,13 +3,15 @@
 Rows are appended through `audit_chain` before the HTTP call returns to the step: a step that
 crashes right after a call still leaves the call's row. Calls answered while a write is under
 way are written together, in the next transaction (group commit): each caller still waits for
-its own row's commit, but many calls at once cost one lock of the chain and one commit, not one
-each.
+its own row's commit, but many calls at once cost one insert and one commit, not one each.
+Rows are written unsealed; after each commit the writer wakes the process's sealer
+(`provisioning.audit_sealer`), which chains them.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +37,18 @@ class AuditLog:
     """Implements `HttpAuditSink`; one instance per process, shared by both gateways."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, metrics: Metrics
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        on_written: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._metrics = metrics
+        # Called after rows commit: the sealer's `wake`.
+        self._on_written = on_written
         # Rows waiting for the next batch, each with the future its caller awaits.
         self._queue: list[tuple[audit_chain.AuditEntry, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -94,6 +103,8 @@ class AuditLog:
                 attempt=context.attempt,
                 summary={"to": recipient, "status": status},
             )
+        if self._on_written is not None:
+            self._on_written()
 
     async def _write_batches(self) -> None:
         """Write what is queued, in order, one transaction per batch, until nothing is."""
@@ -106,11 +117,13 @@ class AuditLog:
                 for _, written in batch:
                     written.set_exception(exc)
             else:
+                if self._on_written is not None:
+                    self._on_written()
                 for _, written in batch:
                     written.set_result(None)
 
     async def verify(self) -> audit_chain.ChainVerification:
-        """Walk the chain; the first broken link, if any."""
+        """Seal what is committed, then walk the chain; the first broken link, if any."""
         async with self._sessions() as session:
             return await audit_chain.verify(session)
 
@@ -219,6 +232,8 @@ def _public(row: AuditEvent) -> dict[str, Any]:
         "duration_ms": row.duration_ms,
         "request_id": row.request_id,
         "rate_limit": row.rate_limit,
+        # All three None for a moment after the row is written, until it is sealed.
+        "seq": row.seq,
         "hash": row.hash,
         "prev_hash": row.prev_hash,
     }

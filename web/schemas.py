@@ -332,8 +332,12 @@ class AuditRowOut(_Out):
     duration_ms: int | None
     request_id: str | None
     rate_limit: dict[str, Any] | None
-    hash: str = Field(description="sha256 over this row and prev_hash")
-    prev_hash: str
+    seq: int | None = Field(
+        description="The row's place in the hash chain; null for a moment after the row is "
+        "written, until it is sealed into the chain (`GET /audit/verify` seals at once)"
+    )
+    hash: str | None = Field(description="sha256 over this row and prev_hash; null until sealed")
+    prev_hash: str | None = Field(description="The hash of the row before in the chain (by seq)")
 
 
 class AuditPageOut(_Out):

@@ -1,4 +1,4 @@
-"""The audit hash chain: concurrent appends stay one chain; any tampering is found."""
+"""The audit hash chain: concurrent appends stay one chain once sealed; any tampering is found."""
 
 from __future__ import annotations
 
@@ -43,12 +43,17 @@ async def test_concurrent_appends_form_one_unbroken_chain(
         result = await audit_chain.verify(session)
     assert result.ok
     assert result.checked == 20
+    async with session_factory() as session:
+        seqs = (await session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq))).all()
+    assert seqs == list(range(1, 21))
 
 
 async def test_tampered_row_is_reported(session_factory: Sessions, clock: ManualClock) -> None:
-    """Changing a stored field breaks the chain exactly at that row."""
+    """Changing a field of a sealed row breaks the chain exactly at that row."""
     for n in range(3):
         await _append(session_factory, clock, n)
+    async with session_factory() as session:
+        assert await audit_chain.seal(session) == 3
     async with session_factory.begin() as session:
         await session.execute(update(AuditEvent).where(AuditEvent.id == 2).values(status=500))
     async with session_factory() as session:

@@ -1,10 +1,12 @@
-"""A course update takes the audit chain's lock last, so runners' claims never wait for it.
+"""A course update never makes runners' claims wait for the audit chain.
 
-Every writer of audit rows (a claim, a step's result) locks the chain's head until it commits.
-An update that appended its `course.updated` event early held that lock through the rest of
-its transaction (the status it answers, the caller's `within`), and every claim of every
-runner queued behind it. PostgreSQL only: on SQLite the update's transaction holds the one
-write lock from its start, so there a claim waits for the whole of it whatever the order.
+Writers of audit rows once locked the chain's head until they committed, and an update that
+appended its `course.updated` event early held that lock through the rest of its transaction
+(the status it answers, the caller's `within`), so every claim of every runner queued behind
+it. Appends now take no lock at all (rows are sealed into the chain after they commit); this
+keeps a claim made during an update's open transaction from ever waiting for it again.
+PostgreSQL only: on SQLite the update's transaction holds the one write lock from its start,
+so there a claim waits for the whole of it whatever the order.
 """
 
 from __future__ import annotations

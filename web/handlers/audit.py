@@ -27,7 +27,8 @@ async def course_audit(request: web.Request) -> web.Response:
 
 
 async def verify_audit(request: web.Request) -> web.Response:
-    """GET /audit/verify: walk the whole hash chain; 200 either way, ``ok`` says which."""
+    """GET /audit/verify: seal the rows committed so far, then walk the whole hash chain; 200
+    either way, ``ok`` says which."""
     result = await request.app[SERVICES].audit.verify()
     return json_response(200, AuditVerifyOut.of(result).model_dump_json())
 
