@@ -171,7 +171,7 @@ async def test_the_migration_keeps_a_chain_written_before_it_verifiable(
     """Rows chained by the code before sealing (in id order, one rolled back) get `seq = id`,
     verify as before, and new rows chain on after them; the downgrade refuses while a row is
     unsealed and works once all are sealed."""
-    migrate(empty_database_url, "0016")
+    migrate(empty_database_url, "0018")
     engine = create_engine(empty_database_url)
     sessions = create_session_factory(engine)
     table = AuditEvent.__table__
@@ -201,14 +201,14 @@ async def test_the_migration_keeps_a_chain_written_before_it_verifiable(
         assert [r.seq for r in old] == [r.id for r in old]
         await _append(sessions, _entry(10))
         with pytest.raises(RuntimeError, match="not sealed"):
-            in_thread(command.downgrade, alembic_config(empty_database_url), "0016")
+            in_thread(command.downgrade, alembic_config(empty_database_url), "0018")
         async with sessions() as session:
             result = await audit_chain.verify(session)
         assert (result.ok, result.checked) == (True, 5)
         new = (await _rows(sessions))[-1]
         assert (new.seq, new.prev_hash) == (old[-1].id + 1, old[-1].hash)
         await engine.dispose()
-        in_thread(command.downgrade, alembic_config(empty_database_url), "0016")
+        in_thread(command.downgrade, alembic_config(empty_database_url), "0018")
     finally:
         await engine.dispose()
 

@@ -13,8 +13,8 @@ first (`python -m bot audit verify` seals, then walks the chain). The old code w
 in id order: rows sealed out of id order (one that committed after a later id) then read as a
 broken link there, though no row was altered.
 
-Revision ID: a017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "a017"
-down_revision: str | None = "0016"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | None = None
 depends_on: str | None = None
 
