@@ -110,10 +110,8 @@ async def claim_platforms(
 ) -> PlatformClaims:
     """`claim` for several platforms at once: up to `slots` steps running of each platform
     (counting the `busy` ones, running here already, by (platform, lane)), shared fairly by
-    its lanes (credentials), each lane's lowest claim rank first. One append of all their
-    `step.started` events, the transaction's last statement: the audit chain's lock, which
-    every writer of every process waits for, is then held from that append to the commit, not
-    across each claim and reads as well.
+    its lanes (credentials), each lane's lowest claim rank first. One append (one INSERT) of
+    all their `step.started` events, the transaction's last statement.
 
     Each lane with work (ready here, or running) is first given up to its share of the slots
     (`slots` / lanes, rounded up), then what is left goes to the lanes that have more ready:
@@ -229,9 +227,8 @@ async def _claimed(
     started: list[audit_chain.AuditEntry],
     specs: SpecCache | None,
 ) -> list[ClaimedStep]:
-    """The leased steps with what their executors need, read before the events are appended:
-    rows first, then the audit chain's lock (see `_settle`), and nothing after it but the
-    commit (the chain's lock serialises every process's writes until then)."""
+    """The leased steps with what their executors need, read before the events are appended
+    (see `_settle`): nothing after the append but the commit."""
     if not steps:
         return []
     await session.flush()
@@ -646,10 +643,9 @@ async def settle_error(
 async def _settle(session: AsyncSession, events: list[audit_chain.AuditEntry]) -> None:
     """Write the step rows changed so far, then the events.
 
-    The order matters on PostgreSQL: a state change locks rows of other steps too (the
-    triggers update the counts of its dependants; a failure blocks them), and the audit
-    chain's lock is taken last by every writer of steps, so a transaction that holds the
-    chain never waits for a row another holds while waiting for the chain (a deadlock).
+    Appending takes no lock (`audit_chain.seal` chains the rows after the commit), so the
+    order is for the reader: the step rows (whose triggers update the counts of their
+    dependants), then the events that record them, in one transaction.
     """
     await session.flush()
     await audit_chain.append_many(session, events)

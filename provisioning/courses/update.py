@@ -416,10 +416,8 @@ async def apply_update(
     """Bring the locked course's rows to `spec` and its plan, in the caller's transaction.
 
     The result carries the change's audit event, not yet appended: the caller appends it as
-    the transaction's last write (`audit_chain.append_many`), because the chain's lock is held
-    from the append to the commit and every claim and step result of every runner waits for
-    it; whatever the caller still does in the transaction (the status it answers, its
-    `within`) must not happen under that lock.
+    the transaction's last write (`audit_chain.append_many`, one INSERT without a lock; the
+    sealer chains it after the commit).
 
     `prepared` (`known_plan.prepare_update` of `spec`) brings the digests, the encoded JSON
     and the difference, computed off the event loop; its `known` must hold for the locked
