@@ -22,6 +22,7 @@ from discord import app_commands
 
 from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
+from bot.heap import freeze_startup_heap
 from bot.pace_upkeep import schedule_pruning
 from bot.settings import Settings
 from bot.shutdown import PhasedExitStack, StopClock
@@ -61,6 +62,7 @@ async def serve(settings: Settings, *, runner_only: bool = False) -> None:
         loop.add_signal_handler(sig, on_signal)
     async with PhasedExitStack(clock) as stack:
         product = await build(settings, stack)
+        freeze_startup_heap()
         await run(product, stop, runner_only=runner_only, clock=clock)
     # The last line before the process exits: the stop test compares the exit with it.
     log.info("everything stopped, +%.3f s after the signal; exiting", clock.since())

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from sqlalchemy import select, update
@@ -160,7 +160,14 @@ async def control_of(server: SandboxServer) -> AsyncIterator[Control]:
 # --- the product ------------------------------------------------------------------------------
 
 
-def e2e_settings(database_url: str, server: SandboxServer, **changes: Any) -> Settings:
+class HasBaseUrl(Protocol):
+    """A sandbox in this process (`SandboxServer`) or in its own (`SandboxProcess`)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+
+def e2e_settings(database_url: str, server: HasBaseUrl, **changes: Any) -> Settings:
     """The product's settings for a test: `server` as its sandbox, governors (and backoffs)
     sped up so that no test waits, a fixed claim secret."""
     values: dict[str, Any] = {
@@ -233,7 +240,7 @@ class Product:
 @contextlib.asynccontextmanager
 async def open_product(
     database_url: str,
-    server: SandboxServer,
+    server: HasBaseUrl,
     *,
     policy: RetryPolicy | None = None,
     github_timeout_s: int = 10,

@@ -8,32 +8,25 @@ clocks' reading.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.build import build
-from bot.settings import Settings
 from db.models import AuditEvent, Step
 from provisioning.courses.spec import parse_course
-from provisioning.retry import RetryPolicy
 from tests.e2e.harness import (
-    GOVERNOR_SCALE,
     MUTATING,
-    SECRET,
-    Product,
     RunnerProcess,
     laboratory,
     lecture,
     logins,
+    open_product,
     product_env,
     until,
 )
-from tests.e2e.sandbox_process import SandboxProcess, sandbox_process
+from tests.e2e.sandbox_process import sandbox_process
 
 # GitHub writes 1 s apart at real scale: 0.25 s here, so ~70 writes take ~18 s.
 GITHUB_SCALE = 4
@@ -44,21 +37,6 @@ SANDBOX_FREE_SCALE = 1000.0
 # time since the send, taken one after the other; the database keeps microseconds. Nothing
 # else is allowed: not the machine's load, not the hand-off to the sending thread.
 CLOCK_READING_S = 0.001
-
-
-@contextlib.asynccontextmanager
-async def product_on(database_url: str, sandbox: SandboxProcess) -> AsyncIterator[Product]:
-    """The product (as `bot.build` makes it) in this process, to create the courses."""
-    settings = Settings(
-        app_env="development",
-        database_url=database_url,
-        sandbox_url=sandbox.base_url,
-        rate_scale=GOVERNOR_SCALE,
-        secret_key=SECRET.decode(),
-        github_timeout_s=10,
-    )
-    async with contextlib.AsyncExitStack() as stack:
-        yield Product(await build(settings, stack, policy=RetryPolicy(base_s=0)))
 
 
 @pytest.mark.postgres
@@ -73,7 +51,7 @@ async def test_two_runner_processes_send_github_writes_a_spacing_apart(
     GitHub steps."""
     async with (
         sandbox_process(SANDBOX_FREE_SCALE, tmp_path / "sandbox") as sandbox,
-        product_on(database_url, sandbox) as product,
+        open_product(database_url, sandbox) as product,
     ):
         users = await sandbox.control.call("GET", "/discord/users")
         people = {u["username"]: str(u["id"]) for u in users}

@@ -8,29 +8,22 @@ organization allows 50 invitations a day, which the runners learn from its first
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.build import build
-from bot.settings import Settings
 from db.models import AuditEvent, Step
-from provisioning.retry import RetryPolicy
 from tests.e2e.harness import (
-    GOVERNOR_SCALE,
-    SECRET,
-    Product,
     RunnerProcess,
     lecture,
+    open_product,
     product_env,
     until,
 )
-from tests.e2e.sandbox_process import SandboxProcess, sandbox_process
+from tests.e2e.sandbox_process import sandbox_process
 
 # GitHub's day: 20 s, long enough for the runners, however loaded the machine, to send a day's
 # 50 within it and meet the limit.
@@ -40,21 +33,6 @@ ORG = "demo-free"
 LIMIT = 50  # the sandbox's free organizations
 STUDENTS = 90
 RUNNER_CONCURRENCY = 8  # the runners' default, per platform
-
-
-@contextlib.asynccontextmanager
-async def product_on(database_url: str, sandbox: SandboxProcess) -> AsyncIterator[Product]:
-    """The product in this process, only to create the course."""
-    settings = Settings(
-        app_env="development",
-        database_url=database_url,
-        sandbox_url=sandbox.base_url,
-        rate_scale=GOVERNOR_SCALE,
-        secret_key=SECRET.decode(),
-        github_timeout_s=10,
-    )
-    async with contextlib.AsyncExitStack() as stack:
-        yield Product(await build(settings, stack, policy=RetryPolicy(base_s=0)))
 
 
 def invitations_sent(entries: list[Any]) -> list[float]:
@@ -82,7 +60,7 @@ async def test_two_runner_processes_keep_one_invitation_window(
     two runner processes: all go, none fails, never more than 50 in any day, both took part."""
     async with (
         sandbox_process(SCALE, tmp_path / "sandbox") as sandbox,
-        product_on(database_url, sandbox) as product,
+        open_product(database_url, sandbox) as product,
     ):
         people = await sandbox.control.discord_users()
         students = [{"name": f"S {i}", "github": f"stu-{i:03d}"} for i in range(STUDENTS)]

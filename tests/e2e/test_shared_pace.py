@@ -9,29 +9,23 @@ loop (which polls the database and, in the second test, would delay the stamping
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.build import build
-from bot.settings import Settings
 from db.models import AuditEvent, Step
 from provisioning.courses.spec import parse_course
-from provisioning.retry import RetryPolicy
 from sandbox.discord.config import RateConfig
 from tests.e2e.harness import (
-    GOVERNOR_SCALE,
-    SECRET,
     Product,
     RunnerProcess,
     laboratory,
     lecture,
     logins,
+    open_product,
     product_env,
     until,
 )
@@ -57,21 +51,6 @@ JITTER_S = 0.35
 # The second test: the sandbox's buckets at real speed (channel creates: 10 per 10 s per
 # server), so that the channels of a laboratory become ready faster than the bucket allows.
 BUCKET_SCALE = 1.0
-
-
-@contextlib.asynccontextmanager
-async def product_on(database_url: str, sandbox: SandboxProcess) -> AsyncIterator[Product]:
-    """The product (as `bot.build` makes it) in this process, to create and claim courses."""
-    settings = Settings(
-        app_env="development",
-        database_url=database_url,
-        sandbox_url=sandbox.base_url,
-        rate_scale=GOVERNOR_SCALE,
-        secret_key=SECRET.decode(),
-        github_timeout_s=10,
-    )
-    async with contextlib.AsyncExitStack() as stack:
-        yield Product(await build(settings, stack, policy=RetryPolicy(base_s=0)))
 
 
 async def _run_two(env: dict[str, str], tmp_path: Path, name: str, done: object) -> None:
@@ -128,7 +107,7 @@ async def test_two_runner_processes_share_one_pace_per_credential(
     processes took part in both, so each would have paced alone at the full rate."""
     async with (
         sandbox_process(SANDBOX_FREE_SCALE, tmp_path / "sandbox") as sandbox,
-        product_on(database_url, sandbox) as product,
+        open_product(database_url, sandbox) as product,
     ):
         control = sandbox.control
         people = await _people(sandbox)
@@ -209,7 +188,7 @@ async def test_two_runner_processes_share_each_discord_bucket(
     than 10 channel creates in one, while the bucket was filled (its calls waited)."""
     async with (
         sandbox_process(BUCKET_SCALE, tmp_path / "sandbox") as sandbox,
-        product_on(database_url, sandbox) as product,
+        open_product(database_url, sandbox) as product,
     ):
         control = sandbox.control
         people = await _people(sandbox)
