@@ -465,6 +465,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
                 (await session.scalars(select(Step.state).where(Step.course_id.in_(ids)))).all()
             )
             sent_writes = await writes_as_sent(session)
+            timeline = await step_timeline(session, ids) if args.step_timeline else None
         await stack.aclose()
         journal = [e for e in await server.journal(http) if UNREACHABLE_ORG not in e.path]
 
@@ -578,7 +579,77 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         "status_error_kinds": status.get("error_kinds"),
         "all_succeeded": set(states) == {"succeeded"},
         "states": dict(states),
+        **({"discord_step_timeline": timeline} if timeline is not None else {}),
     }
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+async def step_timeline(session: Any, course_ids: list[str]) -> dict[str, Any]:
+    """Where a Discord step's time goes, from the audit rows (`--step-timeline`): p50 and p90
+    in ms over the Discord steps run once (no retry, no hand-back) of claim to first call sent,
+    each call (sent to answered), an answer to the step's next call sent (its audit row, the
+    next call's pace), the last answer to the settle (the `step.succeeded` row's time, taken as
+    the settle began), claim to settle; calls per step; and the Discord lane's use: its span,
+    steps settled a second and the mean number running at once (both runners)."""
+    rows = (
+        await session.execute(
+            select(
+                AuditEvent.step_key,
+                AuditEvent.course_id,
+                AuditEvent.kind,
+                AuditEvent.event,
+                AuditEvent.at,
+                AuditEvent.duration_ms,
+            ).where(AuditEvent.course_id.in_(course_ids), AuditEvent.step_key.like("discord.%"))
+        )
+    ).all()
+    by_step: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        by_step[(row.course_id, row.step_key)].append(row)
+    ms: defaultdict[str, list[float]] = defaultdict(list)
+    calls_per_step: list[float] = []
+    spans: list[tuple[float, float]] = []
+    for events in by_step.values():
+        started = [e.at.timestamp() for e in events if e.event == "step.started"]
+        done = [e.at.timestamp() for e in events if e.event == "step.succeeded"]
+        if len(started) != 1 or len(done) != 1:
+            continue
+        begin, end = started[0], done[0]
+        spans.append((begin, end))
+        ms["claim_to_settle"].append(end - begin)
+        calls = sorted(
+            (e.at.timestamp(), (e.duration_ms or 0) / 1000) for e in events if e.kind == "http"
+        )
+        calls_per_step.append(len(calls))
+        if not calls:
+            continue
+        ms["claim_to_first_call"].append(calls[0][0] - begin)
+        answered = begin
+        for i, (sent, took) in enumerate(calls):
+            if i:
+                ms["answer_to_next_call"].append(sent - answered)
+            ms["call"].append(took)
+            answered = sent + took
+        ms["last_answer_to_settle"].append(end - answered)
+    result: dict[str, Any] = {"steps": len(spans)}
+    for name, values in ms.items():
+        result[name] = {
+            "p50_ms": round(_pct(values, 0.5) * 1000, 1),
+            "p90_ms": round(_pct(values, 0.9) * 1000, 1),
+        }
+    if calls_per_step:
+        result["calls_per_step_p50"] = _pct(calls_per_step, 0.5)
+    if spans:
+        first, last = min(b for b, _ in spans), max(e for _, e in spans)
+        length = max(last - first, 1e-9)
+        result["lane_span_s"] = round(length, 2)
+        result["lane_steps_per_s"] = round(len(spans) / length, 1)
+        result["lane_mean_running"] = round(sum(e - b for b, e in spans) / length, 2)
+    return result
 
 
 def cpu_figures(
@@ -713,6 +784,11 @@ def main() -> int:
     parser.add_argument(
         "--keep-database", action="store_true", help="keep the database afterwards (to study)"
     )
+    parser.add_argument(
+        "--step-timeline",
+        action="store_true",
+        help="also print where a Discord step's time goes (medians per phase, from the audit)",
+    )
     # The bench's own helper processes.
     parser.add_argument("--serve-status", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--poll", help=argparse.SUPPRESS)
@@ -777,6 +853,8 @@ def main() -> int:
         f" ({round(result['wall_s'] / max(result['cpu_bound_s'], 1e-9), 2)} x of the wall);"
         f" claims to runners' start {result['claims_to_start_s']} s"
     )
+    if "discord_step_timeline" in result:
+        print(f"Discord step timeline: {json.dumps(result['discord_step_timeline'])}")
     print(json.dumps(result, sort_keys=True))
     return 0 if result["all_succeeded"] else 1
 

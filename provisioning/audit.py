@@ -2,8 +2,8 @@
 
 Rows are appended through `audit_chain` before the HTTP call returns to the step: a step that
 crashes right after a call still leaves the call's row. Calls answered while a write is under
-way are written together, in the next transaction (group commit): each caller still waits for
-its own row's commit, but many calls at once cost one insert and one commit, not one each.
+way are written together, in the next batch (group commit): each caller still waits for its own
+row's commit, but many calls at once cost one insert, committed on its own, not one each.
 Rows are written unsealed; after each commit the writer wakes the process's sealer
 (`provisioning.audit_sealer`), which chains them.
 """
@@ -23,6 +23,9 @@ from db.models import AuditEvent
 from provisioning.audit_context import AuditContext, HttpExchange, sent_at
 from provisioning.clock import Clock
 from provisioning.metrics import Metrics
+
+# The audit writer's statements commit on their own on PostgreSQL (`AuditLog._write_batches`).
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,22 @@ class AuditLog:
             self._on_written()
 
     async def _write_batches(self) -> None:
-        """Write what is queued, in order, one transaction per batch, until nothing is."""
+        """Write what is queued, in order, one statement per batch, until nothing is.
+
+        On PostgreSQL the batch's INSERT commits on its own (autocommit): a BEGIN and a COMMIT
+        would be two more round trips per batch, each an await in a busy runner's event loop,
+        and every call of the process waits for its batch (measured: a third of the time
+        between a Discord step's calls). The driver sends a batch's rows in one implicit
+        transaction: all or none. SQLite keeps the transaction: there each row of a batch
+        outside one would be a commit of its own."""
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                async with self._sessions.begin() as session:
+                async with self._sessions() as session:
+                    if session.get_bind().dialect.name == "postgresql":
+                        await session.connection(execution_options=_AUTOCOMMIT)
                     await audit_chain.append_many(session, [entry for entry, _ in batch])
+                    await session.commit()  # nothing to commit on PostgreSQL: committed
             except Exception as exc:
                 for _, written in batch:
                     written.set_exception(exc)
