@@ -26,6 +26,10 @@ from provisioning.metrics import Metrics
 
 # The audit writer's statements commit on their own on PostgreSQL (`AuditLog._write_batches`).
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+# At most this many rows a batch: SQLAlchemy sends up to 1,000 rows as one INSERT statement
+# (`insertmanyvalues_page_size`), and a batch must stay one statement to be all or none when it
+# commits on its own.
+_BATCH_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class AuditLog:
         transaction: all or none. SQLite keeps the transaction: there each row of a batch
         outside one would be a commit of its own."""
         while self._queue:
-            batch, self._queue = self._queue, []
+            batch, self._queue = self._queue[:_BATCH_ROWS], self._queue[_BATCH_ROWS:]
             try:
                 async with self._sessions() as session:
                     if session.get_bind().dialect.name == "postgresql":
