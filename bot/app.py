@@ -24,6 +24,7 @@ from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
 from bot.heap import freeze_startup_heap
 from bot.pace_upkeep import schedule_pruning
+from bot.scheduled import stoppable
 from bot.settings import Settings
 from bot.shutdown import PhasedExitStack, StopClock
 from cogs.course.group import install
@@ -113,7 +114,7 @@ async def run(
             # One course per run, never two runs at once: a reconcile stays within the rate
             # limits whatever the number of courses (DESIGN.md §2.8).
             scheduler.add_job(
-                product.reconcile.run_round,
+                stoppable(product.reconcile.run_round),
                 "interval",
                 seconds=settings.reconcile_interval_s,
                 jitter=settings.reconcile_jitter_s,
@@ -123,11 +124,15 @@ async def run(
             )
         if not runner_only:
             scheduler.add_job(
-                _remind, "interval", args=[product], seconds=REMINDERS_EVERY_S, id="reminders"
+                stoppable(_remind),
+                "interval",
+                args=[product],
+                seconds=REMINDERS_EVERY_S,
+                id="reminders",
             )
             schedule_pruning(scheduler, product.pace_buckets)
             scheduler.add_job(
-                _count_servers,
+                stoppable(_count_servers),
                 "interval",
                 args=[product],
                 seconds=SERVER_COUNT_EVERY_S,
@@ -140,7 +145,7 @@ async def run(
             )
             if product.installations is not None:
                 scheduler.add_job(
-                    _check_installations,
+                    stoppable(_check_installations),
                     "interval",
                     args=[product],
                     seconds=INSTALLATION_CHECK_EVERY_S / settings.rate_scale,
@@ -165,7 +170,10 @@ async def run(
             # 200 command creates (PLATFORM.md §1.11) is not spent by restarts.
             await tree.sync()
             scheduler.add_job(
-                product.course_log.post_due, "interval", seconds=RUNNER_TICK_S, id="course-log"
+                stoppable(product.course_log.post_due),
+                "interval",
+                seconds=RUNNER_TICK_S,
+                id="course-log",
             )
             gateway_task = asyncio.create_task(
                 product.discord_client.connect(reconnect=True), name="discord"

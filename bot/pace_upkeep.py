@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 
+from bot.scheduled import stoppable
 from db.pace_ledger import DatabaseBuckets
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def schedule_pruning(scheduler: BaseScheduler, buckets: DatabaseBuckets | None) 
     if buckets is None:
         return
     scheduler.add_job(
-        prune_buckets,
+        stoppable(prune_buckets),
         "interval",
         args=[buckets],
         seconds=PRUNE_EVERY_S,
