@@ -24,20 +24,16 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import asyncpg  # type: ignore[import-untyped]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import department  # noqa: E402
+from claim_waits import PgSampler  # noqa: E402
 
 from db.audit_chain import ADVISORY_LOCK_KEY  # noqa: E402
 
@@ -51,47 +47,25 @@ QUERY = (
 )
 
 
-@dataclass
-class ChainLockSampler:
-    """Samples the chain lock's holder and waiters on a thread with its own event loop."""
+class ChainLockSampler(PgSampler):
+    """Samples the chain lock's holder and waiters."""
 
-    dsn: str
-    every_s: float = 0.003
-    samples: int = 0
-    held: int = 0
-    waiting: list[int] = field(default_factory=list)
-    # (pid, transaction start) -> first and last time seen holding the lock.
-    holds: dict[tuple[int, Any], list[float]] = field(default_factory=dict)
+    def __init__(self, dsn: str, every_s: float = 0.003) -> None:
+        super().__init__(dsn, every_s)
+        self.held = 0
+        self.waiting: list[int] = []
+        # (pid, transaction start) -> first and last time seen holding the lock.
+        self.holds: dict[tuple[int, Any], list[float]] = {}
 
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._sample()), daemon=True)
-
-    def __enter__(self) -> ChainLockSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    async def _sample(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            while not self._stop.is_set():
-                at = time.perf_counter()
-                waiters = 0
-                for pid, granted, xact_start in await conn.fetch(QUERY, _CLASSID, _OBJID):
-                    if granted:
-                        self.held += 1
-                        self.holds.setdefault((pid, xact_start), [at, at])[1] = at
-                    else:
-                        waiters += 1
-                self.waiting.append(waiters)
-                self.samples += 1
-                await asyncio.sleep(self.every_s)
-        finally:
-            await conn.close()
+    async def sample(self, conn: Any, at: float) -> None:
+        waiters = 0
+        for pid, granted, xact_start in await conn.fetch(QUERY, _CLASSID, _OBJID):
+            if granted:
+                self.held += 1
+                self.holds.setdefault((pid, xact_start), [at, at])[1] = at
+            else:
+                waiters += 1
+        self.waiting.append(waiters)
 
     def figures(self) -> dict[str, Any]:
         spans = sorted((last - first + self.every_s) * 1000 for first, last in self.holds.values())

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
@@ -201,8 +201,41 @@ class LockWait:
     blockers: tuple[int, ...]
 
 
-class PgLockSampler:
-    """Lock waits of this database's backends, sampled on a thread with its own event loop."""
+class PgSampler:
+    """Runs `sample` every `every_s` on a PostgreSQL connection and a thread of its own, each
+    with its own event loop (a blocked event loop of the product does not stop it), for the
+    span of a `with` block. Subclasses say what one sample reads and keeps."""
+
+    def __init__(self, dsn: str, every_s: float) -> None:
+        self.dsn, self.every_s = dsn, every_s
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    async def sample(self, conn: Any, at: float) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while not self._stop.is_set():
+                await self.sample(conn, time.perf_counter())
+                self.samples += 1
+                await asyncio.sleep(self.every_s)
+        finally:
+            await conn.close()
+
+
+class PgLockSampler(PgSampler):
+    """Lock waits of this database's backends."""
 
     QUERY = (
         "SELECT pid, wait_event, pg_blocking_pids(pid) FROM pg_stat_activity "
@@ -211,31 +244,12 @@ class PgLockSampler:
     )
 
     def __init__(self, dsn: str, every_s: float = 0.002) -> None:
-        self.dsn, self.every_s = dsn, every_s
+        super().__init__(dsn, every_s)
         self.waits: list[LockWait] = []
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._sample()), daemon=True)
 
-    def __enter__(self) -> PgLockSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    async def _sample(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            while not self._stop.is_set():
-                at = time.perf_counter()
-                for pid, wait_event, blockers in await conn.fetch(self.QUERY):
-                    self.waits.append(LockWait(at, pid, wait_event, tuple(blockers)))
-                self.samples += 1
-                await asyncio.sleep(self.every_s)
-        finally:
-            await conn.close()
+    async def sample(self, conn: Any, at: float) -> None:
+        for pid, wait_event, blockers in await conn.fetch(self.QUERY):
+            self.waits.append(LockWait(at, pid, wait_event, tuple(blockers)))
 
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
