@@ -360,6 +360,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
             GITHUB_APP_ID=str(APP_ID),
             GITHUB_APP_PRIVATE_KEY=key,
         )
+        env.update(setting.split("=", 1) for setting in args.runner_setting)
         script = str(REPO_ROOT / "bench" / "department.py")
         status_server, status_log = await start_process(
             env, workdir, "status-server", script, "--serve-status"
@@ -788,6 +789,13 @@ def main() -> int:
         "--step-timeline",
         action="store_true",
         help="also print where a Discord step's time goes (medians per phase, from the audit)",
+    )
+    parser.add_argument(
+        "--runner-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a product setting for the runner processes, e.g. RUNNER_CONCURRENCY=16 (repeatable)",
     )
     # The bench's own helper processes.
     parser.add_argument("--serve-status", action="store_true", help=argparse.SUPPRESS)

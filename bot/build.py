@@ -179,6 +179,9 @@ async def build(
     stack.push_async_callback(sealer.close)
     audit = AuditLog(sessions, clock, metrics, on_written=sealer.wake)
     ledger = pace_ledger(engine, clock)
+    # Closed after the runner and the GitHub clients (pushed before them): the marks of the
+    # writes they stopped are released for the other processes.
+    stack.push_async_callback(ledger.close)
     discord_governor = RateGovernor(
         "discord",
         GovernorLimits.discord(settings.rate_scale),

@@ -23,6 +23,7 @@ send more than the window has left between them), and each answer corrects the r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -31,7 +32,12 @@ from sqlalchemy import Float, Integer, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.send_signals import SendSignals
+
 log = logging.getLogger(__name__)
+# How long a writer waits for a send of its own process to be recorded before asking the
+# ledger again (the record wakes it at once; this only bounds a record that failed).
+OWN_SEND_WAIT_S = 0.5
 
 
 # The shapes of provisioning.pace's Budget and BucketAnswer (db/ does not import the domain).
@@ -95,7 +101,8 @@ _RESERVE = text(
 # The row as inserted carries this statement's time once (`excluded.next_at - :interval`):
 # clock_timestamp() read once, so every comparison below sees the same now. Another write's
 # mark still pending (not sent, not released, its hold not over) takes nothing: RETURNING
-# gives NULL, and the caller asks again.
+# gives NULL, the pending mark's token and how long until its slot (when it leaves), and the
+# caller asks again once that send may be recorded.
 _MARK = text(
     """
     INSERT INTO pace_accounts AS a (account, next_at, pending_id, pending_until)
@@ -115,7 +122,9 @@ _MARK = text(
                         THEN a.pending_id ELSE :token END
     RETURNING CASE WHEN a.pending_id = :token
                    THEN a.pending_until - :hold - EXTRACT(EPOCH FROM clock_timestamp())::float8
-              END
+              END,
+              a.pending_id,
+              a.next_at - :interval - EXTRACT(EPOCH FROM clock_timestamp())::float8
     """
 ).bindparams(bindparam("interval", type_=Float), bindparam("hold", type_=Float))
 # GREATEST ignores a NULL `ago` (the write never left): then only the mark is released.
@@ -338,6 +347,14 @@ class DatabasePaceLedger:
     def __init__(self, engine: AsyncEngine, buckets: DatabaseBuckets | None = None) -> None:
         self._engine = autocommit(engine)
         self._buckets = buckets
+        # Marks this process may hold whose send is not recorded yet: token -> (account,
+        # spacing). Entered before the mark's statement (a step cancelled while it runs may
+        # hold the mark without knowing), left when `sent` is recorded.
+        self._open: dict[str, tuple[str, float]] = {}
+        # The mark that held the last `mark` of an account back: its token, and when its slot
+        # comes (loop time).
+        self._held_by: dict[str, tuple[str, float]] = {}
+        self._sends = SendSignals()
 
     @property
     def buckets(self) -> DatabaseBuckets | None:
@@ -357,9 +374,25 @@ class DatabasePaceLedger:
         self, account: str, interval_s: float, token: str, hold_s: float
     ) -> float | None:
         values = {"account": account, "interval": interval_s, "token": token, "hold": hold_s}
+        self._open[token] = (account, interval_s)
         async with self._engine.connect() as conn:
-            wait = (await conn.execute(_MARK, values)).scalar_one()
-        return None if wait is None else max(0.0, float(wait))
+            wait, holder, slot_in = (await conn.execute(_MARK, values)).one()
+        if wait is None:
+            self._open.pop(token, None)  # not taken
+            loop = asyncio.get_running_loop()
+            self._held_by[account] = (str(holder), loop.time() + max(0.0, float(slot_in)))
+            return None
+        return max(0.0, float(wait))
+
+    async def wait_sent(self, account: str, poll_s: float) -> None:
+        holder, slot_at = self._held_by.pop(account, ("", 0.0))
+        if holder in self._open:
+            # Our own write: its record wakes us (or, were it lost, the next look).
+            timeout = OWN_SEND_WAIT_S
+        else:
+            # Another process's write, which leaves at its slot; recorded a little after.
+            timeout = max(poll_s, slot_at - asyncio.get_running_loop().time() + poll_s)
+        await self._sends.wait(account, asyncio.sleep(timeout))
 
     async def sent(
         self, account: str, interval_s: float, token: str, ago: Callable[[], float] | None
@@ -370,7 +403,22 @@ class DatabasePaceLedger:
                 # the database makes the send look later than it was.
                 values = {"account": account, "interval": interval_s, "token": token}
                 await conn.execute(_SENT, {**values, "ago": None if ago is None else ago()})
+            self._open.pop(token, None)
+            self._sends.recorded(account)
         except SQLAlchemyError:
             # The write went (or never will); its call must not fail for this. Unrecorded,
-            # its mark holds the next write until its hold is over.
+            # its mark holds the next write until its hold is over (or this process stops).
             log.warning("send not recorded", extra={"account": account}, exc_info=True)
+
+    async def close(self) -> None:
+        """Release the marks this process still holds, as if their writes left now: stopping
+        cancels writes between their mark and their send record (waiting for their slot,
+        their statement under way, their request leaving on its thread), and a mark never
+        released held every other process's next write of that credential `SEND_HOLD_S`
+        (10 s; seen twice in one stop of `bench/department.py`). "Now" is no earlier than
+        any such write really left, so the spacing after it is kept. Called on shutdown,
+        after the runner has stopped and the GitHub clients are closed."""
+        for token, (account, interval_s) in list(self._open.items()):
+            await self.sent(account, interval_s, token, lambda: 0.0)
+        if self._open:
+            log.warning("send marks not released; they expire", extra={"marks": len(self._open)})

@@ -222,7 +222,8 @@ class RateGovernor:
             wait = await self._ledger.mark(mark.account, mark.interval_s, mark.token, SEND_HOLD_S)
             if wait is not None:
                 break
-            await self._sleep(SEND_POLL_S)
+            with _marked_waiting():
+                await self._ledger.wait_sent(mark.account, SEND_POLL_S)
         due = max(due, self._clock.monotonic() + wait)
         try:
             await self._sleep(due - self._clock.monotonic() - self._lead(slot))

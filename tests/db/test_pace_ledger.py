@@ -77,3 +77,69 @@ async def test_a_send_mark_waits_for_the_previous_send_to_be_recorded(database_u
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_closing_releases_the_marks_whose_send_was_never_recorded(database_url: str) -> None:
+    """A process stopping between a write's mark and its send record (its step cancelled)
+    releases the mark when its ledger closes, as a send of that moment: another process then
+    marks at once, one spacing later, instead of waiting out the hold (60 s here)."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        one, two = (DatabasePaceLedger(engine) for engine in engines)
+        account = "github:abc:write:sent"
+        assert await one.mark(account, 10.0, "a", 60.0) == 0.0
+        assert await two.mark(account, 10.0, "b", 60.0) is None
+        await one.close()
+        assert await two.mark(account, 10.0, "b", 60.0) == pytest.approx(10.0, abs=0.5)
+        await two.sent(account, 10.0, "b", lambda: 0.0)
+        await one.close()  # nothing left to release: the other's record stands
+        assert await one.mark(account, 10.0, "c", 60.0) == pytest.approx(20.0, abs=0.5)
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_a_writer_held_back_by_its_own_process_is_woken_by_the_send_record(
+    database_url: str,
+) -> None:
+    """Held back by a mark of its own process, a writer waits for that send's record, not
+    for a poll: it asks again the moment the record is in (the hold, 60 s, is not waited)."""
+    engine = create_engine(database_url)
+    try:
+        ledger = DatabasePaceLedger(engine)
+        account = "github:abc:write:sent"
+        assert await ledger.mark(account, 0.2, "a", 60.0) == 0.0
+        assert await ledger.mark(account, 0.2, "b", 60.0) is None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiter = asyncio.create_task(ledger.wait_sent(account, 10.0))
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+        await ledger.sent(account, 0.2, "a", lambda: 0.0)
+        await asyncio.wait_for(waiter, 1.0)
+        assert loop.time() - started < 1.0
+        assert await ledger.mark(account, 0.2, "b", 60.0) == pytest.approx(0.2, abs=0.1)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_held_back_by_another_process_asks_again_from_that_writes_slot(
+    database_url: str,
+) -> None:
+    """Held back by another process's mark whose slot is 0.5 s away, a writer asks again
+    only from that slot on (then every poll), not every poll from now."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        one, two = (DatabasePaceLedger(engine) for engine in engines)
+        account = "github:abc:write:sent"
+        assert await one.mark(account, 0.5, "a", 60.0) == 0.0
+        await one.sent(account, 0.5, "a", lambda: 0.0)
+        assert await one.mark(account, 0.5, "c", 60.0) == pytest.approx(0.5, abs=0.1)
+        assert await two.mark(account, 0.5, "b", 60.0) is None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await two.wait_sent(account, 0.01)
+        assert 0.35 < loop.time() - started < 1.5
+    finally:
+        for engine in engines:
+            await engine.dispose()
