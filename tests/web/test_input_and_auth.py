@@ -13,6 +13,8 @@ from tests.web.conftest import Client
 
 Factory = Callable[..., dict[str, Any]]
 JSON = {"Content-Type": "application/json"}
+# Whitespace that takes a body past the size parsed on the event loop (parsed on a thread then).
+LARGE = [0, 70_000]
 
 
 async def _problem(response: Any, status: int) -> dict[str, Any]:
@@ -75,18 +77,23 @@ async def test_oversized_chunked_body_is_413(client: Client, auth: dict[str, str
     await _nothing_stored(client, auth)
 
 
-async def test_invalid_utf8_is_400(client: Client, auth: dict[str, str]) -> None:
-    """A body that is not UTF-8 is a 400 problem, not a crash."""
-    response = await client.post("/courses", data=b'{"code": "\xff\xfe"}', headers={**auth, **JSON})
+@pytest.mark.parametrize("padding", LARGE)
+async def test_invalid_utf8_is_400(client: Client, auth: dict[str, str], padding: int) -> None:
+    """A body that is not UTF-8 is a 400 problem, not a crash (small or large)."""
+    raw = b'{"code": "\xff\xfe"}' + b" " * padding
+    response = await client.post("/courses", data=raw, headers={**auth, **JSON})
     body = await _problem(response, 400)
     assert "UTF-8" in body["detail"]
     await _nothing_stored(client, auth)
 
 
+@pytest.mark.parametrize("padding", LARGE)
 @pytest.mark.parametrize("raw", [b"{", b'{"code": }', b"", b"NaN", b'{"a": 1} x'])
-async def test_malformed_json_is_400(client: Client, auth: dict[str, str], raw: bytes) -> None:
+async def test_malformed_json_is_400(
+    client: Client, auth: dict[str, str], raw: bytes, padding: int
+) -> None:
     """Malformed JSON (including NaN and trailing garbage) is a 400 problem."""
-    response = await client.post("/courses", data=raw, headers={**auth, **JSON})
+    response = await client.post("/courses", data=b" " * padding + raw, headers={**auth, **JSON})
     await _problem(response, 400)
     await _nothing_stored(client, auth)
 
@@ -135,13 +142,14 @@ async def test_non_object_body_is_422(
     await _problem(response, 422)
 
 
+@pytest.mark.parametrize("padding", LARGE)
 async def test_nul_and_lone_surrogates_are_422(
-    client: Client, auth: dict[str, str], course_data: Factory
+    client: Client, auth: dict[str, str], course_data: Factory, padding: int
 ) -> None:
     """Text no database can store (NUL, unpaired surrogates) is refused with its path."""
     data = course_data()
     raw = json.dumps(data).replace('"Student 0"', '"Stu\\u0000dent"')
-    raw = raw.replace('"Student 1"', '"\\ud800"')
+    raw = raw.replace('"Student 1"', '"\\ud800"') + " " * padding
     body = await _problem(await client.post("/courses", data=raw, headers={**auth, **JSON}), 422)
     assert {e["path"] for e in body["errors"]} == {"students[0].name", "students[1].name"}
     await _nothing_stored(client, auth)
@@ -153,3 +161,14 @@ async def test_unknown_route_and_method_are_problems(client: Client, auth: dict[
     response = await client.delete("/courses", headers=auth)
     await _problem(response, 405)
     assert "POST" in response.headers["Allow"]
+
+
+async def test_a_large_valid_body_is_parsed_and_stored(
+    client: Client, auth: dict[str, str], course_data: Factory
+) -> None:
+    """A body past the size parsed on the event loop (parsed on a thread) is taken as well."""
+    raw = json.dumps(course_data()) + " " * LARGE[-1]
+    response = await client.post("/courses", data=raw, headers={**auth, **JSON})
+    assert response.status == 201, await response.text()
+    listed = await (await client.get("/courses", headers=auth)).json()
+    assert len(listed["items"]) == 1
