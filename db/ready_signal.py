@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,8 @@ APPLICATION_NAME = "course-bot ready signal"
 _POOL_ONLY_OPTIONS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 Connect = Callable[[], Awaitable[Any]]
+# Told the platforms that have a step ready now; None: any platform may (notifications lost).
+OnReady = Callable[[Collection[str] | None], None]
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,13 @@ class ReadySignal:
     def __init__(
         self,
         connect: Connect,
-        on_ready: Callable[[], None],
+        on_ready: OnReady,
         timing: SignalTiming | None = None,
     ) -> None:
         self._connect = connect
         self._on_ready = on_ready
+        # The platforms notified since the last wake (the payload of each notification).
+        self._platforms: set[str] = set()
         self._timing = timing or SignalTiming()
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None
@@ -89,7 +93,7 @@ class ReadySignal:
 
     @classmethod
     def for_engine(
-        cls, engine: AsyncEngine, on_ready: Callable[[], None], timing: SignalTiming | None = None
+        cls, engine: AsyncEngine, on_ready: OnReady, timing: SignalTiming | None = None
     ) -> ReadySignal | None:
         """A signal on the engine's database, or None on SQLite (one process per file: the
         runner is woken in-process)."""
@@ -152,7 +156,7 @@ class ReadySignal:
                 log.info("listening for ready steps again")
             if self.connects > 1:
                 # Notifications sent while nobody listened are lost: look for work now.
-                self._wake()
+                self._wake(everything=True)
             failures, retry_s = 0, self._timing.retry_first_s
             await self._watch()
             log.warning("the connection listening for ready steps was lost; reconnecting")
@@ -198,13 +202,15 @@ class ReadySignal:
     def _notified(self, _connection: Any, _pid: int, _channel: str, platform: str) -> None:
         self.notifications += 1
         log.debug("a step became ready", extra={"platform": platform})
+        self._platforms.add(platform)
         if self._wake_soon is None:
             loop = asyncio.get_running_loop()
             self._wake_soon = loop.call_later(self._timing.debounce_s, self._wake)
 
-    def _wake(self) -> None:
+    def _wake(self, *, everything: bool = False) -> None:
         if self._wake_soon is not None:
             self._wake_soon.cancel()
             self._wake_soon = None
+        platforms, self._platforms = self._platforms, set()
         self.wakes += 1
-        self._on_ready()
+        self._on_ready(None if everything else platforms)

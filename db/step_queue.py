@@ -107,6 +107,7 @@ async def claim_platforms(
     slots: int,
     busy: Mapping[tuple[str, str], int] | None = None,
     specs: SpecCache | None = None,
+    overdue: Collection[str] | None = None,
 ) -> PlatformClaims:
     """`claim` for several platforms at once: up to `slots` steps running of each platform
     (counting the `busy` ones, running here already, by (platform, lane)), shared fairly by
@@ -119,7 +120,10 @@ async def claim_platforms(
     share, not one another organization's step could use. Claimed in one rank order across
     organizations, the smallest courses' steps filled every slot with the few organizations
     they were in while the organization with the most work (the department's bound) sat idle
-    (measured: its writes paused for seconds)."""
+    (measured: its writes paused for seconds).
+
+    `overdue`: the platforms whose expired leases (and pending steps with no due time) are
+    looked for in this round (None: all); the caller looks now and then, not every round."""
     await _take_write_lock(session)
     running = busy or {}
     steps: list[Step] = []
@@ -131,10 +135,13 @@ async def claim_platforms(
         found: list[Step] = []
         events: list[audit_chain.AuditEntry] = []
         if free > 0:
-            # Expired leases and steps with no due time first (a handful at most), whatever
-            # their lane: they were claimed once already.
-            found, events = await _lease(session, owner, now, lease, free, platform, overdue=True)
-            free -= len(found)
+            if overdue is None or platform in overdue:
+                # Expired leases and steps with no due time first (a handful at most),
+                # whatever their lane: they were claimed once already.
+                found, events = await _lease(
+                    session, owner, now, lease, free, platform, overdue=True
+                )
+                free -= len(found)
             taken = Counter(step.lane for step in found)
             lanes = await _ready_lanes(session, platform)
             share = -(-slots // max(1, len(set(lanes) | set(mine))))

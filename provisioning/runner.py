@@ -18,9 +18,9 @@ import contextlib
 import logging
 import uuid
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 SPECS_KEPT = 16
 # While stopping, how often to look for steps that began waiting for a pace (cancelled then).
 DRAIN_CHECK_S = 0.02
+# How often a claim round also looks for expired leases (a runner that died; a lease lasts a
+# minute, so a second later is no later to speak of) and pending steps with no due time (none
+# is made so nowadays). Every round, it was one statement more per platform.
+OVERDUE_EVERY = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,20 @@ class StepRunner:
         self._platforms = sorted({kind.split(".", 1)[0] for kind in executors})
         # Platforms found with no step pending or running, by when to look again (loop time).
         self._none_left_until: defaultdict[str, float] = defaultdict(float)
+        # When each platform's claims next look for overdue steps (the runner's clock).
+        self._overdue_at: dict[str, datetime] = {}
 
-    def wake(self) -> None:
-        """Ask for a claim round now (a course was created, retried or claimed)."""
+    def wake(self, platforms: Collection[str] | None = None) -> None:
+        """Ask for a claim round now (a course was created, retried or claimed): every
+        platform may have work again, or only `platforms` (another process's steps made
+        these ready: asking every platform after each of them, one with no work at all took
+        three statements a round)."""
         self.wakes += 1
-        self._none_left_until.clear()  # every platform may have work again
+        if platforms is None:
+            self._none_left_until.clear()
+        else:
+            for platform in platforms:
+                self._none_left_until.pop(platform, None)
         self._wake.set()
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -237,17 +250,22 @@ class StepRunner:
         if not wanted:
             return claimed
         wakes = self.wakes
+        at = self._clock.now()
+        overdue = [p for p in wanted if p not in self._overdue_at or at >= self._overdue_at[p]]
         async with self._sessions.begin() as session:
             found = await step_queue.claim_platforms(
                 session,
                 owner=self.owner,
-                now=self._clock.now(),
+                now=at,
                 lease=timedelta(seconds=self._config.lease_s),
                 platforms=wanted,
                 slots=self._config.concurrency,
                 busy=busy,
                 specs=self._stored_specs,
+                overdue=overdue,
             )
+        for platform in overdue:
+            self._overdue_at[platform] = at + OVERDUE_EVERY
         claimed += found.steps
         emptied = found.none_left
         if self.wakes == wakes:  # a wake meanwhile may bring steps the check did not see

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any, TypeVar
 
 import asyncpg
@@ -46,10 +46,12 @@ class Woken:
     def __init__(self) -> None:
         self.signal: ReadySignal | None = None
         self.at: list[int] = []
+        self.platforms: list[Collection[str] | None] = []
 
-    def __call__(self) -> None:
+    def __call__(self, platforms: Collection[str] | None) -> None:
         assert self.signal is not None
         self.at.append(self.signal.notifications)
+        self.platforms.append(platforms)
 
     @property
     def started(self) -> ReadySignal:
@@ -91,6 +93,8 @@ async def test_a_burst_of_notifications_gives_one_wake(engine: AsyncEngine, admi
         await admin.execute(f"NOTIFY {CHANNEL}, 'github'")
         await until(lambda: signal.wakes == 2, "the second wake")
         assert woken.at == [20, 21]
+        # Each wake names the platforms with a step ready (the runner asks only those again).
+        assert woken.platforms == [{f"p{i}" for i in range(20)}, {"github"}]
     finally:
         await signal.close()
 
@@ -114,6 +118,8 @@ async def test_a_terminated_connection_is_replaced_and_the_runner_woken(
         assert woken.at == [0]
         await admin.execute(f"NOTIFY {CHANNEL}, 'discord'")
         await until(lambda: signal.wakes == 2, "a wake by a notification")
+        # After a reconnect every platform may have work (what was sent meanwhile is lost).
+        assert woken.platforms == [None, {"discord"}]
         warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert warnings == ["the connection listening for ready steps was lost; reconnecting"]
     finally:
@@ -176,6 +182,6 @@ async def test_there_is_no_signal_on_sqlite(tmp_path: Any) -> None:
     """SQLite is one process per file: no listener is made."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     try:
-        assert ReadySignal.for_engine(engine, lambda: None) is None
+        assert ReadySignal.for_engine(engine, lambda _platforms: None) is None
     finally:
         await engine.dispose()
