@@ -600,17 +600,41 @@ async def succeed(
     external_id: str,
     facts: dict[str, Any],
 ) -> bool:
-    """Mark the step done and store what it produced, in the caller's transaction."""
-    step = await _owned(session, step_id, owner)
-    if step is None:
+    """Mark the step done and store what it produced, in the caller's transaction: one UPDATE
+    of the row if this runner still holds its lease (another runner's word counts otherwise),
+    then its event. Every step ends here: read, locked and flushed through the ORM, it took
+    three statements and a tenth of a runner's CPU."""
+    done = (
+        await session.execute(
+            update(Step)
+            .where(Step.id == step_id, Step.lease_owner == owner, Step.state == "running")
+            .values(
+                state="succeeded",
+                external_id=external_id,
+                facts=facts,
+                last_error=None,
+                last_error_code=None,
+                action_hint=None,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            .returning(Step.course_id, Step.key, Step.attempts)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if done is None:
         return False
-    step.state = "succeeded"
-    step.external_id = external_id
-    step.facts = facts
-    step.last_error = step.last_error_code = step.action_hint = None
-    _release(step, now)
-    done = _entry(step, now, owner, "step.succeeded", {"external_id": external_id})
-    await _settle(session, [done])
+    event = audit_chain.event_entry(
+        at=now,
+        actor=owner,
+        event="step.succeeded",
+        course_id=done.course_id,
+        step_key=done.key,
+        attempt=done.attempts,
+        summary={"external_id": external_id},
+    )
+    await audit_chain.append_many(session, [event])
     return True
 
 
