@@ -73,11 +73,9 @@ class AnswerLike(Protocol):
 # database's, not a parameter. The upsert creates the row on the first reservation.
 # With a budget (`count` > 0) the row also keeps its last `count` slots: a slot is no earlier
 # than `window` after the one `count` reservations back.
-_RESERVE = text(
-    """
-    INSERT INTO pace_accounts AS a (account, next_at, recent)
-    VALUES (:account, EXTRACT(EPOCH FROM clock_timestamp())::float8 + :interval,
-            CASE WHEN :count > 0 THEN ARRAY[EXTRACT(EPOCH FROM clock_timestamp())::float8] END)
+# The reservation's upsert without its source row: `VALUES` alone (`_RESERVE`), or the row a
+# bucket's count let through (`_TAKE_AND_RESERVE`).
+_RESERVE_UPSERT = """
     ON CONFLICT (account) DO UPDATE
     SET next_at = GREATEST(
             a.next_at,
@@ -92,12 +90,23 @@ _RESERVE = text(
                  THEN a.recent[cardinality(a.recent) - :count + 1] + :window ELSE 0 END
         ))[GREATEST(1, COALESCE(cardinality(a.recent), 0) + 2 - :count):] END
     RETURNING a.next_at - :interval - EXTRACT(EPOCH FROM clock_timestamp())::float8
-    """
-).bindparams(
+"""
+_RESERVE_ROW = """
+    :slot, EXTRACT(EPOCH FROM clock_timestamp())::float8 + :interval,
+    CASE WHEN :count > 0 THEN ARRAY[EXTRACT(EPOCH FROM clock_timestamp())::float8] END
+"""
+_RESERVE_PARAMS = (
     bindparam("interval", type_=Float),
     bindparam("window", type_=Float),
     bindparam("count", type_=Integer),
 )
+_RESERVE = text(
+    f"""
+    INSERT INTO pace_accounts AS a (account, next_at, recent)
+    VALUES ({_RESERVE_ROW})
+    {_RESERVE_UPSERT}
+    """  # noqa: S608 - constant SQL of this module, no input
+).bindparams(*_RESERVE_PARAMS)
 # The row as inserted carries this statement's time once (`excluded.next_at - :interval`):
 # clock_timestamp() read once, so every comparison below sees the same now. Another write's
 # mark still pending (not sent, not released, its hold not over) takes nothing: RETURNING
@@ -151,8 +160,7 @@ _HOLD = text(
 # kept in `wait_s` so RETURNING can hand it back. A bucket never answered lets one call
 # through (the probe) and holds the others until its answer says what the limit is; a window
 # whose reset has passed starts afresh at this call, as the platform's does at its arrival.
-_TAKE = text(
-    """
+_TAKE_SQL = """
     UPDATE pace_buckets AS b SET
       wait_s = CASE
         WHEN b.closed_until > t.now THEN b.closed_until - t.now
@@ -177,11 +185,27 @@ _TAKE = text(
     WHERE b.account = :account AND b.bucket = :bucket
     RETURNING b.wait_s
     """
-).bindparams(
+_TAKE_PARAMS = (
     bindparam("poll", type_=Float),
     bindparam("margin", type_=Float),
     bindparam("learn", type_=Float),
 )
+_TAKE = text(_TAKE_SQL).bindparams(*_TAKE_PARAMS)
+# The count and, if the bucket lets the call through, the slot, in one statement: the slot's
+# upsert takes its row from the count's RETURNING (none when the call must wait). No row at
+# all: the bucket has none yet. Two statements before, one round trip each, for every call of
+# Discord's and every GitHub write.
+_TAKE_AND_RESERVE = text(
+    f"""
+    WITH taken AS ({_TAKE_SQL}),
+    reserved AS (
+        INSERT INTO pace_accounts AS a (account, next_at, recent)
+        SELECT {_RESERVE_ROW} FROM taken WHERE taken.wait_s <= 0
+        {_RESERVE_UPSERT}
+    )
+    SELECT taken.wait_s, (SELECT * FROM reserved) FROM taken
+    """  # noqa: S608 - constant SQL of this module, no input
+).bindparams(*_TAKE_PARAMS, *_RESERVE_PARAMS)
 _CREATE = text(
     """
     INSERT INTO pace_buckets (account, bucket, reset_at, window_s, closed_until, probe_until,
@@ -264,7 +288,7 @@ async def _reserve(
     conn: AsyncConnection, account: str, interval_s: float, budget: BudgetLike | None
 ) -> float:
     values = {
-        "account": account,
+        "slot": account,
         "interval": interval_s,
         "count": budget.count if budget else 0,
         "window": budget.window_s if budget else 0.0,
@@ -295,17 +319,30 @@ class DatabaseBuckets:
     ) -> tuple[float, float]:
         names = {"account": account, "bucket": bucket}
         values = {**names, "poll": self._poll, "margin": self._margin, "learn": self._learn}
-        # The count, then the slot, each committed at once (see the module's docstring): a slot
-        # is only taken by a call its bucket let through. A process stopped between the two
-        # has counted a call it never sends: one call less in the window, never one more.
+        # The count, and the slot of a call its bucket let through, committed at once (see the
+        # module's docstring). A process stopped after it has counted a call it never sends:
+        # one call less in the window, never one more.
         async with self._engine.connect() as conn:
-            wait = (await conn.execute(_TAKE, values)).scalar_one_or_none()
-            if wait is None:  # the bucket's first call anywhere
-                await conn.execute(_CREATE, names)
-                wait = (await conn.execute(_TAKE, values)).scalar_one()
-            if wait > 0 or slot is None:
+            if slot is None:
+                wait = (await conn.execute(_TAKE, values)).scalar_one_or_none()
+                if wait is None:  # the bucket's first call anywhere
+                    await conn.execute(_CREATE, names)
+                    wait = (await conn.execute(_TAKE, values)).scalar_one()
                 return max(0.0, float(wait)), 0.0
-            return 0.0, await _reserve(conn, slot.account, slot.interval_s, slot.budget)
+            values.update(
+                slot=slot.account,
+                interval=slot.interval_s,
+                count=slot.budget.count if slot.budget else 0,
+                window=slot.budget.window_s if slot.budget else 0.0,
+            )
+            row = (await conn.execute(_TAKE_AND_RESERVE, values)).first()
+            if row is None:  # the bucket's first call anywhere
+                await conn.execute(_CREATE, names)
+                row = (await conn.execute(_TAKE_AND_RESERVE, values)).one()
+            wait, slot_wait = row
+            if wait > 0:
+                return float(wait), 0.0
+            return 0.0, max(0.0, float(slot_wait))
 
     async def learn(self, account: str, bucket: str, answer: AnswerLike) -> None:
         values: dict[str, Any] = {
