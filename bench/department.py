@@ -37,7 +37,8 @@ audit rows, timed when each request left) and as the sandbox received them
 per course the seconds from its claim to its Discord steps done (and the Discord bound of that
 course alone) and from its creation to all done; `fairness` (the five smallest courses done
 before half of `wall_s`); `stop_s` (SIGTERM to exit of the stopped runner), the steps it handed
-back and `handed_back_finished_by_other` (each of them later succeeded under the other runner);
+back and `handed_back_finished_by_other` (each of them later succeeded under the other runner;
+null when the stop caught none);
 `status_p50_ms`/`status_p99_ms` with the requests and errors of the pollers; whether every step
 then succeeded (`all_succeeded`).
 
@@ -310,7 +311,8 @@ async def handed_back_proof(sessions: Any, stopped_log: Path) -> dict[str, Any]:
     return {
         "handed_back": int(found.group(1)) if found else None,
         "handed_back_steps": [k for _, _, k, _ in back],
-        "handed_back_finished_by_other": bool(back) and all(finished),
+        # None: the stop caught no step between claim and settle, so there was none to prove.
+        "handed_back_finished_by_other": all(finished) if back else None,
     }
 
 
