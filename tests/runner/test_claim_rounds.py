@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -22,16 +23,24 @@ Sessions = async_sessionmaker[AsyncSession]
 IDLE_KIND = "fax.send"
 
 
-def count_queries_naming(sessions: Sessions, value: str) -> list[int]:
-    """A one-item list counting the statements sent with `value` among their parameters."""
+def count_statements(sessions: Sessions, matches: Callable[[str, Any], bool]) -> list[int]:
+    """A one-item list counting the statements sent for which `matches(sql, params)`."""
     seen = [0]
 
-    def before(_conn: Any, _cursor: Any, _sql: str, params: Any, *_: Any) -> None:
-        values = params.values() if isinstance(params, dict) else params or ()
-        seen[0] += value in values
+    def before(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        seen[0] += matches(sql, params)
 
     event.listen(sessions.kw["bind"].sync_engine, "before_cursor_execute", before)
     return seen
+
+
+def count_queries_naming(sessions: Sessions, value: str) -> list[int]:
+    """A one-item list counting the statements sent with `value` among their parameters."""
+
+    def naming(_sql: str, params: Any) -> bool:
+        return value in (params.values() if isinstance(params, dict) else params or ())
+
+    return count_statements(sessions, naming)
 
 
 async def test_an_idle_platform_is_asked_once_and_a_wake_brings_new_steps_at_once(
@@ -68,17 +77,6 @@ async def test_an_idle_platform_is_asked_once_and_a_wake_brings_new_steps_at_onc
         assert set((await states(session_factory, course.id)).values()) == {"succeeded"}
 
 
-def count_statements_containing(sessions: Sessions, text: str) -> list[int]:
-    """A one-item list counting the statements whose SQL contains `text`."""
-    seen = [0]
-
-    def before(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        seen[0] += text in sql
-
-    event.listen(sessions.kw["bind"].sync_engine, "before_cursor_execute", before)
-    return seen
-
-
 async def test_expired_leases_are_looked_for_now_and_then_not_at_every_round(
     session_factory: Sessions,
 ) -> None:
@@ -91,7 +89,7 @@ async def test_expired_leases_are_looked_for_now_and_then_not_at_every_round(
     runner = make_runner(session_factory, script, clock, [*KINDS, IDLE_KIND], idle_poll_s=60)
     courses = CourseService(session_factory, clock, on_change=runner.wake)
     platforms = {kind.split(".", 1)[0] for kind in [*KINDS, IDLE_KIND]}
-    overdue_walks = count_statements_containing(session_factory, "lease_expires_at <")
+    overdue_walks = count_statements(session_factory, lambda sql, _: "lease_expires_at <" in sql)
     idle_lookups = count_queries_naming(session_factory, IDLE_KIND.split(".")[0])
     await courses.create(parse_course(lecture_course()), actor="test")
     stop = asyncio.Event()
