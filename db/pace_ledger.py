@@ -422,7 +422,8 @@ class DatabasePaceLedger:
         return max(0.0, float(wait))
 
     async def wait_sent(self, account: str, poll_s: float) -> None:
-        holder, slot_at = self._held_by.pop(account, ("", 0.0))
+        # Read, not taken: several writers of this process may wait on one account at once.
+        holder, slot_at = self._held_by.get(account, ("", 0.0))
         if holder in self._open:
             # Our own write: its record wakes us (or, were it lost, the next look).
             timeout = OWN_SEND_WAIT_S

@@ -143,3 +143,24 @@ async def test_a_writer_held_back_by_another_process_asks_again_from_that_writes
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_two_writers_held_back_by_their_own_process_are_both_woken_by_the_record(
+    database_url: str,
+) -> None:
+    """Two writers of one process wait on the same account at once: both wait for the record
+    of the send that held them, which wakes both (neither falls back to asking every poll)."""
+    engine = create_engine(database_url)
+    try:
+        ledger = DatabasePaceLedger(engine)
+        account = "github:abc:write:sent"
+        assert await ledger.mark(account, 0.2, "a", 60.0) == 0.0
+        assert await ledger.mark(account, 0.2, "b", 60.0) is None
+        assert await ledger.mark(account, 0.2, "c", 60.0) is None
+        waiters = [asyncio.create_task(ledger.wait_sent(account, 0.01)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert not any(waiter.done() for waiter in waiters)
+        await ledger.sent(account, 0.2, "a", lambda: 0.0)
+        await asyncio.wait_for(asyncio.gather(*waiters), 1.0)
+    finally:
+        await engine.dispose()
