@@ -76,8 +76,9 @@ async def read_json(request: web.Request) -> JsonBody:
         raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
     raw = await request.read()
     if len(raw) > PARSE_ON_LOOP_MAX:
-        # A 10,000-student description (1.8 MB) takes tens of milliseconds to parse and check:
-        # off the event loop, the claims and polls it serves go on meanwhile.
+        # A 10,000-student description (1.4 MB) took 13 ms to parse and 44 ms to check on the
+        # event loop. On a thread, the check (Python) lets the loop's claims and polls run
+        # between its slices; the parse (C) still holds the interpreter for its 13 ms.
         return await asyncio.to_thread(_parsed, raw)
     return _parsed(raw)
 

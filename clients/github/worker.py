@@ -115,7 +115,7 @@ def app_jwt_signer(private_key: str) -> Callable[[dict[str, Any]], str]:
 @functools.lru_cache(maxsize=16)
 def _private_key(pem: str) -> RSAPrivateKey:
     key = serialization.load_pem_private_key(pem.encode(), password=None)
-    if not isinstance(key, RSAPrivateKey):  # GitHub signs Apps' keys as RSA, and checks RS256
+    if not isinstance(key, RSAPrivateKey):  # GitHub makes Apps RSA keys and checks RS256
         raise ValueError("a GitHub App's private key is an RSA key (the .pem GitHub gave)")
     return key
 
