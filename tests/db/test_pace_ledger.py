@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,20 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
 ]
+# A write account's send marks (`RateGovernor` names them so).
+SENT = "github:abc:write:sent"
+Ledgers = tuple[DatabasePaceLedger, DatabasePaceLedger]
+
+
+@pytest.fixture
+async def ledgers(database_url: str) -> AsyncIterator[Ledgers]:
+    """Two processes' ledgers on one database: an engine each."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        yield DatabasePaceLedger(engines[0]), DatabasePaceLedger(engines[1])
+    finally:
+        for engine in engines:
+            await engine.dispose()
 
 
 async def test_two_engines_reserving_at_once_get_slots_one_spacing_apart(
@@ -59,108 +74,80 @@ async def test_a_hold_delays_every_later_slot(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_a_send_mark_waits_for_the_previous_send_to_be_recorded(database_url: str) -> None:
+async def test_a_send_mark_waits_for_the_previous_send_to_be_recorded(ledgers: Ledgers) -> None:
     """Two engines mark sends on one account: the second gets nothing while the first's send
     is not recorded; once recorded as having left just now, the second's slot is one spacing
     later; a released mark (its write never left) holds nobody, and keeps its slot."""
-    engines = [create_engine(database_url) for _ in range(2)]
-    try:
-        one, two = (DatabasePaceLedger(engine) for engine in engines)
-        account = "github:abc:write:sent"
-        assert await one.mark(account, 10.0, "a", 60.0) == 0.0
-        assert await two.mark(account, 10.0, "b", 60.0) is None
-        await one.sent(account, 10.0, "a", lambda: 0.0)  # it left just now
-        assert await two.mark(account, 10.0, "b", 60.0) == pytest.approx(10.0, abs=0.5)
-        await two.sent(account, 10.0, "b", None)  # released: it never left
-        assert await one.mark(account, 10.0, "c", 60.0) == pytest.approx(20.0, abs=0.5)
-        assert await two.mark(account, 10.0, "d", 60.0) is None
-    finally:
-        for engine in engines:
-            await engine.dispose()
+    one, two = ledgers
+    assert await one.mark(SENT, 10.0, "a", 60.0) == 0.0
+    assert await two.mark(SENT, 10.0, "b", 60.0) is None
+    await one.sent(SENT, 10.0, "a", lambda: 0.0)  # it left just now
+    assert await two.mark(SENT, 10.0, "b", 60.0) == pytest.approx(10.0, abs=0.5)
+    await two.sent(SENT, 10.0, "b", None)  # released: it never left
+    assert await one.mark(SENT, 10.0, "c", 60.0) == pytest.approx(20.0, abs=0.5)
+    assert await two.mark(SENT, 10.0, "d", 60.0) is None
 
 
-async def test_closing_releases_the_marks_whose_send_was_never_recorded(database_url: str) -> None:
+async def test_closing_releases_the_marks_whose_send_was_never_recorded(ledgers: Ledgers) -> None:
     """A process stopping between a write's mark and its send record (its step cancelled)
     releases the mark when its ledger closes, as a send of that moment: another process then
     marks at once, one spacing later, instead of waiting out the hold (60 s here)."""
-    engines = [create_engine(database_url) for _ in range(2)]
-    try:
-        one, two = (DatabasePaceLedger(engine) for engine in engines)
-        account = "github:abc:write:sent"
-        assert await one.mark(account, 10.0, "a", 60.0) == 0.0
-        assert await two.mark(account, 10.0, "b", 60.0) is None
-        await one.close()
-        assert await two.mark(account, 10.0, "b", 60.0) == pytest.approx(10.0, abs=0.5)
-        await two.sent(account, 10.0, "b", lambda: 0.0)
-        await one.close()  # nothing left to release: the other's record stands
-        assert await one.mark(account, 10.0, "c", 60.0) == pytest.approx(20.0, abs=0.5)
-    finally:
-        for engine in engines:
-            await engine.dispose()
+    one, two = ledgers
+    assert await one.mark(SENT, 10.0, "a", 60.0) == 0.0
+    assert await two.mark(SENT, 10.0, "b", 60.0) is None
+    await one.close()
+    assert await two.mark(SENT, 10.0, "b", 60.0) == pytest.approx(10.0, abs=0.5)
+    await two.sent(SENT, 10.0, "b", lambda: 0.0)
+    await one.close()  # nothing left to release: the other's record stands
+    assert await one.mark(SENT, 10.0, "c", 60.0) == pytest.approx(20.0, abs=0.5)
 
 
 async def test_a_writer_held_back_by_its_own_process_is_woken_by_the_send_record(
-    database_url: str,
+    ledgers: Ledgers,
 ) -> None:
     """Held back by a mark of its own process, a writer waits for that send's record, not
     for a poll: it asks again the moment the record is in (the hold, 60 s, is not waited)."""
-    engine = create_engine(database_url)
-    try:
-        ledger = DatabasePaceLedger(engine)
-        account = "github:abc:write:sent"
-        assert await ledger.mark(account, 0.2, "a", 60.0) == 0.0
-        assert await ledger.mark(account, 0.2, "b", 60.0) is None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        waiter = asyncio.create_task(ledger.wait_sent(account, 10.0))
-        await asyncio.sleep(0.05)
-        assert not waiter.done()
-        await ledger.sent(account, 0.2, "a", lambda: 0.0)
-        await asyncio.wait_for(waiter, 1.0)
-        assert loop.time() - started < 1.0
-        assert await ledger.mark(account, 0.2, "b", 60.0) == pytest.approx(0.2, abs=0.1)
-    finally:
-        await engine.dispose()
+    ledger = ledgers[0]
+    assert await ledger.mark(SENT, 0.2, "a", 60.0) == 0.0
+    assert await ledger.mark(SENT, 0.2, "b", 60.0) is None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiter = asyncio.create_task(ledger.wait_sent(SENT, 10.0))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await ledger.sent(SENT, 0.2, "a", lambda: 0.0)
+    await asyncio.wait_for(waiter, 1.0)
+    assert loop.time() - started < 1.0
+    assert await ledger.mark(SENT, 0.2, "b", 60.0) == pytest.approx(0.2, abs=0.1)
 
 
 async def test_a_writer_held_back_by_another_process_asks_again_from_that_writes_slot(
-    database_url: str,
+    ledgers: Ledgers,
 ) -> None:
     """Held back by another process's mark whose slot is 0.5 s away, a writer asks again
     only from that slot on (then every poll), not every poll from now."""
-    engines = [create_engine(database_url) for _ in range(2)]
-    try:
-        one, two = (DatabasePaceLedger(engine) for engine in engines)
-        account = "github:abc:write:sent"
-        assert await one.mark(account, 0.5, "a", 60.0) == 0.0
-        await one.sent(account, 0.5, "a", lambda: 0.0)
-        assert await one.mark(account, 0.5, "c", 60.0) == pytest.approx(0.5, abs=0.1)
-        assert await two.mark(account, 0.5, "b", 60.0) is None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await two.wait_sent(account, 0.01)
-        assert 0.35 < loop.time() - started < 1.5
-    finally:
-        for engine in engines:
-            await engine.dispose()
+    one, two = ledgers
+    assert await one.mark(SENT, 0.5, "a", 60.0) == 0.0
+    await one.sent(SENT, 0.5, "a", lambda: 0.0)
+    assert await one.mark(SENT, 0.5, "c", 60.0) == pytest.approx(0.5, abs=0.1)
+    assert await two.mark(SENT, 0.5, "b", 60.0) is None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await two.wait_sent(SENT, 0.01)
+    assert 0.35 < loop.time() - started < 1.5
 
 
 async def test_two_writers_held_back_by_their_own_process_are_both_woken_by_the_record(
-    database_url: str,
+    ledgers: Ledgers,
 ) -> None:
     """Two writers of one process wait on the same account at once: both wait for the record
     of the send that held them, which wakes both (neither falls back to asking every poll)."""
-    engine = create_engine(database_url)
-    try:
-        ledger = DatabasePaceLedger(engine)
-        account = "github:abc:write:sent"
-        assert await ledger.mark(account, 0.2, "a", 60.0) == 0.0
-        assert await ledger.mark(account, 0.2, "b", 60.0) is None
-        assert await ledger.mark(account, 0.2, "c", 60.0) is None
-        waiters = [asyncio.create_task(ledger.wait_sent(account, 0.01)) for _ in range(2)]
-        await asyncio.sleep(0.05)
-        assert not any(waiter.done() for waiter in waiters)
-        await ledger.sent(account, 0.2, "a", lambda: 0.0)
-        await asyncio.wait_for(asyncio.gather(*waiters), 1.0)
-    finally:
-        await engine.dispose()
+    ledger = ledgers[0]
+    assert await ledger.mark(SENT, 0.2, "a", 60.0) == 0.0
+    assert await ledger.mark(SENT, 0.2, "b", 60.0) is None
+    assert await ledger.mark(SENT, 0.2, "c", 60.0) is None
+    waiters = [asyncio.create_task(ledger.wait_sent(SENT, 0.01)) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    assert not any(waiter.done() for waiter in waiters)
+    await ledger.sent(SENT, 0.2, "a", lambda: 0.0)
+    await asyncio.wait_for(asyncio.gather(*waiters), 1.0)
