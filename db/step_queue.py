@@ -12,7 +12,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -625,15 +625,7 @@ async def succeed(
     ).first()
     if done is None:
         return False
-    event = audit_chain.event_entry(
-        at=now,
-        actor=owner,
-        event="step.succeeded",
-        course_id=done.course_id,
-        step_key=done.key,
-        attempt=done.attempts,
-        summary={"external_id": external_id},
-    )
+    event = _entry(done, now, owner, "step.succeeded", {"external_id": external_id})
     await audit_chain.append_many(session, [event])
     return True
 
@@ -731,8 +723,19 @@ async def _event(
     await _settle(session, [_entry(step, now, actor, event, summary)])
 
 
+class _StepNamed(Protocol):
+    """What a step's event names: a `Step`, or a row of its columns (`succeed`'s RETURNING)."""
+
+    @property
+    def course_id(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+
+
 def _entry(
-    step: Step, now: datetime, actor: str, event: str, summary: dict[str, Any]
+    step: _StepNamed, now: datetime, actor: str, event: str, summary: dict[str, Any]
 ) -> audit_chain.AuditEntry:
     return audit_chain.event_entry(
         at=now,
