@@ -362,7 +362,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
             GITHUB_APP_ID=str(APP_ID),
             GITHUB_APP_PRIVATE_KEY=key,
         )
-        env.update(setting.split("=", 1) for setting in args.runner_setting)
+        env.update(args.runner_setting)
         script = str(REPO_ROOT / "bench" / "department.py")
         status_server, status_log = await start_process(
             env, workdir, "status-server", script, "--serve-status"
@@ -767,6 +767,16 @@ async def poll_status(url: str, token: str, clients: int) -> None:
     print(json.dumps({**result, "errors": len(errors), "error_kinds": kinds}), flush=True)
 
 
+def runner_setting(text: str) -> tuple[str, str]:
+    """`--runner-setting NAME=VALUE`: a product setting, by its environment name."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=VALUE, e.g. RUNNER_CONCURRENCY=16"
+        )
+    return name.strip().upper(), value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=50.0, help="rate-limit speed-up factor")
@@ -795,6 +805,7 @@ def main() -> int:
     parser.add_argument(
         "--runner-setting",
         action="append",
+        type=runner_setting,
         default=[],
         metavar="NAME=VALUE",
         help="a product setting for the runner processes, e.g. RUNNER_CONCURRENCY=16 (repeatable)",
