@@ -202,9 +202,9 @@ class Step(Base):
     # before lanes (one lane per platform). Set with `claim_rank`.
     lane: Mapped[str] = mapped_column(String(120), default="", server_default=text("''"))
     # The order a lane's ready steps are claimed in, lowest first: the course's creation
-    # (epoch seconds) plus one second per step it had left when the step was planned
-    # (`db.step_queue.link_dependencies` sets both). Shortest remaining course first, yet a
-    # big course waits behind newer ones no longer than its own work's worth of seconds.
+    # (epoch milliseconds) plus one second per step of its platform it had left when the step
+    # was planned (`db.step_queue.rank_steps` sets both). Shortest remaining course first, yet
+    # a big course waits behind newer ones no longer than its own work's worth of seconds.
     claim_rank: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     course: Mapped[Course] = relationship(back_populates="steps")

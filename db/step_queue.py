@@ -482,6 +482,10 @@ async def link_dependencies(
 # What one step left to do weighs against a second of a course's age in `claim_rank`: a
 # course created this many seconds per step of its work before a smaller one still goes first.
 RANK_SECONDS_PER_STEP = 1
+# `claim_rank` counts milliseconds: two courses with as much work left, created within the same
+# second, do not tie (a tie is broken by plan position, which interleaves them: every course of
+# a batch created together was done only when all were), the older goes first.
+_RANK_UNITS_PER_SECOND = 1000
 
 
 def lane_of(platform: str, github_org: str) -> str:
@@ -495,8 +499,12 @@ async def rank_steps(
     session: AsyncSession, course_id: str, *, only: Collection[str] | None = None
 ) -> None:
     """Give the course's steps about to be written (new in the session, or loaded with a key
-    in `only`) their lane (`lane_of`) and `claim_rank`: the course's creation in epoch seconds
-    plus `RANK_SECONDS_PER_STEP` per step of it not yet succeeded. Set on the objects before
+    in `only`) their lane (`lane_of`) and `claim_rank`: the course's creation in epoch
+    milliseconds plus `RANK_SECONDS_PER_STEP` seconds per step of it on the same platform not
+    yet succeeded (a lane
+    is one platform's: a course's GitHub work says nothing of how long its Discord work takes,
+    and counting it sent a big course's few Discord steps after every small course's; measured
+    in `bench/department.py`). Set on the objects before
     the flush, so each row is written once, with them (an UPDATE of a 30,000-step course after
     its INSERT doubled its row versions until a vacuum). Static: a step keeps the rank it got
     when planned (ranking every step again at each success would write the whole course each
@@ -516,18 +524,21 @@ async def rank_steps(
     with session.no_autoflush:
         # The caller's object when it holds one (an update may have changed its organization).
         course = await session.get(Course, course_id)
-        written = await session.scalar(
-            select(func.count())
-            .select_from(Step)
+        written = await session.execute(
+            select(Step.platform, func.count())
             .where(Step.course_id == course_id, Step.state != "succeeded")
+            .group_by(Step.platform)
         )
     if course is None:
         return
-    left = int(written or 0) + len(new)
-    rank = int(course.created_at.timestamp()) + RANK_SECONDS_PER_STEP * left
+    left = Counter(step.platform for step in new)
+    for platform, count in written:
+        left[platform] += count
+    created = int(course.created_at.timestamp() * _RANK_UNITS_PER_SECOND)
+    per_step = RANK_SECONDS_PER_STEP * _RANK_UNITS_PER_SECOND
     for step in steps:
         step.lane = lane_of(step.platform, course.github_org)
-        step.claim_rank = rank
+        step.claim_rank = created + per_step * left[step.platform]
 
 
 async def unlink_steps(session: AsyncSession, step_ids: Sequence[int]) -> None:

@@ -4,6 +4,7 @@ small ones leave, and no course waiting behind newer ones for ever."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -82,6 +83,25 @@ async def test_a_small_course_created_after_a_big_one_is_done_first_and_the_big_
     assert await _left(session_factory, big) == 0
 
 
+async def test_of_two_alike_courses_created_in_one_second_the_older_is_done_first(
+    session_factory: Sessions,
+) -> None:
+    """Courses created together with as much work each (a department's batch) are served
+    oldest first, not a plan position of each in turn: ranked in whole seconds they tied, and
+    the first was done only with the last. The newer one's steps fill only the slots the older
+    one's dependencies leave free."""
+    clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
+    first = await _create(session_factory, clock, "ONE101", students=12)
+    second = await _create(session_factory, clock, "TWO101", students=12)
+    total = await _left(session_factory, second)
+    second_done = 0
+    while await _left(session_factory, first):
+        claimed = await _round(session_factory, clock)
+        assert claimed
+        second_done += sum(1 for course_id, _ in claimed if course_id == second)
+    assert second_done <= total // 4, (second_done, total)
+
+
 async def test_a_course_waiting_longer_than_its_work_goes_before_a_newer_smaller_one(
     session_factory: Sessions,
 ) -> None:
@@ -102,20 +122,27 @@ async def test_a_course_waiting_longer_than_its_work_goes_before_a_newer_smaller
 async def test_ranks_follow_the_work_left_and_an_update_ranks_the_steps_it_adds(
     session_factory: Sessions,
 ) -> None:
-    """A new course's steps share one rank, its creation plus one per step; steps a later update
-    adds are ranked by the work the course has left then (less, once most of it is done), and
-    the steps it did not touch keep theirs."""
+    """A new course's steps of one platform share one rank, its creation plus one per step of
+    that platform (a lane is one platform's: its Discord steps are not ranked by its GitHub
+    work); steps a later update adds are ranked by the work the course has left then on their
+    platform (less, once most of it is done), and the steps it did not touch keep theirs."""
     clock = ManualClock(NOW, tick=timedelta(milliseconds=1))
     service = CourseService(session_factory, clock)
     data = make_course(code="UPD101", students=3)
     course_id = (await service.create(parse_course(data), actor="t")).id
     async with session_factory() as session:
-        rows = await session.execute(
-            select(Step.key, Step.claim_rank).where(Step.course_id == course_id)
-        )
-        ranks: dict[str, int] = {row.key: row.claim_rank for row in rows}
-    created = int(NOW.timestamp())
-    assert set(ranks.values()) == {created + len(ranks)}
+        rows = (
+            await session.execute(
+                select(Step.key, Step.platform, Step.claim_rank).where(Step.course_id == course_id)
+            )
+        ).all()
+    ranks: dict[str, int] = {row.key: row.claim_rank for row in rows}
+    per_platform = Counter(row.platform for row in rows)
+    assert set(per_platform) == {"github", "discord", "email"}
+    assert per_platform["github"] != per_platform["discord"]
+    created, second = int(NOW.timestamp() * 1000), 1000  # ranks count milliseconds
+    for row in rows:
+        assert row.claim_rank == created + second * per_platform[row.platform], row
     while await _round(session_factory, clock):
         pass
     grown = {**data, "students": [*data["students"], {"name": "New", "github": "newcomer"}]}
@@ -129,9 +156,11 @@ async def test_ranks_follow_the_work_left_and_an_update_ranks_the_steps_it_adds(
         }
     added = {key for key in after if key not in ranks}
     assert "github.invite:students:newcomer" in added
-    left = sum(1 for _, state in after.values() if state != "succeeded")
-    assert {after[key][0] for key in added} == {created + left}
-    assert created + left < created + len(ranks)
+    left = sum(
+        1 for key, (_, state) in after.items() if state != "succeeded" and key.startswith("github.")
+    )
+    assert {after[key][0] for key in added} == {created + second * left}
+    assert left < per_platform["github"]
     assert all(after[key][0] == ranks[key] for key in ranks if key in after and key not in added)
 
 
