@@ -19,6 +19,8 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Integer,
+    Row,
+    Select,
     String,
     Table,
     and_,
@@ -31,12 +33,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.dml import ReturningUpdate, Update
 
 from db import audit_chain
 from db.models import Course, Step, StepDependency
@@ -132,13 +133,13 @@ async def claim_platforms(
     looked for in this round (None: all); the caller looks now and then, not every round."""
     await _take_write_lock(session)
     running = busy or {}
-    steps: list[Step] = []
+    steps: list[Row[Any]] = []
     started: list[audit_chain.AuditEntry] = []
     none_left: list[str] = []
     for platform in platforms:
         mine = {lane: n for (p, lane), n in running.items() if p == platform and n > 0}
         free = slots - sum(mine.values())
-        found: list[Step] = []
+        found: list[Row[Any]] = []
         events: list[audit_chain.AuditEntry] = []
         if free > 0:
             if overdue is None or platform in overdue:
@@ -220,23 +221,165 @@ async def _lease(
     *,
     overdue: bool | None = None,
     lane: str | None = None,
-) -> tuple[list[Step], list[audit_chain.AuditEntry]]:
-    steps = list(await _claimable(session, now, limit, platform, overdue=overdue, lane=lane))
-    started = []
-    for step in steps:
-        previous = step.state
-        step.state = "running"
-        step.attempts += 1
-        step.lease_owner = owner
-        step.lease_expires_at = now + lease
-        step.updated_at = now
-        started.append(_entry(step, now, owner, "step.started", {"from": previous}))
+) -> tuple[list[Row[Any]], list[audit_chain.AuditEntry]]:
+    """Lease up to `limit` steps that are ready and due (of `platform`, of `lane` in the due
+    walk): their rows as leased, in claim order, and their `step.started` events. Locked
+    (PostgreSQL skips rows another claimer holds).
+
+    Readiness is data (`unfinished_deps`, kept by triggers), so the claim is two index walks
+    whatever the number of waiting steps: first the overdue (expired leases, due before anything
+    pending now, and pending steps with no time set: a handful at most), then pending steps in
+    the order they fell due, stopping after `limit`. One query with an OR of both could not walk
+    one index in order and would read every ready row. `overdue`: only the first walk (True)
+    or only the second (False).
+
+    For one platform the due steps come lowest `claim_rank` first, then plan position
+    (`ix_steps_lane_ready`): the course with the least work left first, so a small course,
+    created after a big one or with it, is done in about its own time; the big one takes the
+    slots the small ones leave (a course's steps are ready a few at a time) and, aged by its
+    creation, waits behind newer courses no longer than its own work's worth of seconds.
+    Ordering by plan position alone made courses advance one position at a time together: a
+    small course was done only when every course had reached its last position, and a
+    course's Discord steps (planned after its GitHub ones) waited for every smaller course's.
+    Steps not due yet (a backoff) are skipped on the way.
+
+    Core statements built once, the due walk and its lease one UPDATE: loaded, changed and
+    flushed as ORM objects, a claim round cost 5.7 ms of CPU on PostgreSQL (9 ms on SQLite)
+    for two steps."""
+    walks = {None: (True, False), True: (True,), False: (False,)}[overdue]
+    steps: list[Row[Any]] = []
+    started: list[audit_chain.AuditEntry] = []
+    values = {"owner": owner, "until": now + lease, "now": now}
+    for late in walks:
+        wanted = limit - len(steps)
+        if wanted <= 0:
+            break
+        if late:
+            # Expired leases and pending steps with no due time: a handful at most, running
+            # or pending, so their state is read first for the events' "from".
+            found = (
+                await session.execute(
+                    _late_query(platform is not None),
+                    {"of_platform": platform, "now": now, "limit": wanted},
+                )
+            ).all()
+            if not found:
+                continue
+            before = {row.id: row.state for row in found}
+            rows = (await session.execute(_lease_by_id(), {**values, "ids": list(before)})).all()
+            rows.sort(key=lambda row: row.id)
+        else:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            rows = (
+                await session.execute(
+                    _lease_due(platform is not None, lane is not None, sqlite),
+                    {**values, "of_platform": platform, "of_lane": lane, "limit": wanted},
+                )
+            ).all()
+            # RETURNING promises no order: the claim order, again.
+            if platform is None:
+                rows.sort(key=lambda row: (row.next_attempt_at, row.position))
+            else:
+                rows.sort(key=lambda row: (row.claim_rank, row.position))
+            before = {row.id: "pending" for row in rows}
+        steps += rows
+        started += [
+            _entry(row, now, owner, "step.started", {"from": before[row.id]}) for row in rows
+        ]
     return steps, started
+
+
+def _steps_table() -> Table:
+    return cast(Table, Step.__table__)
+
+
+def _leased_columns() -> tuple[ColumnElement[Any], ...]:
+    """What a claim hands on (`_claimed`) and orders by, returned by the leasing UPDATE."""
+    c = _steps_table().c
+    return (
+        c.id,
+        c.course_id,
+        c.key,
+        c.kind,
+        c.depends_on,
+        c.params,
+        c.attempts,
+        c.external_id,
+        c.facts,
+        c.lane,
+        c.claim_rank,
+        c.position,
+        c.next_attempt_at,
+    )
+
+
+def _leasing() -> Update:
+    """The lease's UPDATE, its WHERE still to come: running, this owner's, one more attempt.
+    No parameter of it or of its WHERE may take a column's name: an UPDATE executed with a
+    parameter named like a column sets that column."""
+    table = _steps_table()
+    c = table.c
+    return update(table).values(
+        state="running",
+        attempts=c.attempts + 1,
+        lease_owner=bindparam("owner", type_=String),
+        lease_expires_at=bindparam("until", type_=c.lease_expires_at.type),
+        updated_at=bindparam("now", type_=c.updated_at.type),
+    )
+
+
+@functools.cache
+def _lease_by_id() -> ReturningUpdate[Any]:
+    c = _steps_table().c
+    ids = bindparam("ids", expanding=True, type_=Integer)
+    return _leasing().where(c.id.in_(ids)).returning(*_leased_columns())
+
+
+@functools.cache
+def _late_query(of_platform: bool) -> Select[int, str]:
+    """The overdue walk (see `_claimable`): ids and states, locked (PostgreSQL skips rows
+    another claimer holds)."""
+    c = _steps_table().c
+    now = bindparam("now", type_=c.updated_at.type)
+    query = select(c.id, c.state).where(
+        c.unfinished_deps == 0,
+        or_(
+            and_(c.state == "running", c.lease_expires_at < now),
+            and_(c.state == "pending", c.next_attempt_at.is_(None)),
+        ),
+    )
+    if of_platform:
+        query = query.where(c.platform == bindparam("of_platform", type_=String))
+    return query.limit(bindparam("limit", type_=Integer)).with_for_update(skip_locked=True)
+
+
+@functools.cache
+def _lease_due(of_platform: bool, of_lane: bool, sqlite: bool) -> ReturningUpdate[Any]:
+    """The due walk (see `_claimable`) and its lease in one statement: UPDATE of the ids a
+    locked sub-select picks, in claim order, up to the limit."""
+    c = _steps_table().c
+    now = bindparam("now", type_=c.updated_at.type)
+    due_now: ColumnElement[bool] = c.next_attempt_at <= now
+    if of_platform and sqlite:
+        # Nearly every ready step is due. Told nothing, SQLite's planner (it keeps no
+        # statistics) takes the range on `next_attempt_at` through `ix_steps_ready` and then
+        # sorts every ready row of the platform (10,000 invites of a big course).
+        due_now = func.likely(due_now, type_=Boolean)
+    picked = select(c.id).where(c.unfinished_deps == 0, c.state == "pending", due_now)
+    if of_platform:
+        picked = picked.where(c.platform == bindparam("of_platform", type_=String))
+        picked = picked.order_by(c.claim_rank, c.position)
+    else:
+        picked = picked.order_by(c.next_attempt_at, c.position)
+    if of_lane:
+        picked = picked.where(c.lane == bindparam("of_lane", type_=String))
+    picked = picked.limit(bindparam("limit", type_=Integer)).with_for_update(skip_locked=True)
+    return _leasing().where(c.id.in_(picked)).returning(*_leased_columns())
 
 
 async def _claimed(
     session: AsyncSession,
-    steps: list[Step],
+    steps: list[Row[Any]],
     started: list[audit_chain.AuditEntry],
     specs: SpecCache | None,
 ) -> list[ClaimedStep]:
@@ -244,7 +387,6 @@ async def _claimed(
     (see `_settle`): nothing after the append but the commit."""
     if not steps:
         return []
-    await session.flush()
     by_course = await (specs or SpecCache()).read(session, {step.course_id for step in steps})
     produced = await _produced(
         session, {(step.course_id, key) for step in steps for key in step.depends_on}
@@ -351,68 +493,6 @@ async def _produced(
         (course_id, key): Produced(external_id, dict(facts or {}))
         for course_id, key, external_id, facts in rows
     }
-
-
-async def _claimable(
-    session: AsyncSession,
-    now: datetime,
-    limit: int,
-    platform: str | None,
-    *,
-    overdue: bool | None = None,
-    lane: str | None = None,
-) -> Sequence[Step]:
-    """Up to `limit` steps to lease, locked (PostgreSQL skips rows another claimer holds).
-
-    Readiness is data (`unfinished_deps`, kept by triggers), so the claim is two index walks
-    whatever the number of waiting steps: first the overdue (expired leases, due before anything
-    pending now, and pending steps with no time set: a handful at most), then pending steps in
-    the order they fell due, stopping after `limit`. One query with an OR of both could not walk
-    one index in order and would read every ready row. `overdue`: only the first walk (True)
-    or only the second (False); `lane`: only that lane's steps, in the second.
-
-    For one platform the due steps come lowest `claim_rank` first, then plan position
-    (`ix_steps_lane_ready`): the course with the least work left first, so a small course,
-    created after a big one or with it, is done in about its own time; the big one takes the
-    slots the small ones leave (a course's steps are ready a few at a time) and, aged by its
-    creation, waits behind newer courses no longer than its own work's worth of seconds.
-    Ordering by plan position alone made courses advance one position at a time together: a
-    small course was done only when every course had reached its last position, and a
-    course's Discord steps (planned after its GitHub ones) waited for every smaller course's.
-    Steps not due yet (a backoff) are skipped on the way.
-    """
-    ready = Step.unfinished_deps == 0
-    mine = true() if platform is None else Step.platform == platform
-    late = select(Step).where(
-        mine,
-        ready,
-        or_(
-            and_(Step.state == "running", Step.lease_expires_at < now),
-            and_(Step.state == "pending", Step.next_attempt_at.is_(None)),
-        ),
-    )
-    due_now: ColumnElement[bool] = Step.next_attempt_at <= now
-    if platform is not None and session.get_bind().dialect.name == "sqlite":
-        # Nearly every ready step is due. Told nothing, SQLite's planner (it keeps no
-        # statistics) takes the range on `next_attempt_at` through `ix_steps_ready` and then
-        # sorts every ready row of the platform (10,000 invites of a big course).
-        due_now = func.likely(due_now, type_=Boolean)
-    due = select(Step).where(mine, ready, Step.state == "pending", due_now)
-    if lane is not None:
-        due = due.where(Step.lane == lane)
-    if platform is None:
-        due = due.order_by(Step.next_attempt_at, Step.position)
-    else:
-        due = due.order_by(Step.claim_rank, Step.position)
-    walks = {None: (late, due), True: (late,), False: (due,)}[overdue]
-    steps: list[Step] = []
-    # The overdue come in index order, unsorted: sorting would read them all first.
-    for query in walks:
-        wanted = limit - len(steps)
-        if wanted > 0:
-            found = await session.scalars(query.limit(wanted).with_for_update(skip_locked=True))
-            steps.extend(found.all())
-    return steps
 
 
 async def has_unfinished(session: AsyncSession, platform: str) -> bool:

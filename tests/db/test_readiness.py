@@ -319,6 +319,14 @@ async def _sqlite_plan(engine: AsyncEngine, statement: str, parameters: Any) -> 
         return [str(row[-1]) for row in rows]
 
 
+def _reads_steps(statement: str) -> bool:
+    """A read of `steps`, or the UPDATE that leases what its sub-select of `steps` finds."""
+    start = statement.lstrip()
+    if start.startswith(("SELECT", "WITH")):
+        return "steps" in statement
+    return start.startswith("UPDATE steps") and "FROM steps" in statement
+
+
 async def _assert_claim_reads_only_ready_rows(
     engine: AsyncEngine, sessions: Sessions, now: datetime, platform: str | None = None
 ) -> list[step_queue.ClaimedStep]:
@@ -331,9 +339,10 @@ async def _assert_claim_reads_only_ready_rows(
                     session, owner="r", now=now, lease=LEASE, platforms=[platform], slots=8
                 )
                 claimed = found.steps
-    reads = [(s, p) for s, p in sent if s.lstrip().startswith(("SELECT", "WITH")) and "steps" in s]
-    # Two walks for the claim, one for the dependencies' results if any step has some; by
-    # lane, a walk of the lanes with ready steps too (one lane here: one organization).
+    reads = [(s, p) for s, p in sent if _reads_steps(s)]
+    # Two walks for the claim (the second inside the UPDATE that leases what it finds), one
+    # for the dependencies' results if any step has some; by lane, a walk of the lanes with
+    # ready steps too (one lane here: one organization).
     assert 2 <= len(reads) <= (3 if platform is None else 4)
     for statement, parameters in reads:
         if engine.dialect.name == "sqlite":

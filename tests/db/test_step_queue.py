@@ -84,7 +84,8 @@ async def test_claim_reads_specs_and_dependencies_once_however_many_steps(
     engine: AsyncEngine, session_factory: Sessions, course_data: Factory
 ) -> None:
     """Claiming eight steps of two courses reads the courses once and the steps three times (the
-    claim's two index walks, then every dependency of every claimed step), not once per step."""
+    claim's two index walks, the second inside the UPDATE that leases what it finds, then
+    every dependency of every claimed step), not once per step."""
     service = CourseService(session_factory, ManualClock(NOW - timedelta(minutes=1)))
     for code in ("CS101", "CS102"):
         course = await service.create(parse_course(course_data(code=code)), actor="t")
@@ -106,7 +107,10 @@ async def test_claim_reads_specs_and_dependencies_once_however_many_steps(
     assert sum(len(c.dependencies) for c in claimed) >= 4
     reads = [s for s in sent if s.startswith("SELECT")]
     assert len([s for s in reads if "FROM courses" in s]) == 1
-    assert len([s for s in reads if "FROM steps" in s]) == 3
+    assert len([s for s in reads if "FROM steps" in s]) == 2
+    leases = [s for s in sent if s.startswith("UPDATE steps SET state")]
+    assert len(leases) == 1, leases
+    assert "FROM steps" in leases[0]
 
 
 async def test_claiming_nothing_reads_nothing_more(
@@ -120,4 +124,6 @@ async def test_claiming_nothing_reads_nothing_more(
             )
     assert claimed == []
     assert not [s for s in sent if "FROM courses" in s]
-    assert len([s for s in sent if s.startswith("SELECT") and "FROM steps" in s]) == 2
+    # The two walks: the overdue's SELECT, the due one's inside the UPDATE that leases.
+    assert len([s for s in sent if "FROM steps" in s]) == 2
+    assert not [s for s in sent if "step_dependencies" in s or "audit_events" in s]
