@@ -610,16 +610,18 @@ async def rank_steps(
     with session.no_autoflush:
         # The caller's object when it holds one (an update may have changed its organization).
         course = await session.get(Course, course_id)
+        # By kind, not platform: `ix_steps_course_status` (course, state, kind) answers alone
+        # (a step's platform is its kind's first part).
         written = await session.execute(
-            select(Step.platform, func.count())
+            select(Step.kind, func.count())
             .where(Step.course_id == course_id, Step.state != "succeeded")
-            .group_by(Step.platform)
+            .group_by(Step.kind)
         )
     if course is None:
         return
     left = Counter(step.platform for step in new)
-    for platform, count in written:
-        left[platform] += count
+    for kind, count in written:
+        left[kind.split(".", 1)[0]] += count
     created = int(course.created_at.timestamp() * _RANK_UNITS_PER_SECOND)
     per_step = RANK_SECONDS_PER_STEP * _RANK_UNITS_PER_SECOND
     for step in steps:
