@@ -330,6 +330,7 @@ def _leasing() -> Update:
 
 @functools.cache
 def _lease_by_id() -> ReturningUpdate[Any]:
+    """The lease of the steps the overdue walk found, by id."""
     c = _steps_table().c
     ids = bindparam("ids", expanding=True, type_=Integer)
     return _leasing().where(c.id.in_(ids)).returning(*_leased_columns())
@@ -337,8 +338,8 @@ def _lease_by_id() -> ReturningUpdate[Any]:
 
 @functools.cache
 def _late_query(of_platform: bool) -> Select[int, str]:
-    """The overdue walk (see `_claimable`): ids and states, locked (PostgreSQL skips rows
-    another claimer holds)."""
+    """The overdue walk (see `_lease`): ids and states, locked (PostgreSQL skips rows another
+    claimer holds)."""
     c = _steps_table().c
     now = bindparam("now", type_=c.updated_at.type)
     query = select(c.id, c.state).where(
@@ -355,8 +356,8 @@ def _late_query(of_platform: bool) -> Select[int, str]:
 
 @functools.cache
 def _lease_due(of_platform: bool, of_lane: bool, sqlite: bool) -> ReturningUpdate[Any]:
-    """The due walk (see `_claimable`) and its lease in one statement: UPDATE of the ids a
-    locked sub-select picks, in claim order, up to the limit."""
+    """The due walk (see `_lease`) and its lease in one statement: UPDATE of the ids a locked
+    sub-select picks, in claim order, up to the limit."""
     c = _steps_table().c
     now = bindparam("now", type_=c.updated_at.type)
     due_now: ColumnElement[bool] = c.next_attempt_at <= now
@@ -587,10 +588,9 @@ async def rank_steps(
     """Give the course's steps about to be written (new in the session, or loaded with a key
     in `only`) their lane (`lane_of`) and `claim_rank`: the course's creation in epoch
     milliseconds plus `RANK_SECONDS_PER_STEP` seconds per step of it on the same platform not
-    yet succeeded (a lane
-    is one platform's: a course's GitHub work says nothing of how long its Discord work takes,
-    and counting it sent a big course's few Discord steps after every small course's; measured
-    in `bench/department.py`). Set on the objects before
+    yet succeeded (a lane is one platform's: a course's GitHub work says nothing of how long
+    its Discord work takes, and counting it sent a big course's few Discord steps after every
+    small course's; measured in `bench/department.py`). Set on the objects before
     the flush, so each row is written once, with them (an UPDATE of a 30,000-step course after
     its INSERT doubled its row versions until a vacuum). Static: a step keeps the rank it got
     when planned (ranking every step again at each success would write the whole course each
@@ -696,7 +696,7 @@ def _succeed_statement() -> ReturningUpdate[str, str, int]:
     """`succeed`'s UPDATE, built once on the table (a Core statement: the ORM's bulk update
     path and building the statement per step were most of its CPU); the step and its outcome
     are parameters."""
-    table = cast(Table, Step.__table__)
+    table = _steps_table()
     columns = table.c
     return (
         update(table)
