@@ -95,6 +95,7 @@ from provision import (  # noqa: E402
     GITHUB_WRITE_INTERVAL_S,
     MUTATING,
     SECRET,
+    claim_new_server,
     control,
     migrate,
     minimum,
@@ -104,7 +105,6 @@ from bench.cpu import CpuMeter  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from db.models import AuditEvent, Step  # noqa: E402
 from provisioning.courses.spec import CourseSpec, parse_course  # noqa: E402
-from provisioning.discord.steps.server import needed_permissions  # noqa: E402
 from provisioning.plan import plan_course  # noqa: E402
 from sandbox.github.config import GitHubWorld  # noqa: E402
 
@@ -419,15 +419,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
             created[ids[-1]] = time.perf_counter()
         create_s = time.perf_counter() - created_at
         for spec, course_id in zip(specs, ids, strict=True):
-            guild = await control(
-                http, base, "POST", "/discord/guilds", json={"name": "New", "owner": "ada"}
-            )
-            bot = {"permissions": needed_permissions(spec)}
-            await control(http, base, "POST", f"/discord/guilds/{guild['id']}/bot", json=bot)
-            await control(
-                http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
-            )
-            await product.claims.claim(product.claim_code(course_id), guild["id"], people["ada"])
+            await claim_new_server(http, base, product, spec, course_id, people["ada"])
             claimed[course_id] = time.perf_counter()
 
         total = sum(len(plan_course(s)) for s in specs)

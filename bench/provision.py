@@ -205,6 +205,22 @@ async def control(http: aiohttp.ClientSession, base: str, method: str, path: str
         return body
 
 
+async def claim_new_server(
+    http: aiohttp.ClientSession, base: str, product: Any, spec: CourseSpec, course_id: str, ada: str
+) -> None:
+    """As an instructor would: a new server owned by ada with the bot (given the permissions
+    the course needs) and grace in it, claimed for the course with its code."""
+    guild = await control(
+        http, base, "POST", "/discord/guilds", json={"name": "New server", "owner": "ada"}
+    )
+    bot = {"permissions": needed_permissions(spec)}
+    await control(http, base, "POST", f"/discord/guilds/{guild['id']}/bot", json=bot)
+    await control(
+        http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
+    )
+    await product.claims.claim(product.claim_code(course_id), guild["id"], ada)
+
+
 class SandboxProcess:
     """`python -m sandbox` in a process of its own, for as long as the `async with` lasts."""
 
@@ -313,15 +329,7 @@ async def provision(args: argparse.Namespace, database_url: str, data: Path) -> 
         audit = AuditTimer(product.audit.record_http)
         product.audit.record_http = audit  # type: ignore[method-assign]
         course_id = (await product.courses.create(spec, actor="bench")).id
-        guild = await control(
-            http, base, "POST", "/discord/guilds", json={"name": "New server", "owner": "ada"}
-        )
-        bot = {"permissions": needed_permissions(spec)}
-        await control(http, base, "POST", f"/discord/guilds/{guild['id']}/bot", json=bot)
-        await control(
-            http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
-        )
-        await product.claims.claim(product.claim_code(course_id), guild["id"], people["ada"])
+        await claim_new_server(http, base, product, spec, course_id, people["ada"])
 
         stop = asyncio.Event()
         cpu_before = time.process_time(), cpu.threads_cpu()
