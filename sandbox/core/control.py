@@ -72,15 +72,21 @@ def add_control_routes(
 
     async def requests(request: web.Request) -> web.Response:
         q = request.query
+        since = _int(q.get("since")) or 0
+        limit = _int(q.get("limit")) or 1000
+        # Only up to the settled point: an entry numbered before a request still in flight
+        # would otherwise be handed out now and that request's, recorded later, never.
+        settled = journal.settled()
         entries = journal.query(
-            since=_int(q.get("since")) or 0,
+            since=since,
             method=q.get("method"),
             path_contains=q.get("path"),
             platform=q.get("platform"),
             status=_int(q.get("status")),
-            limit=_int(q.get("limit")) or 1000,
+            limit=limit,
+            upto=settled,
         )
-        cursor = entries[-1].seq if entries else (_int(q.get("since")) or 0)
+        cursor = entries[-1].seq if len(entries) == limit else max(since, settled)
         return web.json_response({"requests": [entry_json(e) for e in entries], "cursor": cursor})
 
     async def reset(request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import uuid
@@ -76,23 +77,34 @@ class Journal:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        # In sequence order. A request is numbered when it arrives and recorded when answered:
+        # of two in flight together the earlier-numbered may be answered last.
         self._entries: list[JournalEntry] = []
         self._seq = 0
+        self._in_flight: set[int] = set()
 
     def clear(self) -> None:
         """Forget every entry; the cursor keeps counting so old `since` values stay valid."""
         self._entries.clear()
 
     def record(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
+        self._in_flight.discard(entry.seq)
+        bisect.insort(self._entries, entry, key=lambda e: e.seq)
 
     def next_seq(self) -> int:
+        """A number for a request that has arrived; `record` its entry whatever happens."""
         self._seq += 1
+        self._in_flight.add(self._seq)
         return self._seq
 
     def cursor(self) -> int:
         """The newest sequence number handed out; pass it as `since` to see only later entries."""
         return self._seq
+
+    def settled(self) -> int:
+        """The newest sequence number at and below which every request is recorded: a reader
+        that pages with `since` up to here misses none and sees none twice."""
+        return min(self._in_flight) - 1 if self._in_flight else self._seq
 
     def query(
         self,
@@ -102,12 +114,16 @@ class Journal:
         platform: str | None = None,
         status: int | None = None,
         limit: int = 1000,
+        upto: int | None = None,
     ) -> list[JournalEntry]:
-        """Entries after cursor `since` matching every given filter, oldest first."""
+        """Entries after cursor `since` (and at or before `upto`) matching every given filter,
+        oldest first."""
         out = []
         for e in self._entries:
             if e.seq <= since:
                 continue
+            if upto is not None and e.seq > upto:
+                break
             if method and e.method != method.upper():
                 continue
             if path_contains and path_contains not in e.path:
@@ -134,14 +150,14 @@ class Journal:
             start = self._clock.monotonic()
             wall = self._clock.time()
             body: Any = None
-            if request.content_type.startswith("multipart/"):
-                # Reading a multipart body here would leave the handler's reader empty.
-                body = f"<multipart, {request.content_length} bytes>"
-            elif request.body_exists:
-                body = summarize_body(await request.read())
             status: int | None = None
             outcome = "answered"
-            try:
+            try:  # from here on the entry is recorded, whatever happens (see `settled`)
+                if request.content_type.startswith("multipart/"):
+                    # Reading a multipart body here would leave the handler's reader empty.
+                    body = f"<multipart, {request.content_length} bytes>"
+                elif request.body_exists:
+                    body = summarize_body(await request.read())
                 response = await handler(request)
                 status = response.status
                 return response

@@ -320,8 +320,12 @@ def journal_requests(
 
 
 def journal_cursor(server: SandboxServer) -> int:
-    entries = server.journal.query(limit=1_000_000)
-    return entries[-1].seq if entries else 0
+    """The newest sequence number the journal handed out: entries after it came later.
+
+    Not the last entry's: a request is numbered when it arrives and recorded when answered, so
+    of two requests in flight together the earlier-numbered may be recorded last, and the later
+    one then counted as sent after the cursor (a flaky "a re-run writes nothing")."""
+    return server.journal.cursor()
 
 
 # --- the sandbox's state ------------------------------------------------------------------------

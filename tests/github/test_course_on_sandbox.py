@@ -27,8 +27,7 @@ def _journal(sandbox: SandboxServer, since: int = 0) -> list[tuple[str, str, int
 
 
 def _cursor(sandbox: SandboxServer) -> int:
-    entries = sandbox.journal.query(platform="github", limit=100_000)
-    return entries[-1].seq if entries else 0
+    return sandbox.journal.cursor()  # not the last entry's: see `Journal.settled`
 
 
 async def test_lecture_course_is_provisioned_as_specified(

@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from sandbox.core.clock import ManualClock
+from sandbox.core.journal import Journal, JournalEntry
 from sandbox.github import GitHubSandbox
 from sandbox.server import SandboxServer
 from tests.sandbox.core.conftest import PingPlatform
@@ -149,6 +150,37 @@ async def test_journal_cursor_does_not_consume_numbers(
     async with http.get("/api/v3/orgs/demo-university"):
         pass
     assert [e.seq for e in server.journal.query(since=cursor)] == [cursor + 1]
+
+
+def test_journal_keeps_sequence_order_when_answers_come_out_of_order() -> None:
+    """A request numbered first and answered last is listed first, and the settled point
+    stays below it while it is in flight: a reader paging by `since` neither skips it nor
+    sees the later one twice (a test's "nothing written since" counted a write made before)."""
+    journal = Journal(ManualClock())
+    first, second = journal.next_seq(), journal.next_seq()
+    journal.record(_entry(second))
+    assert journal.settled() == first - 1
+    assert [e.seq for e in journal.query(upto=journal.settled())] == []
+    journal.record(_entry(first))
+    assert journal.settled() == second == journal.cursor()
+    assert [e.seq for e in journal.query()] == [first, second]
+
+
+def _entry(seq: int) -> JournalEntry:
+    return JournalEntry(
+        seq=seq,
+        time=0.0,
+        platform="github",
+        method="GET",
+        path="/api/v3/x",
+        query="",
+        status=200,
+        outcome="answered",
+        request_id=str(seq),
+        body=None,
+        duration_ms=1.0,
+        credential=None,
+    )
 
 
 async def test_journal_leaves_multipart_bodies_to_the_handler(
