@@ -3,7 +3,9 @@
 Common control routes (JSON unless noted):
 - `GET /_sandbox/requests?since=&method=&path=&platform=&status=&limit=` →
   `{"requests": [{seq, time, platform, method, path, query, status, outcome, request_id, body,
-  duration_ms}], "cursor": N}`; pass `cursor` back as `since` to see only newer requests.
+  duration_ms}], "cursor": N}`, in arrival order; pass `cursor` back as `since` to see only
+  newer requests (none missed, none twice: a request still being answered holds back the
+  answered ones that arrived after it until it is recorded).
 - `POST /_sandbox/faults` with a `FaultRule` (`kind`: status | rate_limit | reset | timeout |
   latency | apply_then_fail; `platform`, `method`, `path` glob or `path_regex` on the path inside
   the API, `count`, `probability`, `status`, `delay`, `retry_after`) → 201 rule with `id`;
