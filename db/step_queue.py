@@ -845,7 +845,8 @@ async def _event(
 
 
 class _StepNamed(Protocol):
-    """What a step's event names: a `Step`, or a row of its columns (`succeed`'s RETURNING)."""
+    """What a step's event names: a `Step`, or a row of its columns (the RETURNING of a
+    claim's lease or of `succeed`)."""
 
     @property
     def course_id(self) -> str: ...
