@@ -75,6 +75,10 @@ class GovernorLimits:
     scale: float = 1.0
     # At most so many writes in any window (unscaled), besides their spacing.
     write_budget: Budget | None = None
+    # Whether each bucket is one route's of one server or channel (Discord's), so that a call
+    # waiting for its bucket holds back no call of another (GitHub's "core" is the
+    # credential's: a wait for it holds back every call).
+    route_buckets: bool = False
 
     @classmethod
     def github(cls, scale: float = 1.0) -> GovernorLimits:
@@ -93,7 +97,7 @@ class GovernorLimits:
     def discord(cls, scale: float = 1.0) -> GovernorLimits:
         # 50 requests per second per bot, globally; per-route buckets come from the headers.
         # 40 leaves room for requests that leave in order but arrive bunched up.
-        return cls(min_interval_s=1 / 40, write_interval_s=1 / 40, scale=scale)
+        return cls(min_interval_s=1 / 40, write_interval_s=1 / 40, scale=scale, route_buckets=True)
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,7 @@ class RateGovernor:
                     retry_after=wait,
                     rate_limited=True,
                 )
-            await self._sleep(wait)
+            await self._sleep(wait, for_bucket=True)
 
     def _spacing(self, write: bool) -> tuple[str, float]:
         """The ledger account a call is spaced on, and its spacing. One account per call:
@@ -307,25 +311,25 @@ class RateGovernor:
                     rate_limited=True,
                 )
             if until > now:
-                await self._sleep(until - now)
+                await self._sleep(until - now, for_bucket=True)
                 continue
             if state.remaining is None and state.limit is None and state.in_flight > 0:
                 # Never seen: wait for the first answer to say what the limit is.
                 state.learned.clear()
                 try:
-                    with _marked_waiting():
+                    with _marked_waiting(on_route=self._limits.route_buckets):
                         await asyncio.wait_for(state.learned.wait(), LEARN_TIMEOUT_S)
                 except TimeoutError:
                     return
                 continue
             return
 
-    async def _sleep(self, delay: float) -> None:
+    async def _sleep(self, delay: float, *, for_bucket: bool = False) -> None:
         # Under a microsecond is no wait: what is left of subtracting the lead from a slot.
         if delay > 1e-6:
             self.waits += 1
             self.wait_seconds += delay
-            with _marked_waiting():
+            with _marked_waiting(on_route=for_bucket and self._limits.route_buckets):
                 await self._clock.sleep(delay)
 
     async def close(self, bucket: str, seconds: float) -> None:
@@ -402,16 +406,15 @@ class RateGovernor:
 
 
 @contextlib.contextmanager
-def _marked_waiting() -> Iterator[None]:
-    """Tell the step's runner it waits for a pace now (stopping cancels it then, unsent)."""
+def _marked_waiting(*, on_route: bool = False) -> Iterator[None]:
+    """Tell the step's runner it waits for a pace now (stopping cancels it then, unsent), and
+    whether for one route's window alone (its slot may serve another step meanwhile)."""
     marker = current_wait.get()
-    if marker is not None:
-        marker.waiting = True
-    try:
+    if marker is None:
         yield
-    finally:
-        if marker is not None:
-            marker.waiting = False
+        return
+    with marker.marked(on_route=on_route):
+        yield
 
 
 def _seconds(value: str | None) -> float | None:

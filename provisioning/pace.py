@@ -25,9 +25,10 @@ on SQLite the governor keeps them in memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
@@ -208,9 +209,30 @@ class PaceWait:
 
     A stopping runner cancels such a step at once (nothing was sent; it is handed back), while
     a step with a call in flight gets a moment to finish it.
+
+    `on_route`: the wait is for one route's window (Discord's channel creations in one
+    server, 10 per 10 s), not for the credential's pace: a call of another route or server
+    could go meanwhile, so the runner lets the step's slot serve another step
+    (`route_wait_began` tells it to claim one).
     """
 
     waiting: bool = False
+    on_route: bool = False
+    route_wait_began: Callable[[], None] | None = None
+
+    @contextlib.contextmanager
+    def marked(self, *, on_route: bool = False) -> Iterator[None]:
+        """Mark the step waiting (for a route's window when `on_route`) while the block runs."""
+        self.waiting = True
+        if on_route:
+            self.on_route = True
+            if self.route_wait_began is not None:
+                self.route_wait_began()
+        try:
+            yield
+        finally:
+            self.waiting = False
+            self.on_route = False
 
 
 # Set by the runner around each step's task; the governor marks it while the step waits.

@@ -21,6 +21,7 @@ from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -131,7 +132,7 @@ class StepRunner:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                busy = Counter(lane_of[task] for task in running)
+                busy = self._busy(lane_of, waits)
                 try:
                     claimed = await self._claim_free(busy)
                 except Exception:
@@ -144,7 +145,8 @@ class StepRunner:
                     await self._pause(stop)
                     continue
                 for step in claimed:
-                    wait = pace.PaceWait()
+                    platform = _lane(step)[0]
+                    wait = pace.PaceWait(route_wait_began=partial(self.wake, [platform]))
                     task = asyncio.create_task(self._run(step, wait), name=step.key)
                     running[task] = step.id
                     lane_of[task] = _lane(step)
@@ -170,6 +172,26 @@ class StepRunner:
                 waits = {task: waits[task] for task in running}
         finally:
             await self._drain(running, waits)
+
+    def _busy(
+        self,
+        lane_of: Mapping[asyncio.Task[None], tuple[str, str]],
+        waits: Mapping[asyncio.Task[None], pace.PaceWait],
+    ) -> Counter[tuple[str, str]]:
+        """The slots each lane's running steps take. A step waiting for one route's window
+        (a server's channel creations, 10 per 10 s on Discord) takes none: a step of another
+        server could call meanwhile, and at the start of term every laboratory's channels
+        wait so, which held a fifth of the Discord slots idle. At most `concurrency` such
+        steps a platform go uncounted, so a platform never has more than twice its
+        concurrency in flight (all of them renewing leases)."""
+        busy: Counter[tuple[str, str]] = Counter()
+        uncounted: Counter[str] = Counter()
+        for task, lane in lane_of.items():
+            if waits[task].on_route and uncounted[lane[0]] < self._config.concurrency:
+                uncounted[lane[0]] += 1
+            else:
+                busy[lane] += 1
+        return busy
 
     async def _pause(self, stop: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
