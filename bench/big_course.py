@@ -53,6 +53,7 @@ import claim_waits  # noqa: E402
 import pollers  # noqa: E402
 
 from bot.build import Product, build  # noqa: E402
+from bot.gil import hand_over_the_gil_often  # noqa: E402
 from bot.heap import freeze_startup_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from db import step_queue  # noqa: E402
@@ -122,6 +123,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         settings = Settings(
             database_url=url, sandbox_url=sandbox.base_url, secret_key=SECRET, web_max_in_flight=0
         )
+        hand_over_the_gil_often()  # as `python -m bot` does (bot/app.py)
         product = await build(settings, stack)
         freeze_startup_heap()  # as `python -m bot` does once built (bot/app.py)
         sessions, service = product.sessions, product.courses

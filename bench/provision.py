@@ -207,9 +207,9 @@ async def control(http: aiohttp.ClientSession, base: str, method: str, path: str
 
 async def claim_new_server(
     http: aiohttp.ClientSession, base: str, product: Any, spec: CourseSpec, course_id: str, ada: str
-) -> None:
+) -> str:
     """As an instructor would: a new server owned by ada with the bot (given the permissions
-    the course needs) and grace in it, claimed for the course with its code."""
+    the course needs) and grace in it, claimed for the course with its code; its id."""
     guild = await control(
         http, base, "POST", "/discord/guilds", json={"name": "New server", "owner": "ada"}
     )
@@ -219,6 +219,7 @@ async def claim_new_server(
         http, base, "POST", f"/discord/guilds/{guild['id']}/members", json={"user": "grace"}
     )
     await product.claims.claim(product.claim_code(course_id), guild["id"], ada)
+    return str(guild["id"])
 
 
 class SandboxProcess:

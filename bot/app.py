@@ -22,6 +22,7 @@ from discord import app_commands
 
 from bot.build import Product, build
 from bot.errors import PartFailedError, StartupError
+from bot.gil import hand_over_the_gil_often
 from bot.heap import freeze_startup_heap
 from bot.pace_upkeep import schedule_pruning
 from bot.scheduled import stoppable
@@ -45,6 +46,7 @@ __all__ = ["PartFailedError", "StartupError", "run", "serve"]
 
 async def serve(settings: Settings, *, runner_only: bool = False) -> None:
     """Build the product and run it until SIGINT/SIGTERM."""
+    hand_over_the_gil_often()
     stop = asyncio.Event()
     clock = StopClock()
 

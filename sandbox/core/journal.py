@@ -26,6 +26,11 @@ CREDENTIAL = web.RequestKey("sandbox_credential", str)
 """Set by an emulator once it knows who calls (e.g. `inst:701`, `user:ada`), never the token
 itself: which credential made which call (several App installations, one pace each)."""
 
+RATE_BUCKET = web.RequestKey("sandbox_rate_bucket", list[str])
+"""Set by an emulator when the request counted against a rate-limit window: the bucket (a
+configured rate's name, or the route of one with the default rate) and its major parameters
+(`["channel_create", "1310…::"]`), so a test or a bench can tell which window a call used."""
+
 _MAX_STRING = 120
 _MAX_BODY = 2000
 
@@ -48,6 +53,7 @@ class JournalEntry:
     body: Any
     duration_ms: float
     credential: str | None = None
+    rate_bucket: list[str] | None = None
 
 
 def _shorten(value: Any) -> Any:
@@ -183,6 +189,7 @@ class Journal:
                         body=body,
                         duration_ms=round((self._clock.monotonic() - start) * 1000, 3),
                         credential=request.get(CREDENTIAL),
+                        rate_bucket=request.get(RATE_BUCKET),
                     )
                 )
 

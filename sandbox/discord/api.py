@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
+from sandbox.core.journal import RATE_BUCKET
 from sandbox.discord.errors import DiscordError, discord_json, unauthorized
 from sandbox.discord.ratelimit import Decision, RateLimiter
 from sandbox.discord.state import DiscordState
@@ -163,6 +164,7 @@ class Api:
         if "webhook_token" in request.match_info:
             major += ":" + request.match_info["webhook_token"]
         decision = self.limiter.take(bucket_id, major, rate_name)
+        request[RATE_BUCKET] = [bucket_id, major]
         headers = _limit_headers(decision, self.state.clock.time())
         if not decision.allowed:
             return rate_limited(decision.reset_after, "user", headers)

@@ -9,6 +9,7 @@ import aiohttp
 
 from sandbox.core.clock import ManualClock
 from sandbox.core.journal import Journal, JournalEntry
+from sandbox.discord import DiscordConfig, DiscordSandbox
 from sandbox.github import GitHubSandbox
 from sandbox.server import SandboxServer
 from tests.sandbox.core.conftest import PingPlatform
@@ -192,3 +193,27 @@ async def test_journal_leaves_multipart_bodies_to_the_handler(
     async with http.post("/api/v10/ping", data=form) as resp:
         assert resp.status == 200
     assert str(server.journal.query()[-1].body).startswith("<multipart")
+
+
+async def test_journal_names_the_rate_limit_window_a_discord_call_counted_against(
+    tmp_path: Path,
+) -> None:
+    """A bench or a test can tell which window each call used: the bucket (a configured
+    rate's name, or the route of one with the default rate) and its major parameters (the
+    server, the channel), as the Discord emulator counted it."""
+    discord = DiscordSandbox(ManualClock())
+    admin = DiscordConfig().admin_server
+    assert admin is not None
+    async with SandboxServer([discord], state_path=tmp_path / "state.json") as server:
+        headers = {"Authorization": f"Bot {DiscordConfig().bot_token}", **server.control_headers}
+        async with aiohttp.ClientSession(server.base_url, headers=headers) as http:
+            async with http.get(f"/api/v10/guilds/{admin.guild_id}/channels") as resp:
+                channels = {c["name"]: c["id"] for c in await resp.json()}
+            log_channel = channels[admin.log_channel]
+            message = f"/api/v10/channels/{log_channel}/messages"
+            async with http.post(message, json={"content": "hello"}) as resp:
+                assert resp.status == 200
+            async with http.get("/_sandbox/requests") as resp:
+                listed, posted = (await resp.json())["requests"]
+    assert listed["rate_bucket"] == ["GET /guilds/{guild_id}/channels", f"{admin.guild_id}::"]
+    assert posted["rate_bucket"] == ["message_create", f":{log_channel}:"]
