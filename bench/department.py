@@ -45,8 +45,9 @@ first course's creation; `fairness` (the five smallest courses done
 before half of `wall_s`); `stop_s` (SIGTERM to exit of the stopped runner), the steps it handed
 back and `handed_back_finished_by_other` (each of them later succeeded under the other runner;
 null when the stop caught none);
-`status_p50_ms`/`status_p99_ms` with the requests and errors of the pollers; whether every step
-then succeeded (`all_succeeded`).
+`status_p50_ms`/`status_p99_ms` with the requests and errors of the pollers, and
+`status_slow_by_s` (the answers over 50 ms by the second of the run they were asked in);
+whether every step then succeeded (`all_succeeded`).
 
 The writes-per-second target is judged on the send times: the product decides when a request
 leaves, and its governor spaces the sends; between the send and the arrival stamp lie the
@@ -420,6 +421,7 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         created: dict[str, float] = {}
         claimed: dict[str, float] = {}
         created_at = started = time.perf_counter()
+        started_epoch = time.time()
         ids: list[str] = []
         for spec in specs:
             ids.append((await product.courses.create(spec, actor="bench")).id)
@@ -611,6 +613,12 @@ async def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dic
         "status_requests": status.get("requests"),
         "status_errors": status.get("errors"),
         "status_error_kinds": status.get("error_kinds"),
+        # When the answers over 50 ms were asked, in whole seconds after the first course's
+        # creation (negative: while the runners started): [how many, the slowest ms].
+        "status_slow_by_s": {
+            str(int(epoch) - int(started_epoch)): counts
+            for epoch, counts in status.get("slow_by_epoch_s", {}).items()
+        },
         "all_succeeded": set(states) == {"succeeded"},
         "states": dict(states),
         **({"discord_step_timeline": timeline} if timeline is not None else {}),
@@ -784,11 +792,14 @@ async def poll_status(url: str, token: str, clients: int) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     latencies: list[float] = []
+    slow: Counter[int] = Counter()  # answers over 50 ms by the epoch second they were asked
+    slowest: dict[int, float] = {}
     errors: list[str] = []
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
 
         async def one() -> None:
+            asked = int(time.time())
             started = time.perf_counter()
             try:
                 async with http.get(url, headers=headers) as response:
@@ -800,6 +811,9 @@ async def poll_status(url: str, token: str, clients: int) -> None:
                 errors.append(type(exc).__name__)
                 return
             latencies.append((time.perf_counter() - started) * 1000)
+            if latencies[-1] > 50:
+                slow[asked] += 1
+                slowest[asked] = max(slowest.get(asked, 0.0), latencies[-1])
 
         async def client(offset: float) -> None:
             tasks = []
@@ -816,7 +830,12 @@ async def poll_status(url: str, token: str, clients: int) -> None:
     def pct(q: float) -> float | None:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
 
-    result = {"p50_ms": pct(0.5), "p99_ms": pct(0.99), "requests": len(ordered)}
+    result = {
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+        "requests": len(ordered),
+        "slow_by_epoch_s": {str(s): [n, round(slowest[s], 1)] for s, n in sorted(slow.items())},
+    }
     # Which errors (a status, or the client's exception), so a failing run says why.
     kinds = dict(Counter(errors))
     print(json.dumps({**result, "errors": len(errors), "error_kinds": kinds}), flush=True)
@@ -921,7 +940,8 @@ def main() -> int:
         f" stop {result['stop_s']} s, {result['handed_back']} steps handed back, finished by the"
         f" other runner: {result['handed_back_finished_by_other']};"
         f" status p50 {result['status_p50_ms']} ms, p99 {result['status_p99_ms']} ms"
-        f" ({result['status_requests']} requests, {result['status_errors']} errors);"
+        f" ({result['status_requests']} requests, {result['status_errors']} errors;"
+        f" over 50 ms by second of the run [how many, slowest]: {result['status_slow_by_s']});"
         f" all succeeded: {result['all_succeeded']}"
     )
     print(
