@@ -6,10 +6,10 @@ paced on (the Discord bot, each GitHub organization, the mail sender): a GitHub 
 second for its organization's write slot holds a slot of GitHub's and of that organization's
 share, never one a Discord step or another organization's share could use (each credential's
 governor paces its calls); a step waiting for one route's window of one server (Discord's
-channel creations) holds none while it waits (`_busy`). Within a lane the course with the least work left there goes first
-(`db.step_queue`). Each running step keeps its lease alive; if this process dies, the lease
-expires and any runner takes the step over, whose executor then verifies or adopts what the
-dead one may have created.
+channel creations) holds none while it waits (`_busy`). Within a lane the course with the
+least work left there goes first (`db.step_queue`). Each running step keeps its lease alive;
+if this process dies, the lease expires and any runner takes the step over, whose executor
+then verifies or adopts what the dead one may have created.
 """
 
 from __future__ import annotations
