@@ -146,11 +146,11 @@ class StepRunner:
                     await self._pause(stop)
                     continue
                 for step in claimed:
-                    platform = _lane(step)[0]
-                    wait = pace.PaceWait(route_wait_began=partial(self.wake, [platform]))
+                    lane = _lane(step)
+                    wait = pace.PaceWait(route_wait_began=partial(self.wake, [lane[0]]))
                     task = asyncio.create_task(self._run(step, wait), name=step.key)
                     running[task] = step.id
-                    lane_of[task] = _lane(step)
+                    lane_of[task] = lane
                     waits[task] = wait
                 # No second claim round straight away: a lane given fewer steps than it
                 # had slots for has no more ready now, and one given as many is full. (That

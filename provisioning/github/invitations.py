@@ -101,13 +101,11 @@ class InvitationBudget:
             raise self._wait_error(org, limit, wait)
         if wait > 0:
             marker = pace.current_wait.get()
-            if marker is not None:
-                marker.waiting = True  # nothing sent yet: a stopping runner may cancel it
-            try:
+            if marker is None:
                 await self._clock.sleep(wait)
-            finally:
-                if marker is not None:
-                    marker.waiting = False
+                return
+            with marker.marked():  # nothing sent yet: a stopping runner may cancel it
+                await self._clock.sleep(wait)
 
     async def release(self, org: str, login: str) -> None:
         """`login`'s invitation was not sent: its place is free again."""
