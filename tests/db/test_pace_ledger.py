@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from db.engine import create_engine
 from db.models import PaceAccount
 from db.pace_ledger import DatabasePaceLedger
+from provisioning.clock import SystemClock
+from provisioning.governor import GovernorLimits, RateGovernor
 
 pytestmark = [
     pytest.mark.postgres,
@@ -151,3 +155,56 @@ async def test_two_writers_held_back_by_their_own_process_are_both_woken_by_the_
     assert not any(waiter.done() for waiter in waiters)
     await ledger.sent(SENT, 0.2, "a", lambda: 0.0)
     await asyncio.wait_for(asyncio.gather(*waiters), 1.0)
+
+
+async def test_writers_of_one_process_ask_for_their_send_marks_one_at_a_time(
+    database_url: str,
+) -> None:
+    """Six writes of one process (one governor) asked at once, the first of them sent 0.3 s
+    late, so the other five wait for its record together: each record lets the next writer in
+    line ask for its mark, not every writer waiting (all asked again, an UPDATE of the one
+    row each: 20 marks for six writes, where two a writer at most will do). The sends still
+    go out a spacing apart."""
+    engine = create_engine(database_url)
+    marks = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal marks
+        marks += "(account, next_at, pending_id, pending_until)" in statement
+
+    clock = SystemClock()
+    governor = RateGovernor(
+        "github",
+        GovernorLimits.github(scale=20),  # writes 50 ms apart
+        clock,
+        ledger=DatabasePaceLedger(engine),
+        credential="github:abc",
+    )
+    marked = itertools.count()
+    reset = str(int(time.time()) + 3600)
+    answer = {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "4999",
+        "X-RateLimit-Reset": reset,
+    }
+
+    async def write() -> float:
+        mark = await governor.acquire("core", write=True)
+        assert mark is not None
+        late_s = 0.3 if next(marked) == 0 else 0.0
+        await asyncio.sleep(mark.wait_s + late_s)  # as the sending thread does
+        sent = clock.monotonic()
+        await governor.sent(mark, 0.0)
+        governor.observe("core", answer)
+        return sent
+
+    try:
+        await write()  # the bucket's first answer: the next ones need not learn its limit
+        marked = itertools.count()
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        sends = sorted(await asyncio.gather(*(write() for _ in range(6))))
+    finally:
+        await engine.dispose()
+    assert min(b - a for a, b in itertools.pairwise(sends)) >= 0.05 - 0.005, sends
+    assert sends[-1] - sends[0] < 1.0, sends
+    assert 6 <= marks <= 2 * 6 - 1, marks
