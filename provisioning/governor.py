@@ -226,8 +226,8 @@ class RateGovernor:
         mark = SendMark(f"{slot.account}:sent", slot.interval_s, secrets.token_hex(8))
         # One writer of this process asks at a time, in the order they came: each record of a
         # send woke every writer waiting on the account, and all of them asked the ledger
-        # again, one UPDATE each of the same row, for one mark (12 % of the ledger's
-        # statements at scale 10, more the more writers a credential has waiting).
+        # again, one UPDATE each of the same row, for one mark (12 % of the updates of
+        # `pace_accounts` in a department run at scale 10; more, the more writers wait).
         with _marked_waiting():  # queued behind another writer: nothing sent yet
             await self._marking.acquire()
         try:

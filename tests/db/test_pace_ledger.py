@@ -163,7 +163,7 @@ async def test_writers_of_one_process_ask_for_their_send_marks_one_at_a_time(
     """Six writes of one process (one governor) asked at once, the first of them sent 0.3 s
     late, so the other five wait for its record together: each record lets the next writer in
     line ask for its mark, not every writer waiting (all asked again, an UPDATE of the one
-    row each: 20 marks for six writes, where two a writer at most will do). The sends still
+    row each: 21 marks for six writes, where two a writer at most will do). The sends still
     go out a spacing apart."""
     engine = create_engine(database_url)
     marks = 0
