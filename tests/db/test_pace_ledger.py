@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -180,7 +180,6 @@ async def test_writers_of_one_process_ask_for_their_send_marks_one_at_a_time(
         ledger=DatabasePaceLedger(engine),
         credential="github:abc",
     )
-    marked = itertools.count()
     reset = str(int(time.time()) + 3600)
     answer = {
         "X-RateLimit-Limit": "5000",
@@ -188,21 +187,21 @@ async def test_writers_of_one_process_ask_for_their_send_marks_one_at_a_time(
         "X-RateLimit-Reset": reset,
     }
 
-    async def write() -> float:
+    async def write(late: Iterator[float]) -> float:
         mark = await governor.acquire("core", write=True)
         assert mark is not None
-        late_s = 0.3 if next(marked) == 0 else 0.0
-        await asyncio.sleep(mark.wait_s + late_s)  # as the sending thread does
+        # The first of the writers to get its mark takes `late`'s one delay.
+        await asyncio.sleep(mark.wait_s + next(late, 0.0))  # as the sending thread does
         sent = clock.monotonic()
         await governor.sent(mark, 0.0)
         governor.observe("core", answer)
         return sent
 
     try:
-        await write()  # the bucket's first answer: the next ones need not learn its limit
-        marked = itertools.count()
+        await write(iter(()))  # the bucket's first answer: the next need not learn its limit
         event.listen(engine.sync_engine, "before_cursor_execute", count)
-        sends = sorted(await asyncio.gather(*(write() for _ in range(6))))
+        first_late = iter([0.3])
+        sends = sorted(await asyncio.gather(*(write(first_late) for _ in range(6))))
     finally:
         await engine.dispose()
     assert min(b - a for a, b in itertools.pairwise(sends)) >= 0.05 - 0.005, sends
