@@ -430,6 +430,7 @@ class PaceBucket(Base):
     closed_until: Mapped[float] = mapped_column(Float)  # Retry-After
     probe_until: Mapped[float] = mapped_column(Float)  # a first call is learning the limit
     wait_s: Mapped[float] = mapped_column(Float)  # what the last take answered
+    granted: Mapped[int] = mapped_column(Integer, server_default="0")  # and counted
 
 
 class InvitationWindowRow(Base):

@@ -18,7 +18,9 @@ statement's way to the database only makes the estimate later, the next write mo
 
 The buckets a platform's headers describe are rows of `pace_buckets`, one per credential and
 bucket: a call is counted with one UPDATE … RETURNING before it is sent (so two processes never
-send more than the window has left between them), and each answer corrects the row.
+send more than the window has left between them), and each answer corrects the row. A process
+may count several calls at once (`want`: a block it spends itself, see `provisioning.governor`):
+counted and never sent is one call less in the window, never one more.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Float, Integer, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -156,12 +158,22 @@ _HOLD = text(
     """
 ).bindparams(bindparam("seconds", type_=Float))
 
-# One call counted, or a wait: computed from the row as it was (every SET reads the old row),
-# kept in `wait_s` so RETURNING can hand it back. A bucket never answered lets one call
-# through (the probe) and holds the others until its answer says what the limit is; a window
-# whose reset has passed starts afresh at this call, as the platform's does at its arrival.
+# Calls counted, or a wait: computed from the row as it was (every SET reads the old row),
+# kept in `wait_s` and `granted` so RETURNING can hand them back. A bucket never answered lets
+# one call through (the probe) and holds the others until its answer says what the limit is; a
+# window whose reset has passed starts afresh at this call, as the platform's does at its
+# arrival. Up to `want` calls are counted at once, never more than a tenth of what the window
+# has left (at least one): near a window's end every process gets its share, call by call.
+# RETURNING also says for how long the count is good: until the window's end.
 _TAKE_SQL = """
     UPDATE pace_buckets AS b SET
+      granted = CASE
+        WHEN b.closed_until > t.now THEN 0
+        WHEN b.limit_n IS NULL THEN CASE WHEN b.probe_until > t.now THEN 0 ELSE 1 END
+        WHEN t.now >= b.reset_at + :margin THEN LEAST(:want, GREATEST(1, b.limit_n / 10))
+        WHEN b.remaining > 0 THEN LEAST(:want, GREATEST(1, b.remaining / 10))
+        ELSE 0
+      END,
       wait_s = CASE
         WHEN b.closed_until > t.now THEN b.closed_until - t.now
         WHEN b.limit_n IS NULL THEN
@@ -174,8 +186,9 @@ _TAKE_SQL = """
         THEN t.now + :learn ELSE b.probe_until END,
       remaining = CASE
         WHEN b.closed_until > t.now OR b.limit_n IS NULL THEN b.remaining
-        WHEN t.now >= b.reset_at + :margin THEN b.limit_n - 1
-        WHEN b.remaining > 0 THEN b.remaining - 1
+        WHEN t.now >= b.reset_at + :margin
+        THEN b.limit_n - LEAST(:want, GREATEST(1, b.limit_n / 10))
+        WHEN b.remaining > 0 THEN b.remaining - LEAST(:want, GREATEST(1, b.remaining / 10))
         ELSE b.remaining
       END,
       reset_at = CASE
@@ -183,9 +196,10 @@ _TAKE_SQL = """
         THEN t.now + b.window_s ELSE b.reset_at END
     FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
     WHERE b.account = :account AND b.bucket = :bucket
-    RETURNING b.wait_s
+    RETURNING b.wait_s, b.granted, b.reset_at - t.now AS good_for
     """
 _TAKE_PARAMS = (
+    bindparam("want", type_=Integer),
     bindparam("poll", type_=Float),
     bindparam("margin", type_=Float),
     bindparam("learn", type_=Float),
@@ -203,14 +217,14 @@ _TAKE_AND_RESERVE = text(
         SELECT {_RESERVE_ROW} FROM taken WHERE taken.wait_s <= 0
         {_RESERVE_UPSERT}
     )
-    SELECT taken.wait_s, (SELECT * FROM reserved) FROM taken
+    SELECT taken.wait_s, (SELECT * FROM reserved), taken.granted, taken.good_for FROM taken
     """  # noqa: S608 - constant SQL of this module, no input
 ).bindparams(*_TAKE_PARAMS, *_RESERVE_PARAMS)
 _CREATE = text(
     """
     INSERT INTO pace_buckets (account, bucket, reset_at, window_s, closed_until, probe_until,
-                              wait_s)
-    VALUES (:account, :bucket, 0, 0, 0, 0, 0)
+                              wait_s, granted)
+    VALUES (:account, :bucket, 0, 0, 0, 0, 0, 0)
     ON CONFLICT (account, bucket) DO NOTHING
     """
 )
@@ -296,6 +310,17 @@ async def _reserve(
     return max(0.0, float((await conn.execute(_RESERVE, values)).scalar_one()))
 
 
+class Counted(NamedTuple):
+    """What a take gave: a wait before asking again (nothing counted), or `granted` calls
+    counted (the first is the caller's; the others good for `good_for_s` seconds, until the
+    window's end) and the wait for the slot reserved with them."""
+
+    wait_s: float
+    slot_wait_s: float
+    granted: int
+    good_for_s: float
+
+
 class DatabaseBuckets:
     """A `BucketLedger` (provisioning/pace.py) shared by every process on this database."""
 
@@ -315,34 +340,43 @@ class DatabaseBuckets:
         self._poll = poll_s
 
     async def take(
-        self, account: str, bucket: str, slot: SlotLike | None = None
-    ) -> tuple[float, float]:
+        self, account: str, bucket: str, slot: SlotLike | None = None, *, want: int = 1
+    ) -> Counted:
         names = {"account": account, "bucket": bucket}
-        values = {**names, "poll": self._poll, "margin": self._margin, "learn": self._learn}
+        values = {
+            **names,
+            "want": max(1, want),
+            "poll": self._poll,
+            "margin": self._margin,
+            "learn": self._learn,
+        }
         # The count, and the slot of a call its bucket let through, committed at once (see the
         # module's docstring). A process stopped after it has counted a call it never sends:
         # one call less in the window, never one more.
-        async with self._engine.connect() as conn:
-            if slot is None:
-                wait = (await conn.execute(_TAKE, values)).scalar_one_or_none()
-                if wait is None:  # the bucket's first call anywhere
-                    await conn.execute(_CREATE, names)
-                    wait = (await conn.execute(_TAKE, values)).scalar_one()
-                return max(0.0, float(wait)), 0.0
+        statement = _TAKE
+        if slot is not None:
+            statement = _TAKE_AND_RESERVE
             values.update(
                 slot=slot.account,
                 interval=slot.interval_s,
                 count=slot.budget.count if slot.budget else 0,
                 window=slot.budget.window_s if slot.budget else 0.0,
             )
-            row = (await conn.execute(_TAKE_AND_RESERVE, values)).first()
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(statement, values)).first()
             if row is None:  # the bucket's first call anywhere
                 await conn.execute(_CREATE, names)
-                row = (await conn.execute(_TAKE_AND_RESERVE, values)).one()
-            wait, slot_wait = row
-            if wait > 0:
-                return float(wait), 0.0
-            return 0.0, max(0.0, float(slot_wait))
+                row = (await conn.execute(statement, values)).one()
+        if slot is None:
+            wait, granted, good_for = row
+            slot_wait = 0.0
+        else:
+            wait, slot_wait, granted, good_for = row
+        if wait > 0:
+            return Counted(float(wait), 0.0, 0, 0.0)
+        return Counted(
+            0.0, max(0.0, float(slot_wait or 0.0)), int(granted), max(0.0, float(good_for))
+        )
 
     async def learn(self, account: str, bucket: str, answer: AnswerLike) -> None:
         values: dict[str, Any] = {

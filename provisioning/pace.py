@@ -71,11 +71,13 @@ class BucketLedger(Protocol):
     """Buckets shared by every process sending with one credential."""
 
     async def take(
-        self, account: str, bucket: str, slot: Slot | None = None
-    ) -> tuple[float, float]:
-        """Count one call against the bucket and, with it, reserve `slot` (one transaction):
-        (0, the wait for the slot); or count nothing and return how long to wait before asking
-        again (the bucket is spent, closed, or its first call is still learning the limit)."""
+        self, account: str, bucket: str, slot: Slot | None = None, *, want: int = 1
+    ) -> tuple[float, float, int, float]:
+        """Count calls against the bucket (up to `want`, at least one) and, with them, reserve
+        `slot` (one transaction): (0, the wait for the slot, how many were counted, for how
+        many seconds the ones beyond the caller's may still be sent); or count nothing and
+        return how long to wait before asking again (the bucket is spent, closed, or its first
+        call is still learning the limit), then 0, 0, 0."""
         ...
 
     async def learn(self, account: str, bucket: str, answer: BucketAnswer) -> None:

@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
 from db.engine import create_engine
+from db.models import PaceBucket
 from db.pace_ledger import DatabaseBuckets, DatabasePaceLedger
+from provisioning.clock import SystemClock
+from provisioning.errors import PlatformError
+from provisioning.governor import BLOCK_MAX, GovernorLimits, RateGovernor
 
 pytestmark = [
     pytest.mark.postgres,
@@ -142,12 +149,12 @@ async def test_a_slot_is_reserved_with_the_count_only_when_the_bucket_lets_the_c
             engine, margin_s=0.05, same_window_s=0.01, learn_timeout_s=5.0, poll_s=0.02
         )
         slot = Slot("discord:abc:any", 10.0)
-        assert await ledger.take("discord:abc", "b", slot) == (0.0, 0.0)
+        assert (await ledger.take("discord:abc", "b", slot))[:2] == (0.0, 0.0)
         await ledger.learn("discord:abc", "b", Answer(2, 1, 30.0))
-        wait, slot_wait = await ledger.take("discord:abc", "b", slot)
+        wait, slot_wait, _, _ = await ledger.take("discord:abc", "b", slot)
         assert wait == 0.0
         assert slot_wait == pytest.approx(10.0, abs=0.5)
-        wait, slot_wait = await ledger.take("discord:abc", "b", slot)
+        wait, slot_wait, _, _ = await ledger.take("discord:abc", "b", slot)
         assert wait > 20
         assert slot_wait == 0.0
         # The refused call took no slot: the next one is a single spacing after the second.
@@ -155,3 +162,103 @@ async def test_a_slot_is_reserved_with_the_count_only_when_the_bucket_lets_the_c
         assert await pace.reserve("discord:abc:any", 10.0) == pytest.approx(20.0, abs=0.5)
     finally:
         await engine.dispose()
+
+
+async def test_a_take_counts_up_to_a_tenth_of_what_the_window_has_left(
+    database_url: str,
+) -> None:
+    """`want` calls at once: a probe is one call whatever is asked; then up to `want`, never
+    more than a tenth of what is left (at least one), each taken off the window, and good
+    until the window's end; a spent window counts none."""
+    engine = create_engine(database_url)
+    try:
+        ledger = DatabaseBuckets(
+            engine, margin_s=0.05, same_window_s=0.01, learn_timeout_s=5.0, poll_s=0.02
+        )
+        probe = await ledger.take("github:abc", "core", want=10)
+        assert (probe.wait_s, probe.granted) == (0.0, 1)
+        await ledger.learn("github:abc", "core", Answer(1000, 999, 60.0))
+        block = await ledger.take("github:abc", "core", want=10)
+        assert (block.wait_s, block.granted) == (0.0, 10)
+        assert block.good_for_s == pytest.approx(60.0, abs=1.0)
+        await ledger.learn("github:abc", "core", Answer(1000, 25, 60.0))  # others' calls
+        assert [(await ledger.take("github:abc", "core", want=10)).granted for _ in range(3)] == [
+            2,
+            2,
+            2,
+        ]
+        assert [(await ledger.take("github:abc", "core", want=10)).granted for _ in range(19)] == [
+            1
+        ] * 19
+        spent = await ledger.take("github:abc", "core", want=10)
+        assert spent.wait_s == pytest.approx(60.0, abs=1.0)
+        assert spent.granted == 0
+    finally:
+        await engine.dispose()
+
+
+async def remaining(engine: Any) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(PaceBucket.remaining))).scalar_one())
+
+
+def github_governor(engine: Any) -> RateGovernor:
+    shared = DatabaseBuckets(
+        engine, margin_s=0.05, same_window_s=0.01, learn_timeout_s=5.0, poll_s=0.02
+    )
+    return RateGovernor(
+        "github",
+        GovernorLimits.github(),
+        SystemClock(),
+        max_wait_s=5.0,
+        ledger=DatabasePaceLedger(engine, shared),
+        credential="github:abc",
+    )
+
+
+async def test_a_process_counts_its_credentials_calls_a_block_at_a_time(
+    database_url: str,
+) -> None:
+    """Two processes (engines) with one GitHub credential, 40 reads each at once: each
+    process counts them in blocks (a few UPDATEs of the credential's row, not 40), never fewer
+    than it sent, and at most a block's worth more; a limit met (`close`) sends none of what a
+    process counted ahead."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    takes = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal takes
+        takes += "UPDATE pace_buckets AS b SET" in statement and "granted = CASE" in statement
+
+    reset = str(int(time.time()) + 3600)
+    answer = {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "4999",
+        "X-RateLimit-Reset": reset,
+    }
+    try:
+        one, two = (github_governor(engine) for engine in engines)
+        assert await one.acquire("core", write=False) is None  # the probe
+        await one.answered("core", answer)
+        for engine in engines:
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+        await asyncio.gather(
+            *(g.acquire("core", write=False) for g in (one, two) for _ in range(40))
+        )
+        assert takes <= 2 * (40 // BLOCK_MAX + 2), takes
+        assert 80 <= 4999 - await remaining(engines[0]) <= 80 + 2 * (BLOCK_MAX - 1)
+        # Spend what the burst left, up to the next refill: a block of several calls.
+        for _ in range(BLOCK_MAX + 1):
+            before, left = takes, await remaining(engines[0])
+            await one.acquire("core", write=False)
+            if takes > before:
+                break
+        assert left - await remaining(engines[0]) >= 2
+        await one.close("core", 30.0)
+        before = takes
+        with pytest.raises(PlatformError):
+            await one.acquire("core", write=False)
+        assert takes == before + 1  # asked the ledger, which said to wait
+    finally:
+        for engine in engines:
+            await engine.dispose()
