@@ -17,13 +17,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Float, Select, delete, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import InvitationPlace, InvitationWindowRow
 
-_NOW = text("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
+_CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+_NOW = text(f"SELECT {_CLOCK}")
 # A window no organization has yet: GitHub's default limit, open (the domain's DEFAULT_LIMIT).
 _NEW_LIMIT = 500
 # Past places are deleted at one take in this many of an organization (in each process): the
@@ -103,6 +104,22 @@ class DatabaseWindow:
         return self.limit, self.limit_until, self.closed_until
 
 
+def _window_query(org: str, lock: bool) -> Select[int, float, float, float]:
+    """The organization's row, locked (`lock`), with the database's time read after the lock
+    is held: a taker that waited for it sees the time it got it. The row is locked in a
+    sub-select, the time read in the outer one, whose columns are computed only once the
+    sub-select has handed over the locked row: one round trip, inside the lock, not two."""
+    window = select(
+        InvitationWindowRow.limit,
+        InvitationWindowRow.limit_until,
+        InvitationWindowRow.closed_until,
+    ).where(InvitationWindowRow.org == org)
+    if lock:
+        window = window.with_for_update()
+    row = window.subquery("w")
+    return select(row.c.limit, row.c.limit_until, row.c.closed_until, literal_column(_CLOCK, Float))
+
+
 class DatabaseInvitationWindows:
     """The windows every process shares (the domain's `InvitationStore`)."""
 
@@ -113,27 +130,22 @@ class DatabaseInvitationWindows:
     @contextlib.asynccontextmanager
     async def open(self, org: str, *, lock: bool = True) -> AsyncIterator[DatabaseWindow]:
         key = org.lower()
+        query = _window_query(key, lock)
         async with self._engine.begin() as conn:
-            query = select(
-                InvitationWindowRow.limit,
-                InvitationWindowRow.limit_until,
-                InvitationWindowRow.closed_until,
-            ).where(InvitationWindowRow.org == key)
-            if lock:
+            row = (await conn.execute(query)).one_or_none()
+            if row is None and lock:
                 # The row exists but for an organization's first take: locked at once then.
-                row = (await conn.execute(query.with_for_update())).one_or_none()
-                if row is None:
-                    await conn.execute(
-                        insert(InvitationWindowRow)
-                        .values(org=key, limit=_NEW_LIMIT, limit_until=0.0, closed_until=0.0)
-                        .on_conflict_do_nothing(index_elements=["org"])
-                    )
-                    row = (await conn.execute(query.with_for_update())).one()
+                await conn.execute(
+                    insert(InvitationWindowRow)
+                    .values(org=key, limit=_NEW_LIMIT, limit_until=0.0, closed_until=0.0)
+                    .on_conflict_do_nothing(index_elements=["org"])
+                )
+                row = (await conn.execute(query)).one()
+            if row is None:  # a read of an organization never invited to
+                limit, limit_until, closed_until = _NEW_LIMIT, 0.0, 0.0
+                now = float((await conn.execute(_NOW)).scalar_one())
             else:
-                row = (await conn.execute(query)).one_or_none()
-            limit, limit_until, closed_until = row if row is not None else (_NEW_LIMIT, 0.0, 0.0)
-            # Read after the lock is held: a taker that waited for it sees the time it got it.
-            now = float((await conn.execute(_NOW)).scalar_one())
+                limit, limit_until, closed_until, now = row
             opened = self._opened[key] = self._opened.get(key, 0) + 1
             window = DatabaseWindow(conn, key, now, limit, limit_until, closed_until)
             window.sweep = lock and opened % _SWEEP_EVERY == 1

@@ -3,6 +3,8 @@ deleted by the takes (one in 64 sweeps them), and a status read neither locks no
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,3 +45,30 @@ async def test_a_status_read_of_an_unknown_organization_writes_nothing(
         assert await places.queued_after(window) == 0
         assert await places.next_free(window, WINDOW_S) == window.now
     assert await rows(engine, InvitationWindowRow) == 0
+
+
+async def test_a_taker_that_waited_for_the_lock_sees_the_time_it_got_it(
+    engine: AsyncEngine,
+) -> None:
+    """The window's time is read after its row's lock is held (in the statement that locks
+    it): a taker queued behind another for 0.3 s does not take a place as if it were 0.3 s
+    earlier."""
+    store = DatabaseInvitationWindows(engine)
+    async with store.open("org"):  # the organization's row exists from here on
+        pass
+    first_in = asyncio.Event()
+    seen: dict[str, float] = {}
+
+    async def first() -> None:
+        async with store.open("org") as window:
+            seen["first"] = window.now
+            first_in.set()
+            await asyncio.sleep(0.3)
+
+    async def second() -> None:
+        await first_in.wait()
+        async with store.open("org") as window:
+            seen["second"] = window.now
+
+    await asyncio.gather(first(), second())
+    assert seen["second"] - seen["first"] >= 0.3, seen
