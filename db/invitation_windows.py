@@ -44,24 +44,30 @@ class DatabaseWindow:
     closed_until: float
     sweep: bool = False  # this take deletes the past places
 
-    async def held(self, login: str, after: float) -> float | None:
-        at = await self.conn.scalar(
-            select(InvitationPlace.at).where(
+    async def held_and_latest(
+        self, login: str, after: float, n: int
+    ) -> tuple[float | None, float | None]:
+        # Both look-ups in one statement: a round trip less inside the organization's lock.
+        held = (
+            select(InvitationPlace.at)
+            .where(
                 InvitationPlace.org == self.org,
                 InvitationPlace.login == login,
                 InvitationPlace.at > after,
             )
+            .scalar_subquery()
         )
-        return None if at is None else float(at)
+        row = (await self.conn.execute(select(held, self._latest(n).scalar_subquery()))).one()
+        return _seconds(row[0]), _seconds(row[1])
 
     async def latest(self, n: int, at_most: float | None = None) -> float | None:
+        return _seconds(await self.conn.scalar(self._latest(n, at_most)))
+
+    def _latest(self, n: int, at_most: float | None = None) -> Select[float]:
         query = select(InvitationPlace.at).where(InvitationPlace.org == self.org)
         if at_most is not None:
             query = query.where(InvitationPlace.at <= at_most)
-        at = await self.conn.scalar(
-            query.order_by(InvitationPlace.at.desc()).offset(n - 1).limit(1)
-        )
-        return None if at is None else float(at)
+        return query.order_by(InvitationPlace.at.desc()).offset(n - 1).limit(1)
 
     async def count(self, after: float, at_most: float | None = None) -> int:
         query = (
@@ -102,6 +108,10 @@ class DatabaseWindow:
 
     def state(self) -> tuple[int, float, float]:
         return self.limit, self.limit_until, self.closed_until
+
+
+def _seconds(at: float | None) -> float | None:
+    return None if at is None else float(at)
 
 
 def _window_query(org: str, lock: bool) -> Select[int, float, float, float]:

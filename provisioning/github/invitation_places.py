@@ -29,9 +29,11 @@ class MemoryWindow:
         self._logins: list[str] = []  # aligned with `_ats`
         self._by_login: dict[str, float] = {}
 
-    async def held(self, login: str, after: float) -> float | None:
+    async def held_and_latest(
+        self, login: str, after: float, n: int
+    ) -> tuple[float | None, float | None]:
         at = self._by_login.get(login)
-        return at if at is not None and at > after else None
+        return (at if at is not None and at > after else None), await self.latest(n)
 
     async def latest(self, n: int, at_most: float | None = None) -> float | None:
         end = len(self._ats) if at_most is None else bisect_right(self._ats, at_most)

@@ -46,8 +46,11 @@ class OpenWindow(Protocol):
     limit_until: float  # the learned limit holds until then, then DEFAULT_LIMIT again
     closed_until: float  # a refusal: no place before then
 
-    async def held(self, login: str, after: float) -> float | None:
-        """`login`'s place (lowercase), if later than `after`."""
+    async def held_and_latest(
+        self, login: str, after: float, n: int
+    ) -> tuple[float | None, float | None]:
+        """`login`'s place (lowercase), if later than `after`; and the `n`-th latest place
+        (`latest(n)`): what a take needs, in one look-up."""
         ...
 
     async def latest(self, n: int, at_most: float | None = None) -> float | None:
@@ -81,21 +84,23 @@ async def next_free(window: OpenWindow, window_s: float) -> float:
     """The earliest time a new place can have: at most `limit` places in any window, so no
     earlier than a window after the place `limit` back (places are handed out in order). A
     lingering past place there is a window old already: it delays nothing."""
+    return _free_after(window, await window.latest(current_limit(window)), window_s)
+
+
+def _free_after(window: OpenWindow, back: float | None, window_s: float) -> float:
+    """`next_free`, given the place `limit` back."""
     at = max(window.now, window.closed_until)
-    back = await window.latest(current_limit(window))
-    if back is not None:
-        at = max(at, back + window_s)
-    return at
+    return at if back is None else max(at, back + window_s)
 
 
 async def take(window: OpenWindow, login: str, window_s: float) -> float:
     """The place of `login`: the one it holds in the window, or the next free one, recorded."""
     key = login.lower()
     past = window.now - window_s
-    held = await window.held(key, after=past)
+    held, back = await window.held_and_latest(key, after=past, n=current_limit(window))
     if held is not None:
         return held
-    at = await next_free(window, window_s)
+    at = _free_after(window, back, window_s)
     await window.add(key, at)
     await window.forget_until(past)
     return at

@@ -1,12 +1,14 @@
 """The shared invitation window on PostgreSQL keeps its table small: places a window old are
-deleted by the takes (one in 64 sweeps them), and a status read neither locks nor writes."""
+deleted by the takes (one in 64 sweeps them), and a status read neither locks nor writes. A
+take holds the organization's lock for three statements, and reads the time once it holds it."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.invitation_windows import DatabaseInvitationWindows
@@ -72,3 +74,24 @@ async def test_a_taker_that_waited_for_the_lock_sees_the_time_it_got_it(
 
     await asyncio.gather(first(), second())
     assert seen["second"] - seen["first"] >= 0.3, seen
+
+
+async def test_a_take_is_three_statements_in_the_organizations_lock(engine: AsyncEngine) -> None:
+    """Every invitation of an organization waits for its row's lock, so a take holds it for
+    as few round trips as it can: the locked row with the time, the invitee's place with the
+    place `limit` back, the new place."""
+    store = DatabaseInvitationWindows(engine)
+    async with store.open("org") as window:  # the first take also sweeps the past places
+        await places.take(window, "first", WINDOW_S)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with store.open("org") as window:
+            await places.take(window, "second", WINDOW_S)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 3, statements
