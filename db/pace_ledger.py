@@ -165,13 +165,15 @@ _HOLD = text(
 # arrival. Up to `want` calls are counted at once, never more than a tenth of what the window
 # has left (at least one): near a window's end every process gets its share, call by call.
 # RETURNING also says for how long the count is good: until the window's end.
-_TAKE_SQL = """
+# The calls a take counts when `left` remain in the window (`granted`, and off `remaining`).
+_BLOCK_OF = "LEAST(:want, GREATEST(1, {left} / 10))"
+_TAKE_SQL = f"""
     UPDATE pace_buckets AS b SET
       granted = CASE
         WHEN b.closed_until > t.now THEN 0
         WHEN b.limit_n IS NULL THEN CASE WHEN b.probe_until > t.now THEN 0 ELSE 1 END
-        WHEN t.now >= b.reset_at + :margin THEN LEAST(:want, GREATEST(1, b.limit_n / 10))
-        WHEN b.remaining > 0 THEN LEAST(:want, GREATEST(1, b.remaining / 10))
+        WHEN t.now >= b.reset_at + :margin THEN {_BLOCK_OF.format(left="b.limit_n")}
+        WHEN b.remaining > 0 THEN {_BLOCK_OF.format(left="b.remaining")}
         ELSE 0
       END,
       wait_s = CASE
@@ -187,8 +189,8 @@ _TAKE_SQL = """
       remaining = CASE
         WHEN b.closed_until > t.now OR b.limit_n IS NULL THEN b.remaining
         WHEN t.now >= b.reset_at + :margin
-        THEN b.limit_n - LEAST(:want, GREATEST(1, b.limit_n / 10))
-        WHEN b.remaining > 0 THEN b.remaining - LEAST(:want, GREATEST(1, b.remaining / 10))
+        THEN b.limit_n - {_BLOCK_OF.format(left="b.limit_n")}
+        WHEN b.remaining > 0 THEN b.remaining - {_BLOCK_OF.format(left="b.remaining")}
         ELSE b.remaining
       END,
       reset_at = CASE
@@ -197,7 +199,7 @@ _TAKE_SQL = """
     FROM (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now) AS t
     WHERE b.account = :account AND b.bucket = :bucket
     RETURNING b.wait_s, b.granted, b.reset_at - t.now AS good_for
-    """
+    """  # noqa: S608 - constant SQL of this module, no input
 _TAKE_PARAMS = (
     bindparam("want", type_=Integer),
     bindparam("poll", type_=Float),
