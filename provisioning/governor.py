@@ -425,21 +425,21 @@ class RateGovernor:
             state.closed_until = max(state.closed_until, until)
         await self._ledger.hold(self._spacing(True)[0], seconds + RESET_MARGIN_S)
 
-    async def answered(self, bucket: str, headers: Mapping[str, str]) -> None:
+    async def answered(
+        self, bucket: str, headers: Mapping[str, str], *, age_s: float = 0.0
+    ) -> None:
         """Learn from an answer (or no answer: `headers` empty), in the shared ledger when the
-        buckets are shared, else in this process (`observe`)."""
+        buckets are shared, else in this process (`observe`). `age_s`: how long ago the
+        answer arrived; its relative times (Reset-After, Retry-After) are counted from then."""
         if self._shared is None:
-            self.observe(bucket, headers)
+            self.observe(bucket, headers, age_s=age_s)
             return
         lowered = {k.lower(): v for k, v in headers.items()}
-        reset_after = _seconds(lowered.get("x-ratelimit-reset-after"))
-        if reset_after is None:
-            reset_after = _until_epoch(lowered.get("x-ratelimit-reset"), self._clock)
         answer = BucketAnswer(
             limit=_int(lowered.get("x-ratelimit-limit")),
             remaining=_int(lowered.get("x-ratelimit-remaining")),
-            reset_after_s=reset_after,
-            retry_after_s=_seconds(lowered.get("retry-after")),
+            reset_after_s=self._reset_after(lowered, age_s),
+            retry_after_s=_since(_seconds(lowered.get("retry-after")), age_s),
         )
         if answer.retry_after_s:
             self._drop_block(bucket)  # closed: the calls counted ahead wait like the others
@@ -468,20 +468,19 @@ class RateGovernor:
             return True
         return answer.remaining >= limit - 1 or answer.remaining <= max(1, limit // 10)
 
-    def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
-        """Learn from an answer's rate-limit headers (or from no answer: `headers` empty)."""
+    def observe(self, bucket: str, headers: Mapping[str, str], *, age_s: float = 0.0) -> None:
+        """Learn from an answer's rate-limit headers (or from no answer: `headers` empty) that
+        arrived `age_s` ago."""
         state = self._buckets.setdefault(bucket, _Bucket())
         state.in_flight = max(0, state.in_flight - 1)
         lowered = {k.lower(): v for k, v in headers.items()}
         now = self._clock.monotonic()
-        retry_after = _seconds(lowered.get("retry-after"))
+        retry_after = _since(_seconds(lowered.get("retry-after")), age_s)
         if retry_after is not None and retry_after > 0:
             state.closed_until = max(state.closed_until, now + retry_after + RESET_MARGIN_S)
             log.debug("bucket closed", extra={"governor": self.name, "bucket": bucket})
         remaining = _int(lowered.get("x-ratelimit-remaining"))
-        reset_after = _seconds(lowered.get("x-ratelimit-reset-after"))
-        if reset_after is None:
-            reset_after = _until_epoch(lowered.get("x-ratelimit-reset"), self._clock)
+        reset_after = self._reset_after(lowered, age_s)
         if remaining is not None and reset_after is not None:
             state.limit = _int(lowered.get("x-ratelimit-limit")) or state.limit or remaining + 1
             reset_at = now + reset_after
@@ -492,6 +491,15 @@ class RateGovernor:
             state.remaining = left if later_window else min(state.remaining or 0, left)
             state.reset_at = max(state.reset_at, reset_at) if not later_window else reset_at
         state.learned.set()
+
+    def _reset_after(self, lowered: Mapping[str, str], age_s: float) -> float | None:
+        """Seconds from now to the end of the answer's window: `Reset-After` counts from the
+        answer's arrival, `age_s` ago (the absolute `Reset` only where it is missing: it needs
+        our clock to agree with the platform's)."""
+        reset_after = _since(_seconds(lowered.get("x-ratelimit-reset-after")), age_s)
+        if reset_after is None:
+            reset_after = _until_epoch(lowered.get("x-ratelimit-reset"), self._clock)
+        return reset_after
 
 
 @contextlib.contextmanager
@@ -511,6 +519,11 @@ def _seconds(value: str | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _since(seconds: float | None, age_s: float) -> float | None:
+    """A relative time of an answer `age_s` old, counted from now (never below zero)."""
+    return None if seconds is None else max(0.0, seconds - max(0.0, age_s))
 
 
 def _int(value: str | None) -> int | None:

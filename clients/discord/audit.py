@@ -30,6 +30,17 @@ class Attempts:
 
     count: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    # When the last answer arrived (`time.perf_counter`): its Reset-After counts from then,
+    # not from when the gateway gets the answer back. discord.py hands a call back only after
+    # its own pre-emptive wait when the answer spent the bucket (a whole window later), and
+    # the answer's audit row is written first.
+    received_perf: float | None = None
+
+    def age_s(self) -> float:
+        """Seconds since the last answer arrived (0 if none did)."""
+        if self.received_perf is None:
+            return 0.0
+        return max(0.0, time.perf_counter() - self.received_perf)
 
 
 # Set by `DiscordRestGateway._call` around one call; the trace hooks run in the same task.
@@ -175,6 +186,7 @@ def make_audit_trace(sink: HttpAuditSink, clock: Clock | None = None) -> aiohttp
         if attempts is not None:
             attempts.count += 1
             attempts.headers = dict(headers)
+            attempts.received_perf = time.perf_counter()
         exchange = HttpExchange(
             platform="discord",
             method=method,

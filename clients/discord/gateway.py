@@ -137,7 +137,7 @@ class DiscordRestGateway:
         finally:
             ATTEMPTS.reset(token)
             # Always: the governor counts this call as answered, headers or not.
-            await self._governor.answered(bucket, attempts.headers)
+            await self._governor.answered(bucket, attempts.headers, age_s=attempts.age_s())
         return data, attempts.count
 
     async def _get(self, path: str, **params: str) -> Any:

@@ -202,16 +202,21 @@ async def remaining(engine: Any) -> int:
         return int((await conn.execute(select(PaceBucket.remaining))).scalar_one())
 
 
-def github_governor(engine: Any) -> RateGovernor:
+def shared_ledger(engine: Any) -> DatabasePaceLedger:
+    """The ledger as `bot.build.pace_ledger` makes it on PostgreSQL."""
     shared = DatabaseBuckets(
         engine, margin_s=0.05, same_window_s=0.01, learn_timeout_s=5.0, poll_s=0.02
     )
+    return DatabasePaceLedger(engine, shared)
+
+
+def github_governor(engine: Any) -> RateGovernor:
     return RateGovernor(
         "github",
         GovernorLimits.github(),
         SystemClock(),
         max_wait_s=5.0,
-        ledger=DatabasePaceLedger(engine, shared),
+        ledger=shared_ledger(engine),
         credential="github:abc",
     )
 
@@ -259,6 +264,57 @@ async def test_a_process_counts_its_credentials_calls_a_block_at_a_time(
         with pytest.raises(PlatformError):
             await one.acquire("core", write=False)
         assert takes == before + 1  # asked the ledger, which said to wait
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_an_answer_heard_late_counts_its_window_from_its_arrival(
+    database_url: str,
+) -> None:
+    """Discord's way, two processes on one bucket of 3 calls a second: the answer that spends
+    the window reaches the governor only when the window ends (discord.py sleeps before it
+    hands that answer back), with its age. The calls waiting for the window go when it ends,
+    not a window later (they did: its Reset-After was counted from when it was heard)."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    limit, window_s, bucket = 3, 1.0, "POST /guilds/{guild_id}/channels:1::"
+    window: list[float] = []  # arrivals in the platform's current window
+    sent: list[float] = []
+
+    async def call(governor: RateGovernor) -> None:
+        await governor.acquire(bucket, write=True)
+        now = time.monotonic()
+        if not window or now >= window[0] + window_s:
+            window.clear()
+        window.append(now)
+        sent.append(now)
+        left = window[0] + window_s - now
+        answer = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(limit - len(window)),
+            "X-RateLimit-Reset-After": f"{left:.3f}",
+        }
+        heard = time.perf_counter()
+        if len(window) == limit:
+            await asyncio.sleep(left)
+        await governor.answered(bucket, answer, age_s=time.perf_counter() - heard)
+
+    try:
+        one, two = (
+            RateGovernor(
+                "discord",
+                GovernorLimits.discord(scale=1e6),
+                SystemClock(),
+                ledger=shared_ledger(engine),
+                credential="discord:abc",
+            )
+            for engine in engines
+        )
+        await call(one)  # the probe: the bucket's limit and window learned
+        await asyncio.gather(*(call(g) for g in (one, two, one, two)))
+        later = [t - sent[0] for t in sent[limit:]]
+        assert len(later) == 2
+        assert all(window_s * 0.95 <= t < window_s * 1.5 for t in later), later
     finally:
         for engine in engines:
             await engine.dispose()
