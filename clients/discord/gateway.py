@@ -30,6 +30,7 @@ import discord
 from discord.http import Route
 
 from clients.discord.audit import ATTEMPTS, Attempts
+from clients.discord.buckets import hand_pacing_to_governor
 from provisioning.discord.gateway import (
     AuditEntry,
     BotStanding,
@@ -78,6 +79,8 @@ class DiscordRestGateway:
     ) -> None:
         if client.http.max_ratelimit_timeout is None:
             log.warning("discord client has no max_ratelimit_timeout: long buckets will sleep")
+        # The governor paces this gateway's calls: discord.py must not sleep on top of it.
+        hand_pacing_to_governor(client.http)
         self._client = client
         self._governor = governor
         self._authorize_url = authorize_url
