@@ -35,16 +35,17 @@ class _GovernedRatelimit(Ratelimit):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if ATTEMPTS.get() is None:
+        if ATTEMPTS.get() is None or self._pending_requests:
+            # discord.py's own calls; or calls already waiting inside discord.py, which its
+            # sleep then wakes at the window's end (left alone, each would wait for the end,
+            # then sleep the answer's Reset-After again in `Ratelimit._refresh`).
             # discord.py types its exit for an exception only; it is called without one too.
             await super().__aexit__(exc_type, exc, tb)  # type: ignore[type-var,arg-type]
             return
+        # Nobody waits here: no sleep. The governor lets the next call through once the
+        # window has ended, when discord.py's bucket has expired too (`Ratelimit.acquire`
+        # resets it).
         self.outgoing -= 1
-        tokens = self.remaining - self.outgoing
-        if tokens > 0 and self._pending_requests:
-            self._wake(tokens)
-        # Spent: no sleep here. The governor lets the next call through once the window has
-        # ended, when discord.py's bucket has expired too (`Ratelimit.acquire` resets it).
 
 
 def hand_pacing_to_governor(http: discord.http.HTTPClient) -> None:
