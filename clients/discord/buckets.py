@@ -2,12 +2,13 @@
 
 discord.py keeps a bucket per route and, when an answer says the bucket is spent, sleeps until
 the window's end in the bucket's exit, before it hands that answer back: the call that spent
-a window (the tenth channel of a laboratory, the fifth invite) returned a window later (10 to
-15 s at Discord's rates), and its step held a runner slot and kept its dependants waiting for
-nothing. The governor (`provisioning.governor`) already holds every later call of the bucket
-back until the window ends, and a call it lets through finds discord.py's bucket expired and
-goes at once. So a governed call (one `DiscordRestGateway._call` makes, marked by `ATTEMPTS`)
-leaves the bucket without that sleep; discord.py's own calls (login, command sync) keep it.
+a window (the tenth channel creation in a server) returned a window later (10 s at Discord's
+rates), and its step held a runner slot and kept its dependants waiting for nothing. The
+governor (`provisioning.governor`) already holds every later call of the bucket back until the
+window ends, and a call it lets through finds discord.py's bucket expired and goes at once. So
+a governed call (one `DiscordRestGateway._call` makes, marked by `ATTEMPTS`) leaves the bucket
+without that sleep, unless other calls already wait inside discord.py's bucket (the sleep is
+what wakes them); discord.py's own calls (login, command sync) keep it.
 
 Checked against discord.py 2.7 (`discord.http.Ratelimit`, `HTTPClient.get_ratelimit`); the
 version is pinned below 2.8, and `tests/discord/test_route_windows.py` fails if this stops
