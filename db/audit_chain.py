@@ -18,7 +18,6 @@ the sealing transaction.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -30,6 +29,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from db.loop_turns import LoopTurns
 from db.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ _AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 ADVISORY_LOCK_KEY = 0x41554449545F4348  # "AUDIT_CH"
 # Rows chained per sealing transaction: the lock is held for one batch, not for a backlog.
 SEAL_BATCH = 2000
-# Rows hashed between two turns of the event loop while sealing (about 2 ms of CPU).
-_HASHES_PER_TURN = 200
 # Gives one unsealed row its place and links (executed once per batch, for all its rows).
 _SEAL = (
     update(_AUDIT_TABLE)
@@ -213,15 +211,15 @@ async def seal(session: AsyncSession, *, batch_size: int = SEAL_BATCH, wait: boo
             if not rows:
                 return sealed
             links: list[dict[str, Any]] = []
-            for n, row in enumerate(rows, 1):
+            # The sealer shares the event loop with claims: hashing a whole batch at once held
+            # it for tens of ms (the slowest claims of bench/big_course.py).
+            turns = LoopTurns()
+            for row in rows:
                 seq += 1
                 digest = compute_hash(_row_fields(row), prev_hash)
                 links.append({"b_id": row.id, "b_seq": seq, "b_prev": prev_hash, "b_hash": digest})
                 prev_hash = digest
-                if n % _HASHES_PER_TURN == 0:
-                    # The sealer shares the event loop with claims: hashing a whole batch at
-                    # once held it for tens of ms (the slowest claims of bench/big_course.py).
-                    await asyncio.sleep(0)
+                await turns.turn()
             await session.execute(_SEAL, links)
         sealed += len(rows)
         if len(rows) < batch_size:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from db.loop_turns import LoopTurns
 from provisioning.courses.known_plan import KnownPlan, Prepared, prepare_update
 from provisioning.courses.spec import CourseSpec, StaffMember, Student
 from provisioning.courses.stored_plan import StoredPlan
@@ -29,13 +30,14 @@ from provisioning.errors import CourseValidationError, FieldProblem
 
 # Below this many students, preparing takes less than the round trip to the worker process.
 IN_PROCESS_STUDENTS = 200
-# People made into models per turn of the event loop (about a millisecond's work).
-_PEOPLE_PER_TURN = 500
+# People per pickled part (each unpickled in one C call, well under a millisecond); the models
+# are built in slices of time (`LoopTurns`).
+_PEOPLE_PER_PART = 500
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _compact(people: list[Any]) -> list[bytes]:
-    """People (models) as pickled parts of `_PEOPLE_PER_TURN`, each person its field values
+    """People (models) as pickled parts of `_PEOPLE_PER_PART`, each person its field values
     in field order and which were given (as bits): plain data, unpickled part by part in C,
     where a pickled model is rebuilt by Python code, object by object, holding the GIL."""
     rows = []
@@ -48,8 +50,8 @@ def _compact(people: list[Any]) -> list[bytes]:
 
 def _parts(items: list[Any]) -> list[bytes]:
     return [
-        pickle.dumps(items[start : start + _PEOPLE_PER_TURN])
-        for start in range(0, len(items), _PEOPLE_PER_TURN)
+        pickle.dumps(items[start : start + _PEOPLE_PER_PART])
+        for start in range(0, len(items), _PEOPLE_PER_PART)
     ]
 
 
@@ -59,15 +61,16 @@ def _unpickled(parts: list[bytes]) -> list[Any]:
 
 
 async def _models(model: type[_Model], parts: list[bytes]) -> list[_Model]:
-    """The people of `_compact`, without validating them again (the worker did), a part per
-    turn of the event loop."""
+    """The people of `_compact`, without validating them again (the worker did), in slices
+    of the event loop's time."""
     names = list(model.model_fields)
     built: list[_Model] = []
+    turns = LoopTurns()
     for part in parts:
         for *values, given in _unpickled([part]):
             fields_set = {name for i, name in enumerate(names) if given >> i & 1}
             built.append(model.model_construct(fields_set, **dict(zip(names, values, strict=True))))
-        await asyncio.sleep(0)
+            await turns.turn()
     return built
 
 
@@ -78,8 +81,8 @@ async def _sendable(description: object) -> object:
         return description
     students = description["students"]
     parts = []
-    for start in range(0, len(students), _PEOPLE_PER_TURN):
-        parts.append(pickle.dumps(students[start : start + _PEOPLE_PER_TURN]))
+    for start in range(0, len(students), _PEOPLE_PER_PART):
+        parts.append(pickle.dumps(students[start : start + _PEOPLE_PER_PART]))
         await asyncio.sleep(0)
     return _Students(description, parts)
 
