@@ -13,6 +13,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from db.write_turns import WAIT_S, WriteTurns
+
 log = logging.getLogger(__name__)
 
 # A pooled PostgreSQL connection idle this long is pinged before use (one round trip): the
@@ -38,8 +40,10 @@ def create_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # Wait for the single writer lock instead of failing at once under concurrent writers.
-        engine = _create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = _create_async_engine(url, echo=echo, connect_args={"timeout": WAIT_S})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        # The process's writers in turn, not whoever SQLite's busy handler happens to wake.
+        WriteTurns().install(engine)
     else:
         engine = _create_async_engine(
             url,
