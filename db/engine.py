@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event, make_url, text
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from db import sqlite_connection
 from db.write_turns import WAIT_S, WriteTurns
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,12 @@ def create_engine(
     """Build an async engine; on SQLite turn on foreign keys and WAL for every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        # Wait for the single writer lock instead of failing at once under concurrent writers.
-        engine = _create_async_engine(url, echo=echo, connect_args={"timeout": WAIT_S})
+        # aiosqlite's connection, with one trip to its thread per statement, opened as its
+        # dialect would (the URL's file and options); waiting for the single writer lock
+        # instead of failing at once under concurrent writers.
+        args, options = parsed.get_dialect()().create_connect_args(parsed)
+        connect = partial(sqlite_connection.connect, *args, **options, timeout=WAIT_S)
+        engine = _create_async_engine(url, echo=echo, async_creator=connect)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         # The process's writers in turn, not whoever SQLite's busy handler happens to wake.
         WriteTurns().install(engine)
