@@ -7,7 +7,8 @@ For each database (a fresh SQLite file; an empty PostgreSQL database it creates 
 127.0.0.1:5432 as user postgres and drops after): the course is created through
 `CourseService.create` from a generated roster (`create_s`); then a runner's loop claims up to 8
 steps at a time and completes each in its own transaction (directly in the database: this
-measures the queue, not the platforms), while another task renews a lease and a third changes
+measures the queue, not the platforms; each step's description validated first, as the runner
+does, through the product's `KnownSpecs`), while another task renews a lease and a third changes
 the course (a `PUT /courses/{id}`: a student's login fixed, twice), each timing how long its
 write waited (`claim_p50_ms`, `claim_p99_ms`, `max_lock_wait_s`, `update_s`), and it prints
 what the claims over 20 ms waited for (`claim_waits`: the update's write transactions, the
@@ -181,8 +182,9 @@ async def claim_phase(
     waits: list[float] = []
     done = asyncio.Event()
     owner = "bench-runner"
-    # The specs a runner keeps between its claims (`bot.build` gives the runner one).
-    specs = step_queue.SpecCache()
+    # The descriptions the runner keeps between its claims, as stored and validated, which
+    # the course service fills when it stores one (`bot.build` gives both the same).
+    known = product.known_specs
 
     async def runner() -> None:
         claim_waits.ROLE.set("claim")
@@ -191,7 +193,7 @@ async def claim_phase(
             started = time.perf_counter()
             async with sessions.begin() as session:
                 claimed = await step_queue.claim(
-                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8, specs=specs
+                    session, owner=owner, now=clock.now(), lease=LEASE, limit=8, specs=known.stored
                 )
             ended = time.perf_counter()
             latencies.append(ended - started)
@@ -205,6 +207,8 @@ async def claim_phase(
                 await asyncio.sleep(0.01)
             claim_waits.ROLE.set("succeed")
             for step in claimed:
+                # As the runner's step does before its executor runs.
+                await known.validated(step)
                 async with sessions.begin() as session:
                     await step_queue.succeed(
                         session, step.id, owner, clock.now(), f"ext-{step.id}", {}

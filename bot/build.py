@@ -43,7 +43,6 @@ from cogs.course.status import LiveUpdates
 from cogs.course_log import CourseLog
 from cogs.server_count_log import ServerCountLog
 from cogs.services import AdminPolicy, CommandServices
-from db import step_queue
 from db.engine import create_engine, create_session_factory, database_reachable, schema_problem
 from db.idempotency import IdempotencyStore
 from db.invitation_windows import DatabaseInvitationWindows
@@ -60,6 +59,7 @@ from provisioning.courses.change_preview import SafetyLimit
 from provisioning.courses.drafts import DraftService
 from provisioning.courses.drift_notices import DriftNotices
 from provisioning.courses.invitation_notes import OrgInvitationLookup
+from provisioning.courses.known_specs import KnownSpecs
 from provisioning.courses.milestones import MilestoneTracker
 from provisioning.courses.overview import CourseOverview
 from provisioning.courses.plan_worker import PlanWorker
@@ -128,6 +128,8 @@ class Product:
     discord_client: discord.Client
     discord: DiscordRestGateway
     runner: StepRunner
+    # Course descriptions as stored and validated, shared by the runner and `courses`.
+    known_specs: KnownSpecs
     # Wakes the runner when another process makes a step ready (PostgreSQL; None on SQLite).
     ready_signal: ReadySignal | None
     courses: CourseService
@@ -208,6 +210,13 @@ async def build(
     join_email = _join_email(settings, endpoints, audit, join_links, clock)
     invitations = invitation_budget(engine, clock, settings.rate_scale)
     org_invitations = OrgInvitationLookup(sessions, invitations)
+    # A big course's CPU work (an update's, a description's validation) runs in a process of
+    # its own, off the runner's loop.
+    plan_worker = PlanWorker()
+    stack.callback(plan_worker.close)
+    # Descriptions as stored and validated, for the runner's steps; the course service keeps
+    # those it stores.
+    known_specs = KnownSpecs(plan_worker)
     runner = StepRunner(
         sessions=sessions,
         executors={
@@ -225,12 +234,9 @@ async def build(
             concurrency=settings.runner_concurrency,
             idle_poll_s=settings.runner_poll_s,
         ),
-        stored_specs=step_queue.SpecCache(),
+        known_specs=known_specs,
     )
     safety = SafetyLimit(settings.change_confirm_share, settings.change_confirm_archive)
-    # A big course update's CPU work runs in a process of its own, off the runner's loop.
-    plan_worker = PlanWorker()
-    stack.callback(plan_worker.close)
     courses = CourseService(
         sessions,
         clock,
@@ -238,6 +244,7 @@ async def build(
         safety=safety,
         leave_org=settings.dropped_leave_org,
         plan_worker=plan_worker,
+        known_specs=known_specs,
     )
     admin_guild_id = settings.discord_admin_guild_id or endpoints.admin_guild_id
     course_log = CourseLog(
@@ -362,6 +369,7 @@ async def build(
         discord_client=client,
         discord=discord_gateway,
         runner=runner,
+        known_specs=known_specs,
         ready_signal=ReadySignal.for_engine(engine, runner.wake),
         courses=courses,
         reconcile=reconcile,

@@ -432,6 +432,14 @@ class SpecCache:
         self._kept = kept
         self._specs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
+    def keep(self, course_id: str, digest: str, spec: dict[str, Any]) -> None:
+        """A spec its writer has at hand (stored with this digest, or about to be): the next
+        claim need not read and decode it. Kept by content, so one never stored is never
+        handed out."""
+        self._specs[(course_id, digest)] = spec
+        self._specs.move_to_end((course_id, digest))
+        self._evict()
+
     async def read(
         self, session: AsyncSession, course_ids: Iterable[str]
     ) -> dict[str, tuple[str | None, dict[str, Any]]]:
@@ -464,9 +472,12 @@ class SpecCache:
             specs[course_id] = digest, spec
             if digest is not None:
                 self._specs[(course_id, digest)] = spec
-                while len(self._specs) > self._kept:
-                    self._specs.popitem(last=False)
+                self._evict()
         return specs
+
+    def _evict(self) -> None:
+        while len(self._specs) > self._kept:
+            self._specs.popitem(last=False)
 
 
 async def _produced(

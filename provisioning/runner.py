@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import step_queue
 from provisioning import audit_context, pace
 from provisioning.clock import Clock
-from provisioning.courses.spec import CourseSpec
+from provisioning.courses.known_specs import KnownSpecs
 from provisioning.discord.gateway import DiscordGateway
 from provisioning.github.gateway import GitHubGateways
 from provisioning.metrics import Metrics
@@ -39,8 +39,6 @@ from provisioning.retry import RetryPolicy
 from provisioning.step import Executor, StepContext, StepResult
 
 log = logging.getLogger(__name__)
-# Validated course descriptions kept by content: a few courses run at once.
-SPECS_KEPT = 16
 # While stopping, how often to look for steps that began waiting for a pace (cancelled then).
 DRAIN_CHECK_S = 0.02
 # How often a claim round also looks for expired leases (a runner that died; a lease lasts a
@@ -81,11 +79,12 @@ class StepRunner:
         metrics: Metrics,
         config: RunnerConfig | None = None,
         owner: str | None = None,
-        stored_specs: step_queue.SpecCache | None = None,
+        known_specs: KnownSpecs | None = None,
     ) -> None:
         self._sessions = sessions
-        # The stored specs its claims read, kept between claims (the builder owns them).
-        self._stored_specs = stored_specs or step_queue.SpecCache()
+        # The course descriptions its claims read and its steps get, as stored and validated,
+        # kept between claims (the builder owns them, shared with the course service).
+        self._known_specs = known_specs or KnownSpecs()
         self._executors = executors
         self._github = github
         self._discord = discord
@@ -97,7 +96,6 @@ class StepRunner:
         self._wake = asyncio.Event()
         self.steps_run = 0
         self.wakes = 0
-        self._specs: OrderedDict[tuple[str, str], CourseSpec] = OrderedDict()
         # Steps are claimed per platform, the first part of their kind ("github.repo").
         self._platforms = sorted({kind.split(".", 1)[0] for kind in executors})
         # Platforms found with no step pending or running, by when to look again (loop time).
@@ -284,7 +282,7 @@ class StepRunner:
                 platforms=wanted,
                 slots=self._config.concurrency,
                 busy=busy,
-                specs=self._stored_specs,
+                specs=self._known_specs.stored,
                 overdue=overdue,
             )
         for platform in overdue:
@@ -306,7 +304,7 @@ class StepRunner:
                 now=self._clock.now(),
                 lease=timedelta(seconds=self._config.lease_s),
                 limit=limit,
-                specs=self._stored_specs,
+                specs=self._known_specs.stored,
             )
         if claimed:
             log.debug("claimed", extra={"owner": self.owner, "steps": step_queue.keys_of(claimed)})
@@ -365,22 +363,6 @@ class StepRunner:
             self._clock.monotonic() - started
         )
 
-    def _spec(self, step: step_queue.ClaimedStep) -> CourseSpec:
-        """The claimed step's course description, validated once per content: validating a
-        10,000-student description for each of its 10,000 steps would cost minutes of CPU."""
-        if step.spec_digest is None:
-            return CourseSpec.model_validate(step.spec)
-        key = (step.course_id, step.spec_digest)
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = CourseSpec.model_validate(step.spec)
-            self._specs[key] = spec
-            while len(self._specs) > SPECS_KEPT:
-                self._specs.popitem(last=False)
-        else:
-            self._specs.move_to_end(key)
-        return spec
-
     async def _execute(self, step: step_queue.ClaimedStep) -> StepResult:
         executor = self._executors.get(step.kind)
         if executor is None:
@@ -388,7 +370,7 @@ class StepRunner:
         # The claim read the spec and the dependencies' results in its own transaction; turning
         # them into domain types here, inside the step's task, lets a spec that no longer
         # validates fail this step through the retry policy like any other error.
-        spec = self._spec(step)
+        spec = await self._known_specs.validated(step)
         context = StepContext(
             course_id=step.course_id,
             spec=spec,

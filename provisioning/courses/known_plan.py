@@ -66,10 +66,12 @@ class KnownPlan:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A validated description and what storing it needs: its JSON as SQLAlchemy would encode
-    it, the digests, and the difference to the stored plan when one could be computed."""
+    """A validated description and what storing it needs: its value as stored (the JSON
+    column's) and its JSON as SQLAlchemy would encode it, the digests, and the difference to
+    the stored plan when one could be computed."""
 
     spec: CourseSpec
+    stored: dict[str, Any]
     spec_json: str
     spec_digest: str
     plan_digest: str
@@ -94,6 +96,7 @@ def prepare_update(
         known = _known_plan(stored, spec, planned)
     return Prepared(
         spec=spec,
+        stored=new_spec,
         spec_json=encode_spec(new_spec),
         spec_digest=spec_digest(new_spec),
         plan_digest=plan_digest(planned),

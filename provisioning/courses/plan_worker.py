@@ -1,4 +1,5 @@
-"""A process of its own for a course update's CPU work (`known_plan.prepare_update`).
+"""A process of its own for a big course's CPU work: an update's (`known_plan.prepare_update`)
+and the validation of a stored description for the runner's steps (`validate`).
 
 A thread does not take that work off the event loop: it holds the interpreter lock, and the
 loop (every claim, lease renewal and request of the process) gets it back only at the switch
@@ -6,7 +7,7 @@ interval, to compete for it again. A worker process shares nothing with the loop
 what crosses it is plain data, pickled and unpickled by the executor's own threads.
 
 Made by the composition root (`bot.build`) and closed with it; the process starts at the first
-update that needs it, not at import or build time.
+work that needs it, not at import or build time.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import asyncio
 import multiprocessing
 import pickle
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from db.loop_turns import LoopTurns
 from provisioning.courses.known_plan import KnownPlan, Prepared, prepare_update
@@ -88,7 +90,7 @@ async def _sendable(description: object) -> object:
 
 
 class _Students:
-    """A description whose students travel as pickled parts (`_sendable`)."""
+    """A description whose students travel as pickled parts (`_sendable`, `of`)."""
 
     def __init__(self, description: dict[Any, Any], parts: list[bytes]) -> None:
         # The keys in their order (an unknown field is reported where it stands).
@@ -96,27 +98,38 @@ class _Students:
         self.rest = {k: v for k, v in description.items() if k != "students"}
         self.parts = parts
 
+    @classmethod
+    def of(cls, description: dict[str, Any]) -> _Students:
+        """Pickled at once (in the worker process, where nothing else waits)."""
+        return cls(description, _parts(description["students"]))
+
     def description(self) -> dict[Any, Any]:
-        students = _unpickled(self.parts)
+        return self._with(_unpickled(self.parts))
+
+    async def description_in_turns(self) -> dict[Any, Any]:
+        """`description`, unpickled a part at a time in slices of the event loop's time."""
+        students: list[Any] = []
+        turns = LoopTurns()
+        for part in self.parts:
+            students += _unpickled([part])
+            await turns.turn()
+        return self._with(students)
+
+    def _with(self, students: list[Any]) -> dict[Any, Any]:
         return {k: students if k == "students" else self.rest[k] for k in self.keys}
 
 
 @dataclass(frozen=True)
-class _Shipped:
-    """`Prepared` as it crosses the pipe: the description's people as `_compact` rows."""
+class _ShippedSpec:
+    """A validated `CourseSpec` as it crosses the pipe: its people as `_compact` rows."""
 
     fields: dict[str, Any]
     fields_set: set[str]
     staff: list[bytes]
     students: list[bytes]
-    spec_json: str
-    spec_digest: str
-    plan_digest: str
-    known: KnownPlan | None
 
     @classmethod
-    def of(cls, prepared: Prepared) -> _Shipped:
-        spec = prepared.spec
+    def of(cls, spec: CourseSpec) -> _ShippedSpec:
         return cls(
             fields={
                 name: getattr(spec, name)
@@ -126,6 +139,34 @@ class _Shipped:
             fields_set=set(spec.model_fields_set),
             staff=_compact(spec.staff),
             students=_compact(spec.students),
+        )
+
+    async def spec(self) -> CourseSpec:
+        return CourseSpec.model_construct(
+            self.fields_set,
+            **self.fields,
+            staff=await _models(StaffMember, self.staff),
+            students=await _models(Student, self.students),
+        )
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    """`Prepared` as it crosses the pipe: the spec's people as `_compact` rows, the stored
+    description's students as pickled parts."""
+
+    spec: _ShippedSpec
+    stored: _Students
+    spec_json: str
+    spec_digest: str
+    plan_digest: str
+    known: KnownPlan | None
+
+    @classmethod
+    def of(cls, prepared: Prepared) -> _Shipped:
+        return cls(
+            spec=_ShippedSpec.of(prepared.spec),
+            stored=_Students.of(prepared.stored),
             spec_json=prepared.spec_json,
             spec_digest=prepared.spec_digest,
             plan_digest=prepared.plan_digest,
@@ -133,13 +174,14 @@ class _Shipped:
         )
 
     async def prepared(self) -> Prepared:
-        spec = CourseSpec.model_construct(
-            self.fields_set,
-            **self.fields,
-            staff=await _models(StaffMember, self.staff),
-            students=await _models(Student, self.students),
+        return Prepared(
+            await self.spec.spec(),
+            await self.stored.description_in_turns(),
+            self.spec_json,
+            self.spec_digest,
+            self.plan_digest,
+            self.known,
         )
-        return Prepared(spec, self.spec_json, self.spec_digest, self.plan_digest, self.known)
 
 
 @dataclass(frozen=True)
@@ -161,6 +203,21 @@ def _prepare(packed: bytes) -> bytes:
         result = _Shipped.of(prepare_update(description, stored))
     except CourseValidationError as exc:
         result = _Invalid(exc.problems)
+    return zlib.compress(pickle.dumps(result), 1)
+
+
+def _validate(packed: bytes) -> bytes:
+    """`CourseSpec.model_validate` of a stored description in the worker process: the spec, or
+    None if it does not validate (pydantic's errors do not survive pickling); both ways
+    `_packed`."""
+    description = _unpacked(packed)
+    if isinstance(description, _Students):
+        description = description.description()
+    result: _ShippedSpec | None
+    try:
+        result = _ShippedSpec.of(CourseSpec.model_validate(description))
+    except ValidationError:
+        result = None
     return zlib.compress(pickle.dumps(result), 1)
 
 
@@ -187,29 +244,46 @@ class PlanWorker:
         self._pool: ProcessPoolExecutor | None = None
         # Descriptions handed to the process so far (the tests see which path an update took).
         self.calls = 0
+        # Stored descriptions validated there (`validate`).
+        self.validations = 0
 
     async def prepare(self, description: object, stored: StoredPlan | None) -> Prepared:
         """`prepare_update(description, stored)` in the worker process; raises what it raises."""
         self.calls += 1
         packed = await _packed((await _sendable(description), stored))
-        try:
-            answer = await self._run(packed)
-        except BrokenProcessPool:
-            # The process died (killed, out of memory): nothing was written yet, and a pool
-            # once broken refuses all work, so the next process gets this update.
-            self._discard()
-            answer = await self._run(packed)
-        result: _Shipped | _Invalid = pickle.loads(  # noqa: S301 - from the worker, see _prepare
-            await asyncio.to_thread(zlib.decompress, answer)
-        )
+        result: _Shipped | _Invalid = await self._run(_prepare, packed)
         if isinstance(result, _Invalid):
             raise CourseValidationError(result.problems)
         return await result.prepared()
 
-    async def _run(self, packed: bytes) -> bytes:
+    async def validate(self, description: dict[str, Any]) -> CourseSpec:
+        """`CourseSpec.model_validate(description)` (a description as stored) in the worker
+        process: for a 10,000-student course 100 to 200 ms of CPU that would hold the event
+        loop. Raises what it raises (validated again here to raise it: the rare case of a
+        stored description that no longer validates)."""
+        self.validations += 1
+        packed = await _packed(await _sendable(description))
+        shipped: _ShippedSpec | None = await self._run(_validate, packed)
+        if shipped is None:
+            return CourseSpec.model_validate(description)
+        return await shipped.spec()
+
+    async def _run(self, function: Callable[[bytes], bytes], packed: bytes) -> Any:
+        """`function(packed)` in the worker process, its answer unpacked."""
+        try:
+            answer = await self._submit(function, packed)
+        except BrokenProcessPool:
+            # The process died (killed, out of memory): nothing was written yet, and a pool
+            # once broken refuses all work, so the next process gets this work.
+            self._discard()
+            answer = await self._submit(function, packed)
+        # From the worker, packed by this module (see `_prepare`, `_validate`).
+        return pickle.loads(await asyncio.to_thread(zlib.decompress, answer))  # noqa: S301
+
+    async def _submit(self, function: Callable[[bytes], bytes], packed: bytes) -> bytes:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, _prepare, packed)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, packed)
 
     def _discard(self) -> None:
         if self._pool is not None:

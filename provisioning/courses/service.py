@@ -41,6 +41,7 @@ from provisioning.courses.invitation_notes import (
     invitations_waiting,
 )
 from provisioning.courses.known_plan import Prepared, prepare_update
+from provisioning.courses.known_specs import KnownSpecs
 from provisioning.courses.plan_worker import IN_PROCESS_STUDENTS, PlanWorker
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.stored_plan import StoredPlan, read_stored
@@ -205,6 +206,7 @@ class CourseService:
         safety: SafetyLimit = SafetyLimit(),
         leave_org: bool = True,
         plan_worker: PlanWorker | None = None,
+        known_specs: KnownSpecs | None = None,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
@@ -223,6 +225,9 @@ class CourseService:
         # Where a big update's CPU work runs (`provisioning.courses.plan_worker`); without
         # one, or with a planner of a test's, on a thread.
         self._plan_worker = plan_worker
+        # The descriptions the runner's steps read, as stored and validated: each one this
+        # service stores is kept there (the runner then neither decodes nor validates it).
+        self._known_specs = known_specs or KnownSpecs()
 
     async def create(
         self, spec: CourseSpec, actor: str, *, within: InTransaction | None = None
@@ -274,6 +279,7 @@ class CourseService:
             async with self._sessions() as session:
                 await self._raise_if_exists(session, spec)
             raise
+        self._known_specs.keep(row.id, row.spec_digest, row.spec, spec)
         log.info("course created", extra={"course_id": row.id, "actor": actor})
         self._on_change()
         return record
@@ -564,6 +570,7 @@ class CourseService:
             # Last: from here to the commit the audit chain is locked for every writer.
             if done.event is not None:
                 await audit_chain.append(session, done.event)
+        self._known_specs.keep(course_id, prepared.spec_digest, prepared.stored, spec)
         log.info("course updated", extra={"course_id": course_id, "actor": actor})
         if outcome.added or outcome.changed or outcome.unblocked or outcome.retired:
             self._on_change()
