@@ -62,21 +62,21 @@ class KnownSpecs:
         if spec is not None:
             self._validated.move_to_end(key)
             return spec
+        students = step.spec.get("students")
+        worker = self._worker
+        if worker is None or not isinstance(students, list) or len(students) < IN_PROCESS_STUDENTS:
+            # A few milliseconds at most: here and now, as cheap as handing it elsewhere.
+            spec = CourseSpec.model_validate(step.spec)
+            self._remember(key, spec)
+            return spec
         task = self._validating.get(key)
         if task is None:
-            task = asyncio.create_task(self._validate(step.spec))
+            task = asyncio.create_task(worker.validate(step.spec))
             self._validating[key] = task
             task.add_done_callback(lambda done: self._validated_now(key, done))
         # A step cancelled while waiting (the runner stopping) leaves the validation to the
         # others waiting, or to finish and be kept.
         return await asyncio.shield(task)
-
-    async def _validate(self, stored: dict[str, Any]) -> CourseSpec:
-        students = stored.get("students")
-        big = isinstance(students, list) and len(students) >= IN_PROCESS_STUDENTS
-        if self._worker is not None and big:
-            return await self._worker.validate(stored)
-        return CourseSpec.model_validate(stored)
 
     def _validated_now(self, key: _Key, task: asyncio.Task[CourseSpec]) -> None:
         self._validating.pop(key, None)
