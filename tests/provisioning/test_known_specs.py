@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import step_queue
 from db.models import Course
-from provisioning.courses.known_specs import KnownSpecs
-from provisioning.courses.plan_worker import IN_PROCESS_STUDENTS, PlanWorker
+from provisioning.courses.known_specs import VALIDATE_APART_STUDENTS, KnownSpecs
+from provisioning.courses.plan_worker import PlanWorker
 from provisioning.courses.service import CourseService
 from provisioning.courses.spec import CourseSpec, parse_course
 from tests.conftest import make_course
@@ -37,7 +37,7 @@ async def worker() -> AsyncIterator[PlanWorker]:
 
 
 def _big() -> dict[str, Any]:
-    return make_course(kind="laboratory", students=IN_PROCESS_STUDENTS + 20, groups=4)
+    return make_course(kind="laboratory", students=VALIDATE_APART_STUDENTS + 20, groups=4)
 
 
 async def _claim(
@@ -92,7 +92,7 @@ async def test_a_description_met_first_in_a_claim_is_validated_once_in_the_worke
 ) -> None:
     """Stored by another process (a service of its own): eight steps of the big course claimed
     at once wait for one validation, in the worker process; a step cancelled while waiting
-    leaves it to the others. A small course's description is validated here."""
+    leaves it to the others. A description of fewer students is validated here."""
     elsewhere = CourseService(session_factory, clock)
     big = await elsewhere.create(parse_course(_big()), actor="t")
     known = KnownSpecs(worker)
@@ -110,10 +110,14 @@ async def test_a_description_met_first_in_a_claim_is_validated_once_in_the_worke
     assert worker.validations == 1
 
     small = await elsewhere.create(
-        parse_course(make_course(code="CS102", kind="laboratory", students=5, groups=2)),
+        parse_course(
+            make_course(
+                code="CS102", kind="laboratory", students=VALIDATE_APART_STUDENTS - 1, groups=2
+            )
+        ),
         actor="t",
     )
-    found = await _claim(session_factory, clock, known, limit=500)
+    found = await _claim(session_factory, clock, known, limit=5000)
     of_small = next(step for step in found if step.course_id == small.id)
     assert (await known.validated(of_small)).code == "CS102"
     assert worker.validations == 1
