@@ -424,8 +424,9 @@ class SpecCache:
     A claim of a 10,000-student course would otherwise read and parse 1.5 MB of JSON each time,
     the one cost that grew with the course. Keyed by content, so a changed spec is a miss,
     whichever process changed it. The specs handed out are shared by the claimed steps: never
-    mutated (the runner validates each into a CourseSpec). One per product (`bot.build` makes
-    it), so products in one process (tests, benches) never see each other's.
+    mutated (the runner validates each into a CourseSpec). One per product (its `KnownSpecs`,
+    which the course service fills with each spec it stores: `keep`), so products in one
+    process (tests, benches) never see each other's.
     """
 
     def __init__(self, kept: int = 16) -> None:
