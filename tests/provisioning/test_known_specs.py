@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import step_queue
 from db.models import Course
@@ -56,19 +56,35 @@ async def _stored_spec(sessions: Sessions, course_id: str) -> dict[str, Any]:
     return spec
 
 
+def _held_digests(engine: AsyncEngine) -> list[str]:
+    """The digests each claim's read of the specs says it holds (the database then sends no
+    spec for a course whose stored digest is one of them), from now on."""
+    held: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "spec_digest" in statement and "CASE" in statement:
+            held.extend(p for p in parameters if isinstance(p, str) and len(p) == 64)
+
+    return held
+
+
 async def test_a_description_this_process_stores_is_known_in_both_forms(
-    session_factory: Sessions, clock: ManualClock, worker: PlanWorker
+    engine: AsyncEngine, session_factory: Sessions, clock: ManualClock, worker: PlanWorker
 ) -> None:
-    """Created, then changed through the worker process: each time the next claim hands out
-    the description kept (not read from the database again, though equal to it) and the step
-    gets the spec the service validated; nothing is validated again."""
+    """Created, then changed through the worker process: each time the next claim holds the
+    description's new digest already (the database sends no spec) and hands out what was kept,
+    equal to what is stored, and the step gets the spec the service validated; nothing is
+    decoded or validated again."""
     known = KnownSpecs(worker)
     service = CourseService(session_factory, clock, plan_worker=worker, known_specs=known)
+    held = _held_digests(engine)
     data = _big()
     spec = parse_course(data)
     course = await service.create(spec, actor="t")
 
     (step,) = await _claim(session_factory, clock, known)
+    assert held == [step.spec_digest]
     assert step.spec == await _stored_spec(session_factory, course.id)
     assert await known.validated(step) is spec
 
@@ -77,7 +93,9 @@ async def test_a_description_this_process_stores_is_known_in_both_forms(
     changed["students"][0]["github"] = "student-0-fixed"
     await service.update_description(course.id, changed, actor="t")
     assert worker.calls == 1
+    held.clear()
     (step,) = await _claim(session_factory, clock, known)
+    assert step.spec_digest in held
     assert step.spec == await _stored_spec(session_factory, course.id)
     assert step.spec["title"] == "Programming, revised"
     again = await known.validated(step)
