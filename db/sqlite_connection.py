@@ -61,15 +61,14 @@ def _run(
             cursor.executemany(sql, parameters)
         else:
             cursor.execute(sql, parameters)
-        rows = cursor.fetchmany(prefetch) if cursor.description is not None else []
-        more = len(rows) == prefetch
-        ran = _Ran(cursor if more else None, rows, cursor)
     except BaseException:
         cursor.close()
         raise
-    if not more:
+    if cursor.description is None:  # no rows to fetch
+        ran = _Ran(None, [], cursor)
         cursor.close()
-    return ran
+        return ran
+    return _fetch(cursor, prefetch)
 
 
 def _fetch(cursor: sqlite3.Cursor, size: int | None) -> _Ran:
