@@ -27,7 +27,9 @@ def invites_embed(name: str, links: list[InviteLink]) -> discord.Embed:
         colour=COLOURS["in_progress"],
     )
     for link in links[:25]:
-        if link.url is None:
+        if not link.made:
+            value = "Not made yet: the bot makes it soon (see `/course status`)."
+        elif link.url is None:
             value = "Gone (expired, used up or deleted): `/course retry` makes a new one."
         else:
             uses = f"{link.uses} of {link.max_uses} uses" if link.max_uses else f"{link.uses} uses"

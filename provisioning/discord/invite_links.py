@@ -7,13 +7,14 @@ go only into the asking staff member's ephemeral reply, never into a log.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from provisioning.courses.views import CourseStatus
 from provisioning.discord.gateway import DiscordGateway
-from provisioning.discord.steps.invite import find_invite
+from provisioning.discord.steps.invite import live_by_hash
 from provisioning.errors import ProvisioningError
 
 SERVER_STEP = "discord.server"
@@ -29,14 +30,29 @@ class NoServerYetError(ProvisioningError):
 
 @dataclass(frozen=True)
 class InviteLink:
-    """One live invite of the course. `url` is meant for students: show it only to staff."""
+    """One invite of the course. `url` is meant for students: show it only to staff."""
 
     name: str  # the invite step's name: "students" or a lab group
-    url: str | None  # None when the invite is gone (expired, used up, deleted)
+    url: str | None  # None when it is not made yet or gone (expired, used up, deleted)
     grants: list[str]
     uses: int
     max_uses: int
     expires_at: datetime | None
+    # False while its step has not made it (the claim came, the step has not run yet): not
+    # "gone", which asks staff to act; it comes by itself.
+    made: bool = True
+
+
+def links_version(status: CourseStatus) -> str:
+    """What the course's invite links depend on, as a short digest: the server's id and the
+    invite each invite step made. A page showing the links reads them again (two calls to
+    Discord) only when it changes, not at every step of the course."""
+    parts = [
+        f"{step.key}={step.external_id or ''}"
+        for step in status.steps
+        if step.key == SERVER_STEP or step.key.startswith(INVITE_PREFIX)
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 class CourseStatusReader(Protocol):
@@ -62,14 +78,17 @@ class InviteLinks:
             )
         guild = server.external_id
         roles = {r.id: r.name for r in await self._discord.list_roles(guild)}
+        # The server's invites, read once for all the steps (a page re-reads them live).
+        live = live_by_hash(await self._discord.list_invites(guild))
         links = []
         for step in status.steps:
             if not step.key.startswith(INVITE_PREFIX):
                 continue
             name = step.key.removeprefix(INVITE_PREFIX)
-            invite = None
-            if step.external_id is not None:
-                invite = await find_invite(self._discord, guild, step.external_id)
+            if step.external_id is None:
+                links.append(InviteLink(name, None, [], 0, 0, None, made=False))
+                continue
+            invite = live.get(step.external_id)
             if invite is None:
                 links.append(InviteLink(name, None, [], 0, 0, None))
                 continue

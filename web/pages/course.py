@@ -16,6 +16,7 @@ from provisioning.claims.codes import waiting_for_claim
 from provisioning.courses.invitation_notes import wait_reason, waiting_among
 from provisioning.courses.spec import CourseSpec
 from provisioning.courses.views import CourseRecord, CourseStatus, StepStatus
+from provisioning.discord.invite_links import links_version
 from provisioning.discord.server_count import warning
 from provisioning.discord.steps.server import install_link
 from provisioning.errors import NothingToRetryError, ProvisioningError
@@ -38,6 +39,9 @@ LIVE_STOP = web.AppKey("live_stop", asyncio.Event)
 # The page's live parts: (event name, template), each replacing the element of the same id
 # (`status`: #live, `steps`: #steps; see app.js).
 LIVE_PARTS = (("status", "course_live.html"), ("steps", "course_steps.html"))
+# The invite links (staff only), replacing #invites, sent only when they changed: reading them
+# asks Discord.
+INVITES_PART = ("invites", "course_invites.html")
 RETRYABLE = ("failed", "blocked", "awaiting_action")
 STEP_WORDS = {
     "pending": "Pending",
@@ -160,6 +164,7 @@ async def live_context(request: web.Request, record: CourseRecord) -> dict[str, 
         # its time is the step's own next attempt, shown like every time on the page.
         "wait_code": WAIT_CODE,
         "wait_reason": wait_reason,
+        "invites_version": links_version(status),
     }
 
 
@@ -208,9 +213,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     course_id = course_id_param(request)
     services = request.app[SERVICES]
     record = await services.courses.get(course_id)
-    visible_course(request, record.id)
-    base = {"viewer": request[VIEWER], "csrf": await csrf_token(request), "prefix": PREFIX}
+    viewer = visible_course(request, record.id)
+    base = {"viewer": viewer, "csrf": await csrf_token(request), "prefix": PREFIX}
     seen = ""
+    # The invite links as the page showed them (its events URL says which), so a claim or a
+    # new invite shows without a reload, and nothing else asks Discord again.
+    seen_invites = request.query.get("invites", "")
     async with sse_response(request) as stream:
         try:
             while stream.is_connected():
@@ -221,8 +229,13 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if version != seen:
                     seen = version
                     context = {**base, **await live_context(request, record)}
-                    # Two parts of the page, apart: the roster and invite links sit between.
-                    for event, template in LIVE_PARTS:
+                    # The parts of the page, apart: the roster sits between them.
+                    parts = list(LIVE_PARTS)
+                    if context["invites_version"] != seen_invites:
+                        seen_invites = context["invites_version"]
+                        context |= await invites_context(request, viewer, record)
+                        parts.append(INVITES_PART)
+                    for event, template in parts:
                         fragment = aiohttp_jinja2.render_string(template, request, context)
                         await stream.send(fragment, event=event)
                 try:

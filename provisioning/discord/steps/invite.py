@@ -2,14 +2,14 @@
 
 The code is a secret meant for students (DESIGN.md §5): it is never stored, logged or returned;
 the step keeps its sha256 as the external id. Whoever hands the link out reads the live invite
-from Discord through `find_invite`. Discord drops expired and used-up invites from the guild's
+from Discord (`live_by_hash`). Discord drops expired and used-up invites from the guild's
 list, so "listed" means "live".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from provisioning.discord.gateway import Created, DiscordGateway, Invite
 from provisioning.discord.steps.common import (
@@ -28,12 +28,10 @@ def _live(invite: Invite) -> bool:
     return invite.max_uses == 0 or invite.uses < invite.max_uses
 
 
-async def find_invite(gateway: DiscordGateway, guild: str, code_hash: str) -> Invite | None:
-    """The live invite whose code hashes to `code_hash` (to show its link to staff)."""
-    return next(
-        (i for i in await gateway.list_invites(guild) if i.code_hash == code_hash and _live(i)),
-        None,
-    )
+def live_by_hash(invites: Iterable[Invite]) -> dict[str, Invite]:
+    """The live ones of a server's `invites`, by the hash of their code (the invite steps'
+    external id), to show their links to staff."""
+    return {i.code_hash: i for i in invites if _live(i)}
 
 
 async def ensure(ctx: StepContext) -> StepResult:

@@ -9,7 +9,15 @@ from sqlalchemy import select
 from db.models import AuditEvent
 from provisioning.courses.spec import parse_course
 from sandbox.server import SandboxServer
-from tests.e2e.harness import Control, Product, discord_world, laboratory, logins
+from tests.e2e.harness import (
+    Control,
+    Product,
+    discord_world,
+    journal_cursor,
+    journal_requests,
+    laboratory,
+    logins,
+)
 
 from .conftest import Person, string
 from .test_live_status import server_with_bot
@@ -57,3 +65,36 @@ async def test_staff_see_each_invite_link_with_its_roles_and_expiry(
     for code in codes:
         assert code not in audited
         assert code not in logged
+
+
+async def test_invites_not_made_yet_are_not_called_gone(
+    product: Product, sandbox: SandboxServer, control: Control, ada: Person
+) -> None:
+    """Between the claim and the invite steps' run, each link is "not made yet" (it comes by
+    itself), not "gone" (which asks staff to retry); the server's invites are read once for
+    all the links, not once per link."""
+    people = await control.discord_users()
+    data = laboratory(people["ada"], people["grace"])
+    await control.github_users(logins(parse_course(data)))
+    course_id = await product.create(data)
+    guild = await server_with_bot(control, data)
+    await product.claim(course_id, guild, people["ada"])
+    seen = await ada.run("invites", string("course", course_id))
+    reply = await ada.reply(seen["id"])
+    fields = {f["name"]: f["value"] for f in reply["embeds"][0]["fields"]}
+    assert list(fields) == ["students", "lab-01", "lab-02", "lab-03"]
+    for value in fields.values():
+        assert value.startswith("Not made yet"), value
+        assert "Gone" not in value
+
+    await product.run()
+    since = journal_cursor(sandbox)
+    seen = await ada.run("invites", string("course", course_id))
+    reply = await ada.reply(seen["id"])
+    assert all("/invite/" in f["value"] for f in reply["embeds"][0]["fields"])
+    reads = {
+        key: n
+        for key, n in journal_requests(sandbox, since).items()
+        if key[1] == "GET" and key[2].endswith("/invites")
+    }
+    assert sum(reads.values()) == 1, reads

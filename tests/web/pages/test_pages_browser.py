@@ -104,6 +104,8 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
     link = await claim.get_by_role("link", name="this install link").get_attribute("href")
     assert link is not None
     assert link.startswith("https://discord.com/oauth2/authorize?client_id=")
+    invites = page.get_by_role("region", name="Invite links", exact=True)
+    await expect(invites.locator("#invites-problem")).to_contain_text("not claimed yet")
     await shoot(page, artifacts, "course-waiting")
     await page.evaluate("window.notReloaded = true")
 
@@ -123,6 +125,11 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
     assert (await channel.get_attribute("href") or "").startswith(
         f"https://discord.com/channels/{guild}/"
     )
+    # The invite links came with the claim too, without a reload: the course's and one per
+    # lab group, each a link to copy.
+    await expect(invites.locator("#invites-problem")).to_have_count(0)
+    await expect(invites.locator("tbody tr")).to_have_count(len(spec.groups) + 1)
+    await expect(invites.locator("tbody tr code")).to_have_count(len(spec.groups) + 1)
     await shoot(page, artifacts, "course-done")
     await repo.click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text(

@@ -28,12 +28,17 @@ function copyButtons(root) {
 }
 
 // The course page: the server sends its re-rendered live parts whenever a step changes, the
-// state (event "status", into #live) and the step tables (event "steps", into #steps).
+// state (event "status", into #live) and the step tables (event "steps", into #steps), and
+// the invite links when they changed (event "invites", into #invites).
 function liveUpdates() {
   var live = document.getElementById("live");
   if (!live || !window.EventSource) { return; }
   var source = new EventSource(live.getAttribute("data-events"));
-  [["status", live], ["steps", document.getElementById("steps")]].forEach(function (part) {
+  [
+    ["status", live],
+    ["steps", document.getElementById("steps")],
+    ["invites", document.getElementById("invites")]
+  ].forEach(function (part) {
     var target = part[1];
     if (!target) { return; }
     source.addEventListener(part[0], function (event) {
