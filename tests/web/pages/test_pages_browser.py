@@ -111,6 +111,10 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
 
     guild = await live_control.server_with_bot(spec)
     await live.claim(course_id, guild, people["ada"])
+    # Claimed, before the runner made them: each link is on its way, not gone.
+    await expect(invites.locator("tbody tr")).to_have_count(len(spec.groups) + 1)
+    await expect(invites.get_by_text("Not made yet")).to_have_count(len(spec.groups) + 1)
+    await expect(invites.get_by_text("Gone")).to_have_count(0)
     await live.run()
     await expect(state).to_have_attribute("data-state", "succeeded", timeout=LIVE_TIMEOUT_MS)
     assert await page.evaluate("window.notReloaded === true"), "the page was reloaded"
