@@ -115,6 +115,9 @@ async def test_a_course_made_on_the_form_waits_for_its_server_then_reaches_done_
     await expect(invites.locator("tbody tr")).to_have_count(len(spec.groups) + 1)
     await expect(invites.get_by_text("Not made yet")).to_have_count(len(spec.groups) + 1)
     await expect(invites.get_by_text("Gone")).to_have_count(0)
+    # What a link grants is read from Discord with the link: nothing to show yet.
+    await expect(invites.get_by_text("no role")).to_have_count(0)
+    await shoot(page, artifacts, "course-claimed")
     await live.run()
     await expect(state).to_have_attribute("data-state", "succeeded", timeout=LIVE_TIMEOUT_MS)
     assert await page.evaluate("window.notReloaded === true"), "the page was reloaded"
