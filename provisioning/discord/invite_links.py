@@ -68,8 +68,11 @@ class InviteLinks:
         # "https://discord.gg/", or the sandbox's join page in development.
         self._base_url = base_url
 
-    async def links(self, course_id: str) -> list[InviteLink]:
-        status = await self._courses.status(course_id)
+    async def links(self, course_id: str, status: CourseStatus | None = None) -> list[InviteLink]:
+        """The course's invite links; `status`: the course's, when the caller just read it (a
+        page does), so it is not read twice."""
+        if status is None:
+            status = await self._courses.status(course_id)
         server = next((s for s in status.steps if s.key == SERVER_STEP), None)
         if server is None or server.external_id is None:
             raise NoServerYetError(

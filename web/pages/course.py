@@ -174,7 +174,7 @@ async def course_page(request: web.Request) -> web.Response:
     viewer = visible_course(request, record.id)
     context = await live_context(request, record)
     context |= await roster_context(request, record.id)
-    context |= await invites_context(request, viewer, record)
+    context |= await invites_context(request, viewer, record, context["status"])
     notices = {
         "retry=retried": "Retry requested: the failed and waiting steps run again.",
         "retry=nothing": "Nothing to retry: no step has failed or waits.",
@@ -233,7 +233,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     parts = list(LIVE_PARTS)
                     if context["invites_version"] != seen_invites:
                         seen_invites = context["invites_version"]
-                        context |= await invites_context(request, viewer, record)
+                        context |= await invites_context(request, viewer, record, context["status"])
                         parts.append(INVITES_PART)
                     for event, template in parts:
                         fragment = aiohttp_jinja2.render_string(template, request, context)

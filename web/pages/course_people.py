@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from provisioning.courses.views import CourseRecord
+from provisioning.courses.views import CourseRecord, CourseStatus
 from provisioning.discord.invite_links import InviteLink
 from provisioning.errors import ProvisioningError
 from web.params import after_param
@@ -75,9 +75,10 @@ async def roster_context(request: web.Request, course_id: str) -> dict[str, Any]
 
 
 async def invites_context(
-    request: web.Request, viewer: Viewer, record: CourseRecord
+    request: web.Request, viewer: Viewer, record: CourseRecord, status: CourseStatus
 ) -> dict[str, Any]:
-    """The invite links, for staff only; what went wrong reading them, in words."""
+    """The invite links, for staff only; what went wrong reading them, in words. `status`:
+    the course's, as the page just read it."""
     invites = request.app[SERVICES].invites
     if invites is None or not viewer.is_staff_of(record.id):
         return {"invites": None}
@@ -88,7 +89,7 @@ async def invites_context(
         # are gone, so none is worth reading (or handing out).
         return {"invites": links, "invites_problem": problem}
     try:
-        links = await invites.links(record.id)
+        links = await invites.links(record.id, status)
     except ProvisioningError as exc:
         # No server yet, or Discord did not answer: the rest of the page still shows.
         log.info("invite links not shown: %s", exc.detail, extra={"course_id": record.id})
