@@ -28,7 +28,7 @@ def invites_embed(name: str, links: list[InviteLink]) -> discord.Embed:
     )
     for link in links[:25]:
         if not link.made:
-            value = "Not made yet: the bot makes it soon (see `/course status`)."
+            value = "Not made yet: its step has not made it (see `/course status`)."
         elif link.url is None:
             value = "Gone (expired, used up or deleted): `/course retry` makes a new one."
         else:
