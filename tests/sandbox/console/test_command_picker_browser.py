@@ -15,6 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from sandbox.discord.permissions import MANAGE_GUILD
 from sandbox.server import SandboxServer
 from tests.e2e.harness import Control, control_of
+from tests.sandbox.console.test_person_browser import act_as
 
 APP = 1310000000000000001
 BOT = {"Authorization": "Bot sandbox-discord-token"}
@@ -33,10 +34,7 @@ async def server() -> AsyncIterator[SandboxServer]:
 
 
 async def offered(page: Page, base: str, person: str, guild: str) -> list[str]:
-    await page.goto(f"{base}/_sandbox/")
-    await page.select_option("#who", label=f"{person.capitalize()} (@{person})")
-    await page.get_by_role("button", name="Act as this person").click()
-    await page.wait_for_selector(f".who >> text=@{person}")
+    await act_as(page, base, person)
     await page.goto(f"{base}/_sandbox/servers/{guild}")
     await expect(page.locator("details[id^=cmd-]").first).to_be_attached()
     return await page.locator("details[id^=cmd-] summary strong").all_inner_texts()

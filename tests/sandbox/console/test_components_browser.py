@@ -20,6 +20,7 @@ from playwright.async_api import Browser, expect
 
 from sandbox.discord.emulator import DiscordSandbox
 from sandbox.server import SandboxServer
+from tests.sandbox.console.test_person_browser import act_as
 
 APP = 1310000000000000001
 BOT = {"Authorization": "Bot sandbox-discord-token"}
@@ -139,10 +140,7 @@ async def test_autocomplete_embed_buttons_and_modal_as_a_person_sees_them(
         page = await browser.new_page(
             viewport={"width": 1280, "height": 900}, timezone_id="America/New_York"
         )
-        await page.goto(f"{server.base_url}/_sandbox/")
-        await page.select_option("#who", label="Ada (@ada)")
-        await page.get_by_role("button", name="Act as this person").click()
-        await page.wait_for_selector(".who >> text=@ada")
+        await act_as(page, server.base_url, "ada")
         await page.goto(f"{server.base_url}/_sandbox/servers/{guild}")
         await page.click("#cmd-pick summary")
 

@@ -112,9 +112,14 @@ async def _healthy(http: aiohttp.ClientSession) -> bool:
 
 
 async def act_as(page: Page, base: str, name: str) -> None:
+    """Choose who this browser acts as, on the home page, and wait for the page it leads to.
+
+    Not only for the header's name: acting as the person already chosen shows it at once,
+    and a `goto` then raced the form's own navigation (CI: `net::ERR_ABORTED`)."""
     await page.goto(f"{base}/_sandbox/")
     await page.select_option("#who", label=f"{name.capitalize()} (@{name})")
-    await page.get_by_role("button", name="Act as this person").click()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Act as this person").click()
     await page.wait_for_selector(f".who >> text=@{name}")
 
 
